@@ -1,0 +1,356 @@
+//! The engine: runs whole executions (the PULL pagination loop, one PUSH call) and turns
+//! what happened into an [`ExecutionRecord`].
+
+use std::{
+    collections::BTreeMap,
+    fmt,
+    sync::{Arc, Mutex},
+    time::{Instant, SystemTime},
+};
+
+use chrono::{DateTime, Utc};
+use flowstate_egress::HttpClient;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    Limits, Redactor,
+    host::{Clock, Host, Journal},
+    kv::KvStore,
+    output::{HookRecord, parse_page},
+    record::{ErrorKind, ExecutionError, ExecutionRecord, HookType, PageSummary, Status},
+    sandbox::{self, PageInput},
+};
+
+/// Everything the engine needs, passed in (no globals).
+#[derive(Clone)]
+pub struct EngineConfig {
+    pub limits: Limits,
+    pub http: HttpClient,
+    pub kv: Arc<dyn KvStore>,
+    /// The time `ctx.kv` expiry is judged by.
+    pub clock: Clock,
+}
+
+/// The engine could not start (not a hook's fault).
+#[derive(Debug, thiserror::Error)]
+#[error("hook engine: {0}")]
+pub struct EngineError(String);
+
+/// Runs hooks. Create one per process and share it; each execution is independent.
+pub struct Engine {
+    config: EngineConfig,
+    prelude: Arc<[u8]>,
+}
+
+/// The organisation a hook runs for: `ctx.org`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgInfo {
+    pub id: String,
+    pub name: String,
+    /// IANA time zone, e.g. `Europe/London`.
+    pub timezone: String,
+    /// ISO 4217 reporting currency, e.g. `GBP`.
+    pub currency: String,
+}
+
+/// A hook's secrets: name to value. `Debug` never shows values.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secrets(BTreeMap<String, String>);
+
+impl Secrets {
+    /// Secrets from `(name, value)` pairs.
+    pub fn new(entries: impl IntoIterator<Item = (String, String)>) -> Secrets {
+        Secrets(entries.into_iter().collect())
+    }
+
+    /// The names, without values.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).expect("strings serialize")
+    }
+
+    fn redactor(&self) -> Redactor {
+        Redactor::new(self.0.iter().map(|(name, value)| (name.as_str(), value.as_str())))
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// One hook, ready to run.
+#[derive(Clone, Debug)]
+pub struct HookInvocation {
+    /// Shown in stack traces, e.g. `employees.js`.
+    pub file_name: String,
+    /// The hook's source: defines `async function run(ctx)`.
+    pub code: String,
+    /// Which hook's `ctx.kv` keys this run sees.
+    pub kv_scope: String,
+    pub secrets: Secrets,
+    pub org: OrgInfo,
+}
+
+/// `ctx.secrets` and `ctx.org` as JSON, made once per execution.
+struct PreparedJson {
+    secrets: String,
+    org: String,
+}
+
+impl PreparedJson {
+    fn new(invocation: &HookInvocation) -> PreparedJson {
+        PreparedJson {
+            secrets: invocation.secrets.to_json(),
+            org: serde_json::to_string(&invocation.org).expect("org serializes"),
+        }
+    }
+}
+
+/// The records of one PULL page, handed to the caller before the next page runs.
+#[derive(Debug)]
+pub struct PulledPage {
+    pub index: u32,
+    pub records: Vec<HookRecord>,
+}
+
+impl Engine {
+    /// Prepares the engine (compiles the prelude once).
+    pub fn new(config: EngineConfig) -> Result<Engine, EngineError> {
+        let prelude = sandbox::compile_prelude().map_err(EngineError)?;
+        Ok(Engine { config, prelude: prelude.into() })
+    }
+
+    /// The limits executions run under.
+    pub fn limits(&self) -> &Limits {
+        &self.config.limits
+    }
+
+    fn host(&self, invocation: &HookInvocation) -> Arc<Host> {
+        Arc::new(Host {
+            http: self.config.http.clone(),
+            limits: self.config.limits.clone(),
+            kv: self.config.kv.clone(),
+            kv_scope: invocation.kv_scope.clone(),
+            clock: self.config.clock.clone(),
+            redactor: invocation.secrets.redactor(),
+            journal: Mutex::new(Journal::default()),
+        })
+    }
+
+    /// Starts a PULL execution. Drive it with [`PullExecution::next_page`], store each page,
+    /// then take the record with [`PullExecution::finish`]:
+    ///
+    /// ```no_run
+    /// # async fn demo(engine: &flowstate_runtime::Engine, hook: &flowstate_runtime::HookInvocation) {
+    /// let mut execution = engine.start_pull(hook);
+    /// while let Some(page) = execution.next_page().await {
+    ///     println!("page {}: {} records", page.index, page.records.len());
+    /// }
+    /// let record = execution.finish();
+    /// println!("{:?}", record.status);
+    /// # }
+    /// ```
+    pub fn start_pull<'e>(&'e self, invocation: &'e HookInvocation) -> PullExecution<'e> {
+        PullExecution {
+            engine: self,
+            invocation,
+            host: self.host(invocation),
+            json: PreparedJson::new(invocation),
+            started_at: Utc::now(),
+            started: Instant::now(),
+            next_index: 0,
+            meta: None,
+            finished: false,
+            pages: Vec::new(),
+            record_count: 0,
+            error: None,
+        }
+    }
+
+    /// Runs a PUSH hook once with `ctx.event = event`. Its return value is ignored.
+    pub async fn run_push(&self, invocation: &HookInvocation, event: &Value) -> ExecutionRecord {
+        let host = self.host(invocation);
+        let started_at = Utc::now();
+        let started = Instant::now();
+        host.begin_page(None);
+        let json = PreparedJson::new(invocation);
+        let result = sandbox::run_page(
+            &self.prelude,
+            &host,
+            self.page_input(invocation, &json, HookType::Push, Some(event), None),
+        )
+        .await;
+        build_record(&host, HookType::Push, started_at, started, Vec::new(), 0, result.err())
+    }
+
+    fn page_input<'a>(
+        &self,
+        invocation: &'a HookInvocation,
+        json: &'a PreparedJson,
+        kind: HookType,
+        meta_or_event: Option<&'a Value>,
+        page: Option<u32>,
+    ) -> PageInput<'a> {
+        let budget = match kind {
+            HookType::Pull => self.config.limits.pull_page_time,
+            HookType::Push => self.config.limits.push_time,
+        };
+        PageInput {
+            kind,
+            file_name: &invocation.file_name,
+            code: &invocation.code,
+            secrets_json: &json.secrets,
+            org_json: &json.org,
+            meta_or_event,
+            deadline: Instant::now() + budget,
+            page,
+        }
+    }
+}
+
+/// A PULL execution in progress: pages run one at a time, when the caller asks.
+pub struct PullExecution<'e> {
+    engine: &'e Engine,
+    invocation: &'e HookInvocation,
+    host: Arc<Host>,
+    json: PreparedJson,
+    started_at: DateTime<Utc>,
+    started: Instant,
+    next_index: u32,
+    meta: Option<Value>,
+    finished: bool,
+    pages: Vec<PageSummary>,
+    record_count: usize,
+    error: Option<ExecutionError>,
+}
+
+impl PullExecution<'_> {
+    /// Runs the next page and returns its records, or `None` when the execution is over
+    /// (the last page said `more: false`, a page failed, or the page limit was reached).
+    pub async fn next_page(&mut self) -> Option<PulledPage> {
+        if self.finished {
+            return None;
+        }
+        let limits = &self.engine.config.limits;
+        if self.next_index >= limits.max_pages {
+            self.finished = true;
+            self.host.warn(format!(
+                "pagination stopped after {} pages: the hook still returned more: true (fetch more records per page)",
+                limits.max_pages
+            ));
+            return None;
+        }
+        let index = self.next_index;
+        self.next_index += 1;
+        self.host.begin_page(Some(index));
+        let page_started = Instant::now();
+        let input = self.engine.page_input(self.invocation, &self.json, HookType::Pull, self.meta.as_ref(), Some(index));
+        let result = sandbox::run_page(&self.engine.prelude, &self.host, input)
+            .await
+            .and_then(|value| {
+                parse_page(value, limits.meta_bytes).map_err(|error| ExecutionError {
+                    kind: ErrorKind::InvalidOutput,
+                    message: self.host.redactor.redact(&error.to_string()).into_owned(),
+                    stack: None,
+                    page: Some(index),
+                })
+            });
+        let request_count = self.host.journal().requests_this_page;
+        let duration_ms = page_started.elapsed().as_secs_f64() * 1000.0;
+        match result {
+            Ok(output) => {
+                self.pages.push(PageSummary {
+                    index,
+                    record_count: output.records.len(),
+                    more: output.more,
+                    duration_ms,
+                    request_count,
+                });
+                self.record_count += output.records.len();
+                self.finished = !output.more;
+                self.meta = output.meta;
+                Some(PulledPage { index, records: output.records })
+            }
+            Err(error) => {
+                self.pages.push(PageSummary { index, record_count: 0, more: false, duration_ms, request_count });
+                self.error = Some(error);
+                self.finished = true;
+                None
+            }
+        }
+    }
+
+    /// Ends the execution as failed because the caller could not store a page (the page's
+    /// records are lost to this execution; earlier pages stay stored).
+    pub fn reject_page(&mut self, index: u32, message: &str) {
+        self.finished = true;
+        self.error = Some(ExecutionError {
+            kind: ErrorKind::Sink,
+            message: self.host.redactor.redact(message).into_owned(),
+            stack: None,
+            page: Some(index),
+        });
+    }
+
+    /// The execution record. Runs no further pages.
+    pub fn finish(self) -> ExecutionRecord {
+        build_record(
+            &self.host,
+            HookType::Pull,
+            self.started_at,
+            self.started,
+            self.pages,
+            self.record_count,
+            self.error,
+        )
+    }
+}
+
+fn build_record(
+    host: &Host,
+    hook_type: HookType,
+    started_at: DateTime<Utc>,
+    started: Instant,
+    pages: Vec<PageSummary>,
+    record_count: usize,
+    error: Option<ExecutionError>,
+) -> ExecutionRecord {
+    let mut journal = host.journal();
+    if journal.logs_dropped > 0 {
+        let warning = format!(
+            "{} log entries were dropped: at most {} are kept per execution",
+            journal.logs_dropped, host.limits.log_entries
+        );
+        journal.warnings.push(warning);
+    }
+    let status = match &error {
+        None => Status::Succeeded,
+        Some(error) if error.kind == ErrorKind::Timeout => Status::TimedOut,
+        Some(_) => Status::Failed,
+    };
+    ExecutionRecord {
+        hook_type,
+        status,
+        started_at,
+        finished_at: Utc::now(),
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        pages,
+        record_count,
+        logs: std::mem::take(&mut journal.logs),
+        http_requests: std::mem::take(&mut journal.http),
+        error,
+        warnings: std::mem::take(&mut journal.warnings),
+    }
+}
+
+/// The system clock, for [`EngineConfig::clock`].
+pub fn system_clock() -> Clock {
+    Arc::new(SystemTime::now)
+}
