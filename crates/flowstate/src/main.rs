@@ -1,1 +1,72 @@
-fn main() {}
+//! `flowstate`: the command line of Flowstate Hooks.
+//!
+//! **Architecture Invariant:** this crate is glue. It parses arguments into the library
+//! crates' configuration values, calls them, and renders what they return; no rule of the
+//! product lives here.
+
+mod cli;
+mod demo;
+mod hook_run;
+mod summary;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, HookCommand};
+
+/// How a command ended, mapped to the process exit code.
+pub enum Outcome {
+    /// 0: everything worked.
+    Succeeded,
+    /// 1: the hook (or what it fed) failed or timed out.
+    Failed,
+}
+
+/// A problem with how the command was called: exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for UsageError {
+    fn from(error: E) -> UsageError {
+        UsageError(error.into())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_level.as_deref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // QuickJS recursion runs on these threads; its own stack limit is far below this.
+        .thread_stack_size(8 * 1024 * 1024)
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Hook { command: HookCommand::Run(args) } => hook_run::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::ExampleApi(args) => demo::serve_example_api(args).await,
+        }
+    });
+    match result {
+        Ok(Outcome::Succeeded) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Err(UsageError(error)) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing(level: Option<&str>) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level.unwrap_or("warn"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).init();
+}

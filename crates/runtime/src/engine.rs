@@ -287,6 +287,11 @@ impl PullExecution<'_> {
         }
     }
 
+    /// The pages run so far.
+    pub fn pages(&self) -> &[PageSummary] {
+        &self.pages
+    }
+
     /// Ends the execution as failed because the caller could not store a page (the page's
     /// records are lost to this execution; earlier pages stay stored).
     pub fn reject_page(&mut self, index: u32, message: &str) {

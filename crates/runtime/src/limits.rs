@@ -6,11 +6,13 @@ use serde::Deserialize;
 
 /// The sandbox's hard limits. [`Limits::default`] holds the values the hook guide documents;
 /// an operator overrides them in one place (the `--limits FILE.json` of the command line,
-/// whose keys are the camelCase field names, each optional).
+/// whose keys are the camelCase field names, each optional; durations are in milliseconds
+/// and their keys end in `Ms`).
 ///
 /// ```
-/// let limits: flowstate_runtime::Limits = serde_json::from_str(r#"{ "maxPages": 10 }"#).unwrap();
+/// let limits: flowstate_runtime::Limits = serde_json::from_str(r#"{ "maxPages": 10, "pullPageTimeMs": 5000 }"#).unwrap();
 /// assert_eq!(limits.max_pages, 10);
+/// assert_eq!(limits.pull_page_time, std::time::Duration::from_secs(5));
 /// assert_eq!(limits.requests_per_page, 50);
 /// ```
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -19,10 +21,10 @@ pub struct Limits {
     /// Memory of one JavaScript runtime (one page, or one PUSH execution).
     pub memory_bytes: usize,
     /// Wall-clock time of one PULL page.
-    #[serde(with = "millis")]
+    #[serde(with = "millis", rename = "pullPageTimeMs")]
     pub pull_page_time: Duration,
     /// Wall-clock time of one PUSH execution.
-    #[serde(with = "millis")]
+    #[serde(with = "millis", rename = "pushTimeMs")]
     pub push_time: Duration,
     /// HTTP requests per PULL page, or per PUSH execution; the next one throws.
     pub requests_per_page: u32,
@@ -33,14 +35,14 @@ pub struct Limits {
     /// Bytes of a page's `meta`, as JSON.
     pub meta_bytes: usize,
     /// Timeout of one HTTP request when the hook names none.
-    #[serde(with = "millis")]
+    #[serde(with = "millis", rename = "defaultRequestTimeoutMs")]
     pub default_request_timeout: Duration,
     /// Characters of a `ctx.kv` key.
     pub kv_key_chars: usize,
     /// Bytes of a `ctx.kv` value (UTF-8).
     pub kv_value_bytes: usize,
     /// Lifetime of a `ctx.kv` entry when the hook names none.
-    #[serde(with = "millis")]
+    #[serde(with = "millis", rename = "kvDefaultTtlMs")]
     pub kv_default_ttl: Duration,
     /// Log entries kept per execution; later ones are dropped with one warning.
     pub log_entries: usize,

@@ -1,0 +1,166 @@
+//! Arguments, as clap sees them (raw input; `hook_run` turns them into validated values).
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use flowstate_egress::ConnectTo;
+
+/// Flowstate Hooks: run JavaScript integration hooks that pull workforce data from HR
+/// systems and push changes out, in a sandbox with hard limits.
+#[derive(Debug, Parser)]
+#[command(name = "flowstate", version, propagate_version = true)]
+pub struct Cli {
+    /// Diagnostics on stderr: error, warn, info, debug or trace (or a tracing filter such
+    /// as `flowstate_egress=debug`).
+    #[arg(long, global = true, env = "FLOWSTATE_LOG", value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work with hook files.
+    Hook {
+        #[command(subcommand)]
+        command: HookCommand,
+    },
+    /// Start the bundled example HR API on a random local port and run the bundled example
+    /// PULL hook against it, to see the product work end to end.
+    Demo(DemoArgs),
+    /// Serve the bundled example HR API over HTTPS (with a generated certificate) so you can
+    /// point `flowstate hook run` at it.
+    ExampleApi(ExampleApiArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Run a hook file once, exactly as the engine would (a PULL hook through all its pages),
+    /// and print what it did.
+    ///
+    /// Exit status: 0 when the execution succeeded, 1 when it failed or timed out, 2 when
+    /// the command was called wrongly.
+    #[command(after_help = "Example, against `flowstate example-api --ca-out ca.pem`:\n  \
+        flowstate hook run examples/hooks/employees-cursor.js --type pull --entity employee \\\n    \
+        --secret api_key=demo-key --connect-to hr.example.com:443:127.0.0.1:8443 --cacert ca.pem")]
+    Run(HookRunArgs),
+}
+
+/// PULL or PUSH.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HookKind {
+    Pull,
+    Push,
+}
+
+/// The workforce entity a hook reads or writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Entity {
+    Employee,
+    Contractor,
+    Vacancy,
+    Project,
+    Team,
+    Assignment,
+}
+
+#[derive(Debug, Args)]
+pub struct HookRunArgs {
+    /// The hook's JavaScript file; it defines `async function run(ctx)`.
+    pub file: PathBuf,
+
+    /// PULL (fetch records, page by page) or PUSH (react to one change event).
+    #[arg(long = "type", value_enum)]
+    pub kind: HookKind,
+
+    /// The entity type the hook's records are (PULL) or its events concern (PUSH).
+    #[arg(long, value_enum)]
+    pub entity: Entity,
+
+    /// A JSON object of secrets, `{ "api_key": "…" }`, available as `ctx.secrets`.
+    #[arg(long, value_name = "FILE.json")]
+    pub secrets: Option<PathBuf>,
+
+    /// One secret, NAME=VALUE; repeatable; overrides the same name from --secrets.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    pub secret: Vec<String>,
+
+    /// `ctx.org` as JSON: `{ "id", "name", "timezone", "currency" }`
+    /// [default: a local organisation in UTC, USD].
+    #[arg(long, value_name = "FILE.json")]
+    pub org: Option<PathBuf>,
+
+    /// The change event for a PUSH hook (`ctx.event`): `{ entityType, entityId, changeType,
+    /// before, after }`. Required with --type push.
+    #[arg(long, value_name = "FILE.json")]
+    pub event: Option<PathBuf>,
+
+    /// Keep `ctx.kv` in this JSON file between runs [default: in memory, gone at exit].
+    #[arg(long, value_name = "FILE")]
+    pub kv_file: Option<PathBuf>,
+
+    /// Operator routing, curl-style: connect to ADDR:PORT2 for requests to HOST:PORT (TLS
+    /// still checks HOST's certificate; the target is exempt from the private-address
+    /// block). Repeatable; for development and tests.
+    #[arg(long = "connect-to", value_name = "HOST:PORT:ADDR:PORT2")]
+    pub connect_to: Vec<ConnectTo>,
+
+    /// Also trust the certificate authorities in this PEM file. Repeatable.
+    #[arg(long, value_name = "PEM")]
+    pub cacert: Vec<PathBuf>,
+
+    /// Override sandbox limits from a JSON file, e.g. `{ "maxPages": 10, "pullPageTimeMs": 5000 }`
+    /// (keys: memoryBytes, pullPageTimeMs, pushTimeMs, requestsPerPage, responseBytes, maxPages,
+    /// metaBytes, defaultRequestTimeoutMs, kvKeyChars, kvValueBytes, kvDefaultTtlMs, logEntries,
+    /// logEntryBytes, stackBytes).
+    #[arg(long, value_name = "FILE.json")]
+    pub limits: Option<PathBuf>,
+
+    /// Write the records, one `{ "externalId": …, "data": … }` per line (PULL).
+    #[arg(long, value_name = "FILE.ndjson")]
+    pub out: Option<PathBuf>,
+
+    /// Print the execution record as one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Employees the example API holds.
+    #[arg(long, default_value_t = 250)]
+    pub employees: usize,
+
+    /// Write the pulled records here, one JSON object per line.
+    #[arg(long, value_name = "FILE.ndjson")]
+    pub out: Option<PathBuf>,
+
+    /// Print the execution record as JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExampleApiArgs {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+
+    /// Write the generated certificate authority here (PEM), for `--cacert`.
+    #[arg(long, value_name = "PEM", default_value = "example-api-ca.pem")]
+    pub ca_out: PathBuf,
+
+    /// The API key requests must carry (`Authorization: Bearer …` or `X-Api-Key`).
+    #[arg(long, default_value = "demo-key")]
+    pub api_key: String,
+
+    /// Employees served.
+    #[arg(long, default_value_t = 250)]
+    pub employees: usize,
+
+    /// Contractors served.
+    #[arg(long, default_value_t = 450)]
+    pub contractors: usize,
+}
