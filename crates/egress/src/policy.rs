@@ -95,7 +95,11 @@ pub fn check_ip(ip: IpAddr) -> Result<(), BlockReason> {
 }
 
 fn in_v4(ip: Ipv4Addr, network: [u8; 4], prefix: u32) -> bool {
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    };
     (u32::from(ip) & mask) == (u32::from(Ipv4Addr::from(network)) & mask)
 }
 
@@ -131,7 +135,11 @@ fn check_ipv6(ip: Ipv6Addr) -> Result<(), BlockReason> {
     use BlockReason::*;
     let bits = u128::from(ip);
     let in_v6 = |network: u128, prefix: u32| {
-        let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+        let mask = if prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - prefix)
+        };
         (bits & mask) == (network & mask)
     };
     let low32 = Ipv4Addr::from((bits & 0xffff_ffff) as u32);
@@ -165,7 +173,11 @@ fn check_ipv6(ip: Ipv6Addr) -> Result<(), BlockReason> {
     const RANGES: &[(u128, u32, BlockReason)] = &[
         (0xfc00_0000_0000_0000_0000_0000_0000_0000, 7, PrivateNetwork),
         (0xfe80_0000_0000_0000_0000_0000_0000_0000, 10, LinkLocal),
-        (0xfec0_0000_0000_0000_0000_0000_0000_0000, 10, PrivateNetwork),
+        (
+            0xfec0_0000_0000_0000_0000_0000_0000_0000,
+            10,
+            PrivateNetwork,
+        ),
         (0xff00_0000_0000_0000_0000_0000_0000_0000, 8, Multicast),
         (0x0100_0000_0000_0000_0000_0000_0000_0000, 64, Reserved),
         (0x2001_0db8_0000_0000_0000_0000_0000_0000, 32, Reserved),
@@ -217,7 +229,17 @@ mod tests {
 
     #[test]
     fn public_ipv4_neighbours_of_blocked_ranges_pass() {
-        for ip in ["1.1.1.1", "100.63.255.255", "100.128.0.0", "172.15.255.255", "172.32.0.0", "169.253.255.255", "192.167.255.255", "223.255.255.255", "8.8.8.8"] {
+        for ip in [
+            "1.1.1.1",
+            "100.63.255.255",
+            "100.128.0.0",
+            "172.15.255.255",
+            "172.32.0.0",
+            "169.253.255.255",
+            "192.167.255.255",
+            "223.255.255.255",
+            "8.8.8.8",
+        ] {
             assert_eq!(reason(ip), Ok(()), "{ip}");
         }
     }
@@ -269,10 +291,25 @@ mod tests {
 
     #[test]
     fn metadata_and_local_host_names() {
-        for name in ["localhost", "LOCALHOST.", "foo.localhost", "metadata.google.internal", "metadata", "instance-data"] {
-            assert_eq!(check_host_name(name), Err(BlockReason::MetadataHost), "{name}");
+        for name in [
+            "localhost",
+            "LOCALHOST.",
+            "foo.localhost",
+            "metadata.google.internal",
+            "metadata",
+            "instance-data",
+        ] {
+            assert_eq!(
+                check_host_name(name),
+                Err(BlockReason::MetadataHost),
+                "{name}"
+            );
         }
-        for name in ["api.example.com", "localhost.example.com", "metadata.example.com"] {
+        for name in [
+            "api.example.com",
+            "localhost.example.com",
+            "metadata.example.com",
+        ] {
             assert_eq!(check_host_name(name), Ok(()), "{name}");
         }
     }

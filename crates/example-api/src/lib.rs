@@ -143,8 +143,19 @@ impl HrDataset {
     /// `employees` employees (`emp-0001`, …) and `contractors` contractors (`ctr-0001`, …);
     /// every request must carry `api_key` as `Authorization: Bearer …` or `X-Api-Key`.
     pub fn new(employees: usize, contractors: usize, api_key: &str) -> HrDataset {
-        const FIRST: [&str; 8] = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Radia", "Tim"];
-        const LAST: [&str; 8] = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Thompson", "Perlman", "Berners-Lee"];
+        const FIRST: [&str; 8] = [
+            "Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Radia", "Tim",
+        ];
+        const LAST: [&str; 8] = [
+            "Lovelace",
+            "Hopper",
+            "Turing",
+            "Dijkstra",
+            "Liskov",
+            "Thompson",
+            "Perlman",
+            "Berners-Lee",
+        ];
         let employees = (1..=employees)
             .map(|n| {
                 let first = FIRST[n % FIRST.len()];
@@ -183,7 +194,9 @@ impl HrDataset {
             .get("authorization")
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "));
-        let api_key = headers.get("x-api-key").and_then(|value| value.to_str().ok());
+        let api_key = headers
+            .get("x-api-key")
+            .and_then(|value| value.to_str().ok());
         bearer == Some(&*self.api_key) || api_key == Some(&*self.api_key)
     }
 }
@@ -198,7 +211,11 @@ pub fn hr_router(dataset: HrDataset) -> Router {
 }
 
 fn unauthorized() -> Response {
-    (StatusCode::UNAUTHORIZED, Json(json!({ "error": "invalid API key" }))).into_response()
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({ "error": "invalid API key" })),
+    )
+        .into_response()
 }
 
 fn parse_number(value: Option<&String>, default: usize) -> usize {
@@ -222,7 +239,12 @@ async fn employees_by_page(
     let page = parse_number(query.page.as_ref(), 1).max(1);
     let per_page = parse_number(query.per_page.as_ref(), 100).clamp(1, 1000);
     let start = (page - 1) * per_page;
-    let data: Vec<&Value> = dataset.employees.iter().skip(start).take(per_page).collect();
+    let data: Vec<&Value> = dataset
+        .employees
+        .iter()
+        .skip(start)
+        .take(per_page)
+        .collect();
     let has_next_page = start + per_page < dataset.employees.len();
     Json(json!({ "data": data, "has_next_page": has_next_page })).into_response()
 }
@@ -248,14 +270,21 @@ async fn employees_by_cursor(
         Some(after) => match dataset.employees.iter().position(|e| e["id"] == **after) {
             Some(index) => index + 1,
             None => {
-                return (StatusCode::BAD_REQUEST, Json(json!({ "error": "unknown cursor" })))
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({ "error": "unknown cursor" })),
+                )
                     .into_response();
             }
         },
     };
     let data: Vec<&Value> = dataset.employees.iter().skip(start).take(limit).collect();
     let has_more = start + data.len() < dataset.employees.len();
-    let next_cursor = if has_more { data.last().map(|e| e["id"].clone()) } else { None };
+    let next_cursor = if has_more {
+        data.last().map(|e| e["id"].clone())
+    } else {
+        None
+    };
     Json(json!({
         "data": data,
         "pagination": { "has_more": has_more, "next_cursor": next_cursor },
@@ -279,6 +308,11 @@ async fn contractors_by_offset(
     }
     let offset = parse_number(query.offset.as_ref(), 0);
     let limit = parse_number(query.limit.as_ref(), 200).clamp(1, 1000);
-    let items: Vec<&Value> = dataset.contractors.iter().skip(offset).take(limit).collect();
+    let items: Vec<&Value> = dataset
+        .contractors
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .collect();
     Json(json!({ "items": items, "total": dataset.contractors.len() })).into_response()
 }

@@ -15,6 +15,11 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, HookCommand};
 
+// mimalloc instead of glibc malloc: a page of 10,000 records is converted ~1.5x faster (the
+// hook sandbox allocates through Rust's global allocator too); see the runtime benchmark.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How a command ended, mapped to the process exit code.
 pub enum Outcome {
     /// 0: everything worked.
@@ -50,7 +55,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Hook { command: HookCommand::Run(args) } => hook_run::run(args).await,
+            Command::Hook {
+                command: HookCommand::Run(args),
+            } => hook_run::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::ExampleApi(args) => demo::serve_example_api(args).await,
         }
@@ -68,5 +75,8 @@ fn main() -> ExitCode {
 fn init_tracing(level: Option<&str>) {
     let filter = tracing_subscriber::EnvFilter::try_new(level.unwrap_or("warn"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .init();
 }

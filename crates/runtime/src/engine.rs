@@ -75,7 +75,11 @@ impl Secrets {
     }
 
     fn redactor(&self) -> Redactor {
-        Redactor::new(self.0.iter().map(|(name, value)| (name.as_str(), value.as_str())))
+        Redactor::new(
+            self.0
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+        )
     }
 }
 
@@ -124,7 +128,10 @@ impl Engine {
     /// Prepares the engine (compiles the prelude once).
     pub fn new(config: EngineConfig) -> Result<Engine, EngineError> {
         let prelude = sandbox::compile_prelude().map_err(EngineError)?;
-        Ok(Engine { config, prelude: prelude.into() })
+        Ok(Engine {
+            config,
+            prelude: prelude.into(),
+        })
     }
 
     /// The limits executions run under.
@@ -187,7 +194,15 @@ impl Engine {
             self.page_input(invocation, &json, HookType::Push, Some(event), None),
         )
         .await;
-        build_record(&host, HookType::Push, started_at, started, Vec::new(), 0, result.err())
+        build_record(
+            &host,
+            HookType::Push,
+            started_at,
+            started,
+            Vec::new(),
+            0,
+            result.err(),
+        )
     }
 
     fn page_input<'a>(
@@ -251,7 +266,13 @@ impl PullExecution<'_> {
         self.next_index += 1;
         self.host.begin_page(Some(index));
         let page_started = Instant::now();
-        let input = self.engine.page_input(self.invocation, &self.json, HookType::Pull, self.meta.as_ref(), Some(index));
+        let input = self.engine.page_input(
+            self.invocation,
+            &self.json,
+            HookType::Pull,
+            self.meta.as_ref(),
+            Some(index),
+        );
         let result = sandbox::run_page(&self.engine.prelude, &self.host, input)
             .await
             .and_then(|value| {
@@ -276,10 +297,19 @@ impl PullExecution<'_> {
                 self.record_count += output.records.len();
                 self.finished = !output.more;
                 self.meta = output.meta;
-                Some(PulledPage { index, records: output.records })
+                Some(PulledPage {
+                    index,
+                    records: output.records,
+                })
             }
             Err(error) => {
-                self.pages.push(PageSummary { index, record_count: 0, more: false, duration_ms, request_count });
+                self.pages.push(PageSummary {
+                    index,
+                    record_count: 0,
+                    more: false,
+                    duration_ms,
+                    request_count,
+                });
                 self.error = Some(error);
                 self.finished = true;
                 None

@@ -19,7 +19,12 @@ pub(crate) struct LimitedAllocator {
 
 impl LimitedAllocator {
     pub(crate) fn new(limit: usize, exhausted: Arc<AtomicBool>) -> LimitedAllocator {
-        LimitedAllocator { inner: RustAllocator, used: 0, limit, exhausted }
+        LimitedAllocator {
+            inner: RustAllocator,
+            used: 0,
+            limit,
+            exhausted,
+        }
     }
 
     fn refuse(&self) -> *mut u8 {
@@ -28,7 +33,9 @@ impl LimitedAllocator {
     }
 
     fn fits(&self, extra: usize) -> bool {
-        self.used.checked_add(extra).is_some_and(|total| total <= self.limit)
+        self.used
+            .checked_add(extra)
+            .is_some_and(|total| total <= self.limit)
     }
 }
 
@@ -49,7 +56,10 @@ unsafe impl Allocator for LimitedAllocator {
     }
 
     fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
-        if !count.checked_mul(size).is_some_and(|total| self.fits(total)) {
+        if !count
+            .checked_mul(size)
+            .is_some_and(|total| self.fits(total))
+        {
             return self.refuse();
         }
         let pointer = self.inner.calloc(count, size);

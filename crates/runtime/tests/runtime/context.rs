@@ -11,7 +11,8 @@ use crate::helpers::{ManualClock, Setup, engine, engine_with, hook};
 async fn ctx_has_exactly_the_documented_members() {
     let test = engine().await;
     let value = test
-        .eval(r#"
+        .eval(
+            r#"
             return {
                 keys: Object.keys(ctx).sort(),
                 http: Object.keys(ctx.http).sort(),
@@ -23,7 +24,8 @@ async fn ctx_has_exactly_the_documented_members() {
                 plainSecrets: Object.getPrototypeOf(ctx.secrets) === Object.prototype,
                 meta: typeof ctx.meta,
                 event: typeof ctx.event,
-            };"#)
+            };"#,
+        )
         .await;
     assert_eq!(
         value,
@@ -63,18 +65,32 @@ async fn push_hooks_get_the_event_and_no_meta() {
         )
         .await;
     assert_eq!(record.status, Status::Succeeded, "{:?}", record.error);
-    assert_eq!(record.logs[0].data, Some(json!({ "meta": "undefined", "type": "contractor", "change": "create", "before": null, "name": "Ada" })));
+    assert_eq!(
+        record.logs[0].data,
+        Some(
+            json!({ "meta": "undefined", "type": "contractor", "change": "create", "before": null, "name": "Ada" })
+        )
+    );
     assert_eq!(record.http_requests.len(), 1);
     assert!(record.pages.is_empty());
-    let failed = test.push("async function run(ctx) { throw new Error(`no ${ctx.event.entityType}`); }", &event).await;
-    assert_eq!((failed.status, failed.error.unwrap().message), (Status::Failed, "Error: no contractor".to_string()));
+    let failed = test
+        .push(
+            "async function run(ctx) { throw new Error(`no ${ctx.event.entityType}`); }",
+            &event,
+        )
+        .await;
+    assert_eq!(
+        (failed.status, failed.error.unwrap().message),
+        (Status::Failed, "Error: no contractor".to_string())
+    );
 }
 
 #[tokio::test]
 async fn logs_keep_level_message_data_and_console_maps_to_them() {
     let test = engine().await;
     let result = test
-        .pull(r#"
+        .pull(
+            r#"
             async function run(ctx) {
                 ctx.log.info('Fetched page of employees', { count: 50, page: 3 });
                 ctx.log.warn('Employee missing email, skipping', { id: 'emp-042' });
@@ -83,14 +99,43 @@ async fn logs_keep_level_message_data_and_console_maps_to_them() {
                 console.warn('careful');
                 console.error(new TypeError('boom'));
                 return { records: [] };
-            }"#)
+            }"#,
+        )
         .await;
-    let logs: Vec<(LogLevel, &str, Option<serde_json::Value>)> =
-        result.record.logs.iter().map(|log| (log.level, log.message.as_str(), log.data.clone())).collect();
-    assert_eq!(logs[0], (LogLevel::Info, "Fetched page of employees", Some(json!({ "count": 50, "page": 3 }))));
-    assert_eq!(logs[1], (LogLevel::Warn, "Employee missing email, skipping", Some(json!({ "id": "emp-042" }))));
-    assert_eq!(logs[2], (LogLevel::Error, "API returned unexpected status", None));
-    assert_eq!(logs[3], (LogLevel::Info, r#"console 1 {"a":[1]} null undefined"#, None));
+    let logs: Vec<(LogLevel, &str, Option<serde_json::Value>)> = result
+        .record
+        .logs
+        .iter()
+        .map(|log| (log.level, log.message.as_str(), log.data.clone()))
+        .collect();
+    assert_eq!(
+        logs[0],
+        (
+            LogLevel::Info,
+            "Fetched page of employees",
+            Some(json!({ "count": 50, "page": 3 }))
+        )
+    );
+    assert_eq!(
+        logs[1],
+        (
+            LogLevel::Warn,
+            "Employee missing email, skipping",
+            Some(json!({ "id": "emp-042" }))
+        )
+    );
+    assert_eq!(
+        logs[2],
+        (LogLevel::Error, "API returned unexpected status", None)
+    );
+    assert_eq!(
+        logs[3],
+        (
+            LogLevel::Info,
+            r#"console 1 {"a":[1]} null undefined"#,
+            None
+        )
+    );
     assert_eq!(logs[4], (LogLevel::Warn, "careful", None));
     assert_eq!(logs[5].0, LogLevel::Error);
     assert!(logs[5].1.starts_with("TypeError: boom"), "{}", logs[5].1);
@@ -102,7 +147,10 @@ async fn a_log_flood_is_capped_with_a_warning() {
     let test = engine().await;
     let result = test.pull("async function run(ctx) { for (let i = 0; i < 1500; i++) ctx.log.info('line ' + i); return { records: [] }; }").await;
     assert_eq!(result.record.logs.len(), 1000);
-    assert_eq!(result.record.warnings, ["500 log entries were dropped: at most 1000 are kept per execution"]);
+    assert_eq!(
+        result.record.warnings,
+        ["500 log entries were dropped: at most 1000 are kept per execution"]
+    );
 }
 
 #[tokio::test]
@@ -154,11 +202,13 @@ async fn the_globals_hook_authors_expect() {
 async fn a_url_object_can_be_passed_to_ctx_http() {
     let test = engine().await;
     let value = test
-        .eval(r#"
+        .eval(
+            r#"
             const url = new URL('https://echo.example.com/echo');
             url.searchParams.set('since', '2026-01-01T00:00:00Z');
             const resp = await ctx.http.get(url);
-            return resp.body.rawQuery;"#)
+            return resp.body.rawQuery;"#,
+        )
         .await;
     assert_eq!(value, "since=2026-01-01T00%3A00%3A00Z");
 }
@@ -201,16 +251,26 @@ async fn kv_stores_strings_per_hook_within_limits() {
         })
     );
     // Another hook does not see these keys.
-    let mut other = hook("async function run(ctx) { return { records: [{ externalId: 'x', data: { v: await ctx.kv.get('page_cursor') } }] }; }");
+    let mut other = hook(
+        "async function run(ctx) { return { records: [{ externalId: 'x', data: { v: await ctx.kv.get('page_cursor') } }] }; }",
+    );
     other.kv_scope = "hook-2".into();
-    assert_eq!(test.pull_hook(&other).await.data()["v"], serde_json::Value::Null);
+    assert_eq!(
+        test.pull_hook(&other).await.data()["v"],
+        serde_json::Value::Null
+    );
 }
 
 #[tokio::test]
 async fn kv_values_expire_after_their_ttl_and_the_default_is_90_days() {
     let clock = ManualClock::new();
-    let test = engine_with(Setup { clock: clock.clock(), ..Setup::default() }).await;
-    test.eval("await ctx.kv.set('short', 'v', 3600); await ctx.kv.set('long', 'v'); return null;").await;
+    let test = engine_with(Setup {
+        clock: clock.clock(),
+        ..Setup::default()
+    })
+    .await;
+    test.eval("await ctx.kv.set('short', 'v', 3600); await ctx.kv.set('long', 'v'); return null;")
+        .await;
     let read = "return [await ctx.kv.get('short'), await ctx.kv.get('long')];";
     assert_eq!(test.eval(read).await, json!(["v", "v"]));
     clock.advance(Duration::from_secs(3601));
@@ -225,9 +285,22 @@ async fn kv_values_expire_after_their_ttl_and_the_default_is_90_days() {
 async fn the_file_kv_persists_across_engines() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("kv.json");
-    let first = engine_with(Setup { kv: Arc::new(FileKv::open(&path).unwrap()), ..Setup::default() }).await;
-    first.eval("await ctx.kv.set('last_sync', '2026-11-22'); return null;").await;
+    let first = engine_with(Setup {
+        kv: Arc::new(FileKv::open(&path).unwrap()),
+        ..Setup::default()
+    })
+    .await;
+    first
+        .eval("await ctx.kv.set('last_sync', '2026-11-22'); return null;")
+        .await;
     drop(first);
-    let second = engine_with(Setup { kv: Arc::new(FileKv::open(&path).unwrap()), ..Setup::default() }).await;
-    assert_eq!(second.eval("return await ctx.kv.get('last_sync');").await, "2026-11-22");
+    let second = engine_with(Setup {
+        kv: Arc::new(FileKv::open(&path).unwrap()),
+        ..Setup::default()
+    })
+    .await;
+    assert_eq!(
+        second.eval("return await ctx.kv.get('last_sync');").await,
+        "2026-11-22"
+    );
 }

@@ -11,11 +11,13 @@ use crate::helpers::{Setup, engine, engine_with};
 async fn query_is_appended_with_encoding_and_keeps_the_existing_query() {
     let test = engine().await;
     let value = test
-        .eval(r#"
+        .eval(
+            r#"
             const resp = await ctx.http.get('https://echo.example.com/echo?x=1', {
                 query: { q: 'a b&c=d/é', list: ['1', '2'], skipped: undefined, n: 5 }
             });
-            return resp.body.rawQuery;"#)
+            return resp.body.rawQuery;"#,
+        )
         .await;
     assert_eq!(value, "x=1&q=a+b%26c%3Dd%2F%C3%A9&list=1&list=2&n=5");
 }
@@ -91,7 +93,10 @@ async fn header_names_come_back_lower_case_and_user_agent_is_fixed() {
             const resp = await ctx.http.get('https://echo.example.com/echo', { headers: { 'User-Agent': 'curl/8.0', 'user-agent': 'evil', 'X-Custom': 'kept' } });
             return { ua: resp.body.headers['user-agent'], custom: resp.body.headers['x-custom'], names: Object.keys(resp.headers).every(n => n === n.toLowerCase()) };"#)
         .await;
-    assert_eq!(value, json!({ "ua": "Flowstate-CustomIntegration/1.0", "custom": "kept", "names": true }));
+    assert_eq!(
+        value,
+        json!({ "ua": "Flowstate-CustomIntegration/1.0", "custom": "kept", "names": true })
+    );
 }
 
 #[tokio::test]
@@ -107,15 +112,37 @@ async fn the_51st_request_of_a_page_throws_and_the_count_resets_each_page() {
         }"#;
     let before = test.hits.load(Ordering::SeqCst);
     let result = test.pull(code).await;
-    assert_eq!(result.record.status, Status::Succeeded, "{:?}", result.record.error);
+    assert_eq!(
+        result.record.status,
+        Status::Succeeded,
+        "{:?}",
+        result.record.error
+    );
     for page in &result.pages {
-        assert_eq!(page[0].data["error"], "HTTP request limit exceeded: at most 50 requests per page");
+        assert_eq!(
+            page[0].data["error"],
+            "HTTP request limit exceeded: at most 50 requests per page"
+        );
     }
     // 50 requests per page reached the server; the 51st of each page never left.
     assert_eq!(test.hits.load(Ordering::SeqCst) - before, 100);
-    assert_eq!(result.record.pages.iter().map(|p| p.request_count).collect::<Vec<_>>(), [51, 51]);
+    assert_eq!(
+        result
+            .record
+            .pages
+            .iter()
+            .map(|p| p.request_count)
+            .collect::<Vec<_>>(),
+        [51, 51]
+    );
     let refused = &result.record.http_requests[50];
-    assert_eq!((refused.status, refused.error.as_deref()), (None, Some("HTTP request limit exceeded: at most 50 requests per page")));
+    assert_eq!(
+        (refused.status, refused.error.as_deref()),
+        (
+            None,
+            Some("HTTP request limit exceeded: at most 50 requests per page")
+        )
+    );
 }
 
 #[tokio::test]
@@ -133,7 +160,10 @@ async fn a_response_over_10_mb_throws_and_exactly_10_mb_is_fine() {
         assert_eq!(value["length"], limit, "{route}");
         assert_eq!(
             value["error"],
-            format!("GET https://echo.example.com/{route}/{}: response body exceeds the limit of 10485760 bytes (10 MB)", limit + 1),
+            format!(
+                "GET https://echo.example.com/{route}/{}: response body exceeds the limit of 10485760 bytes (10 MB)",
+                limit + 1
+            ),
             "{route}"
         );
     }
@@ -150,8 +180,14 @@ async fn a_request_timeout_throws_and_is_recorded() {
                 return { records: [{ externalId: 'x', data: { error } }] };
             }"#)
         .await;
-    assert_eq!(result.data()["error"], "GET https://echo.example.com/slow: request timed out after 200 ms");
-    assert_eq!(result.record.http_requests[0].error.as_deref(), Some("request timed out after 200 ms"));
+    assert_eq!(
+        result.data()["error"],
+        "GET https://echo.example.com/slow: request timed out after 200 ms"
+    );
+    assert_eq!(
+        result.record.http_requests[0].error.as_deref(),
+        Some("request timed out after 200 ms")
+    );
 }
 
 #[tokio::test]
@@ -167,8 +203,15 @@ async fn calls_are_recorded_with_status_size_and_duration() {
         .await;
     let calls = &result.record.http_requests;
     assert_eq!(calls.len(), 3);
-    assert_eq!((calls[0].method.as_str(), calls[0].status, calls[0].bytes), ("GET", Some(200), 11));
-    assert!(calls.iter().all(|call| call.duration_ms > 0.0 && call.page == Some(0)));
+    assert_eq!(
+        (calls[0].method.as_str(), calls[0].status, calls[0].bytes),
+        ("GET", Some(200), 11)
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|call| call.duration_ms > 0.0 && call.page == Some(0))
+    );
     let mut statuses: Vec<Option<u16>> = calls.iter().map(|call| call.status).collect();
     statuses.sort();
     assert_eq!(statuses, [Some(200), Some(200), Some(404)]);
@@ -176,8 +219,16 @@ async fn calls_are_recorded_with_status_size_and_duration() {
 
 #[tokio::test]
 async fn a_smaller_operator_limit_applies() {
-    let limits = Limits { requests_per_page: 2, response_bytes: 5, ..Limits::default() };
-    let test = engine_with(Setup { limits, ..Setup::default() }).await;
+    let limits = Limits {
+        requests_per_page: 2,
+        response_bytes: 5,
+        ..Limits::default()
+    };
+    let test = engine_with(Setup {
+        limits,
+        ..Setup::default()
+    })
+    .await;
     let value = test
         .eval(r#"
             const errors = [];

@@ -1,0 +1,161 @@
+//! `cargo bench -p flowstate-runtime`: prints a table of the sandbox's costs.
+//!
+//! - a fresh runtime running a trivial PULL hook, whole execution (target p50 ≤ 0.3 ms);
+//! - the same for PUSH;
+//! - a page of 10,000 records built by the hook and taken into Rust, whole execution
+//!   (target ≥ 200,000 records/s).
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use flowstate_egress::{EgressOptions, HttpClient};
+use flowstate_runtime::{
+    Engine, EngineConfig, HookInvocation, Limits, MemoryKv, OrgInfo, Secrets, Status, system_clock,
+};
+
+// The same allocator as the `flowstate` binary, so the numbers are the product's. QuickJS
+// allocates through it too (the sandbox's limited allocator forwards to Rust's).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn invocation(code: &str) -> HookInvocation {
+    HookInvocation {
+        file_name: "bench.js".into(),
+        code: code.into(),
+        kv_scope: "bench".into(),
+        secrets: Secrets::new([("api_key".to_string(), "secret-value".to_string())]),
+        org: OrgInfo {
+            id: "org_1".into(),
+            name: "Bench".into(),
+            timezone: "UTC".into(),
+            currency: "USD".into(),
+        },
+    }
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
+}
+
+fn row(name: &str, samples: &mut [Duration], extra: &str) {
+    samples.sort();
+    println!(
+        "| {name:<44} | {:>6} | {:>9.3} | {:>9.3} | {:>9.3} | {extra:<24} |",
+        samples.len(),
+        percentile(samples, 0.5).as_secs_f64() * 1e3,
+        percentile(samples, 0.9).as_secs_f64() * 1e3,
+        percentile(samples, 0.99).as_secs_f64() * 1e3,
+    );
+}
+
+async fn pull_once(engine: &Engine, hook: &HookInvocation) -> usize {
+    let mut execution = engine.start_pull(hook);
+    let mut records = 0;
+    while let Some(page) = execution.next_page().await {
+        records += page.records.len();
+    }
+    let record = execution.finish();
+    assert_eq!(record.status, Status::Succeeded, "{:?}", record.error);
+    records
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let engine = Engine::new(EngineConfig {
+            limits: Limits::default(),
+            http: HttpClient::new(EgressOptions::default()).unwrap(),
+            kv: Arc::new(MemoryKv::default()),
+            clock: system_clock(),
+        })
+        .unwrap();
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        println!("flowstate-runtime benchmarks ({cores} cores)\n");
+        println!("| {:<44} | {:>6} | {:>9} | {:>9} | {:>9} | {:<24} |", "case", "runs", "p50 ms", "p90 ms", "p99 ms", "throughput");
+        println!("|{:-<46}|{:-<8}|{:-<11}|{:-<11}|{:-<11}|{:-<26}|", "", "", "", "", "", "");
+
+        // `cargo bench -p flowstate-runtime -- WORD` runs only the cases whose name holds WORD.
+        let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-')).unwrap_or_default();
+        let wanted = |name: &str| name.contains(&filter);
+
+        let trivial = invocation("async function run(ctx) { return { records: [] }; }");
+        if wanted("trivial pull") {
+            for _ in 0..200 {
+                pull_once(&engine, &trivial).await;
+            }
+            let mut samples = Vec::new();
+            for _ in 0..3000 {
+                let started = Instant::now();
+                pull_once(&engine, &trivial).await;
+                samples.push(started.elapsed());
+            }
+            row("trivial pull: fresh runtime (target p50 ≤ 0.3)", &mut samples, "");
+        }
+
+        let push = invocation("async function run(ctx) { if (ctx.event.changeType !== 'create') throw new Error(); }");
+        let event = serde_json::json!({ "entityType": "employee", "entityId": "e1", "changeType": "create", "before": null, "after": { "firstName": "Ada" } });
+        if wanted("trivial push") {
+            let mut samples = Vec::new();
+            for _ in 0..3000 {
+                let started = Instant::now();
+                let record = engine.run_push(&push, &event).await;
+                samples.push(started.elapsed());
+                assert_eq!(record.status, Status::Succeeded);
+            }
+            row("trivial push: fresh runtime", &mut samples, "");
+        }
+
+        let globals = invocation(
+            "async function run(ctx) { const u = new URL('https://a.example/x?y=1'); u.searchParams.set('z', '2'); \
+             new TextEncoder().encode(u.href); console.log(u.href); return { records: [] }; }",
+        );
+        if wanted("globals") {
+            let mut samples = Vec::new();
+            for _ in 0..2000 {
+                let started = Instant::now();
+                pull_once(&engine, &globals).await;
+                samples.push(started.elapsed());
+            }
+            row("globals: URL, TextEncoder, console", &mut samples, "");
+        }
+
+        let big_page = invocation(
+            "async function run(ctx) { const records = []; for (let i = 0; i < 10000; i++) { records.push({ externalId: 'emp-' + i, \
+             data: { firstName: 'Ada', lastName: 'Lovelace', email: `ada${i}@example.com`, startDate: '2024-03-15', fte: 0.8, \
+             internalEmployeeId: i, active: true, teamAllocations: [{ teamId: 'TEAM-1', fte: 0.5, startDate: '2024-01-01' }] } }); } \
+             return { records }; }",
+        );
+        let js_only = invocation(&big_page.code.replace("return { records };", "globalThis.keep = records; return { records: [] };"));
+        if wanted("records built") {
+            let mut samples = Vec::new();
+            for _ in 0..30 {
+                let started = Instant::now();
+                pull_once(&engine, &js_only).await;
+                samples.push(started.elapsed());
+            }
+            row("records built in JS only, not returned", &mut samples, "");
+        }
+
+        if wanted("page of 10,000") {
+            let mut samples = Vec::new();
+            for _ in 0..30 {
+                let started = Instant::now();
+                let records = pull_once(&engine, &big_page).await;
+                samples.push(started.elapsed());
+                assert_eq!(records, 10_000);
+            }
+            samples.sort();
+            let median = percentile(&samples, 0.5).as_secs_f64();
+            row(
+                "page of 10,000 records (target ≥ 200,000/s)",
+                &mut samples,
+                &format!("{:.0} records/s", 10_000.0 / median),
+            );
+        }
+    });
+}
