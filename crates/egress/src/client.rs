@@ -78,10 +78,7 @@ pub struct InboundResponse {
 impl InboundResponse {
     /// The first value of a header, by lower-case name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 }
 
@@ -96,11 +93,7 @@ pub enum EgressError {
     #[error("request to {host} blocked: {reason}")]
     BlockedHost { host: String, reason: BlockReason },
     #[error("request to {host} blocked: it resolves to {address} ({reason})")]
-    BlockedAddress {
-        host: String,
-        address: IpAddr,
-        reason: BlockReason,
-    },
+    BlockedAddress { host: String, address: IpAddr, reason: BlockReason },
     #[error("invalid header {name:?}: {reason}")]
     InvalidHeader { name: String, reason: String },
     #[error("response body exceeds the limit of {limit} bytes")]
@@ -108,11 +101,7 @@ pub enum EgressError {
     #[error("request timed out after {} ms", .after.as_millis())]
     Timeout { after: Duration },
     #[error("connect-to route for {host} covers port {route_port} only, not {port}")]
-    RouteMismatch {
-        host: String,
-        route_port: u16,
-        port: u16,
-    },
+    RouteMismatch { host: String, route_port: u16, port: u16 },
     #[error("could not resolve {host}: {message}")]
     Resolve { host: String, message: String },
     #[error("request to {host} failed: {message}")]
@@ -134,11 +123,7 @@ pub struct EgressOptions {
 
 impl Default for EgressOptions {
     fn default() -> EgressOptions {
-        EgressOptions {
-            connect_to: Vec::new(),
-            ca_certificates_pem: Vec::new(),
-            resolver: Arc::new(SystemResolver),
-        }
+        EgressOptions { connect_to: Vec::new(), ca_certificates_pem: Vec::new(), resolver: Arc::new(SystemResolver) }
     }
 }
 
@@ -178,9 +163,7 @@ impl HttpClient {
             let parsed = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
                 .map_err(|error| EgressError::Config(format!("CA certificate: {error}")))?;
             if parsed.is_empty() {
-                return Err(EgressError::Config(
-                    "CA certificate file holds no certificate".into(),
-                ));
+                return Err(EgressError::Config("CA certificate file holds no certificate".into()));
             }
             certificates.extend(parsed);
         }
@@ -204,32 +187,23 @@ impl HttpClient {
     pub async fn send(&self, request: OutboundRequest) -> Result<InboundResponse, EgressError> {
         let url = self.check_url(&request.url)?;
         let host = url.host_str().unwrap_or_default().to_string();
-        let mut builder = self.inner.request(
-            reqwest::Method::from_bytes(request.method.as_str().as_bytes()).expect("valid method"),
-            url,
-        );
+        let mut builder = self
+            .inner
+            .request(reqwest::Method::from_bytes(request.method.as_str().as_bytes()).expect("valid method"), url);
         for (name, value) in &request.headers {
             let lower = name.to_ascii_lowercase();
             // The User-Agent is fixed; framing and routing headers belong to the client.
-            if matches!(
-                lower.as_str(),
-                "user-agent" | "host" | "content-length" | "transfer-encoding" | "connection"
-            ) {
+            if matches!(lower.as_str(), "user-agent" | "host" | "content-length" | "transfer-encoding" | "connection") {
                 continue;
             }
-            let header_name =
-                reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                    EgressError::InvalidHeader {
-                        name: name.clone(),
-                        reason: "not a valid header name".into(),
-                    }
-                })?;
-            let header_value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
-                EgressError::InvalidHeader {
+            let header_name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                EgressError::InvalidHeader { name: name.clone(), reason: "not a valid header name".into() }
+            })?;
+            let header_value =
+                reqwest::header::HeaderValue::from_str(value).map_err(|_| EgressError::InvalidHeader {
                     name: name.clone(),
                     reason: "value holds characters not allowed in a header".into(),
-                }
-            })?;
+                })?;
             builder = builder.header(header_name, header_value);
         }
         if let Some(body) = request.body {
@@ -237,60 +211,37 @@ impl HttpClient {
         }
         let limit = request.max_response_bytes;
         let exchange = async {
-            let mut response = builder
-                .send()
-                .await
-                .map_err(|error| map_reqwest_error(&host, &error))?;
-            if response
-                .content_length()
-                .is_some_and(|length| length > limit as u64)
-            {
+            let mut response = builder.send().await.map_err(|error| map_reqwest_error(&host, &error))?;
+            if response.content_length().is_some_and(|length| length > limit as u64) {
                 return Err(EgressError::ResponseTooLarge { limit });
             }
             let status = response.status().as_u16();
             let headers = collect_headers(response.headers());
             let mut body = Vec::new();
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|error| map_reqwest_error(&host, &error))?
-            {
+            while let Some(chunk) = response.chunk().await.map_err(|error| map_reqwest_error(&host, &error))? {
                 if body.len() + chunk.len() > limit {
                     return Err(EgressError::ResponseTooLarge { limit });
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(InboundResponse {
-                status,
-                headers,
-                body,
-            })
+            Ok(InboundResponse { status, headers, body })
         };
         match tokio::time::timeout(request.timeout, exchange).await {
             Ok(result) => result,
-            Err(_) => Err(EgressError::Timeout {
-                after: request.timeout,
-            }),
+            Err(_) => Err(EgressError::Timeout { after: request.timeout }),
         }
     }
 
     /// Everything decidable from the URL alone, before any connection.
     fn check_url(&self, text: &str) -> Result<Url, EgressError> {
-        let url = Url::parse(text).map_err(|error| EgressError::InvalidUrl {
-            url: text.to_string(),
-            reason: error.to_string(),
-        })?;
+        let url = Url::parse(text)
+            .map_err(|error| EgressError::InvalidUrl { url: text.to_string(), reason: error.to_string() })?;
         if url.scheme() != "https" {
-            return Err(EgressError::NotHttps {
-                scheme: url.scheme().to_string(),
-            });
+            return Err(EgressError::NotHttps { scheme: url.scheme().to_string() });
         }
         let port = url.port_or_known_default().unwrap_or(443);
         match url.host() {
-            None => Err(EgressError::InvalidUrl {
-                url: text.to_string(),
-                reason: "no host".into(),
-            }),
+            None => Err(EgressError::InvalidUrl { url: text.to_string(), reason: "no host".into() }),
             Some(Host::Ipv4(ip)) => check_literal(&url, IpAddr::V4(ip)),
             Some(Host::Ipv6(ip)) => check_literal(&url, IpAddr::V6(ip)),
             Some(Host::Domain(domain)) => {
@@ -299,16 +250,11 @@ impl HttpClient {
                     // The connector takes an explicit URL port over the route's, so a route
                     // is only honoured for the port it names.
                     if route.port() != port || (url.port().is_some() && route.target().1 != port) {
-                        return Err(EgressError::RouteMismatch {
-                            host: name,
-                            route_port: route.port(),
-                            port,
-                        });
+                        return Err(EgressError::RouteMismatch { host: name, route_port: route.port(), port });
                     }
                     return Ok(url);
                 }
-                policy::check_host_name(&name)
-                    .map_err(|reason| EgressError::BlockedHost { host: name, reason })?;
+                policy::check_host_name(&name).map_err(|reason| EgressError::BlockedHost { host: name, reason })?;
                 Ok(url)
             }
         }
@@ -316,10 +262,8 @@ impl HttpClient {
 }
 
 fn check_literal(url: &Url, ip: IpAddr) -> Result<Url, EgressError> {
-    policy::check_ip(ip).map_err(|reason| EgressError::BlockedHost {
-        host: url.host_str().unwrap_or_default().to_string(),
-        reason,
-    })?;
+    policy::check_ip(ip)
+        .map_err(|reason| EgressError::BlockedHost { host: url.host_str().unwrap_or_default().to_string(), reason })?;
     Ok(url.clone())
 }
 
@@ -327,10 +271,7 @@ fn collect_headers(map: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
     let mut headers: Vec<(String, String)> = Vec::new();
     for (name, value) in map {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match headers
-            .iter_mut()
-            .find(|(existing, _)| existing == name.as_str())
-        {
+        match headers.iter_mut().find(|(existing, _)| existing == name.as_str()) {
             Some((_, joined)) => {
                 joined.push_str(", ");
                 joined.push_str(&value);
@@ -354,21 +295,13 @@ fn map_reqwest_error(host: &str, error: &reqwest::Error) -> EgressError {
         source = current.source();
     }
     if error.is_timeout() {
-        return EgressError::Timeout {
-            after: Duration::ZERO,
-        };
+        return EgressError::Timeout { after: Duration::ZERO };
     }
     let message = error_chain(error);
     if message.contains("dns error") {
-        return EgressError::Resolve {
-            host: host.to_string(),
-            message,
-        };
+        return EgressError::Resolve { host: host.to_string(), message };
     }
-    EgressError::Transport {
-        host: host.to_string(),
-        message,
-    }
+    EgressError::Transport { host: host.to_string(), message }
 }
 
 /// The error and its causes on one line, without the URL (which may hold secrets the caller

@@ -95,11 +95,7 @@ pub fn check_ip(ip: IpAddr) -> Result<(), BlockReason> {
 }
 
 fn in_v4(ip: Ipv4Addr, network: [u8; 4], prefix: u32) -> bool {
-    let mask = if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - prefix)
-    };
+    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
     (u32::from(ip) & mask) == (u32::from(Ipv4Addr::from(network)) & mask)
 }
 
@@ -135,11 +131,7 @@ fn check_ipv6(ip: Ipv6Addr) -> Result<(), BlockReason> {
     use BlockReason::*;
     let bits = u128::from(ip);
     let in_v6 = |network: u128, prefix: u32| {
-        let mask = if prefix == 0 {
-            0
-        } else {
-            u128::MAX << (128 - prefix)
-        };
+        let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
         (bits & mask) == (network & mask)
     };
     let low32 = Ipv4Addr::from((bits & 0xffff_ffff) as u32);
@@ -155,9 +147,7 @@ fn check_ipv6(ip: Ipv6Addr) -> Result<(), BlockReason> {
     }
     // NAT64 well-known prefix 64:ff9b::/96 and local-use 64:ff9b:1::/48 (RFC 8215), where the
     // IPv4 address sits in the last 32 bits for a /96 translator, the common deployment.
-    if in_v6(0x0064_ff9b_0000_0000_0000_0000_0000_0000, 96)
-        || in_v6(0x0064_ff9b_0001_0000_0000_0000_0000_0000, 48)
-    {
+    if in_v6(0x0064_ff9b_0000_0000_0000_0000_0000_0000, 96) || in_v6(0x0064_ff9b_0001_0000_0000_0000_0000_0000, 48) {
         return check_ipv4(low32);
     }
     // 6to4 2002:AABB:CCDD::/48 embeds AA.BB.CC.DD.
@@ -173,11 +163,7 @@ fn check_ipv6(ip: Ipv6Addr) -> Result<(), BlockReason> {
     const RANGES: &[(u128, u32, BlockReason)] = &[
         (0xfc00_0000_0000_0000_0000_0000_0000_0000, 7, PrivateNetwork),
         (0xfe80_0000_0000_0000_0000_0000_0000_0000, 10, LinkLocal),
-        (
-            0xfec0_0000_0000_0000_0000_0000_0000_0000,
-            10,
-            PrivateNetwork,
-        ),
+        (0xfec0_0000_0000_0000_0000_0000_0000_0000, 10, PrivateNetwork),
         (0xff00_0000_0000_0000_0000_0000_0000_0000, 8, Multicast),
         (0x0100_0000_0000_0000_0000_0000_0000_0000, 64, Reserved),
         (0x2001_0db8_0000_0000_0000_0000_0000_0000, 32, Reserved),
@@ -291,25 +277,12 @@ mod tests {
 
     #[test]
     fn metadata_and_local_host_names() {
-        for name in [
-            "localhost",
-            "LOCALHOST.",
-            "foo.localhost",
-            "metadata.google.internal",
-            "metadata",
-            "instance-data",
-        ] {
-            assert_eq!(
-                check_host_name(name),
-                Err(BlockReason::MetadataHost),
-                "{name}"
-            );
+        for name in
+            ["localhost", "LOCALHOST.", "foo.localhost", "metadata.google.internal", "metadata", "instance-data"]
+        {
+            assert_eq!(check_host_name(name), Err(BlockReason::MetadataHost), "{name}");
         }
-        for name in [
-            "api.example.com",
-            "localhost.example.com",
-            "metadata.example.com",
-        ] {
+        for name in ["api.example.com", "localhost.example.com", "metadata.example.com"] {
             assert_eq!(check_host_name(name), Ok(()), "{name}");
         }
     }

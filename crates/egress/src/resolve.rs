@@ -28,12 +28,7 @@ pub struct SystemResolver;
 impl NameResolver for SystemResolver {
     fn lookup(&self, host: &str) -> ResolveFuture {
         let host = host.to_string();
-        Box::pin(async move {
-            Ok(tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .map(|addr| addr.ip())
-                .collect())
-        })
+        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.map(|addr| addr.ip()).collect()) })
     }
 }
 
@@ -64,9 +59,7 @@ impl NameResolver for StaticResolver {
         let answer = self.table.get(&host.to_ascii_lowercase()).cloned();
         let host = host.to_string();
         Box::pin(async move {
-            answer.ok_or_else(|| {
-                io::Error::new(io::ErrorKind::NotFound, format!("no such host: {host}"))
-            })
+            answer.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no such host: {host}")))
         })
     }
 }
@@ -105,11 +98,8 @@ impl reqwest::dns::Resolve for PolicyResolver {
                 Err(_) => self.system.lookup(target_host),
             };
             return Box::pin(async move {
-                let addrs: Vec<SocketAddr> = lookup
-                    .await?
-                    .into_iter()
-                    .map(|ip| SocketAddr::new(ip, target_port))
-                    .collect();
+                let addrs: Vec<SocketAddr> =
+                    lookup.await?.into_iter().map(|ip| SocketAddr::new(ip, target_port)).collect();
                 Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
             });
         }
@@ -122,10 +112,7 @@ impl reqwest::dns::Resolve for PolicyResolver {
                 .filter(|ip| match policy::check_ip(*ip) {
                     Ok(()) => true,
                     Err(reason) => {
-                        first_refusal.get_or_insert(ResolvedToBlocked {
-                            address: *ip,
-                            reason,
-                        });
+                        first_refusal.get_or_insert(ResolvedToBlocked { address: *ip, reason });
                         false
                     }
                 })

@@ -72,24 +72,15 @@ impl FromStr for ConnectTo {
     type Err = ConnectToParseError;
 
     fn from_str(input: &str) -> Result<ConnectTo, ConnectToParseError> {
-        let error = |problem| ConnectToParseError {
-            input: input.to_string(),
-            problem,
-        };
+        let error = |problem| ConnectToParseError { input: input.to_string(), problem };
         let (host, rest) = take_host(input).ok_or_else(|| error("missing fields"))?;
-        let (port, rest) = rest
-            .split_once(':')
-            .ok_or_else(|| error("missing fields"))?;
+        let (port, rest) = rest.split_once(':').ok_or_else(|| error("missing fields"))?;
         let (target_host, target_port) = take_host(rest).ok_or_else(|| error("missing fields"))?;
         if host.is_empty() || target_host.is_empty() {
             return Err(error("host names must not be empty"));
         }
-        let port: u16 = port
-            .parse()
-            .map_err(|_| error("PORT is not a port number"))?;
-        let target_port: u16 = target_port
-            .parse()
-            .map_err(|_| error("the target PORT is not a port number"))?;
+        let port: u16 = port.parse().map_err(|_| error("PORT is not a port number"))?;
+        let target_port: u16 = target_port.parse().map_err(|_| error("the target PORT is not a port number"))?;
         if port == 0 || target_port == 0 {
             return Err(error("port 0 is not allowed"));
         }
@@ -109,19 +100,8 @@ mod tests {
     #[test]
     fn parses_and_rejects() {
         let rule: ConnectTo = "HR.Example.com:443:localhost:8443".parse().unwrap();
-        assert_eq!(
-            (rule.host(), rule.port(), rule.target()),
-            ("hr.example.com", 443, ("localhost", 8443))
-        );
-        for bad in [
-            "",
-            "a:1:b",
-            "a:x:b:1",
-            "a:1:b:y",
-            ":443:1.2.3.4:1",
-            "a:0:b:1",
-            "a:1:[::1:5",
-        ] {
+        assert_eq!((rule.host(), rule.port(), rule.target()), ("hr.example.com", 443, ("localhost", 8443)));
+        for bad in ["", "a:1:b", "a:x:b:1", "a:1:b:y", ":443:1.2.3.4:1", "a:0:b:1", "a:1:[::1:5"] {
             assert!(bad.parse::<ConnectTo>().is_err(), "{bad}");
         }
     }

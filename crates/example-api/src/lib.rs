@@ -57,16 +57,10 @@ impl TlsServer {
     }
 
     /// Like [`TlsServer::start`], on a chosen address.
-    pub async fn start_on(
-        listen: SocketAddr,
-        router: Router,
-        names: &[&str],
-    ) -> anyhow::Result<TlsServer> {
+    pub async fn start_on(listen: SocketAddr, router: Router, names: &[&str]) -> anyhow::Result<TlsServer> {
         let (ca_pem, tls_config) = generate_tls(names)?;
         let acceptor = TlsAcceptor::from(Arc::new(tls_config));
-        let listener = TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("binding {listen}"))?;
+        let listener = TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             loop {
@@ -81,9 +75,7 @@ impl TlsServer {
                     let Ok(tls) = acceptor.accept(stream).await else {
                         return;
                     };
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
+                    let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service).await;
                 });
             }
         });
@@ -110,9 +102,7 @@ impl Drop for TlsServer {
 fn generate_tls(names: &[&str]) -> anyhow::Result<(String, rustls::ServerConfig)> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Flowstate example API CA");
+    ca_params.distinguished_name.push(DnType::CommonName, "Flowstate example API CA");
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
     let mut leaf_names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
@@ -121,12 +111,11 @@ fn generate_tls(names: &[&str]) -> anyhow::Result<(String, rustls::ServerConfig)
     let leaf = CertificateParams::new(leaf_names)?.signed_by(&leaf_key, &ca)?;
 
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_no_client_auth()
-    .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)?;
+    let mut config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok((ca.pem(), config))
 }
@@ -143,19 +132,9 @@ impl HrDataset {
     /// `employees` employees (`emp-0001`, …) and `contractors` contractors (`ctr-0001`, …);
     /// every request must carry `api_key` as `Authorization: Bearer …` or `X-Api-Key`.
     pub fn new(employees: usize, contractors: usize, api_key: &str) -> HrDataset {
-        const FIRST: [&str; 8] = [
-            "Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Radia", "Tim",
-        ];
-        const LAST: [&str; 8] = [
-            "Lovelace",
-            "Hopper",
-            "Turing",
-            "Dijkstra",
-            "Liskov",
-            "Thompson",
-            "Perlman",
-            "Berners-Lee",
-        ];
+        const FIRST: [&str; 8] = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Radia", "Tim"];
+        const LAST: [&str; 8] =
+            ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Thompson", "Perlman", "Berners-Lee"];
         let employees = (1..=employees)
             .map(|n| {
                 let first = FIRST[n % FIRST.len()];
@@ -182,11 +161,7 @@ impl HrDataset {
                 })
             })
             .collect();
-        HrDataset {
-            employees: Arc::new(employees),
-            contractors: Arc::new(contractors),
-            api_key: api_key.into(),
-        }
+        HrDataset { employees: Arc::new(employees), contractors: Arc::new(contractors), api_key: api_key.into() }
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
@@ -194,9 +169,7 @@ impl HrDataset {
             .get("authorization")
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "));
-        let api_key = headers
-            .get("x-api-key")
-            .and_then(|value| value.to_str().ok());
+        let api_key = headers.get("x-api-key").and_then(|value| value.to_str().ok());
         bearer == Some(&*self.api_key) || api_key == Some(&*self.api_key)
     }
 }
@@ -211,11 +184,7 @@ pub fn hr_router(dataset: HrDataset) -> Router {
 }
 
 fn unauthorized() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        Json(json!({ "error": "invalid API key" })),
-    )
-        .into_response()
+    (StatusCode::UNAUTHORIZED, Json(json!({ "error": "invalid API key" }))).into_response()
 }
 
 fn parse_number(value: Option<&String>, default: usize) -> usize {
@@ -239,12 +208,7 @@ async fn employees_by_page(
     let page = parse_number(query.page.as_ref(), 1).max(1);
     let per_page = parse_number(query.per_page.as_ref(), 100).clamp(1, 1000);
     let start = (page - 1) * per_page;
-    let data: Vec<&Value> = dataset
-        .employees
-        .iter()
-        .skip(start)
-        .take(per_page)
-        .collect();
+    let data: Vec<&Value> = dataset.employees.iter().skip(start).take(per_page).collect();
     let has_next_page = start + per_page < dataset.employees.len();
     Json(json!({ "data": data, "has_next_page": has_next_page })).into_response()
 }
@@ -270,21 +234,13 @@ async fn employees_by_cursor(
         Some(after) => match dataset.employees.iter().position(|e| e["id"] == **after) {
             Some(index) => index + 1,
             None => {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    Json(json!({ "error": "unknown cursor" })),
-                )
-                    .into_response();
+                return (StatusCode::BAD_REQUEST, Json(json!({ "error": "unknown cursor" }))).into_response();
             }
         },
     };
     let data: Vec<&Value> = dataset.employees.iter().skip(start).take(limit).collect();
     let has_more = start + data.len() < dataset.employees.len();
-    let next_cursor = if has_more {
-        data.last().map(|e| e["id"].clone())
-    } else {
-        None
-    };
+    let next_cursor = if has_more { data.last().map(|e| e["id"].clone()) } else { None };
     Json(json!({
         "data": data,
         "pagination": { "has_more": has_more, "next_cursor": next_cursor },
@@ -308,11 +264,6 @@ async fn contractors_by_offset(
     }
     let offset = parse_number(query.offset.as_ref(), 0);
     let limit = parse_number(query.limit.as_ref(), 200).clamp(1, 1000);
-    let items: Vec<&Value> = dataset
-        .contractors
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .collect();
+    let items: Vec<&Value> = dataset.contractors.iter().skip(offset).take(limit).collect();
     Json(json!({ "items": items, "total": dataset.contractors.len() })).into_response()
 }

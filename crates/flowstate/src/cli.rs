@@ -41,11 +41,9 @@ pub enum HookCommand {
     ///
     /// Exit status: 0 when the execution succeeded, 1 when it failed or timed out, 2 when
     /// the command was called wrongly.
-    #[command(
-        after_help = "Example, against `flowstate example-api --ca-out ca.pem`:\n  \
+    #[command(after_help = "Example, against `flowstate example-api --ca-out ca.pem`:\n  \
         flowstate hook run examples/hooks/employees-cursor.js --type pull --entity employee \\\n    \
-        --secret api_key=demo-key --connect-to hr.example.com:443:127.0.0.1:8443 --cacert ca.pem"
-    )]
+        --secret api_key=demo-key --connect-to hr.example.com:443:127.0.0.1:8443 --cacert ca.pem")]
     Run(HookRunArgs),
 }
 

@@ -17,12 +17,9 @@ const DEMO_HOOK: &str = include_str!("../../../examples/hooks/employees-cursor.j
 const DEMO_KEY: &str = "demo-key";
 
 pub async fn run(args: DemoArgs) -> Result<Outcome, UsageError> {
-    let server = TlsServer::start(
-        hr_router(HrDataset::new(args.employees, 0, DEMO_KEY)),
-        &["hr.example.com"],
-    )
-    .await
-    .context("starting the example HR API")?;
+    let server = TlsServer::start(hr_router(HrDataset::new(args.employees, 0, DEMO_KEY)), &["hr.example.com"])
+        .await
+        .context("starting the example HR API")?;
     eprintln!(
         "example HR API on https://{} as hr.example.com; running examples/hooks/employees-cursor.js",
         server.addr()
@@ -57,25 +54,14 @@ pub async fn run(args: DemoArgs) -> Result<Outcome, UsageError> {
 }
 
 pub async fn serve_example_api(args: ExampleApiArgs) -> Result<Outcome, UsageError> {
-    let router = hr_router(HrDataset::new(
-        args.employees,
-        args.contractors,
-        &args.api_key,
-    ));
+    let router = hr_router(HrDataset::new(args.employees, args.contractors, &args.api_key));
     let server = TlsServer::start_on(args.listen, router, &["hr.example.com", "api.example.com"])
         .await
         .context("starting the example HR API")?;
-    std::fs::write(&args.ca_out, server.ca_pem())
-        .with_context(|| format!("writing {}", args.ca_out.display()))?;
+    std::fs::write(&args.ca_out, server.ca_pem()).with_context(|| format!("writing {}", args.ca_out.display()))?;
     let port = server.addr().port();
-    eprintln!(
-        "example HR API listening on https://{} (names: hr.example.com, api.example.com)",
-        server.addr()
-    );
-    eprintln!(
-        "its certificate authority is in {}; try:",
-        args.ca_out.display()
-    );
+    eprintln!("example HR API listening on https://{} (names: hr.example.com, api.example.com)", server.addr());
+    eprintln!("its certificate authority is in {}; try:", args.ca_out.display());
     eprintln!(
         "  flowstate hook run examples/hooks/employees-cursor.js --type pull --entity employee \\\n    \
          --secret api_key={} --connect-to hr.example.com:443:127.0.0.1:{port} --cacert {}",
@@ -83,8 +69,6 @@ pub async fn serve_example_api(args: ExampleApiArgs) -> Result<Outcome, UsageErr
         args.ca_out.display()
     );
     eprintln!("press Ctrl-C to stop");
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     Ok(Outcome::Succeeded)
 }

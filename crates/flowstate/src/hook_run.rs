@@ -10,8 +10,8 @@ use std::{
 use anyhow::{Context as _, anyhow, bail};
 use flowstate_egress::{ConnectTo, EgressOptions, HttpClient};
 use flowstate_runtime::{
-    Engine, EngineConfig, ExecutionRecord, FileKv, HookInvocation, KvStore, Limits, MemoryKv,
-    OrgInfo, Secrets, Status, system_clock,
+    Engine, EngineConfig, ExecutionRecord, FileKv, HookInvocation, KvStore, Limits, MemoryKv, OrgInfo, Secrets, Status,
+    system_clock,
 };
 use serde_json::Value;
 
@@ -46,12 +46,7 @@ impl EngineSettings {
             ca_certificates_pem: self.ca_certificates_pem,
             ..EgressOptions::default()
         })?;
-        Ok(Engine::new(EngineConfig {
-            limits: self.limits,
-            http,
-            kv: self.kv,
-            clock: system_clock(),
-        })?)
+        Ok(Engine::new(EngineConfig { limits: self.limits, http, kv: self.kv, clock: system_clock() })?)
     }
 }
 
@@ -62,22 +57,18 @@ pub async fn run(args: HookRunArgs) -> Result<Outcome, UsageError> {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading {what} {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{what} {} is not valid", path.display()))
 }
 
 fn parse(args: HookRunArgs) -> anyhow::Result<(Job, EngineSettings)> {
-    let code = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("reading hook {}", args.file.display()))?;
+    let code = std::fs::read_to_string(&args.file).with_context(|| format!("reading hook {}", args.file.display()))?;
     let mut secrets: BTreeMap<String, String> = match &args.secrets {
         Some(path) => read_json(path, "secrets file (a JSON object of strings)")?,
         None => BTreeMap::new(),
     };
     for pair in &args.secret {
-        let (name, value) = pair
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--secret {pair:?} is not NAME=VALUE"))?;
+        let (name, value) = pair.split_once('=').ok_or_else(|| anyhow!("--secret {pair:?} is not NAME=VALUE"))?;
         if name.is_empty() {
             bail!("--secret {pair:?} has an empty name");
         }
@@ -122,57 +113,27 @@ fn parse(args: HookRunArgs) -> anyhow::Result<(Job, EngineSettings)> {
     let ca_certificates_pem = args
         .cacert
         .iter()
-        .map(|path| {
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading CA certificate {}", path.display()))
-        })
+        .map(|path| std::fs::read_to_string(path).with_context(|| format!("reading CA certificate {}", path.display())))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let file_name = args
-        .file
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "hook.js".into());
+    let file_name =
+        args.file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "hook.js".into());
     // The kv scope is the hook file, so two hook files never see each other's keys.
-    let kv_scope = std::fs::canonicalize(&args.file)
-        .unwrap_or(args.file.clone())
-        .display()
-        .to_string();
+    let kv_scope = std::fs::canonicalize(&args.file).unwrap_or(args.file.clone()).display().to_string();
     let job = Job {
-        invocation: HookInvocation {
-            file_name,
-            code,
-            kv_scope,
-            secrets: Secrets::new(secrets),
-            org,
-        },
+        invocation: HookInvocation { file_name, code, kv_scope, secrets: Secrets::new(secrets), org },
         kind: args.kind,
         entity: args.entity,
         event,
         out: args.out,
         json: args.json,
     };
-    Ok((
-        job,
-        EngineSettings {
-            limits,
-            connect_to: args.connect_to,
-            ca_certificates_pem,
-            kv,
-        },
-    ))
+    Ok((job, EngineSettings { limits, connect_to: args.connect_to, ca_certificates_pem, kv }))
 }
 
 /// Runs the job, reports on stdout (summary or JSON) and progress on stderr.
 pub async fn execute(engine: &Engine, job: &Job) -> Outcome {
     let record = match job.kind {
-        HookKind::Push => {
-            engine
-                .run_push(
-                    &job.invocation,
-                    job.event.as_ref().expect("push has an event"),
-                )
-                .await
-        }
+        HookKind::Push => engine.run_push(&job.invocation, job.event.as_ref().expect("push has an event")).await,
         HookKind::Pull => match pull(engine, job).await {
             Ok(record) => record,
             Err(error) => {
@@ -182,15 +143,9 @@ pub async fn execute(engine: &Engine, job: &Job) -> Outcome {
         },
     };
     if job.json {
-        println!(
-            "{}",
-            serde_json::to_string(&record).expect("records serialize")
-        );
+        println!("{}", serde_json::to_string(&record).expect("records serialize"));
     } else {
-        print!(
-            "{}",
-            summary::render(&record, &job.invocation.file_name, job.entity)
-        );
+        print!("{}", summary::render(&record, &job.invocation.file_name, job.entity));
     }
     match record.status {
         Status::Succeeded => Outcome::Succeeded,
@@ -221,15 +176,15 @@ async fn pull(engine: &Engine, job: &Job) -> anyhow::Result<ExecutionRecord> {
                 .records
                 .iter()
                 .try_for_each(|record| {
-                    serde_json::to_writer(&mut *writer, &serde_json::json!({ "externalId": record.external_id, "data": record.data }))?;
+                    serde_json::to_writer(
+                        &mut *writer,
+                        &serde_json::json!({ "externalId": record.external_id, "data": record.data }),
+                    )?;
                     writer.write_all(b"\n").map_err(serde_json::Error::io)
                 })
                 .and_then(|()| writer.flush().map_err(serde_json::Error::io));
             if let Err(error) = written {
-                execution.reject_page(
-                    page.index,
-                    &format!("writing the records to --out failed: {error}"),
-                );
+                execution.reject_page(page.index, &format!("writing the records to --out failed: {error}"));
             }
         }
     }

@@ -55,9 +55,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Hook {
-                command: HookCommand::Run(args),
-            } => hook_run::run(args).await,
+            Command::Hook { command: HookCommand::Run(args) } => hook_run::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::ExampleApi(args) => demo::serve_example_api(args).await,
         }
@@ -75,8 +73,5 @@ fn main() -> ExitCode {
 fn init_tracing(level: Option<&str>) {
     let filter = tracing_subscriber::EnvFilter::try_new(level.unwrap_or("warn"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .init();
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).init();
 }

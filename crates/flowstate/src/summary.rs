@@ -32,22 +32,11 @@ pub fn render(record: &ExecutionRecord, file_name: &str, entity: Entity) -> Stri
         Status::Failed => "FAILED",
         Status::TimedOut => "TIMED OUT",
     };
-    let entity = serde_json::to_value(entity)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "{kind} hook {file_name} ({entity}): {status} in {:.1} ms",
-        record.duration_ms
-    );
+    let entity =
+        serde_json::to_value(entity).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default();
+    let _ = writeln!(out, "{kind} hook {file_name} ({entity}): {status} in {:.1} ms", record.duration_ms);
     if record.hook_type == HookType::Pull {
-        let _ = writeln!(
-            out,
-            "  pages: {}, records: {}",
-            record.pages.len(),
-            record.record_count
-        );
+        let _ = writeln!(out, "  pages: {}, records: {}", record.pages.len(), record.record_count);
     }
     let _ = writeln!(
         out,
@@ -64,31 +53,16 @@ pub fn render(record: &ExecutionRecord, file_name: &str, entity: Entity) -> Stri
                 LogLevel::Warn => "warn ",
                 LogLevel::Error => "error",
             };
-            let page = log
-                .page
-                .map(|page| format!("[page {page}] "))
-                .unwrap_or_default();
-            let data = log
-                .data
-                .as_ref()
-                .map(|data| format!(" {data}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  {} {level} {page}{}{data}",
-                log.timestamp.format("%H:%M:%S%.3f"),
-                log.message
-            );
+            let page = log.page.map(|page| format!("[page {page}] ")).unwrap_or_default();
+            let data = log.data.as_ref().map(|data| format!(" {data}")).unwrap_or_default();
+            let _ = writeln!(out, "  {} {level} {page}{}{data}", log.timestamp.format("%H:%M:%S%.3f"), log.message);
         }
     }
     if !record.http_requests.is_empty() {
         let _ = writeln!(out, "\nHTTP:");
         for call in &record.http_requests {
             let result = match (&call.status, &call.error) {
-                (Some(status), _) => format!(
-                    "{status} ({} bytes, {:.1} ms)",
-                    call.bytes, call.duration_ms
-                ),
+                (Some(status), _) => format!("{status} ({} bytes, {:.1} ms)", call.bytes, call.duration_ms),
                 (None, Some(error)) => format!("error: {error}"),
                 (None, None) => "no response".to_string(),
             };
@@ -102,10 +76,7 @@ pub fn render(record: &ExecutionRecord, file_name: &str, entity: Entity) -> Stri
         }
     }
     if let Some(error) = &record.error {
-        let page = error
-            .page
-            .map(|page| format!(" on page {page}"))
-            .unwrap_or_default();
+        let page = error.page.map(|page| format!(" on page {page}")).unwrap_or_default();
         let _ = writeln!(out, "\nError{page}: {}", error.message);
         if let Some(stack) = &error.stack {
             for line in stack.lines() {

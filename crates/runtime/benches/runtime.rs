@@ -26,12 +26,7 @@ fn invocation(code: &str) -> HookInvocation {
         code: code.into(),
         kv_scope: "bench".into(),
         secrets: Secrets::new([("api_key".to_string(), "secret-value".to_string())]),
-        org: OrgInfo {
-            id: "org_1".into(),
-            name: "Bench".into(),
-            timezone: "UTC".into(),
-            currency: "USD".into(),
-        },
+        org: OrgInfo { id: "org_1".into(), name: "Bench".into(), timezone: "UTC".into(), currency: "USD".into() },
     }
 }
 
@@ -62,10 +57,8 @@ async fn pull_once(engine: &Engine, hook: &HookInvocation) -> usize {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    // One thread: the numbers measure the sandbox, not where tokio happens to move a task.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let engine = Engine::new(EngineConfig {
             limits: Limits::default(),

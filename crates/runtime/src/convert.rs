@@ -17,10 +17,7 @@ pub(crate) struct ConvertError {
 
 impl ConvertError {
     fn new(problem: impl Into<String>) -> ConvertError {
-        ConvertError {
-            path: Vec::new(),
-            problem: problem.into(),
-        }
+        ConvertError { path: Vec::new(), problem: problem.into() }
     }
 
     fn within(mut self, segment: String) -> ConvertError {
@@ -48,15 +45,9 @@ impl ConvertError {
 /// objects and become `null` in arrays; `toJSON` is honoured (so a `Date` becomes its ISO
 /// string); `NaN` and infinities become `null`; whole numbers become integers.
 pub(crate) fn to_json(value: &Value<'_>) -> Result<Json, ConvertError> {
-    let object_prototype = value
-        .ctx()
-        .globals()
-        .get::<_, Object>("Object")
-        .and_then(|object| object.get::<_, Object>("prototype"))
-        .ok();
-    Ok(Converter { object_prototype }
-        .convert(value, 0)?
-        .unwrap_or(Json::Null))
+    let object_prototype =
+        value.ctx().globals().get::<_, Object>("Object").and_then(|object| object.get::<_, Object>("prototype")).ok();
+    Ok(Converter { object_prototype }.convert(value, 0)?.unwrap_or(Json::Null))
 }
 
 struct Converter<'js> {
@@ -69,37 +60,30 @@ struct Converter<'js> {
 impl<'js> Converter<'js> {
     fn convert(&self, value: &Value<'js>, depth: usize) -> Result<Option<Json>, ConvertError> {
         if depth > MAX_DEPTH {
-            return Err(ConvertError::new(format!(
-                "is nested more than {MAX_DEPTH} levels deep (is there a cycle?)"
-            )));
+            return Err(ConvertError::new(format!("is nested more than {MAX_DEPTH} levels deep (is there a cycle?)")));
         }
         Ok(Some(match value.type_of() {
-            Type::Uninitialized
-            | Type::Undefined
-            | Type::Symbol
-            | Type::Function
-            | Type::Constructor => return Ok(None),
+            Type::Uninitialized | Type::Undefined | Type::Symbol | Type::Function | Type::Constructor => {
+                return Ok(None);
+            }
             Type::Null => Json::Null,
             Type::Bool => Json::Bool(value.as_bool().unwrap_or(false)),
             Type::Int => Json::Number(value.as_int().unwrap_or(0).into()),
             Type::Float => number(value.as_float().unwrap_or(f64::NAN)),
             Type::String => {
                 let text = value.as_string().expect("string type").to_string();
-                Json::String(text.map_err(|error| {
-                    ConvertError::new(format!("is not a valid string: {error}"))
-                })?)
+                Json::String(text.map_err(|error| ConvertError::new(format!("is not a valid string: {error}")))?)
             }
             Type::BigInt => return Err(ConvertError::new("is a BigInt, which has no JSON form")),
             Type::Array => {
                 let array = value.as_array().expect("array type");
                 let mut items = Vec::with_capacity(array.len());
                 for index in 0..array.len() {
-                    let item: Value = array.get(index).map_err(|error| {
-                        ConvertError::new(error.to_string()).within(format!("[{index}]"))
-                    })?;
-                    let converted = self
-                        .convert(&item, depth + 1)
-                        .map_err(|error| error.within(format!("[{index}]")))?;
+                    let item: Value = array
+                        .get(index)
+                        .map_err(|error| ConvertError::new(error.to_string()).within(format!("[{index}]")))?;
+                    let converted =
+                        self.convert(&item, depth + 1).map_err(|error| error.within(format!("[{index}]")))?;
                     items.push(converted.unwrap_or(Json::Null));
                 }
                 Json::Array(items)
@@ -113,10 +97,7 @@ impl<'js> Converter<'js> {
                     Some(prototype) => Some(&prototype) == self.object_prototype.as_ref(),
                 };
                 if !plain {
-                    if let Some(to_json) = object
-                        .get::<_, Value>("toJSON")
-                        .ok()
-                        .and_then(|value| value.into_function())
+                    if let Some(to_json) = object.get::<_, Value>("toJSON").ok().and_then(|value| value.into_function())
                     {
                         return self.call_to_json(object, &to_json, depth);
                     }
@@ -131,20 +112,14 @@ impl<'js> Converter<'js> {
     fn object_to_json(&self, object: &Object<'js>, depth: usize) -> Result<Json, ConvertError> {
         let mut map = Map::new();
         for entry in object.props::<String, Value>() {
-            let (key, item) = entry.map_err(|error| {
-                ConvertError::new(format!("has a property that cannot be read: {error}"))
-            })?;
+            let (key, item) =
+                entry.map_err(|error| ConvertError::new(format!("has a property that cannot be read: {error}")))?;
             if key == "toJSON" {
                 if let Some(to_json) = item.as_function() {
-                    return self
-                        .call_to_json(object, to_json, depth)
-                        .map(|json| json.unwrap_or(Json::Null));
+                    return self.call_to_json(object, to_json, depth).map(|json| json.unwrap_or(Json::Null));
                 }
             }
-            if let Some(converted) = self
-                .convert(&item, depth + 1)
-                .map_err(|error| error.within(key.clone()))?
-            {
+            if let Some(converted) = self.convert(&item, depth + 1).map_err(|error| error.within(key.clone()))? {
                 map.insert(key, converted);
             }
         }
@@ -172,7 +147,5 @@ fn number(float: f64) -> Json {
     if float.fract() == 0.0 && float.abs() < 9_007_199_254_740_992.0 {
         return Json::Number((float as i64).into());
     }
-    Number::from_f64(float)
-        .map(Json::Number)
-        .unwrap_or(Json::Null)
+    Number::from_f64(float).map(Json::Number).unwrap_or(Json::Null)
 }

@@ -20,6 +20,7 @@ use crate::{
     output::{HookRecord, parse_page},
     record::{ErrorKind, ExecutionError, ExecutionRecord, HookType, PageSummary, Status},
     sandbox::{self, PageInput},
+    watchdog::Watchdog,
 };
 
 /// Everything the engine needs, passed in (no globals).
@@ -41,6 +42,7 @@ pub struct EngineError(String);
 pub struct Engine {
     config: EngineConfig,
     prelude: Arc<[u8]>,
+    watchdog: Watchdog,
 }
 
 /// The organisation a hook runs for: `ctx.org`.
@@ -75,11 +77,7 @@ impl Secrets {
     }
 
     fn redactor(&self) -> Redactor {
-        Redactor::new(
-            self.0
-                .iter()
-                .map(|(name, value)| (name.as_str(), value.as_str())),
-        )
+        Redactor::new(self.0.iter().map(|(name, value)| (name.as_str(), value.as_str())))
     }
 }
 
@@ -128,10 +126,9 @@ impl Engine {
     /// Prepares the engine (compiles the prelude once).
     pub fn new(config: EngineConfig) -> Result<Engine, EngineError> {
         let prelude = sandbox::compile_prelude().map_err(EngineError)?;
-        Ok(Engine {
-            config,
-            prelude: prelude.into(),
-        })
+        let watchdog =
+            Watchdog::start().map_err(|error| EngineError(format!("starting the watchdog thread: {error}")))?;
+        Ok(Engine { config, prelude: prelude.into(), watchdog })
     }
 
     /// The limits executions run under.
@@ -190,19 +187,12 @@ impl Engine {
         let json = PreparedJson::new(invocation);
         let result = sandbox::run_page(
             &self.prelude,
+            &self.watchdog,
             &host,
             self.page_input(invocation, &json, HookType::Push, Some(event), None),
         )
         .await;
-        build_record(
-            &host,
-            HookType::Push,
-            started_at,
-            started,
-            Vec::new(),
-            0,
-            result.err(),
-        )
+        build_record(&host, HookType::Push, started_at, started, Vec::new(), 0, result.err())
     }
 
     fn page_input<'a>(
@@ -266,16 +256,10 @@ impl PullExecution<'_> {
         self.next_index += 1;
         self.host.begin_page(Some(index));
         let page_started = Instant::now();
-        let input = self.engine.page_input(
-            self.invocation,
-            &self.json,
-            HookType::Pull,
-            self.meta.as_ref(),
-            Some(index),
-        );
-        let result = sandbox::run_page(&self.engine.prelude, &self.host, input)
-            .await
-            .and_then(|value| {
+        let input =
+            self.engine.page_input(self.invocation, &self.json, HookType::Pull, self.meta.as_ref(), Some(index));
+        let result =
+            sandbox::run_page(&self.engine.prelude, &self.engine.watchdog, &self.host, input).await.and_then(|value| {
                 parse_page(value, limits.meta_bytes).map_err(|error| ExecutionError {
                     kind: ErrorKind::InvalidOutput,
                     message: self.host.redactor.redact(&error.to_string()).into_owned(),
@@ -285,6 +269,15 @@ impl PullExecution<'_> {
             });
         let request_count = self.host.journal().requests_this_page;
         let duration_ms = page_started.elapsed().as_secs_f64() * 1000.0;
+        // Only counts and kinds: hook-provided text stays in the (redacted) record.
+        tracing::debug!(
+            page = index,
+            ok = result.is_ok(),
+            records = result.as_ref().map(|output| output.records.len()).unwrap_or(0),
+            requests = request_count,
+            duration_ms,
+            "pull page finished"
+        );
         match result {
             Ok(output) => {
                 self.pages.push(PageSummary {
@@ -297,19 +290,10 @@ impl PullExecution<'_> {
                 self.record_count += output.records.len();
                 self.finished = !output.more;
                 self.meta = output.meta;
-                Some(PulledPage {
-                    index,
-                    records: output.records,
-                })
+                Some(PulledPage { index, records: output.records })
             }
             Err(error) => {
-                self.pages.push(PageSummary {
-                    index,
-                    record_count: 0,
-                    more: false,
-                    duration_ms,
-                    request_count,
-                });
+                self.pages.push(PageSummary { index, record_count: 0, more: false, duration_ms, request_count });
                 self.error = Some(error);
                 self.finished = true;
                 None
@@ -370,6 +354,16 @@ fn build_record(
         Some(error) if error.kind == ErrorKind::Timeout => Status::TimedOut,
         Some(_) => Status::Failed,
     };
+    tracing::info!(
+        hook_type = ?hook_type,
+        status = ?status,
+        error_kind = ?error.as_ref().map(|error| error.kind),
+        pages = pages.len(),
+        records = record_count,
+        http_requests = journal.http.len(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "execution finished"
+    );
     ExecutionRecord {
         hook_type,
         status,

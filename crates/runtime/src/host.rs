@@ -116,13 +116,7 @@ impl Host {
             }
         });
         let page = journal.page;
-        journal.logs.push(LogEntry {
-            timestamp: Utc::now(),
-            level,
-            message,
-            data,
-            page,
-        });
+        journal.logs.push(LogEntry { timestamp: Utc::now(), level, message, data, page });
     }
 
     /// `ctx.http.*`: counts the request against the page's limit, builds the URL with its
@@ -148,18 +142,13 @@ impl Host {
         let full_url = match url::Url::parse(url) {
             Ok(mut parsed) => {
                 if !query.is_empty() {
-                    parsed
-                        .query_pairs_mut()
-                        .extend_pairs(query.chunks_exact(2).map(|pair| (&pair[0], &pair[1])));
+                    parsed.query_pairs_mut().extend_pairs(query.chunks_exact(2).map(|pair| (&pair[0], &pair[1])));
                 }
                 Ok(parsed.to_string())
             }
             Err(error) => Err(format!("invalid URL {url:?}: {error}")),
         };
-        let recorded_url = self
-            .redactor
-            .redact(full_url.as_deref().unwrap_or(url))
-            .into_owned();
+        let recorded_url = self.redactor.redact(full_url.as_deref().unwrap_or(url)).into_owned();
         let record = |status: Option<u16>, bytes: usize, error: Option<String>| {
             let mut journal = self.journal();
             let page = journal.page;
@@ -179,10 +168,8 @@ impl Host {
             journal.requests_this_page += 1;
             if journal.requests_this_page > self.limits.requests_per_page {
                 drop(journal);
-                let message = format!(
-                    "HTTP request limit exceeded: at most {} requests per page",
-                    self.limits.requests_per_page
-                );
+                let message =
+                    format!("HTTP request limit exceeded: at most {} requests per page", self.limits.requests_per_page);
                 record(None, 0, Some(message.clone()));
                 return Err(HostError::Error(message));
             }
@@ -200,10 +187,7 @@ impl Host {
         let request = OutboundRequest {
             method,
             url: full_url,
-            headers: headers
-                .chunks_exact(2)
-                .map(|pair| (pair[0].clone(), pair[1].clone()))
-                .collect(),
+            headers: headers.chunks_exact(2).map(|pair| (pair[0].clone(), pair[1].clone())).collect(),
             body: body.map(String::into_bytes),
             timeout,
             max_response_bytes: self.limits.response_bytes,
@@ -215,28 +199,17 @@ impl Host {
                     Ok(text) => text,
                     Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
                 };
-                Ok(HttpReply {
-                    status: response.status,
-                    headers: response.headers,
-                    text,
-                })
+                Ok(HttpReply { status: response.status, headers: response.headers, text })
             }
             Err(error) => {
                 let message = match &error {
                     EgressError::ResponseTooLarge { limit } if limit % (1024 * 1024) == 0 => {
-                        format!(
-                            "response body exceeds the limit of {limit} bytes ({} MB)",
-                            limit / (1024 * 1024)
-                        )
+                        format!("response body exceeds the limit of {limit} bytes ({} MB)", limit / (1024 * 1024))
                     }
                     other => other.to_string(),
                 };
                 record(None, 0, Some(message.clone()));
-                Err(HostError::Error(format!(
-                    "{} {}: {message}",
-                    method,
-                    self.redactor.redact(url)
-                )))
+                Err(HostError::Error(format!("{} {}: {message}", method, self.redactor.redact(url))))
             }
         }
     }
@@ -244,9 +217,7 @@ impl Host {
     fn check_key(&self, operation: &str, key: &str) -> Result<(), HostError> {
         let characters = key.chars().count();
         if characters == 0 {
-            return Err(HostError::Range(format!(
-                "ctx.kv.{operation}: key must not be empty"
-            )));
+            return Err(HostError::Range(format!("ctx.kv.{operation}: key must not be empty")));
         }
         if characters > self.limits.kv_key_chars {
             return Err(HostError::Range(format!(
@@ -259,18 +230,10 @@ impl Host {
 
     pub(crate) async fn kv_get(&self, key: &str) -> Result<Option<String>, HostError> {
         self.check_key("get", key)?;
-        self.kv
-            .get(&self.kv_scope, key, (self.clock)())
-            .await
-            .map_err(|error| HostError::Error(error.to_string()))
+        self.kv.get(&self.kv_scope, key, (self.clock)()).await.map_err(|error| HostError::Error(error.to_string()))
     }
 
-    pub(crate) async fn kv_set(
-        &self,
-        key: &str,
-        value: String,
-        ttl_seconds: Option<f64>,
-    ) -> Result<(), HostError> {
+    pub(crate) async fn kv_set(&self, key: &str, value: String, ttl_seconds: Option<f64>) -> Result<(), HostError> {
         self.check_key("set", key)?;
         if value.len() > self.limits.kv_value_bytes {
             return Err(HostError::Range(format!(
@@ -282,15 +245,10 @@ impl Host {
         // A century stands in for "forever" and keeps the arithmetic in range.
         let century = Duration::from_secs(100 * 365 * 24 * 60 * 60);
         let ttl = match ttl_seconds {
-            Some(seconds) => Duration::try_from_secs_f64(seconds)
-                .unwrap_or(century)
-                .min(century),
+            Some(seconds) => Duration::try_from_secs_f64(seconds).unwrap_or(century).min(century),
             None => self.limits.kv_default_ttl,
         };
         let expires_at = (self.clock)() + ttl;
-        self.kv
-            .set(&self.kv_scope, key, value, expires_at)
-            .await
-            .map_err(|error| HostError::Error(error.to_string()))
+        self.kv.set(&self.kv_scope, key, value, expires_at).await.map_err(|error| HostError::Error(error.to_string()))
     }
 }

@@ -23,20 +23,9 @@ pub struct KvError(pub String);
 /// see another's keys. Expiry is decided by the caller's clock, passed in as `now`.
 pub trait KvStore: Send + Sync + 'static {
     /// The value of `key`, or `None` if absent or expired at `now`.
-    fn get<'a>(
-        &'a self,
-        scope: &'a str,
-        key: &'a str,
-        now: SystemTime,
-    ) -> KvFuture<'a, Option<String>>;
+    fn get<'a>(&'a self, scope: &'a str, key: &'a str, now: SystemTime) -> KvFuture<'a, Option<String>>;
     /// Stores `value` under `key` until `expires_at`, replacing any previous value.
-    fn set<'a>(
-        &'a self,
-        scope: &'a str,
-        key: &'a str,
-        value: String,
-        expires_at: SystemTime,
-    ) -> KvFuture<'a, ()>;
+    fn set<'a>(&'a self, scope: &'a str, key: &'a str, value: String, expires_at: SystemTime) -> KvFuture<'a, ()>;
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -48,9 +37,7 @@ struct Entry {
 }
 
 fn millis(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    time.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 type Table = HashMap<String, HashMap<String, Entry>>;
@@ -61,13 +48,10 @@ fn lookup(table: &Table, scope: &str, key: &str, now: SystemTime) -> Option<Stri
 }
 
 fn store(table: &mut Table, scope: &str, key: &str, value: String, expires_at: SystemTime) {
-    table.entry(scope.to_string()).or_default().insert(
-        key.to_string(),
-        Entry {
-            value,
-            expires_at: millis(expires_at),
-        },
-    );
+    table
+        .entry(scope.to_string())
+        .or_default()
+        .insert(key.to_string(), Entry { value, expires_at: millis(expires_at) });
 }
 
 /// Keeps values in memory for the life of the process.
@@ -77,30 +61,13 @@ pub struct MemoryKv {
 }
 
 impl KvStore for MemoryKv {
-    fn get<'a>(
-        &'a self,
-        scope: &'a str,
-        key: &'a str,
-        now: SystemTime,
-    ) -> KvFuture<'a, Option<String>> {
+    fn get<'a>(&'a self, scope: &'a str, key: &'a str, now: SystemTime) -> KvFuture<'a, Option<String>> {
         let value = lookup(&self.table.lock().expect("kv lock"), scope, key, now);
         Box::pin(async move { Ok(value) })
     }
 
-    fn set<'a>(
-        &'a self,
-        scope: &'a str,
-        key: &'a str,
-        value: String,
-        expires_at: SystemTime,
-    ) -> KvFuture<'a, ()> {
-        store(
-            &mut self.table.lock().expect("kv lock"),
-            scope,
-            key,
-            value,
-            expires_at,
-        );
+    fn set<'a>(&'a self, scope: &'a str, key: &'a str, value: String, expires_at: SystemTime) -> KvFuture<'a, ()> {
+        store(&mut self.table.lock().expect("kv lock"), scope, key, value, expires_at);
         Box::pin(async { Ok(()) })
     }
 }
@@ -117,19 +84,12 @@ impl FileKv {
     /// Opens (or, on the first `set`, creates) the store at `path`.
     pub fn open(path: &Path) -> Result<FileKv, KvError> {
         let table = match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| {
-                KvError(format!(
-                    "{} is not a key-value file: {error}",
-                    path.display()
-                ))
-            })?,
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|error| KvError(format!("{} is not a key-value file: {error}", path.display())))?,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Table::new(),
             Err(error) => return Err(KvError(format!("reading {}: {error}", path.display()))),
         };
-        Ok(FileKv {
-            path: path.to_path_buf(),
-            table: Mutex::new(table),
-        })
+        Ok(FileKv { path: path.to_path_buf(), table: Mutex::new(table) })
     }
 
     fn save(&self, table: &Table) -> Result<(), KvError> {
@@ -142,23 +102,12 @@ impl FileKv {
 }
 
 impl KvStore for FileKv {
-    fn get<'a>(
-        &'a self,
-        scope: &'a str,
-        key: &'a str,
-        now: SystemTime,
-    ) -> KvFuture<'a, Option<String>> {
+    fn get<'a>(&'a self, scope: &'a str, key: &'a str, now: SystemTime) -> KvFuture<'a, Option<String>> {
         let value = lookup(&self.table.lock().expect("kv lock"), scope, key, now);
         Box::pin(async move { Ok(value) })
     }
 
-    fn set<'a>(
-        &'a self,
-        scope: &'a str,
-        key: &'a str,
-        value: String,
-        expires_at: SystemTime,
-    ) -> KvFuture<'a, ()> {
+    fn set<'a>(&'a self, scope: &'a str, key: &'a str, value: String, expires_at: SystemTime) -> KvFuture<'a, ()> {
         let result = {
             let mut table = self.table.lock().expect("kv lock");
             store(&mut table, scope, key, value, expires_at);

@@ -46,17 +46,16 @@ mod output;
 mod record;
 mod redact;
 mod sandbox;
+mod watchdog;
 
 pub use engine::{
-    Engine, EngineConfig, EngineError, HookInvocation, OrgInfo, PullExecution, PulledPage, Secrets,
-    system_clock,
+    Engine, EngineConfig, EngineError, HookInvocation, OrgInfo, PullExecution, PulledPage, Secrets, system_clock,
 };
 pub use host::Clock;
 pub use kv::{FileKv, KvError, KvFuture, KvStore, MemoryKv};
 pub use limits::Limits;
 pub use output::{ExternalId, HookRecord, OutputError, PageOutput, parse_page};
 pub use record::{
-    ErrorKind, ExecutionError, ExecutionRecord, HookType, HttpCall, LogEntry, LogLevel,
-    PageSummary, Status,
+    ErrorKind, ExecutionError, ExecutionRecord, HookType, HttpCall, LogEntry, LogLevel, PageSummary, Status,
 };
 pub use redact::Redactor;

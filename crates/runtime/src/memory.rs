@@ -2,40 +2,36 @@
 //! *known* to be the limit (QuickJS sometimes cannot even allocate the "out of memory"
 //! error and throws `null` instead, after freeing what the hook held).
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::{Arc, atomic::Ordering};
 
 use rquickjs::allocator::{Allocator, RustAllocator};
 
-/// Counts live bytes and refuses allocations beyond `limit`, raising `exhausted`.
+use crate::watchdog::PageSignals;
+
+/// Counts live bytes and refuses allocations beyond `limit`, raising `memory_exhausted`;
+/// while the page is cancelled but not yet interrupted it refuses every allocation, which
+/// gets JavaScript out of long-running built-ins (see `watchdog`).
 pub(crate) struct LimitedAllocator {
     inner: RustAllocator,
     used: usize,
     limit: usize,
-    exhausted: Arc<AtomicBool>,
+    signals: Arc<PageSignals>,
 }
 
 impl LimitedAllocator {
-    pub(crate) fn new(limit: usize, exhausted: Arc<AtomicBool>) -> LimitedAllocator {
-        LimitedAllocator {
-            inner: RustAllocator,
-            used: 0,
-            limit,
-            exhausted,
-        }
+    pub(crate) fn new(limit: usize, signals: Arc<PageSignals>) -> LimitedAllocator {
+        LimitedAllocator { inner: RustAllocator, used: 0, limit, signals }
     }
 
     fn refuse(&self) -> *mut u8 {
-        self.exhausted.store(true, Ordering::Relaxed);
+        if !self.signals.cancelled.load(Ordering::Relaxed) {
+            self.signals.memory_exhausted.store(true, Ordering::Relaxed);
+        }
         std::ptr::null_mut()
     }
 
     fn fits(&self, extra: usize) -> bool {
-        self.used
-            .checked_add(extra)
-            .is_some_and(|total| total <= self.limit)
+        !self.signals.starving() && self.used.checked_add(extra).is_some_and(|total| total <= self.limit)
     }
 }
 
@@ -56,10 +52,7 @@ unsafe impl Allocator for LimitedAllocator {
     }
 
     fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
-        if !count
-            .checked_mul(size)
-            .is_some_and(|total| self.fits(total))
-        {
+        if !count.checked_mul(size).is_some_and(|total| self.fits(total)) {
             return self.refuse();
         }
         let pointer = self.inner.calloc(count, size);

@@ -124,24 +124,18 @@ pub fn parse_page(value: Value, meta_limit: usize) -> Result<PageOutput, OutputE
         }
         Some(Value::Array(items)) => items,
         Some(other) => {
-            problems.push(format!(
-                "records must be an array, got {}",
-                type_name(&other)
-            ));
+            problems.push(format!("records must be an array, got {}", type_name(&other)));
             Vec::new()
         }
     };
     let mut parsed = Vec::with_capacity(records.len());
     for (index, item) in records.into_iter().enumerate() {
         let Value::Object(mut record) = item else {
-            problems.push(format!(
-                "records[{index}] must be an object {{ externalId, data }}, got {}",
-                type_name(&item)
-            ));
+            problems
+                .push(format!("records[{index}] must be an object {{ externalId, data }}, got {}", type_name(&item)));
             continue;
         };
-        let external_id = match ExternalId::parse(record.get("externalId").unwrap_or(&Value::Null))
-        {
+        let external_id = match ExternalId::parse(record.get("externalId").unwrap_or(&Value::Null)) {
             Ok(id) => Some(id),
             Err(problem) => {
                 problems.push(format!("records[{index}].externalId {problem}"));
@@ -155,10 +149,7 @@ pub fn parse_page(value: Value, meta_limit: usize) -> Result<PageOutput, OutputE
                 None
             }
             Some(other) => {
-                problems.push(format!(
-                    "records[{index}].data must be an object, got {}",
-                    type_name(&other)
-                ));
+                problems.push(format!("records[{index}].data must be an object, got {}", type_name(&other)));
                 None
             }
         };
@@ -177,13 +168,9 @@ pub fn parse_page(value: Value, meta_limit: usize) -> Result<PageOutput, OutputE
     let meta = match top.remove("meta") {
         None | Some(Value::Null) => None,
         Some(meta @ Value::Object(_)) => {
-            let size = serde_json::to_vec(&meta)
-                .map(|bytes| bytes.len())
-                .unwrap_or(usize::MAX);
+            let size = serde_json::to_vec(&meta).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
             if size > meta_limit {
-                problems.push(format!(
-                    "meta is {size} bytes of JSON, more than the limit of {meta_limit}"
-                ));
+                problems.push(format!("meta is {size} bytes of JSON, more than the limit of {meta_limit}"));
             }
             Some(meta)
         }
@@ -192,15 +179,7 @@ pub fn parse_page(value: Value, meta_limit: usize) -> Result<PageOutput, OutputE
             None
         }
     };
-    if problems.is_empty() {
-        Ok(PageOutput {
-            records: parsed,
-            more,
-            meta,
-        })
-    } else {
-        Err(OutputError { problems })
-    }
+    if problems.is_empty() { Ok(PageOutput { records: parsed, more, meta }) } else { Err(OutputError { problems }) }
 }
 
 #[cfg(test)]
@@ -214,15 +193,9 @@ mod tests {
 
     #[test]
     fn each_problem_names_its_place() {
-        assert_eq!(
-            problems(json!([])),
-            ["a PULL hook must return an object { records: [...] }, got an array"]
-        );
+        assert_eq!(problems(json!([])), ["a PULL hook must return an object { records: [...] }, got an array"]);
         assert_eq!(problems(json!({})), ["records is missing"]);
-        assert_eq!(
-            problems(json!({ "records": {} })),
-            ["records must be an array, got an object"]
-        );
+        assert_eq!(problems(json!({ "records": {} })), ["records must be an array, got an object"]);
         assert_eq!(
             problems(json!({ "records": [
                 { "externalId": "a", "data": {} },
@@ -249,18 +222,11 @@ mod tests {
 
     #[test]
     fn defaults_and_numbers() {
-        let page = parse_page(
-            json!({ "records": [{ "externalId": 12.5, "data": { "a": 1 } }] }),
-            64,
-        )
-        .unwrap();
+        let page = parse_page(json!({ "records": [{ "externalId": 12.5, "data": { "a": 1 } }] }), 64).unwrap();
         assert_eq!(page.records[0].external_id.as_str(), "12.5");
         assert!(!page.more);
         assert_eq!(page.meta, None);
         let error = parse_page(json!({ "records": [{}, {}] }), 64).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "invalid hook output: records[0].externalId is missing (and 3 more problems)"
-        );
+        assert_eq!(error.to_string(), "invalid hook output: records[0].externalId is missing (and 3 more problems)");
     }
 }

@@ -30,9 +30,7 @@ impl Redactor {
                 continue;
             }
             let replacement = format!("[REDACTED:{name}]");
-            let percent =
-                percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
-                    .to_string();
+            let percent = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string();
             let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
             for needle in [value.to_string(), percent, form] {
                 if !needles.iter().any(|(existing, _)| *existing == needle) {
@@ -86,10 +84,7 @@ mod tests {
     #[test]
     fn longest_secret_wins_and_json_is_walked() {
         let redactor = Redactor::new([("short", "abc"), ("long", "abcdef"), ("empty", "")]);
-        assert_eq!(
-            redactor.redact("xabcdefx abc"),
-            "x[REDACTED:long]x [REDACTED:short]"
-        );
+        assert_eq!(redactor.redact("xabcdefx abc"), "x[REDACTED:long]x [REDACTED:short]");
         let mut value = serde_json::json!({ "abc": ["abcdef", 1, { "k": "zabc" }] });
         redactor.redact_json(&mut value);
         assert_eq!(

@@ -7,16 +7,13 @@
 //! cannot see).
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, atomic::Ordering},
     time::Instant,
 };
 
 use rquickjs::{
-    AsyncContext, AsyncRuntime, CaughtError, Ctx, Exception, Function, Module, Object, TypedArray,
-    Value, context::EvalOptions, prelude::Async, promise::MaybePromise,
+    AsyncContext, AsyncRuntime, CaughtError, Ctx, Exception, Function, Module, Object, TypedArray, Value,
+    context::EvalOptions, prelude::Async, promise::MaybePromise,
 };
 use serde_json::Value as Json;
 
@@ -25,6 +22,7 @@ use crate::{
     host::{Host, HostError},
     memory::LimitedAllocator,
     record::{ErrorKind, ExecutionError, HookType},
+    watchdog::Watchdog,
 };
 
 /// What a page runs.
@@ -47,9 +45,7 @@ pub(crate) fn compile_prelude() -> Result<Vec<u8>, String> {
     context.with(|ctx| {
         let module = Module::declare(ctx.clone(), "flowstate:prelude", include_str!("prelude.js"))
             .map_err(|error| format!("prelude: {}", CaughtError::from_error(&ctx, error)))?;
-        module
-            .write(rquickjs::module::WriteOptions::default())
-            .map_err(|error| format!("prelude bytecode: {error}"))
+        module.write(rquickjs::module::WriteOptions::default()).map_err(|error| format!("prelude bytecode: {error}"))
     })
 }
 
@@ -57,6 +53,7 @@ pub(crate) fn compile_prelude() -> Result<Vec<u8>, String> {
 /// (`Json::Null` for PUSH), or why it failed.
 pub(crate) async fn run_page(
     prelude: &[u8],
+    watchdog: &Watchdog,
     host: &Arc<Host>,
     input: PageInput<'_>,
 ) -> Result<Json, ExecutionError> {
@@ -72,41 +69,36 @@ pub(crate) async fn run_page(
         failure(
             ErrorKind::Timeout,
             match input.kind {
-                HookType::Pull => format!(
-                    "the page exceeded its time limit of {} ms",
-                    budget.as_millis()
-                ),
-                HookType::Push => format!(
-                    "the execution exceeded its time limit of {} ms",
-                    budget.as_millis()
-                ),
+                HookType::Pull => format!("the page exceeded its time limit of {} ms", budget.as_millis()),
+                HookType::Push => format!("the execution exceeded its time limit of {} ms", budget.as_millis()),
             },
             None,
         )
     };
 
-    let memory_exhausted = Arc::new(AtomicBool::new(false));
-    let allocator = LimitedAllocator::new(limits.memory_bytes, memory_exhausted.clone());
+    // Raised by the watchdog at the deadline, whatever this thread is doing.
+    let signals = watchdog.arm(input.deadline);
+    let allocator = LimitedAllocator::new(limits.memory_bytes, signals.clone());
     let runtime = AsyncRuntime::new_with_alloc(allocator)
         .map_err(|error| failure(ErrorKind::Internal, error.to_string(), None))?;
     runtime.set_max_stack_size(limits.stack_bytes).await;
-    let interrupted = Arc::new(AtomicBool::new(false));
     {
-        let interrupted = interrupted.clone();
+        let signals = signals.clone();
         let deadline = input.deadline;
         runtime
             .set_interrupt_handler(Some(Box::new(move || {
-                let over = Instant::now() >= deadline;
+                // The clock as well as the flag: the watchdog may be a moment late.
+                let over = signals.cancelled.load(Ordering::Relaxed) || Instant::now() >= deadline;
                 if over {
-                    interrupted.store(true, Ordering::Relaxed);
+                    signals.cancelled.store(true, Ordering::Relaxed);
+                    signals.interrupted.store(true, Ordering::Relaxed);
                 }
                 over
             })))
             .await;
     }
-    let context = AsyncContext::full(&runtime)
-        .await
-        .map_err(|error| failure(ErrorKind::Internal, error.to_string(), None))?;
+    let context =
+        AsyncContext::full(&runtime).await.map_err(|error| failure(ErrorKind::Internal, error.to_string(), None))?;
 
     let host_for_js = host.clone();
     let input_ref = &input;
@@ -117,19 +109,16 @@ pub(crate) async fn run_page(
     let result = match outcome {
         Err(_elapsed) => Err(timed_out()),
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(_)) if interrupted.load(Ordering::Relaxed) => Err(timed_out()),
+        Ok(Err(_)) if signals.cancelled.load(Ordering::Relaxed) => Err(timed_out()),
         Ok(Err(script)) => {
             // A hook may catch an out-of-memory error and go on; only a failure that *is* the
             // exhaustion (or the `null` QuickJS throws when it cannot even build the error)
             // counts as a memory failure.
             let from_exhaustion = script.kind == ErrorKind::Memory || script.null_exception;
-            if from_exhaustion && memory_exhausted.load(Ordering::Relaxed) {
+            if from_exhaustion && signals.memory_exhausted.load(Ordering::Relaxed) {
                 Err(failure(
                     ErrorKind::Memory,
-                    format!(
-                        "the hook ran out of memory (limit {} MB)",
-                        limits.memory_bytes / (1024 * 1024)
-                    ),
+                    format!("the hook ran out of memory (limit {} MB)", limits.memory_bytes / (1024 * 1024)),
                     script.stack,
                 ))
             } else {
@@ -153,26 +142,15 @@ struct ScriptFailure {
 
 impl ScriptFailure {
     fn new(kind: ErrorKind, message: impl Into<String>) -> ScriptFailure {
-        ScriptFailure {
-            kind,
-            message: message.into(),
-            stack: None,
-            null_exception: false,
-        }
+        ScriptFailure { kind, message: message.into(), stack: None, null_exception: false }
     }
 
     fn caught(ctx: &Ctx<'_>, error: rquickjs::Error, kind: ErrorKind) -> ScriptFailure {
         match CaughtError::from_error(ctx, error) {
             CaughtError::Exception(exception) => {
-                let name: String = exception
-                    .get("name")
-                    .unwrap_or_else(|_| "Error".to_string());
+                let name: String = exception.get("name").unwrap_or_else(|_| "Error".to_string());
                 let message = exception.message().unwrap_or_default();
-                let kind = if message.contains("out of memory") {
-                    ErrorKind::Memory
-                } else {
-                    kind
-                };
+                let kind = if message.contains("out of memory") { ErrorKind::Memory } else { kind };
                 ScriptFailure {
                     kind,
                     message: format!("{name}: {message}"),
@@ -187,16 +165,9 @@ impl ScriptFailure {
                     Ok(json) => json.to_string(),
                     Err(_) => format!("a {}", value.type_name()),
                 };
-                ScriptFailure {
-                    kind,
-                    message: format!("Uncaught {text}"),
-                    stack: None,
-                    null_exception,
-                }
+                ScriptFailure { kind, message: format!("Uncaught {text}"), stack: None, null_exception }
             }
-            CaughtError::Error(rquickjs::Error::Allocation) => {
-                ScriptFailure::new(ErrorKind::Memory, "out of memory")
-            }
+            CaughtError::Error(rquickjs::Error::Allocation) => ScriptFailure::new(ErrorKind::Memory, "out of memory"),
             CaughtError::Error(error) => ScriptFailure::new(ErrorKind::Internal, error.to_string()),
         }
     }
@@ -232,22 +203,19 @@ async fn execute<'js>(
         HookType::Pull => "pull",
         HookType::Push => "push",
     };
-    let hook_ctx: Value = make_ctx
-        .call((kind, secrets, org, meta, event))
-        .map_err(internal)?;
+    let hook_ctx: Value = make_ctx.call((kind, secrets, org, meta, event)).map_err(internal)?;
 
     let mut options = EvalOptions::default();
     options.global = true;
     options.strict = false;
     options.filename = Some(input.file_name.to_string());
-    ctx.eval_with_options::<(), _>(input.code, options)
-        .map_err(|error| {
-            let mut failure = ScriptFailure::caught(ctx, error, ErrorKind::Exception);
-            if failure.message.starts_with("SyntaxError") {
-                failure.kind = ErrorKind::InvalidHook;
-            }
-            failure
-        })?;
+    ctx.eval_with_options::<(), _>(input.code, options).map_err(|error| {
+        let mut failure = ScriptFailure::caught(ctx, error, ErrorKind::Exception);
+        if failure.message.starts_with("SyntaxError") {
+            failure.kind = ErrorKind::InvalidHook;
+        }
+        failure
+    })?;
     let run: Value = ctx.globals().get("run").map_err(internal)?;
     let Some(run) = run.as_function() else {
         return Err(ScriptFailure::new(
@@ -255,9 +223,8 @@ async fn execute<'js>(
             "the hook does not define a function run(ctx): write `async function run(ctx) { ... }`",
         ));
     };
-    let returned = run
-        .call::<_, Value>((hook_ctx,))
-        .map_err(|error| ScriptFailure::caught(ctx, error, ErrorKind::Exception))?;
+    let returned =
+        run.call::<_, Value>((hook_ctx,)).map_err(|error| ScriptFailure::caught(ctx, error, ErrorKind::Exception))?;
     let value: Value = MaybePromise::from_value(returned)
         .into_future::<Value>()
         .await
@@ -267,10 +234,7 @@ async fn execute<'js>(
         HookType::Pull => convert::to_json(&value).map_err(|error| {
             ScriptFailure::new(
                 ErrorKind::InvalidOutput,
-                format!(
-                    "invalid hook output: {}",
-                    error.describe("the returned value")
-                ),
+                format!("invalid hook output: {}", error.describe("the returned value")),
             )
         }),
     }
@@ -291,12 +255,9 @@ fn natives<'js>(ctx: &Ctx<'js>, host: Arc<Host>) -> rquickjs::Result<Object<'js>
     let log_host = host.clone();
     natives.set(
         "log",
-        Function::new(
-            ctx.clone(),
-            move |level: String, message: String, data: Option<String>| {
-                log_host.log(&level, message, data);
-            },
-        )?,
+        Function::new(ctx.clone(), move |level: String, message: String, data: Option<String>| {
+            log_host.log(&level, message, data);
+        })?,
     )?;
 
     let http_host = host.clone();
@@ -350,16 +311,10 @@ fn natives<'js>(ctx: &Ctx<'js>, host: Arc<Host>) -> rquickjs::Result<Object<'js>
         "kvSet",
         Function::new(
             ctx.clone(),
-            Async(
-                move |ctx: Ctx<'js>, key: String, value: String, ttl: Option<f64>| {
-                    let host = kv_set_host.clone();
-                    async move {
-                        host.kv_set(&key, value, ttl)
-                            .await
-                            .map_err(|error| throw(&ctx, error))
-                    }
-                },
-            ),
+            Async(move |ctx: Ctx<'js>, key: String, value: String, ttl: Option<f64>| {
+                let host = kv_set_host.clone();
+                async move { host.kv_set(&key, value, ttl).await.map_err(|error| throw(&ctx, error)) }
+            }),
         )?,
     )?;
 
@@ -368,8 +323,8 @@ fn natives<'js>(ctx: &Ctx<'js>, host: Arc<Host>) -> rquickjs::Result<Object<'js>
         Function::new(
             ctx.clone(),
             Async(|milliseconds: f64| async move {
-                let duration = std::time::Duration::try_from_secs_f64(milliseconds / 1000.0)
-                    .unwrap_or(std::time::Duration::MAX);
+                let duration =
+                    std::time::Duration::try_from_secs_f64(milliseconds / 1000.0).unwrap_or(std::time::Duration::MAX);
                 // The page deadline ends any long sleep; this only keeps the arithmetic in range.
                 tokio::time::sleep(duration.min(std::time::Duration::from_secs(86_400))).await;
                 Ok::<_, rquickjs::Error>(())
@@ -379,87 +334,69 @@ fn natives<'js>(ctx: &Ctx<'js>, host: Arc<Host>) -> rquickjs::Result<Object<'js>
 
     natives.set(
         "utf8Encode",
-        Function::new(ctx.clone(), |ctx: Ctx<'js>, text: String| {
-            TypedArray::<u8>::new(ctx, text.into_bytes())
-        })?,
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, text: String| TypedArray::<u8>::new(ctx, text.into_bytes()))?,
     )?;
     natives.set(
         "utf8Decode",
-        Function::new(
-            ctx.clone(),
-            |ctx: Ctx<'js>, bytes: TypedArray<'js, u8>, fatal: bool, ignore_bom: bool| {
-                // SAFETY: no JavaScript runs while the slice is alive; it is copied before returning.
-                let raw = unsafe { bytes.as_bytes() }.unwrap_or_default();
-                let raw = if !ignore_bom {
-                    raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
-                } else {
-                    raw
-                };
-                match std::str::from_utf8(raw) {
-                    Ok(text) => Ok(text.to_string()),
-                    Err(_) if fatal => Err(Exception::throw_type(
-                        &ctx,
-                        "TextDecoder: the encoded data was not valid utf-8",
-                    )),
-                    Err(_) => Ok(String::from_utf8_lossy(raw).into_owned()),
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, bytes: TypedArray<'js, u8>, fatal: bool, ignore_bom: bool| {
+            // SAFETY: no JavaScript runs while the slice is alive; it is copied before returning.
+            let raw = unsafe { bytes.as_bytes() }.unwrap_or_default();
+            let raw = if !ignore_bom { raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw) } else { raw };
+            match std::str::from_utf8(raw) {
+                Ok(text) => Ok(text.to_string()),
+                Err(_) if fatal => {
+                    Err(Exception::throw_type(&ctx, "TextDecoder: the encoded data was not valid utf-8"))
                 }
-            },
-        )?,
+                Err(_) => Ok(String::from_utf8_lossy(raw).into_owned()),
+            }
+        })?,
     )?;
 
     natives.set(
         "urlParse",
-        Function::new(
-            ctx.clone(),
-            |ctx: Ctx<'js>, input: String, base: Option<String>| {
-                let parsed = match base {
-                    Some(base) => url::Url::parse(&base).and_then(|base| base.join(&input)),
-                    None => url::Url::parse(&input),
-                };
-                parsed.map(|url| url_parts(&url)).map_err(|error| {
-                    Exception::throw_type(&ctx, &format!("Invalid URL {input:?}: {error}"))
-                })
-            },
-        )?,
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, input: String, base: Option<String>| {
+            let parsed = match base {
+                Some(base) => url::Url::parse(&base).and_then(|base| base.join(&input)),
+                None => url::Url::parse(&input),
+            };
+            parsed
+                .map(|url| url_parts(&url))
+                .map_err(|error| Exception::throw_type(&ctx, &format!("Invalid URL {input:?}: {error}")))
+        })?,
     )?;
     natives.set(
         "urlSet",
-        Function::new(
-            ctx.clone(),
-            |ctx: Ctx<'js>, href: String, part: String, value: String| {
-                let mut url = url::Url::parse(&href)
-                    .map_err(|error| Exception::throw_type(&ctx, &error.to_string()))?;
-                // Setters follow the URL Standard: an invalid value is ignored, except for href.
-                match part.as_str() {
-                    "href" => url::quirks::set_href(&mut url, &value).map_err(|error| {
-                        Exception::throw_type(&ctx, &format!("Invalid URL {value:?}: {error}"))
-                    })?,
-                    "protocol" => {
-                        let _ = url::quirks::set_protocol(&mut url, &value);
-                    }
-                    "username" => {
-                        let _ = url::quirks::set_username(&mut url, &value);
-                    }
-                    "password" => {
-                        let _ = url::quirks::set_password(&mut url, &value);
-                    }
-                    "host" => {
-                        let _ = url::quirks::set_host(&mut url, &value);
-                    }
-                    "hostname" => {
-                        let _ = url::quirks::set_hostname(&mut url, &value);
-                    }
-                    "port" => {
-                        let _ = url::quirks::set_port(&mut url, &value);
-                    }
-                    "pathname" => url::quirks::set_pathname(&mut url, &value),
-                    "search" => url::quirks::set_search(&mut url, &value),
-                    "hash" => url::quirks::set_hash(&mut url, &value),
-                    _ => {}
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, href: String, part: String, value: String| {
+            let mut url = url::Url::parse(&href).map_err(|error| Exception::throw_type(&ctx, &error.to_string()))?;
+            // Setters follow the URL Standard: an invalid value is ignored, except for href.
+            match part.as_str() {
+                "href" => url::quirks::set_href(&mut url, &value)
+                    .map_err(|error| Exception::throw_type(&ctx, &format!("Invalid URL {value:?}: {error}")))?,
+                "protocol" => {
+                    let _ = url::quirks::set_protocol(&mut url, &value);
                 }
-                Ok::<_, rquickjs::Error>(url_parts(&url))
-            },
-        )?,
+                "username" => {
+                    let _ = url::quirks::set_username(&mut url, &value);
+                }
+                "password" => {
+                    let _ = url::quirks::set_password(&mut url, &value);
+                }
+                "host" => {
+                    let _ = url::quirks::set_host(&mut url, &value);
+                }
+                "hostname" => {
+                    let _ = url::quirks::set_hostname(&mut url, &value);
+                }
+                "port" => {
+                    let _ = url::quirks::set_port(&mut url, &value);
+                }
+                "pathname" => url::quirks::set_pathname(&mut url, &value),
+                "search" => url::quirks::set_search(&mut url, &value),
+                "hash" => url::quirks::set_hash(&mut url, &value),
+                _ => {}
+            }
+            Ok::<_, rquickjs::Error>(url_parts(&url))
+        })?,
     )?;
     natives.set(
         "formParse",

@@ -9,10 +9,7 @@ const KEY: &str = "cli-test-key";
 
 async fn flowstate(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_flowstate"))
-            .args(args)
-            .output()
-            .expect("runs")
+        std::process::Command::new(env!("CARGO_BIN_EXE_flowstate")).args(args).output().expect("runs")
     })
     .await
     .unwrap()
@@ -31,11 +28,7 @@ fn stderr(output: &Output) -> String {
 }
 
 fn examples(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/hooks")
-        .join(name)
-        .display()
-        .to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hooks").join(name).display().to_string()
 }
 
 /// A fake HR API and the routing/trust arguments that reach it.
@@ -46,12 +39,9 @@ struct Api {
 
 impl Api {
     async fn start() -> Api {
-        let server = TlsServer::start(
-            hr_router(HrDataset::new(250, 450, KEY)),
-            &["hr.example.com", "api.example.com"],
-        )
-        .await
-        .unwrap();
+        let server = TlsServer::start(hr_router(HrDataset::new(250, 450, KEY)), &["hr.example.com", "api.example.com"])
+            .await
+            .unwrap();
         let directory = tempfile::tempdir().unwrap();
         std::fs::write(directory.path().join("ca.pem"), server.ca_pem()).unwrap();
         Api { server, directory }
@@ -90,17 +80,9 @@ impl Api {
 async fn demo_runs_the_bundled_hook_end_to_end() {
     let output = flowstate(args(&["demo"])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(
-        stdout(&output).contains("PULL hook employees-cursor.js (employee): succeeded"),
-        "{}",
-        stdout(&output)
-    );
+    assert!(stdout(&output).contains("PULL hook employees-cursor.js (employee): succeeded"), "{}", stdout(&output));
     assert!(stdout(&output).contains("pages: 3, records: 250"));
-    assert!(
-        stderr(&output).contains("page 2: 50 records (1 request"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("page 2: 50 records (1 request"), "{}", stderr(&output));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -126,71 +108,44 @@ async fn a_pull_run_prints_one_json_record_and_writes_ndjson() {
     ))
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let record: Value =
-        serde_json::from_str(&stdout(&output)).expect("stdout is exactly one JSON object");
+    let record: Value = serde_json::from_str(&stdout(&output)).expect("stdout is exactly one JSON object");
     assert_eq!(record["status"], "succeeded");
     assert_eq!(record["recordCount"], 450);
     assert_eq!(record["pages"].as_array().unwrap().len(), 3);
     let text = stdout(&output);
     assert!(!text.contains(KEY), "the secret leaked into the record");
-    let lines: Vec<Value> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     assert_eq!(lines.len(), 450);
     assert_eq!(
         lines[0],
         serde_json::json!({ "externalId": "ctr-0001", "data": { "name": "Contractor 1", "email": "contractor1@example.com", "rate": 55, "currencyCode": "GBP" } })
     );
-    assert!(
-        stderr(&output).contains("page 0: 200 records, more (1 request"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("page 0: 200 records, more (1 request"), "{}", stderr(&output));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failures_and_timeouts_exit_1_with_their_status() {
     let api = Api::start().await;
-    let failing = api.write(
-        "failing.js",
-        "async function run(ctx) { throw new Error('nope'); }",
-    );
-    let output = flowstate(api.run_args(
-        &failing,
-        &["--type", "pull", "--entity", "employee", "--json"],
-    ))
-    .await;
+    let failing = api.write("failing.js", "async function run(ctx) { throw new Error('nope'); }");
+    let output = flowstate(api.run_args(&failing, &["--type", "pull", "--entity", "employee", "--json"])).await;
     assert_eq!(output.status.code(), Some(1));
     let record: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(
-        (
-            record["status"].as_str(),
-            record["error"]["message"].as_str()
-        ),
-        (Some("failed"), Some("Error: nope"))
-    );
+    assert_eq!((record["status"].as_str(), record["error"]["message"].as_str()), (Some("failed"), Some("Error: nope")));
 
     let stuck = api.write("stuck.js", "async function run(ctx) { while (true) {} }");
     let limits = api.write("limits.json", r#"{ "pullPageTimeMs": 200 }"#);
-    let output = flowstate(api.run_args(
-        &stuck,
-        &[
-            "--type", "pull", "--entity", "employee", "--limits", &limits, "--json",
-        ],
-    ))
-    .await;
+    let output =
+        flowstate(api.run_args(&stuck, &["--type", "pull", "--entity", "employee", "--limits", &limits, "--json"]))
+            .await;
     assert_eq!(output.status.code(), Some(1));
     let record: Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(record["status"], "timed_out");
 
-    let output =
-        flowstate(api.run_args(&failing, &["--type", "pull", "--entity", "employee"])).await;
+    let output = flowstate(api.run_args(&failing, &["--type", "pull", "--entity", "employee"])).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stdout(&output).contains("FAILED")
-            && stdout(&output).contains("Error on page 0: Error: nope"),
+        stdout(&output).contains("FAILED") && stdout(&output).contains("Error on page 0: Error: nope"),
         "{}",
         stdout(&output)
     );
@@ -202,87 +157,31 @@ async fn usage_errors_exit_2_and_say_what_is_wrong() {
     let hook = examples("employees-cursor.js");
     let bad_limits = api.write("bad-limits.json", r#"{ "maxPagez": 1 }"#);
     let cases: Vec<(Vec<String>, &str)> = vec![
+        (args(&["hook", "run", "missing.js", "--type", "pull", "--entity", "employee"]), "reading hook missing.js"),
         (
-            args(&[
-                "hook",
-                "run",
-                "missing.js",
-                "--type",
-                "pull",
-                "--entity",
-                "employee",
-            ]),
-            "reading hook missing.js",
-        ),
-        (
-            args(&[
-                "hook", "run", &hook, "--type", "pull", "--entity", "employee", "--secret",
-                "novalue",
-            ]),
+            args(&["hook", "run", &hook, "--type", "pull", "--entity", "employee", "--secret", "novalue"]),
             "is not NAME=VALUE",
         ),
+        (args(&["hook", "run", &hook, "--type", "push", "--entity", "employee"]), "--type push needs --event"),
         (
-            args(&[
-                "hook", "run", &hook, "--type", "push", "--entity", "employee",
-            ]),
-            "--type push needs --event",
-        ),
-        (
-            args(&[
-                "hook", "run", &hook, "--type", "pull", "--entity", "employee", "--event", &hook,
-            ]),
+            args(&["hook", "run", &hook, "--type", "pull", "--entity", "employee", "--event", &hook]),
             "--event is for PUSH hooks",
         ),
         (
-            args(&[
-                "hook",
-                "run",
-                &hook,
-                "--type",
-                "pull",
-                "--entity",
-                "employee",
-                "--connect-to",
-                "a:b",
-            ]),
+            args(&["hook", "run", &hook, "--type", "pull", "--entity", "employee", "--connect-to", "a:b"]),
             "invalid connect-to rule",
         ),
         (
-            args(&[
-                "hook",
-                "run",
-                &hook,
-                "--type",
-                "pull",
-                "--entity",
-                "employee",
-                "--limits",
-                &bad_limits,
-            ]),
+            args(&["hook", "run", &hook, "--type", "pull", "--entity", "employee", "--limits", &bad_limits]),
             "limits file",
         ),
-        (
-            args(&["hook", "run", &hook, "--type", "pull", "--entity", "people"]),
-            "invalid value 'people'",
-        ),
-        (
-            args(&["hook", "run", &hook, "--entity", "employee"]),
-            "--type",
-        ),
+        (args(&["hook", "run", &hook, "--type", "pull", "--entity", "people"]), "invalid value 'people'"),
+        (args(&["hook", "run", &hook, "--entity", "employee"]), "--type"),
     ];
     for (arguments, expected) in cases {
         let output = flowstate(arguments.clone()).await;
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{arguments:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains(expected),
-            "{arguments:?}: {}",
-            stderr(&output)
-        );
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(expected), "{arguments:?}: {}", stderr(&output));
         assert!(stdout(&output).is_empty());
     }
 }
@@ -299,17 +198,7 @@ async fn a_push_run_gets_the_event_and_kv_persists_in_its_file() {
     for expected in ["create Ada Lovelace run 1", "create Ada Lovelace run 2"] {
         let output = flowstate(api.run_args(
             &hook,
-            &[
-                "--type",
-                "push",
-                "--entity",
-                "contractor",
-                "--event",
-                &event,
-                "--kv-file",
-                &kv,
-                "--json",
-            ],
+            &["--type", "push", "--entity", "contractor", "--event", &event, "--kv-file", &kv, "--json"],
         ))
         .await;
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -323,16 +212,7 @@ async fn help_explains_the_commands() {
     let output = flowstate(args(&["hook", "run", "--help"])).await;
     assert_eq!(output.status.code(), Some(0));
     let help = stdout(&output);
-    for needle in [
-        "--connect-to",
-        "--cacert",
-        "--secrets",
-        "--kv-file",
-        "--out",
-        "--json",
-        "Exit status",
-        "--limits",
-    ] {
+    for needle in ["--connect-to", "--cacert", "--secrets", "--kv-file", "--out", "--json", "Exit status", "--limits"] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }
     let output = flowstate(args(&["--help"])).await;

@@ -67,22 +67,12 @@ async fn push_hooks_get_the_event_and_no_meta() {
     assert_eq!(record.status, Status::Succeeded, "{:?}", record.error);
     assert_eq!(
         record.logs[0].data,
-        Some(
-            json!({ "meta": "undefined", "type": "contractor", "change": "create", "before": null, "name": "Ada" })
-        )
+        Some(json!({ "meta": "undefined", "type": "contractor", "change": "create", "before": null, "name": "Ada" }))
     );
     assert_eq!(record.http_requests.len(), 1);
     assert!(record.pages.is_empty());
-    let failed = test
-        .push(
-            "async function run(ctx) { throw new Error(`no ${ctx.event.entityType}`); }",
-            &event,
-        )
-        .await;
-    assert_eq!(
-        (failed.status, failed.error.unwrap().message),
-        (Status::Failed, "Error: no contractor".to_string())
-    );
+    let failed = test.push("async function run(ctx) { throw new Error(`no ${ctx.event.entityType}`); }", &event).await;
+    assert_eq!((failed.status, failed.error.unwrap().message), (Status::Failed, "Error: no contractor".to_string()));
 }
 
 #[tokio::test]
@@ -102,40 +92,12 @@ async fn logs_keep_level_message_data_and_console_maps_to_them() {
             }"#,
         )
         .await;
-    let logs: Vec<(LogLevel, &str, Option<serde_json::Value>)> = result
-        .record
-        .logs
-        .iter()
-        .map(|log| (log.level, log.message.as_str(), log.data.clone()))
-        .collect();
-    assert_eq!(
-        logs[0],
-        (
-            LogLevel::Info,
-            "Fetched page of employees",
-            Some(json!({ "count": 50, "page": 3 }))
-        )
-    );
-    assert_eq!(
-        logs[1],
-        (
-            LogLevel::Warn,
-            "Employee missing email, skipping",
-            Some(json!({ "id": "emp-042" }))
-        )
-    );
-    assert_eq!(
-        logs[2],
-        (LogLevel::Error, "API returned unexpected status", None)
-    );
-    assert_eq!(
-        logs[3],
-        (
-            LogLevel::Info,
-            r#"console 1 {"a":[1]} null undefined"#,
-            None
-        )
-    );
+    let logs: Vec<(LogLevel, &str, Option<serde_json::Value>)> =
+        result.record.logs.iter().map(|log| (log.level, log.message.as_str(), log.data.clone())).collect();
+    assert_eq!(logs[0], (LogLevel::Info, "Fetched page of employees", Some(json!({ "count": 50, "page": 3 }))));
+    assert_eq!(logs[1], (LogLevel::Warn, "Employee missing email, skipping", Some(json!({ "id": "emp-042" }))));
+    assert_eq!(logs[2], (LogLevel::Error, "API returned unexpected status", None));
+    assert_eq!(logs[3], (LogLevel::Info, r#"console 1 {"a":[1]} null undefined"#, None));
     assert_eq!(logs[4], (LogLevel::Warn, "careful", None));
     assert_eq!(logs[5].0, LogLevel::Error);
     assert!(logs[5].1.starts_with("TypeError: boom"), "{}", logs[5].1);
@@ -147,10 +109,7 @@ async fn a_log_flood_is_capped_with_a_warning() {
     let test = engine().await;
     let result = test.pull("async function run(ctx) { for (let i = 0; i < 1500; i++) ctx.log.info('line ' + i); return { records: [] }; }").await;
     assert_eq!(result.record.logs.len(), 1000);
-    assert_eq!(
-        result.record.warnings,
-        ["500 log entries were dropped: at most 1000 are kept per execution"]
-    );
+    assert_eq!(result.record.warnings, ["500 log entries were dropped: at most 1000 are kept per execution"]);
 }
 
 #[tokio::test]
@@ -255,22 +214,14 @@ async fn kv_stores_strings_per_hook_within_limits() {
         "async function run(ctx) { return { records: [{ externalId: 'x', data: { v: await ctx.kv.get('page_cursor') } }] }; }",
     );
     other.kv_scope = "hook-2".into();
-    assert_eq!(
-        test.pull_hook(&other).await.data()["v"],
-        serde_json::Value::Null
-    );
+    assert_eq!(test.pull_hook(&other).await.data()["v"], serde_json::Value::Null);
 }
 
 #[tokio::test]
 async fn kv_values_expire_after_their_ttl_and_the_default_is_90_days() {
     let clock = ManualClock::new();
-    let test = engine_with(Setup {
-        clock: clock.clock(),
-        ..Setup::default()
-    })
-    .await;
-    test.eval("await ctx.kv.set('short', 'v', 3600); await ctx.kv.set('long', 'v'); return null;")
-        .await;
+    let test = engine_with(Setup { clock: clock.clock(), ..Setup::default() }).await;
+    test.eval("await ctx.kv.set('short', 'v', 3600); await ctx.kv.set('long', 'v'); return null;").await;
     let read = "return [await ctx.kv.get('short'), await ctx.kv.get('long')];";
     assert_eq!(test.eval(read).await, json!(["v", "v"]));
     clock.advance(Duration::from_secs(3601));
@@ -285,22 +236,9 @@ async fn kv_values_expire_after_their_ttl_and_the_default_is_90_days() {
 async fn the_file_kv_persists_across_engines() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("kv.json");
-    let first = engine_with(Setup {
-        kv: Arc::new(FileKv::open(&path).unwrap()),
-        ..Setup::default()
-    })
-    .await;
-    first
-        .eval("await ctx.kv.set('last_sync', '2026-11-22'); return null;")
-        .await;
+    let first = engine_with(Setup { kv: Arc::new(FileKv::open(&path).unwrap()), ..Setup::default() }).await;
+    first.eval("await ctx.kv.set('last_sync', '2026-11-22'); return null;").await;
     drop(first);
-    let second = engine_with(Setup {
-        kv: Arc::new(FileKv::open(&path).unwrap()),
-        ..Setup::default()
-    })
-    .await;
-    assert_eq!(
-        second.eval("return await ctx.kv.get('last_sync');").await,
-        "2026-11-22"
-    );
+    let second = engine_with(Setup { kv: Arc::new(FileKv::open(&path).unwrap()), ..Setup::default() }).await;
+    assert_eq!(second.eval("return await ctx.kv.get('last_sync');").await, "2026-11-22");
 }

@@ -18,32 +18,21 @@ use axum::{
 use flowstate_egress::{ConnectTo, EgressOptions, HttpClient};
 use flowstate_example_api::TlsServer;
 use flowstate_runtime::{
-    Clock, Engine, EngineConfig, ExecutionRecord, HookInvocation, HookRecord, Limits, MemoryKv,
-    OrgInfo, Secrets, system_clock,
+    Clock, Engine, EngineConfig, ExecutionRecord, HookInvocation, HookRecord, Limits, MemoryKv, OrgInfo, Secrets,
+    system_clock,
 };
 use serde_json::{Value, json};
 
 /// Host names the test servers answer for.
-pub const HOSTS: &[&str] = &[
-    "api.example.com",
-    "hr.example.com",
-    "echo.example.com",
-    "rebind.example.com",
-];
+pub const HOSTS: &[&str] = &["api.example.com", "hr.example.com", "echo.example.com", "rebind.example.com"];
 
 /// An HTTP client that routes every name of [`HOSTS`] to `server` and trusts its CA.
 pub fn client_for(server: &TlsServer, options: EgressOptions) -> HttpClient {
     let mut options = options;
     for host in HOSTS.iter().filter(|host| **host != "rebind.example.com") {
-        options.connect_to.push(
-            format!("{host}:443:127.0.0.1:{}", server.addr().port())
-                .parse::<ConnectTo>()
-                .unwrap(),
-        );
+        options.connect_to.push(format!("{host}:443:127.0.0.1:{}", server.addr().port()).parse::<ConnectTo>().unwrap());
     }
-    options
-        .ca_certificates_pem
-        .push(server.ca_pem().to_string());
+    options.ca_certificates_pem.push(server.ca_pem().to_string());
     HttpClient::new(options).unwrap()
 }
 
@@ -78,31 +67,14 @@ pub async fn engine() -> TestEngine {
 
 pub async fn engine_with(setup: Setup) -> TestEngine {
     let hits = Arc::new(AtomicUsize::new(0));
-    let server = TlsServer::start(test_router(hits.clone()), HOSTS)
-        .await
-        .unwrap();
+    let server = TlsServer::start(test_router(hits.clone()), HOSTS).await.unwrap();
     let http = client_for(&server, setup.egress);
-    let engine = Engine::new(EngineConfig {
-        limits: setup.limits,
-        http,
-        kv: setup.kv,
-        clock: setup.clock,
-    })
-    .unwrap();
-    TestEngine {
-        engine,
-        server,
-        hits,
-    }
+    let engine = Engine::new(EngineConfig { limits: setup.limits, http, kv: setup.kv, clock: setup.clock }).unwrap();
+    TestEngine { engine, server, hits }
 }
 
 pub fn org() -> OrgInfo {
-    OrgInfo {
-        id: "org_123".into(),
-        name: "Acme Ltd".into(),
-        timezone: "Europe/London".into(),
-        currency: "GBP".into(),
-    }
+    OrgInfo { id: "org_123".into(), name: "Acme Ltd".into(), timezone: "Europe/London".into(), currency: "GBP".into() }
 }
 
 pub const API_KEY: &str = "test-api-key-123";
@@ -124,19 +96,11 @@ pub struct PullResult {
 
 impl PullResult {
     pub fn ids(&self) -> Vec<String> {
-        self.pages
-            .iter()
-            .flatten()
-            .map(|record| record.external_id.to_string())
-            .collect()
+        self.pages.iter().flatten().map(|record| record.external_id.to_string()).collect()
     }
 
     pub fn error_message(&self) -> String {
-        self.record
-            .error
-            .as_ref()
-            .map(|error| error.message.clone())
-            .unwrap_or_default()
+        self.record.error.as_ref().map(|error| error.message.clone()).unwrap_or_default()
     }
 
     /// The single record's data of the first page.
@@ -157,10 +121,7 @@ impl TestEngine {
             assert_eq!(page.index as usize, pages.len());
             pages.push(page.records);
         }
-        PullResult {
-            pages,
-            record: execution.finish(),
-        }
+        PullResult { pages, record: execution.finish() }
     }
 
     /// Runs a PULL hook whose `run` returns `{ records: [{ externalId: 'x', data: <expr> }] }`
@@ -203,58 +164,27 @@ fn test_router(hits: Arc<AtomicUsize>) -> Router {
     let echo = Router::new()
         .route("/echo", any(echo))
         .route("/echo/{*rest}", any(echo))
-        .route(
-            "/text",
-            get(|| async {
-                (
-                    [("content-type", "text/plain; charset=utf-8")],
-                    "hello, text",
-                )
-            }),
-        )
-        .route(
-            "/vnd",
-            get(|| async {
-                (
-                    [("content-type", "application/vnd.api+json")],
-                    r#"{"data":{"id":"1"}}"#,
-                )
-            }),
-        )
-        .route(
-            "/bad-json",
-            get(|| async { ([("content-type", "application/json")], "{not json") }),
-        )
+        .route("/text", get(|| async { ([("content-type", "text/plain; charset=utf-8")], "hello, text") }))
+        .route("/vnd", get(|| async { ([("content-type", "application/vnd.api+json")], r#"{"data":{"id":"1"}}"#) }))
+        .route("/bad-json", get(|| async { ([("content-type", "application/json")], "{not json") }))
         .route(
             "/redirect",
-            get(|| async {
-                (
-                    StatusCode::FOUND,
-                    [("location", "https://elsewhere.example.com/next")],
-                    "",
-                )
-            }),
+            get(|| async { (StatusCode::FOUND, [("location", "https://elsewhere.example.com/next")], "") }),
         )
         .route(
             "/status/{code}",
             get(|Path(code): Path<u16>| async move {
-                (
-                    StatusCode::from_u16(code).unwrap(),
-                    axum::Json(json!({ "error": "as requested" })),
-                )
+                (StatusCode::from_u16(code).unwrap(), axum::Json(json!({ "error": "as requested" })))
             }),
         )
-        .route(
-            "/bytes/{size}",
-            get(|Path(size): Path<usize>| async move { vec![b'a'; size] }),
-        )
+        .route("/bytes/{size}", get(|Path(size): Path<usize>| async move { vec![b'a'; size] }))
         .route(
             "/stream/{size}",
             get(|Path(size): Path<usize>| async move {
                 // Chunked, with no Content-Length, so only the streaming cut-off can catch it.
-                let chunks = (0..size).step_by(64 * 1024).map(move |start| {
-                    Ok::<_, std::io::Error>(Bytes::from(vec![b'b'; (size - start).min(64 * 1024)]))
-                });
+                let chunks = (0..size)
+                    .step_by(64 * 1024)
+                    .map(move |start| Ok::<_, std::io::Error>(Bytes::from(vec![b'b'; (size - start).min(64 * 1024)])));
                 Response::new(Body::from_stream(futures_util::stream::iter(chunks)))
             }),
         )
@@ -265,17 +195,15 @@ fn test_router(hits: Arc<AtomicUsize>) -> Router {
                 "late"
             }),
         );
-    flowstate_example_api::hr_router(dataset)
-        .merge(echo.with_state(()))
-        .layer(axum::middleware::from_fn(
-            move |request: axum::extract::Request, next: axum::middleware::Next| {
-                let hits = hits.clone();
-                async move {
-                    hits.fetch_add(1, Ordering::SeqCst);
-                    next.run(request).await
-                }
-            },
-        ))
+    flowstate_example_api::hr_router(dataset).merge(echo.with_state(())).layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let hits = hits.clone();
+            async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                next.run(request).await
+            }
+        },
+    ))
 }
 
 async fn echo(
@@ -288,12 +216,7 @@ async fn echo(
 ) -> impl IntoResponse {
     let headers: serde_json::Map<String, Value> = headers
         .iter()
-        .map(|(name, value)| {
-            (
-                name.to_string(),
-                Value::String(value.to_str().unwrap_or("").to_string()),
-            )
-        })
+        .map(|(name, value)| (name.to_string(), Value::String(value.to_str().unwrap_or("").to_string())))
         .collect();
     axum::Json(json!({
         "method": method.as_str(),

@@ -57,11 +57,13 @@ async fn every_method_sends_what_the_reference_says() {
 async fn json_responses_are_parsed_and_others_are_text() {
     let test = engine().await;
     let value = test
-        .eval(r#"
+        .eval(
+            r#"
             const text = await ctx.http.get('https://echo.example.com/text');
             const vnd = await ctx.http.get('https://echo.example.com/vnd');
             const bad = await ctx.http.get('https://echo.example.com/bad-json');
-            return { text: text.body, textType: text.headers['content-type'], vnd: vnd.body, bad: bad.body };"#)
+            return { text: text.body, textType: text.headers['content-type'], vnd: vnd.body, bad: bad.body };"#,
+        )
         .await;
     assert_eq!(
         value,
@@ -93,10 +95,7 @@ async fn header_names_come_back_lower_case_and_user_agent_is_fixed() {
             const resp = await ctx.http.get('https://echo.example.com/echo', { headers: { 'User-Agent': 'curl/8.0', 'user-agent': 'evil', 'X-Custom': 'kept' } });
             return { ua: resp.body.headers['user-agent'], custom: resp.body.headers['x-custom'], names: Object.keys(resp.headers).every(n => n === n.toLowerCase()) };"#)
         .await;
-    assert_eq!(
-        value,
-        json!({ "ua": "Flowstate-CustomIntegration/1.0", "custom": "kept", "names": true })
-    );
+    assert_eq!(value, json!({ "ua": "Flowstate-CustomIntegration/1.0", "custom": "kept", "names": true }));
 }
 
 #[tokio::test]
@@ -112,36 +111,17 @@ async fn the_51st_request_of_a_page_throws_and_the_count_resets_each_page() {
         }"#;
     let before = test.hits.load(Ordering::SeqCst);
     let result = test.pull(code).await;
-    assert_eq!(
-        result.record.status,
-        Status::Succeeded,
-        "{:?}",
-        result.record.error
-    );
+    assert_eq!(result.record.status, Status::Succeeded, "{:?}", result.record.error);
     for page in &result.pages {
-        assert_eq!(
-            page[0].data["error"],
-            "HTTP request limit exceeded: at most 50 requests per page"
-        );
+        assert_eq!(page[0].data["error"], "HTTP request limit exceeded: at most 50 requests per page");
     }
     // 50 requests per page reached the server; the 51st of each page never left.
     assert_eq!(test.hits.load(Ordering::SeqCst) - before, 100);
-    assert_eq!(
-        result
-            .record
-            .pages
-            .iter()
-            .map(|p| p.request_count)
-            .collect::<Vec<_>>(),
-        [51, 51]
-    );
+    assert_eq!(result.record.pages.iter().map(|p| p.request_count).collect::<Vec<_>>(), [51, 51]);
     let refused = &result.record.http_requests[50];
     assert_eq!(
         (refused.status, refused.error.as_deref()),
-        (
-            None,
-            Some("HTTP request limit exceeded: at most 50 requests per page")
-        )
+        (None, Some("HTTP request limit exceeded: at most 50 requests per page"))
     );
 }
 
@@ -180,14 +160,8 @@ async fn a_request_timeout_throws_and_is_recorded() {
                 return { records: [{ externalId: 'x', data: { error } }] };
             }"#)
         .await;
-    assert_eq!(
-        result.data()["error"],
-        "GET https://echo.example.com/slow: request timed out after 200 ms"
-    );
-    assert_eq!(
-        result.record.http_requests[0].error.as_deref(),
-        Some("request timed out after 200 ms")
-    );
+    assert_eq!(result.data()["error"], "GET https://echo.example.com/slow: request timed out after 200 ms");
+    assert_eq!(result.record.http_requests[0].error.as_deref(), Some("request timed out after 200 ms"));
 }
 
 #[tokio::test]
@@ -203,15 +177,8 @@ async fn calls_are_recorded_with_status_size_and_duration() {
         .await;
     let calls = &result.record.http_requests;
     assert_eq!(calls.len(), 3);
-    assert_eq!(
-        (calls[0].method.as_str(), calls[0].status, calls[0].bytes),
-        ("GET", Some(200), 11)
-    );
-    assert!(
-        calls
-            .iter()
-            .all(|call| call.duration_ms > 0.0 && call.page == Some(0))
-    );
+    assert_eq!((calls[0].method.as_str(), calls[0].status, calls[0].bytes), ("GET", Some(200), 11));
+    assert!(calls.iter().all(|call| call.duration_ms > 0.0 && call.page == Some(0)));
     let mut statuses: Vec<Option<u16>> = calls.iter().map(|call| call.status).collect();
     statuses.sort();
     assert_eq!(statuses, [Some(200), Some(200), Some(404)]);
@@ -219,23 +186,17 @@ async fn calls_are_recorded_with_status_size_and_duration() {
 
 #[tokio::test]
 async fn a_smaller_operator_limit_applies() {
-    let limits = Limits {
-        requests_per_page: 2,
-        response_bytes: 5,
-        ..Limits::default()
-    };
-    let test = engine_with(Setup {
-        limits,
-        ..Setup::default()
-    })
-    .await;
+    let limits = Limits { requests_per_page: 2, response_bytes: 5, ..Limits::default() };
+    let test = engine_with(Setup { limits, ..Setup::default() }).await;
     let value = test
-        .eval(r#"
+        .eval(
+            r#"
             const errors = [];
             try { await ctx.http.get('https://echo.example.com/bytes/6'); } catch (e) { errors.push(e.message); }
             await ctx.http.get('https://echo.example.com/bytes/5');
             try { await ctx.http.get('https://echo.example.com/bytes/1'); } catch (e) { errors.push(e.message); }
-            return errors;"#)
+            return errors;"#,
+        )
         .await;
     assert_eq!(
         value,

@@ -13,10 +13,7 @@ fn short_time() -> Setup {
         push_time: Duration::from_millis(300),
         ..Limits::default()
     };
-    Setup {
-        limits,
-        ..Setup::default()
-    }
+    Setup { limits, ..Setup::default() }
 }
 
 async fn assert_next_execution_is_fine(test: &crate::helpers::TestEngine) {
@@ -30,24 +27,23 @@ async fn a_busy_loop_is_stopped_at_the_deadline() {
         "async function run(ctx) { while (true) {} }",
         "async function run(ctx) { for (;;) { try { while (true) {} } catch (e) {} } }",
         "while (true) {}\nasync function run(ctx) {}",
+        // Catastrophic backtracking: the time is spent inside the regex engine, a built-in.
+        "async function run(ctx) { /^(a+)+$/.test('a'.repeat(40) + 'b'); }",
+        // A huge sort with a comparator, and JSON work, inside built-ins called in a loop.
+        "async function run(ctx) { const a = Array.from({ length: 1e5 }, (_, i) => -i); while (true) a.sort((x, y) => x - y); }",
+        // QuickJS checks its interrupt handler every few thousand operations, which here
+        // means minutes; only the watchdog stops these on time.
+        "async function run(ctx) { const s = JSON.stringify(Array.from({ length: 1e5 }, (_, i) => ({ i }))); while (true) JSON.parse(s); }",
+        "async function run(ctx) { const s = JSON.stringify(Array.from({ length: 1e5 }, (_, i) => ({ i }))); while (true) { try { JSON.parse(s); } catch {} } }",
     ] {
         let started = Instant::now();
         let result = test.pull(code).await;
         assert_eq!(result.record.status, Status::TimedOut, "{code}");
         let error = result.record.error.as_ref().unwrap();
         assert_eq!((error.kind, error.page), (ErrorKind::Timeout, Some(0)));
-        assert!(
-            error
-                .message
-                .starts_with("the page exceeded its time limit of"),
-            "{}",
-            error.message
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "stopped late: {:?}",
-            started.elapsed()
-        );
+        assert!(error.message.starts_with("the page exceeded its time limit of"), "{}", error.message);
+        // Without the watchdog the built-in cases take minutes; a loaded CI machine needs slack.
+        assert!(started.elapsed() < Duration::from_secs(10), "stopped late: {:?}", started.elapsed());
     }
     assert_next_execution_is_fine(&test).await;
 }
@@ -55,13 +51,9 @@ async fn a_busy_loop_is_stopped_at_the_deadline() {
 #[tokio::test]
 async fn a_promise_that_never_settles_is_stopped_at_the_deadline() {
     let test = engine_with(short_time()).await;
-    let result = test
-        .pull("async function run(ctx) { await new Promise(() => {}); }")
-        .await;
+    let result = test.pull("async function run(ctx) { await new Promise(() => {}); }").await;
     assert_eq!(result.record.status, Status::TimedOut);
-    let result = test
-        .pull("async function run(ctx) { await new Promise(r => setTimeout(r, 60000)); }")
-        .await;
+    let result = test.pull("async function run(ctx) { await new Promise(r => setTimeout(r, 60000)); }").await;
     assert_eq!(result.record.status, Status::TimedOut);
     assert_next_execution_is_fine(&test).await;
 }
@@ -70,9 +62,7 @@ async fn a_promise_that_never_settles_is_stopped_at_the_deadline() {
 async fn a_slow_http_call_is_stopped_at_the_page_deadline() {
     let test = engine_with(short_time()).await;
     let started = Instant::now();
-    let result = test
-        .pull("async function run(ctx) { await ctx.http.get('https://echo.example.com/slow'); }")
-        .await;
+    let result = test.pull("async function run(ctx) { await ctx.http.get('https://echo.example.com/slow'); }").await;
     assert_eq!(result.record.status, Status::TimedOut);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_next_execution_is_fine(&test).await;
@@ -81,17 +71,9 @@ async fn a_slow_http_call_is_stopped_at_the_page_deadline() {
 #[tokio::test]
 async fn a_push_execution_has_its_own_deadline() {
     let test = engine_with(short_time()).await;
-    let record = test
-        .push("async function run(ctx) { while (true) {} }", &json!({}))
-        .await;
+    let record = test.push("async function run(ctx) { while (true) {} }", &json!({})).await;
     assert_eq!(record.status, Status::TimedOut);
-    assert!(
-        record
-            .error
-            .unwrap()
-            .message
-            .starts_with("the execution exceeded its time limit of")
-    );
+    assert!(record.error.unwrap().message.starts_with("the execution exceeded its time limit of"));
 }
 
 #[tokio::test]
@@ -105,10 +87,7 @@ async fn the_default_limits_are_the_documented_ones() {
     assert_eq!(limits.max_pages, 100);
     assert_eq!(limits.meta_bytes, 64 * 1024);
     assert_eq!(limits.default_request_timeout, Duration::from_secs(30));
-    assert_eq!(
-        (limits.kv_key_chars, limits.kv_value_bytes),
-        (256, 64 * 1024)
-    );
+    assert_eq!((limits.kv_key_chars, limits.kv_value_bytes), (256, 64 * 1024));
     assert_eq!(limits.kv_default_ttl, Duration::from_secs(90 * 86_400));
 }
 
@@ -120,9 +99,7 @@ async fn an_allocation_bomb_fails_with_a_memory_error_and_the_next_execution_is_
         "let s = 'x'; while (true) s = s.repeat(2);",
         "const keep = []; while (true) keep.push({ a: [1, 2, 3], b: 'some text ' + keep.length });",
     ] {
-        let result = test
-            .pull(&format!("async function run(ctx) {{ {bomb} }}"))
-            .await;
+        let result = test.pull(&format!("async function run(ctx) {{ {bomb} }}")).await;
         assert_eq!(result.record.status, Status::Failed, "{bomb}");
         let error = result.record.error.as_ref().unwrap();
         assert_eq!(error.kind, ErrorKind::Memory, "{bomb}: {}", error.message);
@@ -133,35 +110,25 @@ async fn an_allocation_bomb_fails_with_a_memory_error_and_the_next_execution_is_
 
 #[tokio::test]
 async fn a_smaller_memory_limit_is_enforced() {
-    let limits = Limits {
-        memory_bytes: 16 * 1024 * 1024,
-        ..Limits::default()
-    };
-    let test = engine_with(Setup {
-        limits,
-        ..Setup::default()
-    })
-    .await;
+    let limits = Limits { memory_bytes: 16 * 1024 * 1024, ..Limits::default() };
+    let test = engine_with(Setup { limits, ..Setup::default() }).await;
     // 32 MB of doubles: fine under the default, too much under 16 MB.
-    let result = test.pull("async function run(ctx) { const a = new Float64Array(4 * 1024 * 1024); return { records: [] }; }").await;
-    assert_eq!(
-        result.record.error.as_ref().map(|e| e.kind),
-        Some(ErrorKind::Memory)
-    );
-    let fine = engine().await.pull("async function run(ctx) { const a = new Float64Array(4 * 1024 * 1024); return { records: [] }; }").await;
+    let result = test
+        .pull("async function run(ctx) { const a = new Float64Array(4 * 1024 * 1024); return { records: [] }; }")
+        .await;
+    assert_eq!(result.record.error.as_ref().map(|e| e.kind), Some(ErrorKind::Memory));
+    let fine = engine()
+        .await
+        .pull("async function run(ctx) { const a = new Float64Array(4 * 1024 * 1024); return { records: [] }; }")
+        .await;
     assert_eq!(fine.record.status, Status::Succeeded);
 }
 
 #[tokio::test]
 async fn deep_recursion_is_a_clean_failure() {
     let test = engine().await;
-    let result = test
-        .pull("function f(n) { return f(n + 1) + 1; }\nasync function run(ctx) { f(0); }")
-        .await;
+    let result = test.pull("function f(n) { return f(n + 1) + 1; }\nasync function run(ctx) { f(0); }").await;
     assert_eq!(result.record.status, Status::Failed);
-    assert_eq!(
-        result.error_message(),
-        "RangeError: Maximum call stack size exceeded"
-    );
+    assert_eq!(result.error_message(), "RangeError: Maximum call stack size exceeded");
     assert_next_execution_is_fine(&test).await;
 }

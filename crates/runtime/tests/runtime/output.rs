@@ -20,30 +20,12 @@ async fn invalid_output_names_the_record_and_field() {
             "return { records: [{ externalId: 'a', data: 'x' }] };",
             "invalid hook output: records[0].data must be an object, got a string",
         ),
-        (
-            "return { records: [{ externalId: 'a' }] };",
-            "invalid hook output: records[0].data is missing",
-        ),
-        (
-            "return { records: {} };",
-            "invalid hook output: records must be an array, got an object",
-        ),
-        (
-            "return [];",
-            "invalid hook output: a PULL hook must return an object { records: [...] }, got an array",
-        ),
-        (
-            "return;",
-            "invalid hook output: a PULL hook must return an object { records: [...] }, got null",
-        ),
-        (
-            "return { records: [], more: 'yes' };",
-            "invalid hook output: more must be a boolean, got a string",
-        ),
-        (
-            "return { records: [], meta: 'next' };",
-            "invalid hook output: meta must be an object, got a string",
-        ),
+        ("return { records: [{ externalId: 'a' }] };", "invalid hook output: records[0].data is missing"),
+        ("return { records: {} };", "invalid hook output: records must be an array, got an object"),
+        ("return [];", "invalid hook output: a PULL hook must return an object { records: [...] }, got an array"),
+        ("return;", "invalid hook output: a PULL hook must return an object { records: [...] }, got null"),
+        ("return { records: [], more: 'yes' };", "invalid hook output: more must be a boolean, got a string"),
+        ("return { records: [], meta: 'next' };", "invalid hook output: meta must be an object, got a string"),
         (
             "return { records: [], more: true, meta: { blob: 'x'.repeat(70000) } };",
             "invalid hook output: meta is 70011 bytes of JSON, more than the limit of 65536",
@@ -58,17 +40,11 @@ async fn invalid_output_names_the_record_and_field() {
         ),
     ];
     for (body, expected) in cases {
-        let result = test
-            .pull(&format!("async function run(ctx) {{ {body} }}"))
-            .await;
+        let result = test.pull(&format!("async function run(ctx) {{ {body} }}")).await;
         assert_eq!(result.record.status, Status::Failed, "{body}");
         let error = result.record.error.as_ref().unwrap();
         assert_eq!(error.kind, ErrorKind::InvalidOutput, "{body}");
-        assert!(
-            error.message.starts_with(expected),
-            "{body}: {}",
-            error.message
-        );
+        assert!(error.message.starts_with(expected), "{body}: {}", error.message);
         assert!(result.pages.is_empty());
     }
 }
@@ -88,12 +64,7 @@ async fn values_convert_like_json_stringify() {
                 ] };
             }"#)
         .await;
-    assert_eq!(
-        result.record.status,
-        Status::Succeeded,
-        "{:?}",
-        result.record.error
-    );
+    assert_eq!(result.record.status, Status::Succeeded, "{:?}", result.record.error);
     assert_eq!(result.pages[0][0].external_id.as_str(), "42");
     assert_eq!(
         result.data(),
@@ -109,40 +80,24 @@ async fn values_convert_like_json_stringify() {
 async fn a_hook_without_run_or_with_a_syntax_error_is_an_invalid_hook() {
     let test = engine().await;
     for (code, expected) in [
-        (
-            "function notRun() {}",
-            "the hook does not define a function run(ctx)",
-        ),
-        (
-            "const run = 5;",
-            "the hook does not define a function run(ctx)",
-        ),
+        ("function notRun() {}", "the hook does not define a function run(ctx)"),
+        ("const run = 5;", "the hook does not define a function run(ctx)"),
         ("async function run(ctx) { return {", "SyntaxError"),
     ] {
         let result = test.pull(code).await;
         let error = result.record.error.as_ref().unwrap();
         assert_eq!(error.kind, ErrorKind::InvalidHook, "{code}");
-        assert!(
-            error.message.starts_with(expected),
-            "{code}: {}",
-            error.message
-        );
+        assert!(error.message.starts_with(expected), "{code}: {}", error.message);
     }
 }
 
 #[tokio::test]
 async fn a_thrown_non_error_and_a_rejection_are_reported() {
     let test = engine().await;
-    let result = test
-        .pull("async function run(ctx) { throw 'plain string'; }")
-        .await;
+    let result = test.pull("async function run(ctx) { throw 'plain string'; }").await;
     assert_eq!(result.error_message(), "Uncaught plain string");
-    let result = test
-        .pull("async function run(ctx) { await Promise.reject(new TypeError('bad type')); }")
-        .await;
+    let result = test.pull("async function run(ctx) { await Promise.reject(new TypeError('bad type')); }").await;
     assert_eq!(result.error_message(), "TypeError: bad type");
-    let result = test
-        .pull("function run(ctx) { return { records: [{ externalId: 'sync', data: {} }] }; }")
-        .await;
+    let result = test.pull("function run(ctx) { return { records: [{ externalId: 'sync', data: {} }] }; }").await;
     assert_eq!(result.ids(), ["sync"], "a plain (non-async) run works too");
 }

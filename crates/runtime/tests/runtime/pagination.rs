@@ -106,74 +106,34 @@ fn expected_ids(prefix: &str, count: usize) -> Vec<String> {
 async fn page_based_example_fetches_every_page() {
     let test = engine().await;
     let result = test.pull(PAGE_BASED).await;
-    assert_eq!(
-        result.record.status,
-        Status::Succeeded,
-        "{:?}",
-        result.record.error
-    );
+    assert_eq!(result.record.status, Status::Succeeded, "{:?}", result.record.error);
     // 250 employees, 100 per page: 3 pages, the last with more: false.
-    assert_eq!(
-        result.pages.iter().map(Vec::len).collect::<Vec<_>>(),
-        [100, 100, 50]
-    );
+    assert_eq!(result.pages.iter().map(Vec::len).collect::<Vec<_>>(), [100, 100, 50]);
     assert_eq!(result.ids(), expected_ids("emp", 250));
-    let summaries: Vec<(u32, usize, bool, u32)> = result
-        .record
-        .pages
-        .iter()
-        .map(|p| (p.index, p.record_count, p.more, p.request_count))
-        .collect();
-    assert_eq!(
-        summaries,
-        [(0, 100, true, 1), (1, 100, true, 1), (2, 50, false, 1)]
-    );
-    let messages: Vec<&str> = result
-        .record
-        .logs
-        .iter()
-        .map(|log| log.message.as_str())
-        .collect();
+    let summaries: Vec<(u32, usize, bool, u32)> =
+        result.record.pages.iter().map(|p| (p.index, p.record_count, p.more, p.request_count)).collect();
+    assert_eq!(summaries, [(0, 100, true, 1), (1, 100, true, 1), (2, 50, false, 1)]);
+    let messages: Vec<&str> = result.record.logs.iter().map(|log| log.message.as_str()).collect();
     assert_eq!(
         messages,
-        [
-            "Page 1: fetched 100 employees",
-            "Page 2: fetched 100 employees",
-            "Page 3: fetched 50 employees"
-        ]
+        ["Page 1: fetched 100 employees", "Page 2: fetched 100 employees", "Page 3: fetched 50 employees"]
     );
     assert_eq!(result.record.record_count, 250);
     let first = &result.pages[0][0];
     assert_eq!(first.data["firstName"], "Grace");
     assert_eq!(first.data["email"], "grace.lovelace1@example.com");
-    let urls: Vec<&str> = result
-        .record
-        .http_requests
-        .iter()
-        .map(|call| call.url.as_str())
-        .collect();
-    assert_eq!(
-        urls[1],
-        "https://api.example.com/employees?page=2&per_page=100"
-    );
+    let urls: Vec<&str> = result.record.http_requests.iter().map(|call| call.url.as_str()).collect();
+    assert_eq!(urls[1], "https://api.example.com/employees?page=2&per_page=100");
 }
 
 #[tokio::test]
 async fn cursor_based_example_follows_the_cursor() {
     let test = engine().await;
     let result = test.pull(CURSOR_BASED).await;
-    assert_eq!(
-        result.record.status,
-        Status::Succeeded,
-        "{:?}",
-        result.record.error
-    );
+    assert_eq!(result.record.status, Status::Succeeded, "{:?}", result.record.error);
     assert_eq!(result.ids(), expected_ids("emp", 250));
     assert_eq!(result.record.pages.len(), 3);
-    assert_eq!(
-        result.record.http_requests[2].url,
-        "https://hr.example.com/api/v1/employees?limit=100&after=emp-0200"
-    );
+    assert_eq!(result.record.http_requests[2].url, "https://hr.example.com/api/v1/employees?limit=100&after=emp-0200");
     // emp-0017 has a termination date; the others carry null.
     let records: Vec<_> = result.pages.iter().flatten().collect();
     assert_eq!(records[16].data["endDate"], "2026-12-31");
@@ -184,38 +144,23 @@ async fn cursor_based_example_follows_the_cursor() {
 async fn offset_based_example_stops_at_the_total() {
     let test = engine().await;
     let result = test.pull(OFFSET_BASED).await;
-    assert_eq!(
-        result.record.status,
-        Status::Succeeded,
-        "{:?}",
-        result.record.error
-    );
-    assert_eq!(
-        result.pages.iter().map(Vec::len).collect::<Vec<_>>(),
-        [200, 200, 50]
-    );
+    assert_eq!(result.record.status, Status::Succeeded, "{:?}", result.record.error);
+    assert_eq!(result.pages.iter().map(Vec::len).collect::<Vec<_>>(), [200, 200, 50]);
     assert_eq!(result.ids(), expected_ids("ctr", 450));
     assert_eq!(result.pages[0][0].data["rate"], 55);
-    assert_eq!(
-        result.record.logs[2].message,
-        "Offset 400: fetched 50 of 450 contractors"
-    );
+    assert_eq!(result.record.logs[2].message, "Offset 400: fetched 50 of 450 contractors");
 }
 
 #[tokio::test]
 async fn a_wrong_key_takes_the_examples_error_branch() {
     let test = engine().await;
     let mut invocation = crate::helpers::hook(PAGE_BASED);
-    invocation.secrets =
-        flowstate_runtime::Secrets::new([("api_key".to_string(), "wrong".to_string())]);
+    invocation.secrets = flowstate_runtime::Secrets::new([("api_key".to_string(), "wrong".to_string())]);
     let result = test.pull_hook(&invocation).await;
     assert_eq!(result.record.status, Status::Succeeded);
     assert_eq!(result.ids(), Vec::<String>::new());
     assert_eq!(result.record.logs[0].message, "Failed to fetch employees");
-    assert_eq!(
-        result.record.logs[0].data,
-        Some(serde_json::json!({ "status": 401, "page": 1 }))
-    );
+    assert_eq!(result.record.logs[0].data, Some(serde_json::json!({ "status": 401, "page": 1 })));
 }
 
 #[tokio::test]
@@ -228,19 +173,9 @@ async fn meta_is_undefined_first_then_the_previous_pages_meta() {
             return { records: [{ externalId: `r${n}`, data: { seen } }], more: n < 2, meta: { n: n + 1, nested: { list: [n] } } };
         }"#;
     let result = test.pull(code).await;
-    let seen: Vec<String> = result
-        .pages
-        .iter()
-        .map(|page| page[0].data["seen"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(
-        seen,
-        [
-            "undefined",
-            r#"{"n":1,"nested":{"list":[0]}}"#,
-            r#"{"n":2,"nested":{"list":[1]}}"#
-        ]
-    );
+    let seen: Vec<String> =
+        result.pages.iter().map(|page| page[0].data["seen"].as_str().unwrap().to_string()).collect();
+    assert_eq!(seen, ["undefined", r#"{"n":1,"nested":{"list":[0]}}"#, r#"{"n":2,"nested":{"list":[1]}}"#]);
 }
 
 #[tokio::test]
@@ -259,9 +194,7 @@ async fn each_page_gets_a_fresh_runtime() {
         assert_eq!(page[0].data["polluted"], true);
     }
     // Polluted only after the first line of each page ran, never before it.
-    let fresh = test
-        .eval("return [].polluted === undefined && globalThis.counter === undefined;")
-        .await;
+    let fresh = test.eval("return [].polluted === undefined && globalThis.counter === undefined;").await;
     assert_eq!(fresh, true);
 }
 
@@ -279,13 +212,7 @@ async fn pagination_stops_after_the_page_limit_with_a_warning() {
         "{:?}",
         result.record.warnings
     );
-    assert!(
-        result
-            .record
-            .logs
-            .iter()
-            .any(|log| log.message.starts_with("pagination stopped"))
-    );
+    assert!(result.record.logs.iter().any(|log| log.message.starts_with("pagination stopped")));
 }
 
 #[tokio::test]
@@ -303,10 +230,6 @@ async fn a_failing_page_keeps_earlier_pages_and_names_itself() {
     let error = result.record.error.as_ref().unwrap();
     assert_eq!((error.kind, error.page), (ErrorKind::Exception, Some(2)));
     assert_eq!(error.message, "Error: the HR API changed its mind");
-    assert!(
-        error.stack.as_deref().unwrap_or("").contains("hook.js"),
-        "{:?}",
-        error.stack
-    );
+    assert!(error.stack.as_deref().unwrap_or("").contains("hook.js"), "{:?}", error.stack);
     assert_eq!(result.record.pages.len(), 3);
 }

@@ -21,20 +21,15 @@ async fn secret_values_are_redacted_everywhere_in_the_record() {
             throw new Error(`failed with ${token} and ${password}`);
         }"#,
     );
-    invocation.secrets = Secrets::new([
-        ("token".to_string(), secret.to_string()),
-        ("password".to_string(), password.to_string()),
-    ]);
+    invocation.secrets =
+        Secrets::new([("token".to_string(), secret.to_string()), ("password".to_string(), password.to_string())]);
     let result = test.pull_hook(&invocation).await;
     assert_eq!(result.record.status, Status::Failed);
     let text = serde_json::to_string(&result.record).unwrap();
     for needle in [secret, password, "p%40ss", "p%40ss+word"] {
         assert!(!text.contains(needle), "{needle} leaked: {text}");
     }
-    assert_eq!(
-        result.record.logs[0].message,
-        "using token [REDACTED:token]"
-    );
+    assert_eq!(result.record.logs[0].message, "using token [REDACTED:token]");
     assert_eq!(
         result.record.logs[0].data,
         Some(
@@ -45,18 +40,11 @@ async fn secret_values_are_redacted_everywhere_in_the_record() {
         result.record.http_requests[0].url,
         "https://echo.example.com/echo?key=[REDACTED:token]&pw=[REDACTED:password]"
     );
-    assert_eq!(
-        result.record.http_requests[1].url,
-        "https://echo.example.com/echo/[REDACTED:password]"
-    );
+    assert_eq!(result.record.http_requests[1].url, "https://echo.example.com/echo/[REDACTED:password]");
     let error = result.record.error.as_ref().unwrap();
-    assert_eq!(
-        error.message,
-        "Error: failed with [REDACTED:token] and [REDACTED:password]"
-    );
+    assert_eq!(error.message, "Error: failed with [REDACTED:token] and [REDACTED:password]");
     assert!(!error.stack.as_deref().unwrap_or("").contains(secret));
     assert!(
-        format!("{:?}", invocation.secrets).contains("token")
-            && !format!("{:?}", invocation.secrets).contains(secret)
+        format!("{:?}", invocation.secrets).contains("token") && !format!("{:?}", invocation.secrets).contains(secret)
     );
 }
