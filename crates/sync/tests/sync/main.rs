@@ -1,0 +1,4 @@
+//! The pure sync rules, case by case.
+
+mod nested;
+mod parse;
