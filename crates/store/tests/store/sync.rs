@@ -1,0 +1,207 @@
+use flowstate_sync::{CustomFieldType, EntityType};
+use serde_json::json;
+
+use crate::helpers::{store, summary};
+
+fn ada() -> serde_json::Value {
+    json!({ "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "startDate": "2024-03-15" })
+}
+
+fn grace() -> serde_json::Value {
+    json!({ "firstName": "Grace", "lastName": "Hopper", "email": "grace@example.com" })
+}
+
+#[test]
+fn a_first_sync_creates_and_the_same_page_again_changes_nothing() {
+    let test = store();
+    let page = [("emp-1", ada()), ("emp-2", grace())];
+    assert_eq!(summary(&test.apply(EntityType::Employee, &page)), (2, 0, 0, 0, vec![]));
+    let before = test.store.export(&test.org, EntityType::Employee).unwrap();
+    let events = test.event_count();
+    assert_eq!(events, 2);
+    assert_eq!(summary(&test.apply(EntityType::Employee, &page)), (0, 0, 2, 0, vec![]));
+    assert_eq!(test.store.export(&test.org, EntityType::Employee).unwrap(), before, "no updatedAt may move");
+    assert_eq!(test.event_count(), events, "a no-op writes no event");
+    assert_eq!(before[0]["firstName"], "Ada");
+    assert_eq!(before[0]["externalId"], "emp-1");
+}
+
+#[test]
+fn a_changed_record_is_updated_with_before_and_after() {
+    let test = store();
+    test.apply(EntityType::Employee, &[("emp-1", ada()), ("emp-2", grace())]);
+    let mut changed = ada();
+    changed["lastName"] = json!("King");
+    assert_eq!(
+        summary(&test.apply(EntityType::Employee, &[("emp-1", changed), ("emp-2", grace())])),
+        (0, 1, 1, 0, vec![])
+    );
+    let events = test.store.change_events(&test.org, 0).unwrap();
+    let update = events.last().unwrap();
+    assert_eq!(
+        (update.entity_type.as_str(), update.change_type.as_str(), update.source.as_str()),
+        ("employee", "update", "sync:workday")
+    );
+    assert_eq!(update.before.as_ref().unwrap()["lastName"], "Lovelace");
+    assert_eq!(update.after.as_ref().unwrap()["lastName"], "King");
+}
+
+#[test]
+fn absent_fields_stay_and_null_clears() {
+    let test = store();
+    test.apply(EntityType::Employee, &[("emp-1", ada())]);
+    test.apply(EntityType::Employee, &[("emp-1", json!({ "startDate": null, "internalEmployeeId": "E1" }))]);
+    let stored = test.get(EntityType::Employee, "emp-1");
+    assert_eq!(stored["firstName"], "Ada");
+    assert_eq!(stored.get("startDate"), None);
+    assert_eq!(stored["internalEmployeeId"], "E1");
+}
+
+#[test]
+fn records_match_by_source_first_then_by_external_id() {
+    let test = store();
+    test.apply_from("bamboo", EntityType::Employee, &[("emp-1", ada())], "2026-05-15");
+    // Another source with the same externalId adopts the record instead of duplicating it.
+    let outcome =
+        test.apply_from("workday", EntityType::Employee, &[("emp-1", json!({ "firstName": "Augusta" }))], "2026-05-15");
+    assert_eq!(summary(&outcome), (0, 1, 0, 0, vec![]));
+    assert_eq!(test.count(EntityType::Employee), 1);
+    assert_eq!(test.get(EntityType::Employee, "emp-1")["firstName"], "Augusta");
+}
+
+#[test]
+fn a_bad_record_is_reported_and_rolled_back_alone() {
+    let test = store();
+    let outcome = test.apply(
+        EntityType::Employee,
+        &[
+            ("emp-1", ada()),
+            ("emp-2", json!({ "firstName": "Bad", "lastName": "Email", "email": "nope" })),
+            ("emp-3", json!({ "firstName": "No", "lastName": "Email" })),
+            ("emp-4", json!({ "firstName": "Dup", "lastName": "Email", "email": "ADA@example.com" })),
+            ("emp-5", grace()),
+        ],
+    );
+    let fields: Vec<(String, Option<String>)> =
+        outcome.errors.iter().map(|error| (error.external_id.clone(), error.field.clone())).collect();
+    assert_eq!(
+        fields,
+        [
+            ("emp-2".into(), Some("email".into())),
+            ("emp-3".into(), Some("email".into())),
+            ("emp-4".into(), Some("email".into()))
+        ]
+    );
+    assert_eq!(
+        summary(&outcome).4,
+        [
+            "email must be an email address, got \"nope\"",
+            "email is required to create a employee",
+            "email \"ada@example.com\" is already used by another employee",
+        ]
+    );
+    assert_eq!((outcome.created, test.count(EntityType::Employee)), (2, 2));
+    assert_eq!(test.event_count(), 2, "rejected records leave no event");
+}
+
+#[test]
+fn a_failure_inside_the_writes_rolls_back_that_records_nested_rows_too() {
+    let test = store();
+    test.apply(EntityType::Employee, &[("emp-1", ada())]);
+    // Valid nested rows, then a taken email: nothing of emp-2 may remain, not even its team.
+    let outcome = test.apply(
+        EntityType::Employee,
+        &[(
+            "emp-2",
+            json!({ "firstName": "X", "lastName": "Y", "email": "ada@example.com",
+            "teamAllocations": [{ "teamId": "TEAM-new", "fte": 1, "startDate": "2026-01-01" }] }),
+        )],
+    );
+    assert_eq!(outcome.errors.len(), 1);
+    assert_eq!(test.count(EntityType::Team), 0);
+    assert_eq!(test.count(EntityType::Employee), 1);
+}
+
+#[test]
+fn deleting_removes_the_entity_and_its_rows_and_deleting_nothing_is_a_no_op() {
+    let test = store();
+    let mut with_rows = ada();
+    with_rows["teamAllocations"] = json!([{ "teamId": "T1", "fte": 1, "startDate": "2026-01-01" }]);
+    with_rows["salaryAdjustments"] = json!([{ "effectiveDate": "2026-01-01", "salary": 90000, "currencyCode": "GBP" }]);
+    test.apply(EntityType::Employee, &[("emp-1", with_rows)]);
+    assert_eq!(
+        summary(&test.apply(EntityType::Employee, &[("emp-1", json!({ "deletedAt": "2026-05-01" }))])),
+        (0, 0, 0, 1, vec![])
+    );
+    assert_eq!(test.get(EntityType::Employee, "emp-1"), serde_json::Value::Null);
+    assert_eq!(
+        summary(&test.apply(EntityType::Employee, &[("emp-1", json!({ "deletedAt": "2026-05-01" }))])),
+        (0, 0, 1, 0, vec![])
+    );
+    assert_eq!(
+        summary(&test.apply(EntityType::Employee, &[("ghost", json!({ "deletedAt": "2026-05-01" }))])),
+        (0, 0, 1, 0, vec![])
+    );
+    let last = test.store.change_events(&test.org, 0).unwrap().into_iter().last().unwrap();
+    assert_eq!((last.change_type.as_str(), last.after.is_none()), ("delete", true));
+    assert_eq!(last.before.unwrap()["teamAllocations"][0]["teamId"], "T1");
+    // Re-created later: a new entity.
+    assert_eq!(summary(&test.apply(EntityType::Employee, &[("emp-1", ada())])).0, 1);
+}
+
+#[test]
+fn custom_attributes_are_stored_by_definition() {
+    let test = store();
+    test.store
+        .define_custom_attribute(&test.org, "Department", "department", CustomFieldType::String, &[EntityType::Project])
+        .unwrap();
+    test.store
+        .define_custom_attribute(&test.org, "Budget", "budget", CustomFieldType::Number, &[EntityType::Project])
+        .unwrap();
+    let outcome = test.apply(
+        EntityType::Project,
+        &[
+            ("P1", json!({ "name": "Apollo", "customAttributes": { "department": "R&D", "budget_approved": "Yes" } })),
+            ("P2", json!({ "name": "Gemini", "customAttributes": { "budget": "lots" } })),
+        ],
+    );
+    assert_eq!(summary(&outcome).4, ["customAttributes.budget must be a number, got a string"]);
+    assert_eq!(test.get(EntityType::Project, "P1")["customAttributes"], json!({ "department": "R&D" }));
+}
+
+#[test]
+fn teams_form_a_tree_without_cycles() {
+    let test = store();
+    let outcome = test.apply(
+        EntityType::Team,
+        &[
+            ("T-eng", json!({ "name": "Engineering" })),
+            ("T-plat", json!({ "name": "Platform", "parentTeamExternalId": "T-eng" })),
+            ("T-self", json!({ "name": "Self", "parentTeamExternalId": "T-self" })),
+        ],
+    );
+    assert_eq!(summary(&outcome).4, ["parentTeamExternalId makes the team its own parent"]);
+    let outcome =
+        test.apply(EntityType::Team, &[("T-eng", json!({ "name": "Engineering", "parentTeamExternalId": "T-plat" }))]);
+    assert_eq!(summary(&outcome).4, ["parentTeamExternalId \"T-plat\" would make a cycle"]);
+}
+
+#[test]
+fn assignments_link_resources_to_targets() {
+    let test = store();
+    test.apply(EntityType::Employee, &[("emp-1", ada())]);
+    let outcome = test.apply(
+        EntityType::Assignment,
+        &[
+            ("A1", json!({ "resourceType": "employee", "resourceExternalId": "emp-1", "targetType": "project", "targetExternalId": "P-new", "fte": 0.5, "startDate": "2026-01-01" })),
+            ("A2", json!({ "resourceType": "employee", "resourceExternalId": "emp-404", "targetType": "team", "targetExternalId": "T", "fte": 0.5, "startDate": "2026-01-01" })),
+        ],
+    );
+    assert_eq!(summary(&outcome), (1, 0, 0, 0, vec!["employee \"emp-404\" not found".to_string()]));
+    let assignment = test.get(EntityType::Assignment, "A1");
+    assert_eq!(
+        (assignment["resourceExternalId"].as_str(), assignment["targetExternalId"].as_str()),
+        (Some("emp-1"), Some("P-new"))
+    );
+    assert_eq!(test.get(EntityType::Project, "P-new")["name"], "P-new");
+}
