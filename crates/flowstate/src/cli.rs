@@ -4,6 +4,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use flowstate_egress::ConnectTo;
+use flowstate_sync::EntityType;
 
 /// Flowstate Hooks: run JavaScript integration hooks that pull workforce data from HR
 /// systems and push changes out, in a sandbox with hard limits.
@@ -32,6 +33,91 @@ pub enum Command {
     /// Serve the bundled example HR API over HTTPS (with a generated certificate) so you can
     /// point `flowstate hook run` at it.
     ExampleApi(ExampleApiArgs),
+    /// Manage organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Apply records to the workforce store, as a PULL sync does.
+    Sync {
+        #[command(subcommand)]
+        command: SyncCommand,
+    },
+    /// Print the stored records of an entity type as NDJSON (with nested rows and, for
+    /// vacancies, `isFilled` and the filler), to see what a sync made.
+    Export(ExportArgs),
+}
+
+/// Where the workforce store lives: a SQLite file path (default `./flowstate.db`).
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The database: a SQLite file path or `sqlite:PATH`. (`postgres://…` is not supported yet.)
+    #[arg(long, env = "FLOWSTATE_DB", default_value = "flowstate.db", value_name = "URL")]
+    pub db: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation and print its id.
+    Create(OrgCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OrgCreateArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(long)]
+    pub name: String,
+    /// IANA time zone, e.g. Europe/London.
+    #[arg(long)]
+    pub timezone: String,
+    /// ISO 4217 reporting currency, e.g. GBP.
+    #[arg(long)]
+    pub currency: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Apply an NDJSON file of `{ "externalId": …, "data": … }` lines (what `hook run --out`
+    /// writes), one page per 1,000 lines, and print the counts and per-record errors.
+    ///
+    /// Exit status: 0 when every record applied, 1 when some record failed, 2 for a usage error.
+    Apply(SyncApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncApplyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The organisation's id (from `flowstate org create`).
+    #[arg(long)]
+    pub org: String,
+    /// The source system key of the integration, e.g. `workday`.
+    #[arg(long)]
+    pub source: String,
+    /// employee, contractor, vacancy, project, team or assignment.
+    #[arg(long, value_parser = parse_entity)]
+    pub entity: EntityType,
+    /// Print one JSON object `{ created, updated, unchanged, deleted, nested, errors }`.
+    #[arg(long)]
+    pub json: bool,
+    /// The records, one JSON object per line.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(long)]
+    pub org: String,
+    /// employee, contractor, vacancy, project, team or assignment.
+    #[arg(long, value_parser = parse_entity)]
+    pub entity: EntityType,
+}
+
+fn parse_entity(text: &str) -> Result<EntityType, String> {
+    text.parse()
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,18 +140,6 @@ pub enum HookKind {
     Push,
 }
 
-/// The workforce entity a hook reads or writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Entity {
-    Employee,
-    Contractor,
-    Vacancy,
-    Project,
-    Team,
-    Assignment,
-}
-
 #[derive(Debug, Args)]
 pub struct HookRunArgs {
     /// The hook's JavaScript file; it defines `async function run(ctx)`.
@@ -75,9 +149,10 @@ pub struct HookRunArgs {
     #[arg(long = "type", value_enum)]
     pub kind: HookKind,
 
-    /// The entity type the hook's records are (PULL) or its events concern (PUSH).
-    #[arg(long, value_enum)]
-    pub entity: Entity,
+    /// The entity type the hook's records are (PULL) or its events concern (PUSH):
+    /// employee, contractor, vacancy, project, team or assignment.
+    #[arg(long, value_parser = parse_entity)]
+    pub entity: EntityType,
 
     /// A JSON object of secrets, `{ "api_key": "…" }`, available as `ctx.secrets`.
     #[arg(long, value_name = "FILE.json")]

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use flowstate_example_api::{HrDataset, TlsServer, hr_router};
 use flowstate_runtime::{HookInvocation, Limits, MemoryKv, OrgInfo, Secrets};
+use flowstate_sync::EntityType;
 
 use crate::{
     Outcome, UsageError,
-    cli::{DemoArgs, Entity, ExampleApiArgs, HookKind},
+    cli::{DemoArgs, ExampleApiArgs, HookKind},
     hook_run::{EngineSettings, Job, execute},
 };
 
@@ -45,7 +46,7 @@ pub async fn run(args: DemoArgs) -> Result<Outcome, UsageError> {
             },
         },
         kind: HookKind::Pull,
-        entity: Entity::Employee,
+        entity: EntityType::Employee,
         event: None,
         out: args.out,
         json: args.json,

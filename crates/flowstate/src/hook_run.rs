@@ -13,11 +13,12 @@ use flowstate_runtime::{
     Engine, EngineConfig, ExecutionRecord, FileKv, HookInvocation, KvStore, Limits, MemoryKv, OrgInfo, Secrets, Status,
     system_clock,
 };
+use flowstate_sync::EntityType;
 use serde_json::Value;
 
 use crate::{
     Outcome, UsageError,
-    cli::{Entity, HookKind, HookRunArgs},
+    cli::{HookKind, HookRunArgs},
     summary,
 };
 
@@ -25,7 +26,7 @@ use crate::{
 pub struct Job {
     pub invocation: HookInvocation,
     pub kind: HookKind,
-    pub entity: Entity,
+    pub entity: EntityType,
     pub event: Option<Value>,
     pub out: Option<PathBuf>,
     pub json: bool,

@@ -7,13 +7,14 @@
 mod cli;
 mod demo;
 mod hook_run;
+mod store_cmd;
 mod summary;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, HookCommand};
+use crate::cli::{Cli, Command, HookCommand, OrgCommand, SyncCommand};
 
 // mimalloc instead of glibc malloc: a page of 10,000 records is converted ~1.5x faster (the
 // hook sandbox allocates through Rust's global allocator too); see the runtime benchmark.
@@ -58,6 +59,9 @@ fn main() -> ExitCode {
             Command::Hook { command: HookCommand::Run(args) } => hook_run::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::ExampleApi(args) => demo::serve_example_api(args).await,
+            Command::Org { command: OrgCommand::Create(args) } => store_cmd::org_create(args),
+            Command::Sync { command: SyncCommand::Apply(args) } => store_cmd::sync_apply(args),
+            Command::Export(args) => store_cmd::export(args),
         }
     });
     match result {

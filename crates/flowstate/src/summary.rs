@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use flowstate_runtime::{ExecutionRecord, HookType, LogLevel, PageSummary, Status};
 
-use crate::cli::Entity;
+use flowstate_sync::EntityType;
 
 /// One line of progress for a finished page (stderr).
 pub fn progress_line(page: &PageSummary) -> String {
@@ -21,7 +21,7 @@ pub fn progress_line(page: &PageSummary) -> String {
 }
 
 /// The summary printed after a run (stdout).
-pub fn render(record: &ExecutionRecord, file_name: &str, entity: Entity) -> String {
+pub fn render(record: &ExecutionRecord, file_name: &str, entity: EntityType) -> String {
     let mut out = String::new();
     let kind = match record.hook_type {
         HookType::Pull => "PULL",

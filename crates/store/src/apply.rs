@@ -227,7 +227,7 @@ fn write_entity(
                 return Err(reject(
                     external_id,
                     spec.name,
-                    format!("{} is required to create a {}", spec.name, page.entity),
+                    format!("{} is required to create {}", spec.name, with_article(page.entity)),
                 ));
             }
         }
@@ -320,6 +320,13 @@ fn write_entity(
         *outcome.nested.entry(*kind).or_default() += counts;
     }
     Ok(())
+}
+
+fn with_article(entity: EntityType) -> String {
+    match entity {
+        EntityType::Employee | EntityType::Assignment => format!("an {entity}"),
+        _ => format!("a {entity}"),
+    }
 }
 
 fn team_is_ancestor(connection: &Connection, team_id: &str, start: &str) -> rusqlite::Result<bool> {
@@ -673,7 +680,7 @@ fn write_assignment(
     }
     for spec in schema::fields(EntityType::Assignment).iter().filter(|spec| spec.required) {
         if values.get(spec.name).is_none_or(Value::is_null) {
-            return Err(reject(external_id, spec.name, format!("{} is required to create a assignment", spec.name)));
+            return Err(reject(external_id, spec.name, format!("{} is required to create an assignment", spec.name)));
         }
     }
     let text = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or_default().to_string();

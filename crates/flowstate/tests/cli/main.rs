@@ -218,3 +218,65 @@ async fn help_explains_the_commands() {
     let output = flowstate(args(&["--help"])).await;
     assert!(stdout(&output).contains("demo"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn org_create_sync_apply_and_export_work_together() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let output = flowstate(args(&["org", "create", "--db", &db, "--name", "Acme", "--timezone", "Europe/London", "--currency", "GBP"])).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let org = stdout(&output).trim().to_string();
+    assert!(org.starts_with("org_"), "{org}");
+
+    let people = directory.path().join("people.ndjson");
+    std::fs::write(
+        &people,
+        [
+            r#"{"externalId":"EMP-1","data":{"firstName":"Ada","lastName":"Lovelace","email":"ada@example.com","teamAllocations":[{"teamId":"T-1","fte":1,"startDate":"2026-01-01"}]}}"#,
+            r#"{"externalId":"EMP-2","data":{"firstName":"Bad","lastName":"Email","email":"nope"}}"#,
+            "not json",
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let apply = |file: &Path, entity: &str| {
+        args(&["sync", "apply", "--db", &db, "--org", &org, "--source", "workday", "--entity", entity, "--json", &file.display().to_string()])
+    };
+    let output = flowstate(apply(&people, "employee")).await;
+    assert_eq!(output.status.code(), Some(1), "some records failed: {}", stderr(&output));
+    let outcome: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!((outcome["created"].as_u64(), outcome["nested"]["teamAllocations"]["created"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        outcome["errors"],
+        serde_json::json!([
+            { "externalId": "line 3", "field": null, "message": "not JSON: expected ident at line 1 column 2" },
+            { "externalId": "EMP-2", "field": "email", "message": "email must be an email address, got \"nope\"" },
+        ])
+    );
+
+    let positions = directory.path().join("positions.ndjson");
+    std::fs::write(&positions, r#"{"externalId":"POS-1","data":{"role":"Staff Engineer","filledByExternalId":"EMP-1"}}"#).unwrap();
+    for expected in [(1, 0), (0, 1)] {
+        let output = flowstate(apply(&positions, "vacancy")).await;
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let outcome: Value = serde_json::from_str(&stdout(&output)).unwrap();
+        assert_eq!((outcome["created"].as_u64(), outcome["unchanged"].as_u64()), (Some(expected.0), Some(expected.1)));
+    }
+
+    let output = flowstate(args(&["export", "--db", &db, "--org", &org, "--entity", "vacancy"])).await;
+    assert_eq!(output.status.code(), Some(0));
+    let exported: Vec<Value> = stdout(&output).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(exported.len(), 1);
+    assert_eq!((exported[0]["isFilled"].as_bool(), exported[0]["filledBy"]["externalId"].as_str()), (Some(true), Some("EMP-1")));
+
+    for (arguments, expected) in [
+        (args(&["export", "--db", &db, "--org", "org_missing", "--entity", "vacancy"]), "organisation org_missing does not exist"),
+        (args(&["export", "--db", "postgres://localhost/x", "--org", &org, "--entity", "vacancy"]), "PostgreSQL is not supported"),
+        (args(&["export", "--db", &db, "--org", &org, "--entity", "people"]), "unknown entity type"),
+        (args(&["org", "create", "--db", &db, "--name", "X", "--timezone", "UTC", "--currency", "pounds"]), "ISO 4217"),
+    ] {
+        let output = flowstate(arguments.clone()).await;
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}");
+        assert!(stderr(&output).contains(expected), "{arguments:?}: {}", stderr(&output));
+    }
+}

@@ -96,7 +96,7 @@ fn a_bad_record_is_reported_and_rolled_back_alone() {
         summary(&outcome).4,
         [
             "email must be an email address, got \"nope\"",
-            "email is required to create a employee",
+            "email is required to create an employee",
             "email \"ada@example.com\" is already used by another employee",
         ]
     );

@@ -1,0 +1,148 @@
+//! `flowstate org create`, `flowstate sync apply` and `flowstate export`.
+
+use std::{
+    collections::BTreeMap,
+    io::{BufRead, Write},
+};
+
+use anyhow::{Context as _, bail};
+use flowstate_store::{IncomingRecord, OrgId, PageOutcome, Store};
+use flowstate_sync::{NestedKind, RecordError, nested::NestedCounts};
+use serde_json::{Value, json};
+
+use crate::{
+    Outcome, UsageError,
+    cli::{DbArgs, ExportArgs, OrgCreateArgs, SyncApplyArgs},
+};
+
+/// Records per page when applying a file, as a PULL page would bring them.
+const PAGE_SIZE: usize = 1000;
+
+fn open(db: &DbArgs) -> anyhow::Result<Store> {
+    if db.db.starts_with("postgres://") || db.db.starts_with("postgresql://") {
+        bail!("PostgreSQL is not supported by this build yet; use a SQLite file path");
+    }
+    let path = db.db.strip_prefix("sqlite://").or_else(|| db.db.strip_prefix("sqlite:")).unwrap_or(&db.db);
+    Ok(Store::open_sqlite(path.as_ref()).with_context(|| format!("opening {path}"))?)
+}
+
+pub fn org_create(args: OrgCreateArgs) -> Result<Outcome, UsageError> {
+    let store = open(&args.db)?;
+    let org = store.create_org(&args.name, &args.timezone, &args.currency)?;
+    println!("{org}");
+    Ok(Outcome::Succeeded)
+}
+
+pub fn export(args: ExportArgs) -> Result<Outcome, UsageError> {
+    let store = open(&args.db)?;
+    let entities = store.export(&OrgId::new(args.org), args.entity)?;
+    let mut stdout = std::io::stdout().lock();
+    for entity in entities {
+        match writeln!(stdout, "{entity}") {
+            Ok(()) => {}
+            // `flowstate export … | head` is fine.
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => break,
+            Err(error) => return Err(anyhow::Error::from(error).context("writing to stdout").into()),
+        }
+    }
+    Ok(Outcome::Succeeded)
+}
+
+/// One line of the file: a record, or why it is not one.
+fn parse_line(number: usize, line: &str) -> Result<IncomingRecord, RecordError> {
+    // Without a readable externalId the line number is the only name the record has.
+    let unnamed = |field: Option<&str>, message: String| RecordError {
+        external_id: format!("line {number}"),
+        field: field.map(str::to_string),
+        message,
+    };
+    let value: Value = serde_json::from_str(line).map_err(|error| unnamed(None, format!("not JSON: {error}")))?;
+    let external_id = match value.get("externalId") {
+        Some(Value::String(id)) if !id.trim().is_empty() => id.clone(),
+        Some(Value::Number(id)) => id.to_string(),
+        _ => return Err(unnamed(Some("externalId"), "externalId must be a non-empty string".into())),
+    };
+    match value.get("data") {
+        Some(Value::Object(data)) => Ok(IncomingRecord { external_id, data: data.clone() }),
+        _ => Err(RecordError {
+            external_id,
+            field: Some("data".into()),
+            message: format!("line {number}: data must be an object"),
+        }),
+    }
+}
+
+pub fn sync_apply(args: SyncApplyArgs) -> Result<Outcome, UsageError> {
+    let store = open(&args.db)?;
+    let org = OrgId::new(args.org.clone());
+    let file = std::fs::File::open(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let mut total = PageOutcome::default();
+    let mut page = Vec::with_capacity(PAGE_SIZE);
+    let mut pages = 0;
+    let mut apply = |page: &mut Vec<IncomingRecord>, total: &mut PageOutcome| -> anyhow::Result<()> {
+        let outcome = store.apply_page(&org, &args.source, args.entity, page)?;
+        pages += 1;
+        eprintln!(
+            "page {pages}: {} records: {} created, {} updated, {} unchanged, {} deleted, {} errors",
+            page.len(),
+            outcome.created,
+            outcome.updated,
+            outcome.unchanged,
+            outcome.deleted,
+            outcome.errors.len()
+        );
+        total.absorb(outcome);
+        page.clear();
+        Ok(())
+    };
+    for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", args.file.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_line(index + 1, &line) {
+            Ok(record) => page.push(record),
+            Err(error) => total.errors.push(error),
+        }
+        if page.len() == PAGE_SIZE {
+            apply(&mut page, &mut total)?;
+        }
+    }
+    if !page.is_empty() {
+        apply(&mut page, &mut total)?;
+    }
+    report(&total, args.json);
+    Ok(if total.errors.is_empty() { Outcome::Succeeded } else { Outcome::Failed })
+}
+
+fn report(outcome: &PageOutcome, as_json: bool) {
+    let nested: BTreeMap<&str, NestedCounts> = NestedKind::ALL
+        .iter()
+        .map(|kind| (kind.key(), outcome.nested.get(kind).copied().unwrap_or_default()))
+        .collect();
+    if as_json {
+        let value = json!({
+            "created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged, "deleted": outcome.deleted,
+            "nested": nested,
+            "errors": outcome.errors.iter().map(|error| json!({ "externalId": error.external_id, "field": error.field, "message": error.message })).collect::<Vec<_>>(),
+        });
+        println!("{value}");
+        return;
+    }
+    println!(
+        "created {}, updated {}, unchanged {}, deleted {}",
+        outcome.created, outcome.updated, outcome.unchanged, outcome.deleted
+    );
+    for (kind, counts) in nested.iter().filter(|(_, counts)| **counts != NestedCounts::default()) {
+        println!(
+            "  {kind}: created {}, updated {}, deleted {}, unchanged {}",
+            counts.created, counts.updated, counts.deleted, counts.unchanged
+        );
+    }
+    if !outcome.errors.is_empty() {
+        println!("{} record(s) failed:", outcome.errors.len());
+        for error in &outcome.errors {
+            println!("  {}: {}", error.external_id, error.message);
+        }
+    }
+}
