@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 use flowstate_sync::{
-    EntityType, FieldChange, FieldValue, FillChange, Filler, NestedKind, ParsedRecord, RecordAction, RecordError,
-    Upsert,
+    EntityType, FieldChange, FieldValue, FillChange, Filler, Fingerprint, NestedKind, ParsedRecord, RecordAction,
+    RecordError, Upsert,
     nested::{self, Adjustment, Allocation, NestedRow, StoredRow},
     parse_record, resolve_fill, schema,
 };
@@ -24,6 +24,9 @@ pub(crate) struct PageContext<'a> {
     pub today: NaiveDate,
     pub now: String,
     pub custom_definitions: Vec<flowstate_sync::CustomAttributeDefinition>,
+    /// Teams and projects looked up or created in this page, by externalId. Cleared when a
+    /// record is rolled back, since what it created is gone.
+    pub targets: std::cell::RefCell<std::collections::HashMap<(EntityType, String), String>>,
 }
 
 /// Why a record was not applied.
@@ -50,26 +53,33 @@ fn reject(external_id: &str, field: &str, message: String) -> RecordFailure {
     }])
 }
 
-/// Applies one record; the caller wraps it in a savepoint and keeps the outcome only on `Ok`.
-pub(crate) fn apply_record(connection: &Connection, page: &PageContext<'_>, record: &IncomingRecord) -> Applied {
+/// The no-op of a re-run: `lastSyncedAt` moves, nothing else.
+pub(crate) fn touch(connection: &Connection, page: &PageContext<'_>, external_id: &str) -> rusqlite::Result<()> {
+    connection
+        .prepare_cached(
+            "UPDATE sync_state SET last_synced_at = ?1 WHERE org_id = ?2 AND source_system = ?3 AND entity_type = ?4 AND external_id = ?5",
+        )?
+        .execute(params![page.now, page.org, page.source, page.entity.as_str(), external_id])?;
+    Ok(())
+}
+
+/// Applies one record that is not a no-op (the caller compared fingerprints and touched the
+/// unchanged ones); the caller wraps it in a savepoint and keeps the outcome only on `Ok`.
+pub(crate) fn apply_record(
+    connection: &Connection,
+    page: &PageContext<'_>,
+    record: &IncomingRecord,
+    matched: Option<Existing>,
+    fingerprint: &Fingerprint,
+) -> Applied {
     let parsed = parse_record(page.entity, &record.external_id, &record.data, &page.custom_definitions)
         .map_err(RecordFailure::Rejected)?;
-    let matched = find_existing(connection, page, &record.external_id)?;
     let mut outcome = PageOutcome::default();
     match (&parsed.action, matched) {
         (RecordAction::Delete { .. }, None) => outcome.unchanged += 1,
         (RecordAction::Delete { .. }, Some(existing)) => {
             delete_entity(connection, page, page.entity, &existing.entity_id)?;
             outcome.deleted += 1;
-        }
-        (RecordAction::Upsert(_), Some(existing))
-            if existing.fingerprint.as_deref() == Some(parsed.fingerprint.as_str()) =>
-        {
-            connection.execute(
-                "UPDATE sync_state SET last_synced_at = ?1 WHERE org_id = ?2 AND source_system = ?3 AND entity_type = ?4 AND external_id = ?5",
-                params![page.now, page.org, page.source, page.entity.as_str(), record.external_id],
-            )?;
-            outcome.unchanged += 1;
         }
         (RecordAction::Upsert(upsert), existing) => {
             let before = match &existing {
@@ -81,7 +91,7 @@ pub(crate) fn apply_record(connection: &Connection, page: &PageContext<'_>, reco
                 None => new_id(id_prefix(page.entity)),
             };
             write_entity(connection, page, &parsed, upsert, &entity_id, before.as_ref(), &mut outcome)?;
-            save_sync_state(connection, page, &parsed, &entity_id)?;
+            save_sync_state(connection, page, &parsed, fingerprint, &entity_id)?;
             let after = represent(connection, page.org, page.entity, &entity_id, page.today)?;
             match before {
                 None => {
@@ -117,18 +127,18 @@ fn differs(before: &Value, after: Option<&Value>) -> bool {
     after.is_none_or(|after| strip(before) != strip(after))
 }
 
-struct Existing {
-    entity_id: String,
-    /// `None` when adopted by externalId (no sync state of this source yet).
-    fingerprint: Option<String>,
+pub(crate) struct Existing {
+    pub entity_id: String,
+    /// The fingerprint this source last applied; `None` when adopted by externalId.
+    pub fingerprint: Option<String>,
 }
 
 /// (org, source, externalId) first, then (org, externalId): data-model.md "Sync identity".
-fn find_existing(
+pub(crate) fn find_existing(
     connection: &Connection,
     page: &PageContext<'_>,
     external_id: &str,
-) -> Result<Option<Existing>, RecordFailure> {
+) -> rusqlite::Result<Option<Existing>> {
     let table = table(page.entity);
     let by_source = connection
         .prepare_cached(&format!(
@@ -142,16 +152,17 @@ fn find_existing(
     if by_source.is_some() {
         return Ok(by_source);
     }
-    Ok(connection
+    connection
         .prepare_cached(&format!("SELECT id FROM {table} WHERE org_id = ?1 AND external_id = ?2"))?
         .query_row(params![page.org, external_id], |row| Ok(Existing { entity_id: row.get(0)?, fingerprint: None }))
-        .optional()?)
+        .optional()
 }
 
 fn save_sync_state(
     connection: &Connection,
     page: &PageContext<'_>,
     parsed: &ParsedRecord,
+    fingerprint: &Fingerprint,
     entity_id: &str,
 ) -> rusqlite::Result<()> {
     connection
@@ -161,7 +172,7 @@ fn save_sync_state(
              ON CONFLICT (org_id, source_system, entity_type, external_id)
              DO UPDATE SET entity_id = excluded.entity_id, fingerprint = excluded.fingerprint, last_synced_at = excluded.last_synced_at",
         )?
-        .execute(params![page.org, page.source, page.entity.as_str(), parsed.external_id, entity_id, parsed.fingerprint.as_str(), page.now])?;
+        .execute(params![page.org, page.source, page.entity.as_str(), parsed.external_id, entity_id, fingerprint.as_str(), page.now])?;
     Ok(())
 }
 
@@ -211,7 +222,8 @@ fn write_entity(
     // Patch semantics: absent fields keep their value, null clears, a value sets.
     let mut fields: Map<String, Value> = match before {
         Some(_) => connection
-            .query_row(&format!("SELECT fields FROM {table} WHERE id = ?1"), [entity_id], |row| row.get::<_, String>(0))
+            .prepare_cached(&format!("SELECT fields FROM {table} WHERE id = ?1"))?
+            .query_row([entity_id], |row| row.get::<_, String>(0))
             .map(|text| serde_json::from_str(&text).unwrap_or_default())?,
         None => Map::new(),
     };
@@ -250,28 +262,29 @@ fn write_entity(
     match page.entity {
         EntityType::Employee => {
             let email_key = fields.get("email").and_then(Value::as_str).map(str::to_lowercase);
-            if let Some(email_key) = &email_key {
-                let taken: Option<String> = connection
-                    .prepare_cached(
-                        "SELECT external_id FROM employees WHERE org_id = ?1 AND email_key = ?2 AND id <> ?3",
-                    )?
-                    .query_row(params![page.org, email_key, entity_id], |row| row.get(0))
-                    .optional()?;
-                if taken.is_some() {
-                    return Err(reject(
-                        external_id,
-                        "email",
-                        format!("email {email_key:?} is already used by another employee"),
-                    ));
-                }
-            }
-            connection
+            // The unique index decides; its violation is this record's error, not the page's.
+            let inserted = connection
                 .prepare_cached(
                     "INSERT INTO employees (id, org_id, external_id, fields, custom_attributes, email_key, created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
                      ON CONFLICT (id) DO UPDATE SET fields = excluded.fields, custom_attributes = excluded.custom_attributes, email_key = excluded.email_key",
                 )?
-                .execute(params![entity_id, page.org, external_id, fields_json, custom_json, email_key, page.now])?;
+                .execute(params![entity_id, page.org, external_id, fields_json, custom_json, email_key, page.now]);
+            match inserted {
+                Err(rusqlite::Error::SqliteFailure(failure, Some(message)))
+                    if failure.code == rusqlite::ErrorCode::ConstraintViolation && message.contains("email_key") =>
+                {
+                    let email = email_key.unwrap_or_default();
+                    return Err(reject(
+                        external_id,
+                        "email",
+                        format!("email {email:?} is already used by another employee"),
+                    ));
+                }
+                other => {
+                    other?;
+                }
+            }
         }
         EntityType::Team => {
             let parent_id = match fields.get("parentTeamExternalId").and_then(Value::as_str) {
@@ -316,7 +329,7 @@ fn write_entity(
         apply_fill(connection, page, external_id, entity_id, &upsert.fill)?;
     }
     for (kind, rows) in &upsert.nested {
-        let counts = apply_nested(connection, page, entity_id, *kind, rows)?;
+        let counts = apply_nested(connection, page, entity_id, before.is_none(), *kind, rows)?;
         *outcome.nested.entry(*kind).or_default() += counts;
     }
     Ok(())
@@ -384,12 +397,17 @@ fn ensure_target(
     external_id: &str,
     name: Option<&str>,
 ) -> rusqlite::Result<String> {
+    let key = (entity, external_id.to_string());
+    if let Some(id) = page.targets.borrow().get(&key) {
+        return Ok(id.clone());
+    }
     let table = table(entity);
     if let Some(id) = connection
         .prepare_cached(&format!("SELECT id FROM {table} WHERE org_id = ?1 AND external_id = ?2"))?
         .query_row(params![page.org, external_id], |row| row.get::<_, String>(0))
         .optional()?
     {
+        page.targets.borrow_mut().insert(key, id.clone());
         return Ok(id);
     }
     let id = new_id(id_prefix(entity));
@@ -401,6 +419,7 @@ fn ensure_target(
         .execute(params![id, page.org, external_id, fields, page.now])?;
     let after = represent(connection, page.org, entity, &id, page.today)?;
     emit(connection, page, entity, &id, "create", None, after.as_ref())?;
+    page.targets.borrow_mut().insert(key, id.clone());
     Ok(id)
 }
 
@@ -438,11 +457,13 @@ fn apply_nested(
     connection: &Connection,
     page: &PageContext<'_>,
     resource_id: &str,
+    is_new: bool,
     kind: NestedKind,
     rows: &[NestedRow],
 ) -> Result<nested::NestedCounts, RecordFailure> {
     let resource_type = page.entity.as_str();
-    let stored = stored_rows(connection, page, resource_type, resource_id, kind)?;
+    // A resource created by this record owns no rows yet.
+    let stored = if is_new { Vec::new() } else { stored_rows(connection, page, resource_type, resource_id, kind)? };
     let plan = nested::diff(&stored, rows, page.today);
     for row in &plan.create {
         match row {

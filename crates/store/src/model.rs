@@ -52,7 +52,8 @@ pub(crate) fn represent(
         table(entity)
     );
     let row = connection
-        .query_row(&sql, params![org, id], |row| {
+        .prepare_cached(&sql)?
+        .query_row(params![org, id], |row| {
             Ok((
                 row.get::<_, Option<String>>(0)?,
                 row.get::<_, String>(1)?,
@@ -78,8 +79,9 @@ pub(crate) fn represent(
         _ => None,
     };
     if let Some(resource_type) = resource {
-        object.insert("teamAllocations".into(), allocations(connection, resource_type, id, "team")?);
-        object.insert("projectAllocations".into(), allocations(connection, resource_type, id, "project")?);
+        let (teams, projects) = allocations(connection, resource_type, id)?;
+        object.insert("teamAllocations".into(), teams);
+        object.insert("projectAllocations".into(), projects);
     }
     match entity {
         EntityType::Employee => {
@@ -97,10 +99,12 @@ pub(crate) fn represent(
 
 fn vacancy_filler(connection: &Connection, vacancy_id: &str, today: NaiveDate) -> rusqlite::Result<(Value, bool)> {
     let filler = connection
-        .query_row(
+        .prepare_cached(
             "SELECT v.filled_by_employee_id, v.filled_by_contractor_id, COALESCE(e.external_id, c.external_id), COALESCE(e.fields, c.fields)
              FROM vacancies v LEFT JOIN employees e ON e.id = v.filled_by_employee_id LEFT JOIN contractors c ON c.id = v.filled_by_contractor_id
              WHERE v.id = ?1",
+        )?
+        .query_row(
             [vacancy_id],
             |row| Ok((row.get::<_, Option<String>>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, Option<String>>(2)?, row.get::<_, Option<String>>(3)?)),
         )
@@ -117,32 +121,34 @@ fn vacancy_filler(connection: &Connection, vacancy_id: &str, today: NaiveDate) -
     Ok((json!({ "type": filler_type, "id": filler_id, "externalId": external_id }), is_filled))
 }
 
-fn allocations(
-    connection: &Connection,
-    resource_type: &str,
-    resource_id: &str,
-    target_type: &str,
-) -> rusqlite::Result<Value> {
-    let target_table = if target_type == "team" { "teams" } else { "projects" };
-    let (id_key, name_key) = if target_type == "team" { ("teamId", "teamName") } else { ("projectId", "projectName") };
-    let sql = format!(
-        "SELECT t.external_id, json_extract(t.fields, '$.name'), a.fte, a.start_date, a.end_date, a.source_system
-         FROM assignments a JOIN {target_table} t ON t.id = a.target_id
-         WHERE a.resource_type = ?1 AND a.resource_id = ?2 AND a.target_type = ?3 AND a.external_id IS NULL
-         ORDER BY a.start_date, t.external_id"
-    );
-    let mut statement = connection.prepare_cached(&sql)?;
-    let rows = statement.query_map(params![resource_type, resource_id, target_type], |row| {
-        Ok(json!({
-            id_key: row.get::<_, Option<String>>(0)?,
-            name_key: row.get::<_, Option<String>>(1)?,
-            "fte": row.get::<_, f64>(2)?,
-            "startDate": row.get::<_, String>(3)?,
-            "endDate": row.get::<_, Option<String>>(4)?,
-            "sourceSystem": row.get::<_, Option<String>>(5)?,
-        }))
-    })?;
-    Ok(Value::Array(rows.collect::<rusqlite::Result<_>>()?))
+/// Team and project allocations of a resource, in one query.
+fn allocations(connection: &Connection, resource_type: &str, resource_id: &str) -> rusqlite::Result<(Value, Value)> {
+    let mut statement = connection.prepare_cached(
+        "SELECT a.target_type, COALESCE(t.external_id, p.external_id), json_extract(COALESCE(t.fields, p.fields), '$.name'),
+                a.fte, a.start_date, a.end_date, a.source_system
+         FROM assignments a
+         LEFT JOIN teams t ON a.target_type = 'team' AND t.id = a.target_id
+         LEFT JOIN projects p ON a.target_type = 'project' AND p.id = a.target_id
+         WHERE a.resource_type = ?1 AND a.resource_id = ?2 AND a.external_id IS NULL
+         ORDER BY a.start_date, 2",
+    )?;
+    let mut teams = Vec::new();
+    let mut projects = Vec::new();
+    let mut rows = statement.query(params![resource_type, resource_id])?;
+    while let Some(row) = rows.next()? {
+        let is_team = row.get::<_, String>(0)? == "team";
+        let (id_key, name_key) = if is_team { ("teamId", "teamName") } else { ("projectId", "projectName") };
+        let allocation = json!({
+            id_key: row.get::<_, Option<String>>(1)?,
+            name_key: row.get::<_, Option<String>>(2)?,
+            "fte": row.get::<_, f64>(3)?,
+            "startDate": row.get::<_, String>(4)?,
+            "endDate": row.get::<_, Option<String>>(5)?,
+            "sourceSystem": row.get::<_, Option<String>>(6)?,
+        });
+        if is_team { teams.push(allocation) } else { projects.push(allocation) }
+    }
+    Ok((Value::Array(teams), Value::Array(projects)))
 }
 
 fn salary_adjustments(connection: &Connection, employee_id: &str) -> rusqlite::Result<Value> {

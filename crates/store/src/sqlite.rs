@@ -4,13 +4,13 @@
 use std::{path::Path, sync::Mutex};
 
 use chrono::{DateTime, Utc};
-use flowstate_sync::{CustomAttributeDefinition, CustomFieldType, EntityType};
+use flowstate_sync::{CustomAttributeDefinition, CustomFieldType, EntityType, Fingerprint};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::{
     IncomingRecord, OrgId, PageOutcome, StoreError,
-    apply::{PageContext, RecordFailure, apply_record},
+    apply::{PageContext, RecordFailure, apply_record, find_existing, touch},
     migrate::migrate_sqlite,
     model::{new_id, represent, table},
 };
@@ -38,7 +38,14 @@ impl Store {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
         let mut connection = Connection::open(path)?;
-        connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")?;
+        // temp_store: the per-record savepoints' sub-journals stay in memory rather than in a
+        // temporary file; cache_size: 64 MB of page cache; wal_autocheckpoint: checkpoint
+        // every ~40 MB of WAL rather than 4 MB, so index pages rewritten by many records of
+        // a sync are copied back once.
+        connection.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;",
+        )?;
         migrate_sqlite(&mut connection)?;
         Ok(Store { connection: Mutex::new(connection) })
     }
@@ -160,18 +167,29 @@ impl Store {
             today: now.date_naive(),
             now: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             custom_definitions: Self::custom_definitions(&connection, org, entity)?,
+            targets: Default::default(),
         };
         let mut outcome = PageOutcome::default();
         let mut transaction = connection.transaction()?;
         for record in records {
+            let fingerprint = Fingerprint::of(&record.data);
+            let existing = find_existing(&transaction, &page, &record.external_id)?;
+            if existing.as_ref().and_then(|existing| existing.fingerprint.as_deref()) == Some(fingerprint.as_str()) {
+                // A re-run of what this source last applied: no validation, no write but
+                // lastSyncedAt, no event.
+                touch(&transaction, &page, &record.external_id)?;
+                outcome.unchanged += 1;
+                continue;
+            }
             let savepoint = transaction.savepoint()?;
-            match apply_record(&savepoint, &page, record) {
+            match apply_record(&savepoint, &page, record, existing, &fingerprint) {
                 Ok(applied) => {
                     savepoint.commit()?;
                     outcome.absorb(applied);
                 }
                 Err(RecordFailure::Rejected(errors)) => {
                     drop(savepoint); // rolls back this record only
+                    page.targets.borrow_mut().clear();
                     outcome.errors.extend(errors);
                 }
                 Err(RecordFailure::Store(error)) => return Err(error),

@@ -36,16 +36,16 @@ impl Fingerprint {
 
 /// Keys are sorted here explicitly rather than trusting `Map`'s order: another crate in
 /// the build enabling serde_json's `preserve_order` feature would otherwise change every
-/// fingerprint.
+/// fingerprint. Text goes straight into the hasher (no intermediate strings).
 fn write_object(hasher: &mut Sha256, object: &Map<String, Value>) {
     let mut keys: Vec<&String> = object.keys().collect();
-    keys.sort();
+    keys.sort_unstable();
     hasher.update(b"{");
     for (index, key) in keys.into_iter().enumerate() {
         if index > 0 {
             hasher.update(b",");
         }
-        hasher.update(serde_json::to_string(key).expect("strings serialize").as_bytes());
+        serde_json::to_writer(HashWriter(hasher), key).expect("hashing cannot fail");
         hasher.update(b":");
         write_value(hasher, &object[key]);
     }
@@ -65,6 +65,19 @@ fn write_value(hasher: &mut Sha256, value: &Value) {
             }
             hasher.update(b"]");
         }
-        scalar => hasher.update(serde_json::to_string(scalar).expect("scalars serialize").as_bytes()),
+        scalar => serde_json::to_writer(HashWriter(hasher), scalar).expect("hashing cannot fail"),
+    }
+}
+
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -7,7 +7,6 @@ use serde_json::{Map, Value};
 
 use crate::{
     EntityType, NestedKind, RecordError,
-    fingerprint::Fingerprint,
     nested::{NestedRow, parse_rows},
     schema::{self, FieldKind},
     value::{FieldValue, check, type_name},
@@ -49,11 +48,11 @@ pub struct CustomAttributeDefinition {
     pub field_type: CustomFieldType,
 }
 
-/// A record that passed validation.
+/// A record that passed validation. (Its [`crate::Fingerprint`] is computed apart: the
+/// store checks it before validating, so a re-run skips validation.)
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParsedRecord {
     pub external_id: String,
-    pub fingerprint: Fingerprint,
     pub action: RecordAction,
 }
 
@@ -120,14 +119,12 @@ pub fn parse_record(
     data: &Map<String, Value>,
     custom_definitions: &[CustomAttributeDefinition],
 ) -> Result<ParsedRecord, Vec<RecordError>> {
-    let fingerprint = Fingerprint::of(data);
     let mut errors = Errors { external_id, list: Vec::new() };
 
     if let Some(deleted_at) = data.get("deletedAt").filter(|value| !value.is_null()) {
         return match check(FieldKind::Date, deleted_at) {
             Ok(value) => Ok(ParsedRecord {
                 external_id: external_id.to_string(),
-                fingerprint,
                 action: RecordAction::Delete { deleted_at: value.as_date().expect("a date") },
             }),
             Err(message) => {
@@ -227,7 +224,7 @@ pub fn parse_record(
     }
 
     if errors.list.is_empty() {
-        Ok(ParsedRecord { external_id: external_id.to_string(), fingerprint, action: RecordAction::Upsert(upsert) })
+        Ok(ParsedRecord { external_id: external_id.to_string(), action: RecordAction::Upsert(upsert) })
     } else {
         Err(errors.list)
     }

@@ -223,7 +223,19 @@ async fn help_explains_the_commands() {
 async fn org_create_sync_apply_and_export_work_together() {
     let directory = tempfile::tempdir().unwrap();
     let db = directory.path().join("flowstate.db").display().to_string();
-    let output = flowstate(args(&["org", "create", "--db", &db, "--name", "Acme", "--timezone", "Europe/London", "--currency", "GBP"])).await;
+    let output = flowstate(args(&[
+        "org",
+        "create",
+        "--db",
+        &db,
+        "--name",
+        "Acme",
+        "--timezone",
+        "Europe/London",
+        "--currency",
+        "GBP",
+    ]))
+    .await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let org = stdout(&output).trim().to_string();
     assert!(org.starts_with("org_"), "{org}");
@@ -240,12 +252,28 @@ async fn org_create_sync_apply_and_export_work_together() {
     )
     .unwrap();
     let apply = |file: &Path, entity: &str| {
-        args(&["sync", "apply", "--db", &db, "--org", &org, "--source", "workday", "--entity", entity, "--json", &file.display().to_string()])
+        args(&[
+            "sync",
+            "apply",
+            "--db",
+            &db,
+            "--org",
+            &org,
+            "--source",
+            "workday",
+            "--entity",
+            entity,
+            "--json",
+            &file.display().to_string(),
+        ])
     };
     let output = flowstate(apply(&people, "employee")).await;
     assert_eq!(output.status.code(), Some(1), "some records failed: {}", stderr(&output));
     let outcome: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!((outcome["created"].as_u64(), outcome["nested"]["teamAllocations"]["created"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (outcome["created"].as_u64(), outcome["nested"]["teamAllocations"]["created"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(
         outcome["errors"],
         serde_json::json!([
@@ -255,7 +283,11 @@ async fn org_create_sync_apply_and_export_work_together() {
     );
 
     let positions = directory.path().join("positions.ndjson");
-    std::fs::write(&positions, r#"{"externalId":"POS-1","data":{"role":"Staff Engineer","filledByExternalId":"EMP-1"}}"#).unwrap();
+    std::fs::write(
+        &positions,
+        r#"{"externalId":"POS-1","data":{"role":"Staff Engineer","filledByExternalId":"EMP-1"}}"#,
+    )
+    .unwrap();
     for expected in [(1, 0), (0, 1)] {
         let output = flowstate(apply(&positions, "vacancy")).await;
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -267,11 +299,20 @@ async fn org_create_sync_apply_and_export_work_together() {
     assert_eq!(output.status.code(), Some(0));
     let exported: Vec<Value> = stdout(&output).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     assert_eq!(exported.len(), 1);
-    assert_eq!((exported[0]["isFilled"].as_bool(), exported[0]["filledBy"]["externalId"].as_str()), (Some(true), Some("EMP-1")));
+    assert_eq!(
+        (exported[0]["isFilled"].as_bool(), exported[0]["filledBy"]["externalId"].as_str()),
+        (Some(true), Some("EMP-1"))
+    );
 
     for (arguments, expected) in [
-        (args(&["export", "--db", &db, "--org", "org_missing", "--entity", "vacancy"]), "organisation org_missing does not exist"),
-        (args(&["export", "--db", "postgres://localhost/x", "--org", &org, "--entity", "vacancy"]), "PostgreSQL is not supported"),
+        (
+            args(&["export", "--db", &db, "--org", "org_missing", "--entity", "vacancy"]),
+            "organisation org_missing does not exist",
+        ),
+        (
+            args(&["export", "--db", "postgres://localhost/x", "--org", &org, "--entity", "vacancy"]),
+            "PostgreSQL is not supported",
+        ),
         (args(&["export", "--db", &db, "--org", &org, "--entity", "people"]), "unknown entity type"),
         (args(&["org", "create", "--db", &db, "--name", "X", "--timezone", "UTC", "--currency", "pounds"]), "ISO 4217"),
     ] {
