@@ -188,11 +188,10 @@ pub(crate) fn emit(
 ) -> rusqlite::Result<()> {
     connection
         .prepare_cached(
-            "INSERT INTO change_events (id, org_id, entity_type, entity_id, change_type, before, after, source, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO change_events (org_id, entity_type, entity_id, change_type, before, after, source, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
-            new_id("evt"),
             page.org,
             entity.as_str(),
             entity_id,

@@ -223,19 +223,20 @@ impl Store {
         let connection = self.connection();
         Self::check_org(&connection, org)?;
         let mut statement = connection.prepare(
-            "SELECT seq, id, entity_type, entity_id, change_type, before, after, source FROM change_events WHERE org_id = ?1 AND seq > ?2 ORDER BY seq",
+            "SELECT seq, entity_type, entity_id, change_type, before, after, source FROM change_events WHERE org_id = ?1 AND seq > ?2 ORDER BY seq",
         )?;
         let parse = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
         let events = statement.query_map(params![org.as_str(), after_seq], |row| {
+            let seq: i64 = row.get(0)?;
             Ok(ChangeEvent {
-                seq: row.get(0)?,
-                id: row.get(1)?,
-                entity_type: row.get(2)?,
-                entity_id: row.get(3)?,
-                change_type: row.get(4)?,
-                before: parse(row.get(5)?),
-                after: parse(row.get(6)?),
-                source: row.get(7)?,
+                seq,
+                id: format!("evt_{seq}"),
+                entity_type: row.get(1)?,
+                entity_id: row.get(2)?,
+                change_type: row.get(3)?,
+                before: parse(row.get(4)?),
+                after: parse(row.get(5)?),
+                source: row.get(6)?,
             })
         })?;
         Ok(events.collect::<rusqlite::Result<_>>()?)

@@ -20,7 +20,13 @@ impl Fingerprint {
         let mut hasher = Sha256::new();
         write_object(&mut hasher, data);
         let digest = hasher.finalize();
-        Fingerprint(digest.iter().map(|byte| format!("{byte:02x}")).collect())
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(64);
+        for byte in digest {
+            text.push(HEX[usize::from(byte >> 4)] as char);
+            text.push(HEX[usize::from(byte & 0xf)] as char);
+        }
+        Fingerprint(text)
     }
 
     /// A fingerprint as stored.

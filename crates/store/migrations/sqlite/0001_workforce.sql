@@ -168,9 +168,9 @@ CREATE TABLE sync_state (
 CREATE INDEX sync_state_entity ON sync_state(entity_type, entity_id);
 
 -- The outbox: one row per create, update and delete, written in the change's transaction.
+-- An event's stable id is `evt_<seq>`.
 CREATE TABLE change_events (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-    id           TEXT NOT NULL UNIQUE,
     org_id       TEXT NOT NULL,
     entity_type  TEXT NOT NULL,
     entity_id    TEXT NOT NULL,
