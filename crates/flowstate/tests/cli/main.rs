@@ -321,3 +321,83 @@ async fn org_create_sync_apply_and_export_work_together() {
         assert!(stderr(&output).contains(expected), "{arguments:?}: {}", stderr(&output));
     }
 }
+
+/// A `sync apply` killed with SIGKILL in the middle of a page leaves every record either
+/// fully written (entity, both allocations, sync state, event) or not at all, and the
+/// re-run finishes the job without duplicating anything.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_killed_mid_page_leaves_no_half_written_record() {
+    use std::io::{BufRead, BufReader};
+
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let org = stdout(
+        &flowstate(args(&["org", "create", "--db", &db, "--name", "Acme", "--timezone", "UTC", "--currency", "GBP"]))
+            .await,
+    )
+    .trim()
+    .to_string();
+    let file = directory.path().join("people.ndjson");
+    let total = 8_000;
+    let lines: Vec<String> = (0..total)
+        .map(|n| {
+            serde_json::json!({ "externalId": format!("EMP-{n}"), "data": {
+                "firstName": "Ada", "lastName": format!("L{n}"), "email": format!("ada{n}@example.com"),
+                "teamAllocations": [
+                    { "teamId": format!("T-{}", n % 50), "fte": 0.5, "startDate": "2026-01-01" },
+                    { "teamId": format!("T-{}", (n + 1) % 50), "fte": 0.5, "startDate": "2026-01-01" },
+                ],
+            } })
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let apply_args = args(&[
+        "sync",
+        "apply",
+        "--db",
+        &db,
+        "--org",
+        &org,
+        "--source",
+        "workday",
+        "--entity",
+        "employee",
+        "--json",
+        &file.display().to_string(),
+    ]);
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowstate"))
+        .args(&apply_args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kill it while it works on the third page: two pages are committed by then.
+    let mut progress = BufReader::new(child.stderr.take().unwrap()).lines();
+    for _ in 0..2 {
+        let line = progress.next().expect("progress line").unwrap();
+        assert!(line.starts_with("page "), "{line}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let output = flowstate(args(&["export", "--db", &db, "--org", &org, "--entity", "employee"])).await;
+    let stored: Vec<Value> = stdout(&output).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert!(stored.len() >= 2000 && stored.len() < total, "killed mid-run: {} stored", stored.len());
+    for employee in &stored {
+        assert_eq!(employee["teamAllocations"].as_array().map(Vec::len), Some(2), "{employee}");
+    }
+
+    let output = flowstate(apply_args).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let outcome: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(
+        outcome["unchanged"].as_u64(),
+        Some(stored.len() as u64),
+        "what survived is exactly what the store knows it applied"
+    );
+    assert_eq!(outcome["created"].as_u64(), Some((total - stored.len()) as u64));
+    let output = flowstate(args(&["export", "--db", &db, "--org", &org, "--entity", "employee"])).await;
+    assert_eq!(stdout(&output).lines().count(), total);
+}
