@@ -205,3 +205,24 @@ fn assignments_link_resources_to_targets() {
     );
     assert_eq!(test.get(EntityType::Project, "P-new")["name"], "P-new");
 }
+
+#[test]
+fn organisations_never_see_each_others_records() {
+    let test = store();
+    let other = test.store.create_org("Other", "UTC", "USD").unwrap();
+    test.apply(EntityType::Employee, &[("emp-1", ada())]);
+    // The same externalId and email in another organisation is another employee.
+    let outcome = test
+        .store
+        .apply_page(&other, "workday", EntityType::Employee, &crate::helpers::records(&[("emp-1", ada())]))
+        .unwrap();
+    assert_eq!(summary(&outcome), (1, 0, 0, 0, vec![]));
+    assert_eq!(test.store.export(&other, EntityType::Employee).unwrap().len(), 1);
+    assert_eq!(test.count(EntityType::Employee), 1);
+    assert_eq!(test.store.change_events(&other, 0).unwrap().len(), 1);
+    let unknown = flowstate_store::OrgId::new("org_missing");
+    assert_eq!(
+        test.store.apply_page(&unknown, "workday", EntityType::Employee, &[]).unwrap_err().to_string(),
+        "organisation org_missing does not exist"
+    );
+}
