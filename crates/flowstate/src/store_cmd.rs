@@ -23,7 +23,7 @@ fn open(db: &DbArgs) -> anyhow::Result<Store> {
         bail!("PostgreSQL is not supported by this build yet; use a SQLite file path");
     }
     let path = db.db.strip_prefix("sqlite://").or_else(|| db.db.strip_prefix("sqlite:")).unwrap_or(&db.db);
-    Ok(Store::open_sqlite(path.as_ref()).with_context(|| format!("opening {path}"))?)
+    Store::open_sqlite(path.as_ref()).with_context(|| format!("opening {path}"))
 }
 
 pub fn org_create(args: OrgCreateArgs) -> Result<Outcome, UsageError> {

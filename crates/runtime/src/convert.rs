@@ -96,11 +96,10 @@ impl<'js> Converter<'js> {
                     None => true,
                     Some(prototype) => Some(&prototype) == self.object_prototype.as_ref(),
                 };
-                if !plain {
-                    if let Some(to_json) = object.get::<_, Value>("toJSON").ok().and_then(|value| value.into_function())
-                    {
-                        return self.call_to_json(object, &to_json, depth);
-                    }
+                if !plain
+                    && let Some(to_json) = object.get::<_, Value>("toJSON").ok().and_then(|value| value.into_function())
+                {
+                    return self.call_to_json(object, &to_json, depth);
                 }
                 self.object_to_json(object, depth)?
             }
@@ -114,10 +113,10 @@ impl<'js> Converter<'js> {
         for entry in object.props::<String, Value>() {
             let (key, item) =
                 entry.map_err(|error| ConvertError::new(format!("has a property that cannot be read: {error}")))?;
-            if key == "toJSON" {
-                if let Some(to_json) = item.as_function() {
-                    return self.call_to_json(object, to_json, depth).map(|json| json.unwrap_or(Json::Null));
-                }
+            if key == "toJSON"
+                && let Some(to_json) = item.as_function()
+            {
+                return self.call_to_json(object, to_json, depth).map(|json| json.unwrap_or(Json::Null));
             }
             if let Some(converted) = self.convert(&item, depth + 1).map_err(|error| error.within(key.clone()))? {
                 map.insert(key, converted);

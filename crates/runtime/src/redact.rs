@@ -38,7 +38,7 @@ impl Redactor {
                 }
             }
         }
-        needles.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        needles.sort_by_key(|(needle, _)| std::cmp::Reverse(needle.len()));
         Redactor { needles }
     }
 

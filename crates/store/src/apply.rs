@@ -297,14 +297,14 @@ fn write_entity(
                 Some(parent) => Some(ensure_target(connection, page, EntityType::Team, parent, None)?),
                 None => None,
             };
-            if let Some(parent_id) = &parent_id {
-                if team_is_ancestor(connection, entity_id, parent_id)? {
-                    return Err(reject(
-                        external_id,
-                        "parentTeamExternalId",
-                        format!("parentTeamExternalId {} would make a cycle", fields["parentTeamExternalId"]),
-                    ));
-                }
+            if let Some(parent_id) = &parent_id
+                && team_is_ancestor(connection, entity_id, parent_id)?
+            {
+                return Err(reject(
+                    external_id,
+                    "parentTeamExternalId",
+                    format!("parentTeamExternalId {} would make a cycle", fields["parentTeamExternalId"]),
+                ));
             }
             connection
                 .prepare_cached(

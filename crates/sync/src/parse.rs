@@ -21,9 +21,10 @@ pub enum FieldChange {
 }
 
 /// What a vacancy record says about its filler.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum FillChange {
     /// Neither `filledBy` nor `filledByExternalId`: the fill stays as it is.
+    #[default]
     Untouched,
     /// `filledBy: null` (or `filledByExternalId: null`): the vacancy is open again.
     Clear,
@@ -75,12 +76,6 @@ pub struct Upsert {
     /// Only the arrays present in the record (`[]` included).
     pub nested: BTreeMap<NestedKind, Vec<NestedRow>>,
     pub fill: FillChange,
-}
-
-impl Default for FillChange {
-    fn default() -> FillChange {
-        FillChange::Untouched
-    }
 }
 
 /// Collects errors for one record.
@@ -206,21 +201,19 @@ pub fn parse_record(
     for (start, end) in schema::date_order(entity) {
         if let (Some(FieldChange::Set(start_value)), Some(FieldChange::Set(end_value))) =
             (upsert.fields.get(start), upsert.fields.get(end))
+            && start_value.as_date() > end_value.as_date()
         {
-            if start_value.as_date() > end_value.as_date() {
-                errors.push(
-                    *end,
-                    format!("({}) is before {start} ({})", end_value.to_json(), start_value.to_json()).replace('"', ""),
-                );
-            }
+            errors.push(
+                *end,
+                format!("({}) is before {start} ({})", end_value.to_json(), start_value.to_json()).replace('"', ""),
+            );
         }
     }
     if let (Some(FieldChange::Set(min)), Some(FieldChange::Set(max))) =
         (upsert.fields.get("salaryMin"), upsert.fields.get("salaryMax"))
+        && min.as_number() > max.as_number()
     {
-        if min.as_number() > max.as_number() {
-            errors.push("salaryMax", format!("({}) is less than salaryMin ({})", max.to_json(), min.to_json()));
-        }
+        errors.push("salaryMax", format!("({}) is less than salaryMin ({})", max.to_json(), min.to_json()));
     }
 
     if errors.list.is_empty() {

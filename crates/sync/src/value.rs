@@ -132,7 +132,7 @@ pub fn check(kind: FieldKind, value: &Value) -> Result<FieldValue, String> {
         }
         FieldKind::Money => {
             let number = value.as_f64().ok_or_else(|| format!("must be a number, got {}", type_name(value)))?;
-            if !number.is_finite() || number < 0.0 || number > 1e15 {
+            if !number.is_finite() || !(0.0..=1e15).contains(&number) {
                 return Err(format!("must be an amount between 0 and 10^15, got {number}"));
             }
             Ok(FieldValue::Number((number * 100.0).round() / 100.0))

@@ -49,7 +49,7 @@ fn first_sync_creates_and_a_rerun_is_unchanged() {
     let platform = allocation("TEAM-platform", 1.0, "2026-03-01", None);
     check(
         &[],
-        &[platform.clone()],
+        std::slice::from_ref(&platform),
         "2026-02-01",
         (vec!["TEAM-platform"], vec![], vec![], vec![], vec![]),
         counts(1, 0, 0, 0),
