@@ -640,20 +640,28 @@ fn delete_entity(
     entity_id: &str,
 ) -> Result<(), RecordFailure> {
     let before = represent(connection, page.org, entity, entity_id, page.today)?;
-    let filled: Vec<String> = match entity {
-        EntityType::Employee | EntityType::Contractor => {
-            let column =
-                if entity == EntityType::Employee { "filled_by_employee_id" } else { "filled_by_contractor_id" };
-            let mut statement = connection.prepare_cached(&format!("SELECT id FROM vacancies WHERE {column} = ?1"))?;
-            let ids = statement.query_map([entity_id], |row| row.get(0))?;
-            ids.collect::<rusqlite::Result<_>>()?
+    // What changes with it: vacancies it filled open again; child teams lose their parent.
+    let dependent_query = match entity {
+        EntityType::Employee => {
+            Some((EntityType::Vacancy, "SELECT id FROM vacancies WHERE filled_by_employee_id = ?1"))
         }
-        _ => Vec::new(),
+        EntityType::Contractor => {
+            Some((EntityType::Vacancy, "SELECT id FROM vacancies WHERE filled_by_contractor_id = ?1"))
+        }
+        EntityType::Team => Some((EntityType::Team, "SELECT id FROM teams WHERE parent_team_id = ?1")),
+        _ => None,
     };
-    let vacancies_before: Vec<Option<Value>> = filled
-        .iter()
-        .map(|id| represent(connection, page.org, EntityType::Vacancy, id, page.today))
-        .collect::<rusqlite::Result<_>>()?;
+    let mut dependents: Vec<(EntityType, String, Option<Value>)> = Vec::new();
+    if let Some((dependent_type, sql)) = dependent_query {
+        let ids: Vec<String> = connection
+            .prepare_cached(sql)?
+            .query_map([entity_id], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in ids {
+            let before = represent(connection, page.org, dependent_type, &id, page.today)?;
+            dependents.push((dependent_type, id, before));
+        }
+    }
     connection.execute(
         "DELETE FROM assignments WHERE resource_type = ?1 AND resource_id = ?2",
         params![entity.as_str(), entity_id],
@@ -673,10 +681,25 @@ fn delete_entity(
         params![entity.as_str(), entity_id],
     )?;
     emit(connection, page, entity, entity_id, "delete", before.as_ref(), None)?;
-    for (vacancy_id, vacancy_before) in filled.iter().zip(vacancies_before) {
-        connection.execute("UPDATE vacancies SET updated_at = ?1 WHERE id = ?2", params![page.now, vacancy_id])?;
-        let after = represent(connection, page.org, EntityType::Vacancy, vacancy_id, page.today)?;
-        emit(connection, page, EntityType::Vacancy, vacancy_id, "update", vacancy_before.as_ref(), after.as_ref())?;
+    // The foreign keys cleared the links (ON DELETE SET NULL); the rest is said here.
+    for (dependent_type, id, dependent_before) in dependents {
+        if dependent_type == EntityType::Team {
+            let mut fields: Map<String, Value> = connection
+                .prepare_cached("SELECT fields FROM teams WHERE id = ?1")?
+                .query_row([&id], |row| row.get::<_, String>(0))
+                .map(|text| serde_json::from_str(&text).unwrap_or_default())?;
+            fields.remove("parentTeamExternalId");
+            connection.execute(
+                "UPDATE teams SET fields = ?1 WHERE id = ?2",
+                params![Value::Object(fields).to_string(), id],
+            )?;
+        }
+        connection.execute(
+            &format!("UPDATE {} SET updated_at = ?1 WHERE id = ?2", table(dependent_type)),
+            params![page.now, id],
+        )?;
+        let after = represent(connection, page.org, dependent_type, &id, page.today)?;
+        emit(connection, page, dependent_type, &id, "update", dependent_before.as_ref(), after.as_ref())?;
     }
     Ok(())
 }

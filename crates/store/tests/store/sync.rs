@@ -226,3 +226,24 @@ fn organisations_never_see_each_others_records() {
         "organisation org_missing does not exist"
     );
 }
+
+#[test]
+fn deleting_a_parent_team_leaves_its_children_at_the_top_with_an_event() {
+    let test = store();
+    test.apply(
+        EntityType::Team,
+        &[
+            ("T-eng", json!({ "name": "Engineering" })),
+            ("T-plat", json!({ "name": "Platform", "parentTeamExternalId": "T-eng" })),
+        ],
+    );
+    assert_eq!(test.get(EntityType::Team, "T-plat")["parentTeamExternalId"], "T-eng");
+    assert_eq!(
+        summary(&test.apply(EntityType::Team, &[("T-eng", json!({ "deletedAt": "2026-05-01" }))])),
+        (0, 0, 0, 1, vec![])
+    );
+    assert_eq!(test.get(EntityType::Team, "T-plat").get("parentTeamExternalId"), None);
+    let last = test.store.change_events(&test.org, 0).unwrap().into_iter().last().unwrap();
+    assert_eq!((last.entity_type.as_str(), last.change_type.as_str()), ("team", "update"));
+    assert_eq!(last.before.unwrap()["parentTeamExternalId"], "T-eng");
+}
