@@ -233,16 +233,23 @@ fn write_entity(
         };
     }
     if before.is_none() {
-        for spec in schema::fields(page.entity).iter().filter(|spec| spec.required) {
-            if !fields.contains_key(spec.name) {
-                return Err(reject(
-                    external_id,
-                    spec.name,
-                    format!("{} is required to create {}", spec.name, with_article(page.entity)),
-                ));
-            }
+        let missing: Vec<RecordError> = schema::fields(page.entity)
+            .iter()
+            .filter(|spec| spec.required && !fields.contains_key(spec.name))
+            .map(|spec| RecordError {
+                external_id: external_id.to_string(),
+                field: Some(spec.name.to_string()),
+                message: format!("{} is required to create {}", spec.name, with_article(page.entity)),
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(RecordFailure::Rejected(missing));
+        }
+        for (name, value) in schema::defaults(page.entity) {
+            fields.entry(name).or_insert_with(|| value.to_json());
         }
     }
+    check_merged_fields(page.entity, external_id, upsert, &fields)?;
     let mut custom: Map<String, Value> = match before {
         Some(before) => before.get("customAttributes").and_then(Value::as_object).cloned().unwrap_or_default(),
         None => Map::new(),
@@ -325,7 +332,7 @@ fn write_entity(
         }
     }
     if page.entity == EntityType::Vacancy {
-        apply_fill(connection, page, external_id, entity_id, &upsert.fill)?;
+        apply_fill(connection, page, external_id, entity_id, &upsert.fill, upsert.fill_key)?;
     }
     for (kind, rows) in &upsert.nested {
         let counts = apply_nested(connection, page, entity_id, before.is_none(), *kind, rows)?;
@@ -422,12 +429,43 @@ fn ensure_target(
     Ok(id)
 }
 
+/// The record's date pairs and salary range, judged on the merged values: with patch
+/// semantics a record may carry one side of a pair, to be compared with the stored other.
+fn check_merged_fields(
+    entity: EntityType,
+    external_id: &str,
+    upsert: &Upsert,
+    fields: &Map<String, Value>,
+) -> Result<(), RecordFailure> {
+    // The field the record touched names the error (the later one when it touched both).
+    let named =
+        |first: &'static str, second: &'static str| if upsert.fields.contains_key(second) { second } else { first };
+    for (start, end) in schema::date_order(entity) {
+        if let (Some(Value::String(start_value)), Some(Value::String(end_value))) =
+            (fields.get(*start), fields.get(*end))
+            && end_value < start_value
+        {
+            let field = named(end, start);
+            return Err(reject(external_id, field, format!("{end} ({end_value}) is before {start} ({start_value})")));
+        }
+    }
+    if let (Some(min), Some(max)) =
+        (fields.get("salaryMin").and_then(Value::as_f64), fields.get("salaryMax").and_then(Value::as_f64))
+        && max < min
+    {
+        let field = named("salaryMax", "salaryMin");
+        return Err(reject(external_id, field, format!("salaryMax ({max}) is less than salaryMin ({min})")));
+    }
+    Ok(())
+}
+
 fn apply_fill(
     connection: &Connection,
     page: &PageContext<'_>,
     external_id: &str,
     vacancy_id: &str,
     fill: &FillChange,
+    fill_key: &str,
 ) -> Result<(), RecordFailure> {
     let (employee, contractor) = match fill {
         FillChange::Untouched => return Ok(()),
@@ -442,7 +480,7 @@ fn apply_fill(
             match resolve_fill(filler, &find("employees")?, &find("contractors")?) {
                 Ok(Filler::Employee(id)) => (Some(id), None),
                 Ok(Filler::Contractor(id)) => (None, Some(id)),
-                Err(message) => return Err(reject(external_id, "filledBy", message)),
+                Err(message) => return Err(reject(external_id, fill_key, format!("{fill_key} {message}"))),
             }
         }
     };
@@ -681,6 +719,7 @@ fn delete_entity(
         params![entity.as_str(), entity_id],
     )?;
     emit(connection, page, entity, entity_id, "delete", before.as_ref(), None)?;
+    page.targets.borrow_mut().retain(|_, id| id != entity_id);
     // The foreign keys cleared the links (ON DELETE SET NULL); the rest is said here.
     for (dependent_type, id, dependent_before) in dependents {
         if dependent_type == EntityType::Team {

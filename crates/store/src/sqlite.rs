@@ -95,17 +95,43 @@ impl Store {
         field_type: CustomFieldType,
         entities: &[EntityType],
     ) -> Result<(), StoreError> {
+        // data-model.md: lowercase letters, digits and `_`, starting with a letter, at most 100.
+        let key_ok = key.len() <= 100
+            && key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !key_ok {
+            return Err(StoreError::Invalid(format!(
+                "attributeKey {key:?} must be lowercase letters, digits and _, start with a letter, at most 100 characters"
+            )));
+        }
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid("a custom attribute needs a name".into()));
+        }
+        if entities.is_empty() || entities.contains(&EntityType::Assignment) {
+            return Err(StoreError::Invalid(
+                "entityTypes must be some of employee, contractor, vacancy, team and project".into(),
+            ));
+        }
         let connection = self.connection();
         Self::check_org(&connection, org)?;
         let field_type = serde_json::to_value(field_type).expect("serializes").as_str().unwrap_or_default().to_string();
         let entities: Vec<String> = entities.iter().map(|entity| entity.as_str().to_uppercase()).collect();
         let now = Utc::now().to_rfc3339();
-        connection.execute(
+        let inserted = connection.execute(
             "INSERT INTO custom_attribute_definitions (id, org_id, name, attribute_key, field_type, entity_types, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             params![new_id("cad"), org.as_str(), name, key, field_type, serde_json::to_string(&entities).expect("serializes"), now],
-        )?;
-        Ok(())
+        );
+        match inserted {
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(StoreError::Invalid(format!(
+                    "a custom attribute named {name:?} or keyed {key:?} is already defined"
+                )))
+            }
+            other => other.map(|_| ()).map_err(StoreError::from),
+        }
     }
 
     fn custom_definitions(

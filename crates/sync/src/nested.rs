@@ -116,13 +116,14 @@ fn parse_row(kind: NestedKind, item: &Value) -> Result<NestedRow, Vec<(String, S
             },
         }
     };
-    let id_text = FieldKind::Text { max: 255 };
+    let id_text = FieldKind::Id;
+    let name_text = FieldKind::Text { max: 255 };
     let row = match kind {
         NestedKind::TeamAllocations | NestedKind::ProjectAllocations => {
             let (id, name) =
                 if kind == NestedKind::TeamAllocations { ("teamId", "teamName") } else { ("projectId", "projectName") };
             let target = get(id, id_text, true);
-            let target_name = get(name, id_text, false);
+            let target_name = get(name, name_text, false);
             let fte = get("fte", FieldKind::Number { min: 0.0, max: 10.0 }, true);
             let start = get("startDate", FieldKind::Date, true);
             let end = get("endDate", FieldKind::Date, false);
@@ -138,7 +139,10 @@ fn parse_row(kind: NestedKind, item: &Value) -> Result<NestedRow, Vec<(String, S
                     }
                     Some(NestedRow::Allocation(Allocation {
                         target_external_id,
-                        target_name: target_name.and_then(|name| name.as_text().map(str::to_string)),
+                        // A blank name is no name: the target is then named by its id.
+                        target_name: target_name
+                            .and_then(|name| name.as_text().map(str::to_string))
+                            .filter(|name| !name.trim().is_empty()),
                         fte: fte.as_number().expect("number"),
                         start_date: start.as_date().expect("date"),
                         end_date,

@@ -76,6 +76,8 @@ pub struct Upsert {
     /// Only the arrays present in the record (`[]` included).
     pub nested: BTreeMap<NestedKind, Vec<NestedRow>>,
     pub fill: FillChange,
+    /// The key the fill came from (`filledBy` or `filledByExternalId`), to name it in errors.
+    pub fill_key: &'static str,
 }
 
 /// Collects errors for one record.
@@ -164,6 +166,9 @@ pub fn parse_record(
                 other => errors.push(kind.key(), format!("must be an array, got {}", type_name(other))),
             }
             continue;
+        }
+        if entity == EntityType::Vacancy && (key == "filledBy" || key == "filledByExternalId") {
+            upsert.fill_key = if key == "filledBy" { "filledBy" } else { "filledByExternalId" };
         }
         match (entity, key.as_str()) {
             (_, "deletedAt") => {} // null: nothing to delete.

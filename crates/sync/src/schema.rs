@@ -7,6 +7,8 @@ use crate::EntityType;
 pub enum FieldKind {
     /// A string of at most `max` characters (blank is "no value" only where not required).
     Text { max: usize },
+    /// An identifier or code: a non-blank string of at most 255 characters.
+    Id,
     /// An email address (at most 254 characters).
     Email,
     /// `YYYY-MM-DD`.
@@ -44,7 +46,7 @@ const fn required(name: &'static str, kind: FieldKind) -> FieldSpec {
 
 const NAME: FieldKind = FieldKind::Text { max: 255 };
 const LONG_TEXT: FieldKind = FieldKind::Text { max: 10_000 };
-const ID_TEXT: FieldKind = FieldKind::Text { max: 255 };
+const ID_TEXT: FieldKind = FieldKind::Id;
 
 const EMPLOYEE: &[FieldSpec] = &[
     required("firstName", NAME),
@@ -131,5 +133,16 @@ pub fn date_order(entity: EntityType) -> &'static [(&'static str, &'static str)]
             &[("startDate", "endDate")]
         }
         EntityType::Vacancy | EntityType::Team => &[],
+    }
+}
+
+/// Values a created entity takes when its record leaves the field out (data-model.md:
+/// a vacancy is `open` with `fte` 1.0; a project's `priority` is 0).
+pub fn defaults(entity: EntityType) -> Vec<(&'static str, crate::FieldValue)> {
+    use crate::FieldValue;
+    match entity {
+        EntityType::Vacancy => vec![("status", FieldValue::Text("open".into())), ("fte", FieldValue::Number(1.0))],
+        EntityType::Project => vec![("priority", FieldValue::Integer(0))],
+        _ => Vec::new(),
     }
 }

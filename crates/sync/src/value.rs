@@ -71,7 +71,14 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
 
 /// Parses `YYYY-MM-DD` (exactly; no times, no other formats).
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    if text.len() != 10 {
+    // The shape first: chrono alone would take " 2024-1-05" or "+024-01-05".
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(index, byte)| if index == 4 || index == 7 { *byte == b'-' } else { byte.is_ascii_digit() });
+    if !shaped {
         return None;
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
@@ -101,6 +108,16 @@ pub fn check(kind: FieldKind, value: &Value) -> Result<FieldValue, String> {
             let length = text.chars().count();
             if length > max {
                 return Err(format!("is {length} characters long, more than the limit of {max}"));
+            }
+            Ok(FieldValue::Text(text))
+        }
+        FieldKind::Id => {
+            let text = text(value)?;
+            if text.trim().is_empty() {
+                return Err("must not be blank".to_string());
+            }
+            if text.chars().count() > 255 {
+                return Err(format!("is {} characters long, more than the limit of 255", text.chars().count()));
             }
             Ok(FieldValue::Text(text))
         }
@@ -137,16 +154,15 @@ pub fn check(kind: FieldKind, value: &Value) -> Result<FieldValue, String> {
             }
             Ok(FieldValue::Number((number * 100.0).round() / 100.0))
         }
-        FieldKind::Integer { min, max } => {
-            match value.as_i64().or_else(|| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)) {
-                Some(integer) if (min..=max).contains(&integer) => Ok(FieldValue::Integer(integer)),
-                Some(integer) => Err(format!("must be between {min} and {max}, got {integer}")),
-                None => Err(format!(
-                    "must be a whole number, got {}",
-                    if value.is_number() { "a fraction" } else { type_name(value) }
-                )),
+        FieldKind::Integer { min, max } => match value.as_f64() {
+            Some(number) if number.fract() != 0.0 => Err("must be a whole number, got a fraction".to_string()),
+            // The range is checked on the number as given, so the message quotes it.
+            Some(number) if number < min as f64 || number > max as f64 => {
+                Err(format!("must be between {min} and {max}, got {value}"))
             }
-        }
+            Some(number) => Ok(FieldValue::Integer(value.as_i64().unwrap_or(number as i64))),
+            None => Err(format!("must be a whole number, got {}", type_name(value))),
+        },
         FieldKind::Currency => {
             let text = text(value)?;
             if text.len() == 3 && text.chars().all(|c| c.is_ascii_uppercase()) {

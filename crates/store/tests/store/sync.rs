@@ -247,3 +247,59 @@ fn deleting_a_parent_team_leaves_its_children_at_the_top_with_an_event() {
     assert_eq!((last.entity_type.as_str(), last.change_type.as_str()), ("team", "update"));
     assert_eq!(last.before.unwrap()["parentTeamExternalId"], "T-eng");
 }
+
+#[test]
+fn pairs_are_checked_against_the_stored_other_half() {
+    let test = store();
+    test.apply(EntityType::Employee, &[("emp-1", ada())]); // startDate 2024-03-15
+    let outcome = test.apply(EntityType::Employee, &[("emp-1", json!({ "endDate": "2024-01-01" }))]);
+    assert_eq!(summary(&outcome).4, ["endDate (2024-01-01) is before startDate (2024-03-15)"]);
+    assert_eq!(outcome.errors[0].field.as_deref(), Some("endDate"));
+    test.apply(EntityType::Vacancy, &[("V-1", json!({ "role": "R", "salaryMax": 90000 }))]);
+    let outcome = test.apply(EntityType::Vacancy, &[("V-1", json!({ "salaryMin": 95000 }))]);
+    assert_eq!(summary(&outcome).4, ["salaryMax (90000) is less than salaryMin (95000)"]);
+    assert_eq!(outcome.errors[0].field.as_deref(), Some("salaryMin"));
+}
+
+#[test]
+fn creating_applies_defaults_and_reports_every_missing_field() {
+    let test = store();
+    test.apply(EntityType::Vacancy, &[("V-1", json!({ "role": "R" }))]);
+    test.apply(EntityType::Project, &[("P-1", json!({ "name": "Apollo" }))]);
+    let vacancy = test.get(EntityType::Vacancy, "V-1");
+    assert_eq!((vacancy["status"].as_str(), vacancy["fte"].as_f64()), (Some("open"), Some(1.0)));
+    assert_eq!(test.get(EntityType::Project, "P-1")["priority"], 0);
+    let outcome = test.apply(EntityType::Employee, &[("emp-9", json!({}))]);
+    let fields: Vec<&str> = outcome.errors.iter().filter_map(|error| error.field.as_deref()).collect();
+    assert_eq!(fields, ["firstName", "lastName", "email"]);
+}
+
+#[test]
+fn a_team_deleted_and_referenced_again_in_one_page_is_created_anew() {
+    let test = store();
+    let outcome = test.apply(
+        EntityType::Team,
+        &[
+            ("T-B", json!({ "name": "B", "parentTeamExternalId": "T-A" })),
+            ("T-A", json!({ "deletedAt": "2026-01-01" })),
+            ("T-C", json!({ "name": "C", "parentTeamExternalId": "T-A" })),
+        ],
+    );
+    assert_eq!(summary(&outcome).4, Vec::<String>::new());
+    assert_eq!(test.get(EntityType::Team, "T-C")["parentTeamExternalId"], "T-A");
+    assert_eq!(test.get(EntityType::Team, "T-A")["name"], "T-A");
+}
+
+#[test]
+fn custom_attribute_definitions_are_checked() {
+    let test = store();
+    let define = |key: &str, entities: &[EntityType]| {
+        test.store
+            .define_custom_attribute(&test.org, key, key, CustomFieldType::String, entities)
+            .map_err(|error| error.to_string())
+    };
+    assert!(define("Cost Centre", &[EntityType::Project]).unwrap_err().contains("must be lowercase letters"));
+    assert!(define("cost_centre", &[EntityType::Assignment]).unwrap_err().contains("entityTypes"));
+    define("cost_centre", &[EntityType::Project]).unwrap();
+    assert!(define("cost_centre", &[EntityType::Project]).unwrap_err().contains("already defined"));
+}

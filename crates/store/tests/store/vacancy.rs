@@ -140,7 +140,19 @@ fn fills_resolve_to_employee_or_contractor_and_report_ambiguous_and_not_found() 
             )
         })
         .collect();
-    assert_eq!(errors, [("V-amb", Some("filledBy"), true, false), ("V-404", Some("filledBy"), false, true)]);
+    // The error names the key the record used.
+    assert_eq!(
+        errors,
+        [("V-amb", Some("filledByExternalId"), true, false), ("V-404", Some("filledByExternalId"), false, true)]
+    );
+    let outcome =
+        test.apply(EntityType::Vacancy, &[("V-obj", json!({ "role": "R", "filledBy": { "externalId": "NOBODY" } }))]);
+    assert_eq!(outcome.errors[0].field.as_deref(), Some("filledBy"));
+    assert!(
+        outcome.errors[0].message.starts_with("filledBy filler \"NOBODY\" not found"),
+        "{}",
+        outcome.errors[0].message
+    );
     assert_eq!(test.get(EntityType::Vacancy, "V-ctr")["filledBy"]["type"], "contractor");
     assert!(test.get(EntityType::Vacancy, "V-amb").is_null(), "the rejected vacancy was rolled back");
 }

@@ -153,6 +153,20 @@ fn each_invalid_field_is_named() {
             vec!["deletedAt must be a date (YYYY-MM-DD), got \"yesterday\""],
         ),
         (Team, json!({ "name": "Platform", "filledBy": null }), vec!["filledBy is not a field of team"]),
+        (
+            Team,
+            json!({ "name": "Platform", "parentTeamExternalId": " " }),
+            vec!["parentTeamExternalId must not be blank"],
+        ),
+        (
+            Employee,
+            json!({ "startDate": " 2024-1-05", "endDate": "+024-01-05" }),
+            vec![
+                "endDate must be a date (YYYY-MM-DD), got \"+024-01-05\"",
+                "startDate must be a date (YYYY-MM-DD), got \" 2024-1-05\"",
+            ],
+        ),
+        (Project, json!({ "priority": 1e20 }), vec!["priority must be between -2147483648 and 2147483647, got 1e+20"]),
     ];
     for (entity, data, expected) in cases {
         let mut got = problems(entity, data.clone());
