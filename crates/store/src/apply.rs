@@ -104,7 +104,12 @@ pub(crate) fn apply_record(
                         &format!("UPDATE {table} SET updated_at = ?1 WHERE id = ?2"),
                         params![page.now, entity_id],
                     )?;
-                    let after = represent(connection, page.org, page.entity, &entity_id, page.today)?;
+                    // The row now says what was read, but for updatedAt: set it here rather
+                    // than reading the entity a second time.
+                    let mut after = after;
+                    if let Some(Value::Object(object)) = after.as_mut() {
+                        object.insert("updatedAt".into(), Value::String(page.now.clone()));
+                    }
                     emit(connection, page, page.entity, &entity_id, "update", Some(&before), after.as_ref())?;
                     outcome.updated += 1;
                 }

@@ -133,10 +133,8 @@ fn parse_row(kind: NestedKind, item: &Value) -> Result<NestedRow, Vec<(String, S
                     if end_date.is_some_and(|end| end < start.as_date().expect("date")) {
                         problems.push(("endDate".to_string(), "is before startDate".to_string()));
                     }
+                    // Blank ids were refused by `FieldKind::Id` above.
                     let target_external_id = target.as_text().unwrap_or_default().to_string();
-                    if target_external_id.trim().is_empty() {
-                        problems.push((id.to_string(), "must not be blank".to_string()));
-                    }
                     Some(NestedRow::Allocation(Allocation {
                         target_external_id,
                         // A blank name is no name: the target is then named by its id.

@@ -19,6 +19,24 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|arg| arg.to_string()).collect()
 }
 
+/// `flowstate sync apply --json` of `file` into `db`, as source `workday`.
+fn sync_apply_args(db: &str, org: &str, entity: &str, file: &Path) -> Vec<String> {
+    args(&[
+        "sync",
+        "apply",
+        "--db",
+        db,
+        "--org",
+        org,
+        "--source",
+        "workday",
+        "--entity",
+        entity,
+        "--json",
+        &file.display().to_string(),
+    ])
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -251,22 +269,7 @@ async fn org_create_sync_apply_and_export_work_together() {
         .join("\n"),
     )
     .unwrap();
-    let apply = |file: &Path, entity: &str| {
-        args(&[
-            "sync",
-            "apply",
-            "--db",
-            &db,
-            "--org",
-            &org,
-            "--source",
-            "workday",
-            "--entity",
-            entity,
-            "--json",
-            &file.display().to_string(),
-        ])
-    };
+    let apply = |file: &Path, entity: &str| sync_apply_args(&db, &org, entity, file);
     let output = flowstate(apply(&people, "employee")).await;
     assert_eq!(output.status.code(), Some(1), "some records failed: {}", stderr(&output));
     let outcome: Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -352,20 +355,7 @@ async fn a_sync_killed_mid_page_leaves_no_half_written_record() {
         })
         .collect();
     std::fs::write(&file, lines.join("\n")).unwrap();
-    let apply_args = args(&[
-        "sync",
-        "apply",
-        "--db",
-        &db,
-        "--org",
-        &org,
-        "--source",
-        "workday",
-        "--entity",
-        "employee",
-        "--json",
-        &file.display().to_string(),
-    ]);
+    let apply_args = sync_apply_args(&db, &org, "employee", &file);
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowstate"))
         .args(&apply_args)
