@@ -46,12 +46,107 @@ pub enum Command {
     /// Print the stored records of an entity type as NDJSON (with nested rows and, for
     /// vacancies, `isFilled` and the filler), to see what a sync made.
     Export(ExportArgs),
+    /// Run the server: the REST API (`/api/v1/org/{orgId}/…`, `/healthz`,
+    /// `/api/v1/openapi.json`). On a new database it creates a first organisation and an
+    /// admin API key and prints them once.
+    Serve(ServeArgs),
+    /// Manage REST API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Manage the master key that seals integration secrets.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
 }
 
-/// Where the workforce store lives: a SQLite file path (default `./flowstate.db`).
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Generate a new master key and re-seal every secret under it, in one transaction
+    /// (stop the server first; start it again with the new key file).
+    RotateKey(RotateKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateKeyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The master key file to rotate (replaced by the new key).
+    #[arg(long, env = "FLOWSTATE_MASTER_KEY_FILE", default_value = "flowstate.key", value_name = "PATH")]
+    pub master_key_file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The address to serve on (`127.0.0.1:0` picks a free port and prints it).
+    #[arg(long, env = "FLOWSTATE_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// The file holding the master key that encrypts secrets; created (readable by its owner
+    /// only) when missing.
+    #[arg(long, env = "FLOWSTATE_MASTER_KEY_FILE", default_value = "flowstate.key", value_name = "PATH")]
+    pub master_key_file: PathBuf,
+    /// The master key itself (64 hex digits), instead of the file.
+    #[arg(long, env = "FLOWSTATE_MASTER_KEY", hide_env_values = true, value_name = "HEX")]
+    pub master_key: Option<String>,
+    /// The first organisation's name, when the database is new.
+    #[arg(long, env = "FLOWSTATE_ORG_NAME", default_value = "My organisation")]
+    pub org_name: String,
+    /// The first organisation's IANA time zone, when the database is new.
+    #[arg(long, env = "FLOWSTATE_ORG_TIMEZONE", default_value = "UTC")]
+    pub org_timezone: String,
+    /// The first organisation's currency (ISO 4217), when the database is new.
+    #[arg(long, env = "FLOWSTATE_ORG_CURRENCY", default_value = "USD")]
+    pub org_currency: String,
+    /// Operator routing for hooks' HTTPS calls, curl-style (as for `hook run`). Repeatable;
+    /// for development and tests.
+    #[arg(
+        long = "connect-to",
+        env = "FLOWSTATE_CONNECT_TO",
+        value_delimiter = ',',
+        value_name = "HOST:PORT:ADDR:PORT2"
+    )]
+    pub connect_to: Vec<ConnectTo>,
+    /// Also trust the certificate authorities in this PEM file for hooks' HTTPS calls.
+    #[arg(long, env = "FLOWSTATE_CACERT", value_delimiter = ',', value_name = "PEM")]
+    pub cacert: Vec<PathBuf>,
+    /// Executions older than this many days are deleted.
+    #[arg(long, env = "FLOWSTATE_EXECUTION_RETENTION_DAYS", default_value_t = 30, value_name = "DAYS")]
+    pub execution_retention_days: u32,
+    /// The wait before retrying a failed PUSH delivery, doubled for each further attempt.
+    #[arg(long, env = "FLOWSTATE_PUSH_RETRY_BACKOFF_MS", default_value_t = 1000, value_name = "MS")]
+    pub push_retry_backoff_ms: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key and print it (the only time it is shown).
+    Create(KeyCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyCreateArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The organisation id.
+    #[arg(long)]
+    pub org: String,
+    /// A name to recognise the key by.
+    #[arg(long)]
+    pub name: String,
+    /// A scope such as `employees:read` (repeatable), or `all`.
+    #[arg(long = "scope", required = true, value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+}
+
+/// Where the workforce store lives: a SQLite file path (default `./flowstate.db`) or a
+/// PostgreSQL URL.
 #[derive(Debug, Args)]
 pub struct DbArgs {
-    /// The database: a SQLite file path or `sqlite:PATH`. (`postgres://…` is not supported yet.)
+    /// The database: a SQLite file path (or `sqlite:PATH`), or `postgres://user[:password]@host[:port]/database`.
     #[arg(long, env = "FLOWSTATE_DB", default_value = "flowstate.db", value_name = "URL")]
     pub db: String,
 }

@@ -7,6 +7,8 @@
 mod cli;
 mod demo;
 mod hook_run;
+mod master_key;
+mod serve;
 mod store_cmd;
 mod summary;
 
@@ -14,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, HookCommand, OrgCommand, SyncCommand};
+use crate::cli::{Cli, Command, HookCommand, KeyCommand, OrgCommand, SecretsCommand, SyncCommand};
 
 // mimalloc instead of glibc malloc: a page of 10,000 records is converted ~1.5x faster (the
 // hook sandbox allocates through Rust's global allocator too); see the runtime benchmark.
@@ -42,28 +44,40 @@ impl<E: Into<anyhow::Error>> From<E> for UsageError {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_level.as_deref());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // The store is synchronous (its PostgreSQL client runs its own small runtime, which may
+    // not be started inside another): its commands run outside any async runtime.
+    match cli.command {
+        Command::Hook { command: HookCommand::Run(args) } => run_async(hook_run::run(args)),
+        Command::Demo(args) => run_async(demo::run(args)),
+        Command::ExampleApi(args) => run_async(demo::serve_example_api(args)),
+        Command::Org { command: OrgCommand::Create(args) } => exit_code(store_cmd::org_create(args)),
+        Command::Sync { command: SyncCommand::Apply(args) } => exit_code(store_cmd::sync_apply(args)),
+        Command::Export(args) => exit_code(store_cmd::export(args)),
+        Command::Key { command: KeyCommand::Create(args) } => exit_code(store_cmd::key_create(args)),
+        Command::Serve(args) => exit_code(serve::run(args)),
+        Command::Secrets { command: SecretsCommand::RotateKey(args) } => exit_code(store_cmd::rotate_key(args)),
+    }
+}
+
+fn run_async(command: impl Future<Output = Result<Outcome, UsageError>>) -> ExitCode {
+    match async_runtime() {
+        Ok(runtime) => exit_code(runtime.block_on(command)),
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn async_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // QuickJS recursion runs on these threads; its own stack limit is far below this.
         .thread_stack_size(8 * 1024 * 1024)
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(1);
-        }
-    };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Hook { command: HookCommand::Run(args) } => hook_run::run(args).await,
-            Command::Demo(args) => demo::run(args).await,
-            Command::ExampleApi(args) => demo::serve_example_api(args).await,
-            Command::Org { command: OrgCommand::Create(args) } => store_cmd::org_create(args),
-            Command::Sync { command: SyncCommand::Apply(args) } => store_cmd::sync_apply(args),
-            Command::Export(args) => store_cmd::export(args),
-        }
-    });
+}
+
+fn exit_code(result: Result<Outcome, UsageError>) -> ExitCode {
     match result {
         Ok(Outcome::Succeeded) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),

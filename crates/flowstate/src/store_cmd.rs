@@ -5,22 +5,24 @@ use std::{
     io::{BufRead, Write},
 };
 
-use anyhow::{Context as _, bail};
-use flowstate_store::{IncomingRecord, OrgId, PageOutcome, Store};
+use anyhow::Context as _;
+use flowstate_api::vault::Vault;
+use flowstate_store::{IncomingRecord, OrgId, PageOutcome, Store, integrations::SealedSecret, is_postgres_url};
 use flowstate_sync::{NestedKind, RecordError, nested::NestedCounts};
 use serde_json::{Value, json};
 
 use crate::{
     Outcome, UsageError,
-    cli::{DbArgs, ExportArgs, OrgCreateArgs, SyncApplyArgs},
+    cli::{DbArgs, ExportArgs, KeyCreateArgs, OrgCreateArgs, RotateKeyArgs, SyncApplyArgs},
 };
 
 /// Records per page when applying a file, as a PULL page would bring them.
 const PAGE_SIZE: usize = 1000;
 
-fn open(db: &DbArgs) -> anyhow::Result<Store> {
-    if db.db.starts_with("postgres://") || db.db.starts_with("postgresql://") {
-        bail!("PostgreSQL is not supported by this build yet; use a SQLite file path");
+pub(crate) fn open(db: &DbArgs) -> anyhow::Result<Store> {
+    if is_postgres_url(&db.db) {
+        // The store's error names the server without the password.
+        return Ok(Store::open_postgres(&db.db)?);
     }
     let path = db.db.strip_prefix("sqlite://").or_else(|| db.db.strip_prefix("sqlite:")).unwrap_or(&db.db);
     Store::open_sqlite(path.as_ref()).with_context(|| format!("opening {path}"))
@@ -31,6 +33,39 @@ pub fn org_create(args: OrgCreateArgs) -> Result<Outcome, UsageError> {
     let org = store.create_org(&args.name, &args.timezone, &args.currency)?;
     println!("{org}");
     Ok(Outcome::Succeeded)
+}
+
+pub fn key_create(args: KeyCreateArgs) -> Result<Outcome, UsageError> {
+    let store = open(&args.db)?;
+    let scopes: Vec<&str> = if args.scopes.iter().any(|scope| scope == "all") {
+        flowstate_store::keys::ALL_SCOPES.to_vec()
+    } else {
+        args.scopes.iter().map(String::as_str).collect()
+    };
+    let created = store.create_api_key(&OrgId::new(args.org), &args.name, &scopes)?;
+    println!("{}", created.token);
+    Ok(Outcome::Succeeded)
+}
+
+pub fn rotate_key(args: RotateKeyArgs) -> Result<Outcome, UsageError> {
+    let store = open(&args.db)?;
+    let rotation = crate::master_key::Rotation::begin(&args.master_key_file)?;
+    let (old, new) = (Vault::new(rotation.old), Vault::new(rotation.new));
+    let resealed = store.reseal_secrets(|integration_id, secret| {
+        let value = old.open(integration_id, secret)?;
+        Some(SealedSecret { updated_at: secret.updated_at.clone(), ..new.seal(integration_id, &secret.name, &value) })
+    });
+    match resealed {
+        Ok(count) => {
+            rotation.commit()?;
+            println!("re-sealed {count} secret(s); the new master key is in {}", args.master_key_file.display());
+            Ok(Outcome::Succeeded)
+        }
+        Err(error) => {
+            rotation.abandon();
+            Err(anyhow::Error::from(error).into())
+        }
+    }
 }
 
 pub fn export(args: ExportArgs) -> Result<Outcome, UsageError> {

@@ -1,11 +1,17 @@
-//! `cargo bench -p flowstate-store`: the PULL sync into SQLite, against the database's own
-//! raw insert rate for the same rows.
+//! `cargo bench -p flowstate-store`: the PULL sync into SQLite, and into PostgreSQL when
+//! `FLOWSTATE_BENCH_DATABASE_URL` (or `FLOWSTATE_TEST_DATABASE_URL`) names one, each against
+//! the database's own raw insert rate for the same rows. `FLOWSTATE_BENCH_RECORDS` sets the
+//! number of employees (100,000).
 
 use std::time::Instant;
 
 use flowstate_store::{IncomingRecord, Store};
 use flowstate_sync::EntityType;
 use serde_json::json;
+
+// As in the `flowstate` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn vacancy(n: usize) -> IncomingRecord {
     let data = json!({
@@ -28,6 +34,10 @@ fn employee(n: usize) -> IncomingRecord {
         ],
     });
     IncomingRecord { external_id: format!("EMP-{n:06}"), data: data.as_object().unwrap().clone() }
+}
+
+fn total() -> usize {
+    std::env::var("FLOWSTATE_BENCH_RECORDS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000)
 }
 
 fn fresh() -> (tempfile::TempDir, Store, flowstate_store::OrgId) {
@@ -58,7 +68,7 @@ fn main() {
     row("800 vacancies, 2 team allocations each, first sync", 800, started.elapsed().as_secs_f64(), "≤ 100 ms");
     assert_eq!((outcome.created, outcome.errors.len()), (800, 0));
 
-    let total = 100_000;
+    let total = total();
     let employees: Vec<IncomingRecord> = (0..total).map(employee).collect();
     let (_dir, store, org) = fresh();
     let started = Instant::now();
@@ -124,4 +134,90 @@ fn main() {
         started.elapsed().as_secs_f64(),
         "the database's limit",
     );
+    postgres();
+}
+
+/// The same 100,000 employees into PostgreSQL, in a schema made for this run.
+fn postgres() {
+    let Some(base) = ["FLOWSTATE_BENCH_DATABASE_URL", "FLOWSTATE_TEST_DATABASE_URL"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|url| !url.is_empty()))
+    else {
+        println!("\nPostgreSQL: skipped (set FLOWSTATE_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)");
+        return;
+    };
+    println!();
+    let schema = format!("flowstate_bench_{}", std::process::id());
+    let mut client = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+    client.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+
+    let total = total();
+    let employees: Vec<IncomingRecord> = (0..total).map(employee).collect();
+    let store = Store::open_postgres(&url).unwrap();
+    let org = store.create_org("Bench", "UTC", "GBP").unwrap();
+    let started = Instant::now();
+    for page in employees.chunks(1000) {
+        let outcome = store.apply_page(&org, "workday", EntityType::Employee, page).unwrap();
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors.first());
+    }
+    row("PostgreSQL: 100,000 employees, 2 allocations, first", total, started.elapsed().as_secs_f64(), "≥ 5,000/s");
+    let started = Instant::now();
+    for page in employees.chunks(1000) {
+        let outcome = store.apply_page(&org, "workday", EntityType::Employee, page).unwrap();
+        assert_eq!(outcome.unchanged, page.len());
+    }
+    row("PostgreSQL: the same again (all unchanged)", total, started.elapsed().as_secs_f64(), "");
+
+    // The database's own limit: the same rows (entity, 2 assignments, sync state) as one
+    // UNNEST insert per table per 1,000 records, one transaction each, no logic.
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE raw_e (id TEXT PRIMARY KEY, org_id TEXT, external_id TEXT, fields TEXT, email_key TEXT);
+             CREATE UNIQUE INDEX raw_e_x ON raw_e(org_id, external_id); CREATE UNIQUE INDEX raw_e_m ON raw_e(org_id, email_key);
+             CREATE TABLE raw_a (id TEXT PRIMARY KEY, resource_id TEXT, target_id TEXT, fte DOUBLE PRECISION, start_date TEXT, source TEXT);
+             CREATE INDEX raw_a_r ON raw_a(resource_id);
+             CREATE TABLE raw_s (org_id TEXT, source TEXT, external_id TEXT, entity_id TEXT, fingerprint TEXT, PRIMARY KEY (org_id, source, external_id));",
+        )
+        .unwrap();
+    let started = Instant::now();
+    for (page_index, page) in employees.chunks(1000).enumerate() {
+        let ids: Vec<String> = (0..page.len()).map(|index| format!("emp_{page_index}_{index}")).collect();
+        let external_ids: Vec<&str> = page.iter().map(|record| record.external_id.as_str()).collect();
+        let fields: Vec<String> =
+            page.iter().map(|record| serde_json::Value::Object(record.data.clone()).to_string()).collect();
+        let emails: Vec<&str> = page.iter().map(|record| record.data["email"].as_str().unwrap()).collect();
+        let assignment_ids: Vec<String> = ids.iter().flat_map(|id| [format!("{id}_0"), format!("{id}_1")]).collect();
+        let resources: Vec<&str> = ids.iter().flat_map(|id| [id.as_str(), id.as_str()]).collect();
+        let targets: Vec<&str> = ids.iter().flat_map(|_| ["team_0", "team_1"]).collect();
+        let mut transaction = client.transaction().unwrap();
+        transaction
+            .execute(
+                "INSERT INTO raw_e SELECT t.id, 'org', t.x, t.f, t.m FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS t(id, x, f, m)",
+                &[&ids, &external_ids, &fields, &emails],
+            )
+            .unwrap();
+        transaction
+            .execute(
+                "INSERT INTO raw_a SELECT t.id, t.r, t.t, 0.5, '2024-03-15', 'workday' FROM UNNEST($1::text[], $2::text[], $3::text[]) AS t(id, r, t)",
+                &[&assignment_ids, &resources, &targets],
+            )
+            .unwrap();
+        transaction
+            .execute(
+                "INSERT INTO raw_s SELECT 'org', 'workday', t.x, t.id, 'f' FROM UNNEST($1::text[], $2::text[]) AS t(x, id)",
+                &[&external_ids, &ids],
+            )
+            .unwrap();
+        transaction.commit().unwrap();
+    }
+    row(
+        "PostgreSQL: raw UNNEST INSERTs of the same rows",
+        total,
+        started.elapsed().as_secs_f64(),
+        "the database's limit",
+    );
+    client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
 }

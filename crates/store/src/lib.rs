@@ -1,11 +1,13 @@
 //! The workforce store and the page-applying half of the PULL sync.
 //!
 //! [`Store::apply_page`] takes the records of one PULL page and makes them the right rows of
-//! the workforce model (data-model.md), record by record: each record is checked and
-//! planned with `flowstate_sync` (pure), then written inside its own savepoint of one page
-//! transaction, so a failing record is rolled back alone and reported in
-//! [`PageOutcome::errors`] while every other record of the page is written. Every create,
-//! update and delete writes a change event (the outbox) in the same transaction.
+//! the workforce model (data-model.md) in three steps: **load** everything the records can
+//! touch in a few bulk queries (`load.rs`), **plan** record by record in memory (`plan.rs`,
+//! pure, on `flowstate_sync`), where a failing record is undone alone and reported in
+//! [`PageOutcome::errors`], and **write** what changed in one transaction (`db.rs`: batched
+//! on PostgreSQL). Every create, update and delete writes a change event (the outbox) in the
+//! same transaction. Should the database refuse the batch (another writer got there
+//! first), the page is applied again record by record, each in its own savepoint.
 //!
 //! ```no_run
 //! # fn demo() -> Result<(), flowstate_store::StoreError> {
@@ -24,18 +26,38 @@
 //! appears in its public API. Organisation scoping is in the API itself: every read and
 //! write takes an [`OrgId`].
 
-mod apply;
+mod db;
+pub mod integrations;
+pub mod keys;
+mod load;
 mod migrate;
 mod model;
+mod plan;
+mod postgres;
+mod represent;
 mod sqlite;
+mod store;
+mod world;
 
 use std::collections::BTreeMap;
 
-pub use sqlite::{ChangeEvent, Store};
+pub use store::{ChangeEvent, Store, is_postgres_url};
 
 use flowstate_sync::{NestedKind, RecordError, nested::NestedCounts};
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+/// The one format of the times the store keeps (RFC 3339, UTC, microseconds, `Z`): stored
+/// times are compared as text (execution windows, leases, schedule slots), which is right
+/// only while every writer uses this.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// assert_eq!(flowstate_store::timestamp(Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap()), "2026-05-01T10:00:00.000000Z");
+/// ```
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
 
 /// An organisation's id. Every store call is scoped by one.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -104,10 +126,8 @@ pub enum StoreError {
     Database(String),
     #[error("migrating the database: {0}")]
     Migration(String),
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(error: rusqlite::Error) -> StoreError {
-        StoreError::Database(error.to_string())
-    }
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
 }

@@ -1,258 +1,296 @@
-//! The SQLite store (the embedded default): one connection, WAL, a transaction per page
-//! with a savepoint per record.
+//! The SQLite backend (the embedded default): one connection, WAL. Lists of keys travel as
+//! one JSON array parameter (`IN (SELECT value FROM json_each(?))`); writes are prepared
+//! statements, row by row, which in-process costs about what a batch would.
 
-use std::{path::Path, sync::Mutex};
+use std::path::Path;
 
-use chrono::{DateTime, Utc};
-use flowstate_sync::{CustomAttributeDefinition, CustomFieldType, EntityType, Fingerprint};
-use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::Value;
+use flowstate_sync::{EntityType, NestedKind};
+use rusqlite::{Connection, Row, params};
+use serde_json::{Map, Value};
 
 use crate::{
-    IncomingRecord, OrgId, PageOutcome, StoreError,
-    apply::{PageContext, RecordFailure, apply_record, find_existing, touch},
+    ChangeEvent, StoreError,
+    db::{
+        AssignmentFilter, DbError, DbResult, DefinitionRow, EntityFilter, Transaction, WRITE_ORDER, WriteScope,
+        adjustment_columns, adjustment_owner, adjustment_table, entity_columns, entity_insert, json_text,
+    },
+    keys::ApiKeyRow,
     migrate::migrate_sqlite,
-    model::{new_id, represent, table},
+    model::table,
+    world::{AdjustmentRow, AssignmentRow, Changes, EntityRow, JobRoleRow, SetDelete, SyncStateRow},
 };
 
-/// The workforce store on SQLite.
-pub struct Store {
-    connection: Mutex<Connection>,
+pub(crate) struct SqliteDb {
+    connection: Connection,
 }
 
-/// One change event of the outbox.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChangeEvent {
-    pub seq: i64,
-    pub id: String,
-    pub entity_type: String,
-    pub entity_id: String,
-    pub change_type: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    pub source: String,
+impl From<rusqlite::Error> for DbError {
+    fn from(error: rusqlite::Error) -> DbError {
+        match &error {
+            rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::ConstraintViolation => {
+                DbError::Constraint(error.to_string())
+            }
+            _ => DbError::Other(error.to_string()),
+        }
+    }
 }
 
-impl Store {
+impl SqliteDb {
     /// Opens (creating if needed) the database file and applies pending migrations.
-    pub fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
-        let mut connection = Connection::open(path)?;
-        // temp_store: the per-record savepoints' sub-journals stay in memory rather than in a
-        // temporary file; cache_size: 64 MB of page cache; wal_autocheckpoint: checkpoint
-        // every ~40 MB of WAL rather than 4 MB, so index pages rewritten by many records of
-        // a sync are copied back once.
-        connection.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;
-             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;",
-        )?;
+    pub fn open(path: &Path) -> Result<SqliteDb, StoreError> {
+        let fail = |error: rusqlite::Error| StoreError::Database(error.to_string());
+        let mut connection = Connection::open(path).map_err(fail)?;
+        // temp_store: savepoints' sub-journals stay in memory rather than in a temporary
+        // file; cache_size: 64 MB of page cache; wal_autocheckpoint: checkpoint every ~40 MB
+        // of WAL rather than 4 MB, so index pages rewritten by many records of a sync are
+        // copied back once.
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;
+                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;",
+            )
+            .map_err(fail)?;
         migrate_sqlite(&mut connection)?;
-        Ok(Store { connection: Mutex::new(connection) })
+        Ok(SqliteDb { connection })
+    }
+}
+
+fn list(ids: &[String]) -> String {
+    serde_json::to_string(ids).expect("strings serialize")
+}
+
+fn json_map(text: String) -> Map<String, Value> {
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+fn entity_type(text: String) -> rusqlite::Result<EntityType> {
+    text.parse().map_err(|_| rusqlite::Error::InvalidColumnType(0, text, rusqlite::types::Type::Text))
+}
+
+fn entity_row(entity: EntityType, row: &Row<'_>) -> rusqlite::Result<EntityRow> {
+    Ok(EntityRow {
+        entity,
+        id: row.get(0)?,
+        external_id: row.get(1)?,
+        fields: json_map(row.get(2)?),
+        custom: json_map(row.get(3)?),
+        filled_by_employee: row.get(4)?,
+        filled_by_contractor: row.get(5)?,
+        parent_team_id: row.get(6)?,
+        created_at: row.get(7)?,
+        updated_at: row.get(8)?,
+    })
+}
+
+const ASSIGNMENT_COLUMNS: &str = "id, external_id, resource_type, resource_id, target_type, target_id, fte, start_date, end_date, source_system, created_at, updated_at";
+
+fn assignment_row(row: &Row<'_>) -> rusqlite::Result<AssignmentRow> {
+    Ok(AssignmentRow {
+        id: row.get(0)?,
+        external_id: row.get(1)?,
+        resource_type: entity_type(row.get(2)?)?,
+        resource_id: row.get(3)?,
+        target_type: entity_type(row.get(4)?)?,
+        target_id: row.get(5)?,
+        fte: row.get(6)?,
+        start_date: row.get(7)?,
+        end_date: row.get(8)?,
+        source_system: row.get(9)?,
+        created_at: row.get(10)?,
+        updated_at: row.get(11)?,
+    })
+}
+
+impl crate::db::Db for SqliteDb {
+    fn org_timezone(&mut self, org: &str) -> DbResult<Option<String>> {
+        let mut statement = self.connection.prepare_cached("SELECT timezone FROM organizations WHERE id = ?1")?;
+        let mut rows = statement.query([org])?;
+        Ok(match rows.next()? {
+            Some(row) => Some(row.get(0)?),
+            None => None,
+        })
     }
 
-    fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.connection.lock().expect("store lock")
-    }
-
-    /// Creates an organisation and returns its id.
-    pub fn create_org(&self, name: &str, timezone: &str, currency: &str) -> Result<OrgId, StoreError> {
-        if name.trim().is_empty() {
-            return Err(StoreError::Invalid("the organisation name must not be blank".into()));
-        }
-        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(StoreError::Invalid(format!(
-                "currency must be an ISO 4217 code such as GBP, got {currency:?}"
-            )));
-        }
-        if timezone.trim().is_empty() || timezone.contains(' ') {
-            return Err(StoreError::Invalid(format!(
-                "timezone must be an IANA name such as Europe/London, got {timezone:?}"
-            )));
-        }
-        let id = new_id("org");
-        self.connection().execute(
+    fn insert_org(&mut self, id: &str, name: &str, timezone: &str, currency: &str, created_at: &str) -> DbResult<()> {
+        self.connection.execute(
             "INSERT INTO organizations (id, name, timezone, currency, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, name, timezone, currency, Utc::now().to_rfc3339()],
+            params![id, name, timezone, currency, created_at],
         )?;
-        Ok(OrgId(id))
+        Ok(())
     }
 
-    fn check_org(connection: &Connection, org: &OrgId) -> Result<(), StoreError> {
-        let exists: bool = connection.query_row(
-            "SELECT EXISTS (SELECT 1 FROM organizations WHERE id = ?1)",
-            [org.as_str()],
-            |row| row.get(0),
-        )?;
-        if exists { Ok(()) } else { Err(StoreError::UnknownOrg(org.clone())) }
-    }
-
-    /// Defines a custom attribute (`attributeKey`, `fieldType`, the entity types it applies to).
-    pub fn define_custom_attribute(
-        &self,
-        org: &OrgId,
-        name: &str,
-        key: &str,
-        field_type: CustomFieldType,
-        entities: &[EntityType],
-    ) -> Result<(), StoreError> {
-        // data-model.md: lowercase letters, digits and `_`, starting with a letter, at most 100.
-        let key_ok = key.len() <= 100
-            && key.starts_with(|c: char| c.is_ascii_lowercase())
-            && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !key_ok {
-            return Err(StoreError::Invalid(format!(
-                "attributeKey {key:?} must be lowercase letters, digits and _, start with a letter, at most 100 characters"
-            )));
-        }
-        if name.trim().is_empty() {
-            return Err(StoreError::Invalid("a custom attribute needs a name".into()));
-        }
-        if entities.is_empty() || entities.contains(&EntityType::Assignment) {
-            return Err(StoreError::Invalid(
-                "entityTypes must be some of employee, contractor, vacancy, team and project".into(),
-            ));
-        }
-        let connection = self.connection();
-        Self::check_org(&connection, org)?;
-        let field_type = serde_json::to_value(field_type).expect("serializes").as_str().unwrap_or_default().to_string();
-        let entities: Vec<String> = entities.iter().map(|entity| entity.as_str().to_uppercase()).collect();
-        let now = Utc::now().to_rfc3339();
-        let inserted = connection.execute(
+    fn insert_definition(&mut self, org: &str, definition: &DefinitionRow) -> DbResult<()> {
+        self.connection.execute(
             "INSERT INTO custom_attribute_definitions (id, org_id, name, attribute_key, field_type, entity_types, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            params![new_id("cad"), org.as_str(), name, key, field_type, serde_json::to_string(&entities).expect("serializes"), now],
-        );
-        match inserted {
-            Err(rusqlite::Error::SqliteFailure(failure, _))
-                if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(StoreError::Invalid(format!(
-                    "a custom attribute named {name:?} or keyed {key:?} is already defined"
-                )))
-            }
-            other => other.map(|_| ()).map_err(StoreError::from),
-        }
-    }
-
-    fn custom_definitions(
-        connection: &Connection,
-        org: &OrgId,
-        entity: EntityType,
-    ) -> Result<Vec<CustomAttributeDefinition>, StoreError> {
-        let mut statement = connection.prepare_cached(
-            "SELECT attribute_key, field_type, entity_types FROM custom_attribute_definitions WHERE org_id = ?1 AND is_active = 1",
+            params![
+                definition.id,
+                org,
+                definition.name,
+                definition.attribute_key,
+                definition.field_type,
+                serde_json::to_string(&definition.entity_types).expect("strings serialize"),
+                definition.created_at
+            ],
         )?;
-        let rows = statement.query_map([org.as_str()], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+        Ok(())
+    }
+
+    fn definitions(&mut self, org: &str) -> DbResult<Vec<DefinitionRow>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT id, name, attribute_key, field_type, entity_types, created_at FROM custom_attribute_definitions
+             WHERE org_id = ?1 AND is_active = 1 ORDER BY attribute_key",
+        )?;
+        let rows = statement.query_map([org], |row| {
+            Ok(DefinitionRow {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                attribute_key: row.get(2)?,
+                field_type: row.get(3)?,
+                entity_types: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_default(),
+                created_at: row.get(5)?,
+            })
         })?;
-        let wanted = entity.as_str().to_uppercase();
-        let mut definitions = Vec::new();
-        for row in rows {
-            let (key, field_type, entities) = row?;
-            let entities: Vec<String> = serde_json::from_str(&entities).unwrap_or_default();
-            if !entities.contains(&wanted) {
-                continue;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn sync_states(
+        &mut self,
+        org: &str,
+        source: &str,
+        entity: EntityType,
+        external_ids: &[String],
+    ) -> DbResult<Vec<SyncStateRow>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT external_id, entity_id, fingerprint, last_synced_at FROM sync_state
+             WHERE org_id = ?1 AND source_system = ?2 AND entity_type = ?3 AND external_id IN (SELECT value FROM json_each(?4))",
+        )?;
+        let rows = statement.query_map(params![org, source, entity.as_str(), list(external_ids)], |row| {
+            Ok(SyncStateRow {
+                external_id: row.get(0)?,
+                entity_id: row.get(1)?,
+                fingerprint: row.get(2)?,
+                last_synced_at: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn entities(&mut self, org: &str, entity: EntityType, filter: EntityFilter<'_>) -> DbResult<Vec<EntityRow>> {
+        let (column, keys) = match filter {
+            EntityFilter::Ids(keys) => ("id", keys),
+            EntityFilter::ExternalIds(keys) => ("external_id", keys),
+            EntityFilter::EmailKeys(keys) => ("email_key", keys),
+            EntityFilter::FilledBy(EntityType::Employee, keys) => ("filled_by_employee_id", keys),
+            EntityFilter::FilledBy(_, keys) => ("filled_by_contractor_id", keys),
+            EntityFilter::All => {
+                let sql = format!("SELECT {} FROM {} WHERE org_id = ?1", entity_columns(entity), table(entity));
+                let mut statement = self.connection.prepare_cached(&sql)?;
+                let rows = statement.query_map([org], |row| entity_row(entity, row))?;
+                return Ok(rows.collect::<rusqlite::Result<_>>()?);
             }
-            let field_type: CustomFieldType = serde_json::from_value(Value::String(field_type))
-                .map_err(|error| StoreError::Database(error.to_string()))?;
-            definitions.push(CustomAttributeDefinition { attribute_key: key, field_type });
-        }
-        Ok(definitions)
-    }
-
-    /// Applies one page of records from `source` (the integration's source system key).
-    pub fn apply_page(
-        &self,
-        org: &OrgId,
-        source: &str,
-        entity: EntityType,
-        records: &[IncomingRecord],
-    ) -> Result<PageOutcome, StoreError> {
-        self.apply_page_at(org, source, entity, records, Utc::now())
-    }
-
-    /// [`Store::apply_page`] at a given time: `now` stamps rows and decides which orphaned
-    /// allocations have started.
-    pub fn apply_page_at(
-        &self,
-        org: &OrgId,
-        source: &str,
-        entity: EntityType,
-        records: &[IncomingRecord],
-        now: DateTime<Utc>,
-    ) -> Result<PageOutcome, StoreError> {
-        if source.trim().is_empty() {
-            return Err(StoreError::Invalid("the source system key must not be blank".into()));
-        }
-        let mut connection = self.connection();
-        Self::check_org(&connection, org)?;
-        let page = PageContext {
-            org: org.as_str(),
-            source,
-            entity,
-            today: now.date_naive(),
-            now: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            custom_definitions: Self::custom_definitions(&connection, org, entity)?,
-            targets: Default::default(),
         };
-        let mut outcome = PageOutcome::default();
-        let mut transaction = connection.transaction()?;
-        for record in records {
-            let fingerprint = Fingerprint::of(&record.data);
-            let existing = find_existing(&transaction, &page, &record.external_id)?;
-            if existing.as_ref().and_then(|existing| existing.fingerprint.as_deref()) == Some(fingerprint.as_str()) {
-                // A re-run of what this source last applied: no validation, no write but
-                // lastSyncedAt, no event.
-                touch(&transaction, &page, &record.external_id)?;
-                outcome.unchanged += 1;
-                continue;
-            }
-            let savepoint = transaction.savepoint()?;
-            match apply_record(&savepoint, &page, record, existing, &fingerprint) {
-                Ok(applied) => {
-                    savepoint.commit()?;
-                    outcome.absorb(applied);
-                }
-                Err(RecordFailure::Rejected(errors)) => {
-                    drop(savepoint); // rolls back this record only
-                    page.targets.borrow_mut().clear();
-                    outcome.errors.extend(errors);
-                }
-                Err(RecordFailure::Store(error)) => return Err(error),
-            }
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
-        transaction.commit()?;
-        Ok(outcome)
+        let sql = format!(
+            "SELECT {} FROM {} WHERE org_id = ?1 AND {column} IN (SELECT value FROM json_each(?2))",
+            entity_columns(entity),
+            table(entity)
+        );
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let rows = statement.query_map(params![org, list(keys)], |row| entity_row(entity, row))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Every entity of a type, as change events show them (nested rows included), ordered by
-    /// externalId.
-    pub fn export(&self, org: &OrgId, entity: EntityType) -> Result<Vec<Value>, StoreError> {
-        let connection = self.connection();
-        Self::check_org(&connection, org)?;
-        let today = Utc::now().date_naive();
-        let mut statement = connection
-            .prepare(&format!("SELECT id FROM {} WHERE org_id = ?1 ORDER BY external_id, id", table(entity)))?;
-        let ids: Vec<String> =
-            statement.query_map([org.as_str()], |row| row.get(0))?.collect::<rusqlite::Result<_>>()?;
-        let mut entities = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(value) = represent(&connection, org.as_str(), entity, &id, today)? {
-                entities.push(value);
+    fn assignments(&mut self, org: &str, filter: AssignmentFilter<'_>) -> DbResult<Vec<AssignmentRow>> {
+        let (column, keys) = match filter {
+            AssignmentFilter::Ids(keys) => ("id", keys),
+            AssignmentFilter::ExternalIds(keys) => ("external_id", keys),
+            AssignmentFilter::Resources(kind, keys) | AssignmentFilter::Targets(kind, keys) => {
+                if keys.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // (type, id) matches the indexes on resources and on targets.
+                let side = if matches!(filter, AssignmentFilter::Resources(..)) { "resource" } else { "target" };
+                let sql = format!(
+                    "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE org_id = ?1 AND {side}_type = ?2 AND {side}_id IN (SELECT value FROM json_each(?3))"
+                );
+                let mut statement = self.connection.prepare_cached(&sql)?;
+                let rows = statement.query_map(params![org, kind.as_str(), list(keys)], assignment_row)?;
+                return Ok(rows.collect::<rusqlite::Result<_>>()?);
             }
+            AssignmentFilter::All => {
+                let sql = format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE org_id = ?1");
+                let mut statement = self.connection.prepare_cached(&sql)?;
+                let rows = statement.query_map([org], assignment_row)?;
+                return Ok(rows.collect::<rusqlite::Result<_>>()?);
+            }
+        };
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(entities)
+        let sql = format!(
+            "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE org_id = ?1 AND {column} IN (SELECT value FROM json_each(?2))"
+        );
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let rows = statement.query_map(params![org, list(keys)], assignment_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The organisation's change events after `after_seq`, oldest first.
-    pub fn change_events(&self, org: &OrgId, after_seq: i64) -> Result<Vec<ChangeEvent>, StoreError> {
-        let connection = self.connection();
-        Self::check_org(&connection, org)?;
-        let mut statement = connection.prepare(
-            "SELECT seq, entity_type, entity_id, change_type, before, after, source FROM change_events WHERE org_id = ?1 AND seq > ?2 ORDER BY seq",
+    fn adjustments(&mut self, org: &str, kind: NestedKind, resource_ids: &[String]) -> DbResult<Vec<AdjustmentRow>> {
+        if resource_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {} FROM {} WHERE org_id = ?1 AND {} IN (SELECT value FROM json_each(?2))",
+            adjustment_columns(kind),
+            adjustment_table(kind),
+            adjustment_owner(kind)
+        );
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let rows = statement.query_map(params![org, list(resource_ids)], |row| {
+            Ok(AdjustmentRow {
+                kind,
+                id: row.get(0)?,
+                resource_id: row.get(1)?,
+                effective_date: row.get(2)?,
+                amount: row.get(3)?,
+                bonus: row.get(4)?,
+                rate_type: row.get(5)?,
+                currency_code: row.get(6)?,
+                reason: row.get(7)?,
+                source_system: row.get(8)?,
+                created_at: row.get(9)?,
+                updated_at: row.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn job_roles(&mut self, org: &str, external_ids: &[String], titles: &[String]) -> DbResult<Vec<JobRoleRow>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT id, external_id, title, created_at, updated_at FROM job_roles WHERE org_id = ?1
+             AND (external_id IN (SELECT value FROM json_each(?2)) OR title IN (SELECT value FROM json_each(?3)))",
+        )?;
+        let rows = statement.query_map(params![org, list(external_ids), list(titles)], |row| {
+            Ok(JobRoleRow {
+                id: row.get(0)?,
+                external_id: row.get(1)?,
+                title: row.get(2)?,
+                created_at: row.get(3)?,
+                updated_at: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn change_events(&mut self, org: &str, after_seq: i64, limit: i64) -> DbResult<Vec<ChangeEvent>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT seq, entity_type, entity_id, change_type, before, after, source FROM change_events WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
         let parse = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
-        let events = statement.query_map(params![org.as_str(), after_seq], |row| {
+        let events = statement.query_map(params![org, after_seq, limit], |row| {
             let seq: i64 = row.get(0)?;
             Ok(ChangeEvent {
                 seq,
@@ -268,25 +306,221 @@ impl Store {
         Ok(events.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The entity with this externalId, as export shows it.
-    pub fn find_by_external_id(
-        &self,
-        org: &OrgId,
-        entity: EntityType,
-        external_id: &str,
-    ) -> Result<Option<Value>, StoreError> {
-        let connection = self.connection();
-        Self::check_org(&connection, org)?;
-        let id: Option<String> = connection
-            .query_row(
-                &format!("SELECT id FROM {} WHERE org_id = ?1 AND external_id = ?2", table(entity)),
-                params![org.as_str(), external_id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        match id {
-            Some(id) => Ok(represent(&connection, org.as_str(), entity, &id, Utc::now().date_naive())?),
-            None => Ok(None),
+    fn org_count(&mut self) -> DbResult<i64> {
+        Ok(self.connection.query_row("SELECT COUNT(*) FROM organizations", [], |row| row.get(0))?)
+    }
+
+    fn insert_api_key(&mut self, key: &ApiKeyRow) -> DbResult<()> {
+        self.connection.execute(
+            "INSERT INTO api_keys (id, org_id, name, secret_sha256, scopes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![key.id, key.org_id, key.name, key.secret_sha256, list(&key.scopes), key.created_at],
+        )?;
+        Ok(())
+    }
+
+    fn api_key(&mut self, id: &str) -> DbResult<Option<ApiKeyRow>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT id, org_id, name, secret_sha256, scopes, created_at, revoked_at FROM api_keys WHERE id = ?1",
+        )?;
+        let mut rows = statement.query([id])?;
+        let Some(row) = rows.next()? else { return Ok(None) };
+        Ok(Some(ApiKeyRow {
+            id: row.get(0)?,
+            org_id: row.get(1)?,
+            name: row.get(2)?,
+            secret_sha256: row.get(3)?,
+            scopes: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_default(),
+            created_at: row.get(5)?,
+            revoked_at: row.get(6)?,
+        }))
+    }
+
+    fn revoke_api_key(&mut self, org: &str, id: &str, at: &str) -> DbResult<bool> {
+        let changed = self.connection.execute(
+            "UPDATE api_keys SET revoked_at = ?3 WHERE org_id = ?1 AND id = ?2 AND revoked_at IS NULL",
+            params![org, id, at],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn execute_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<u64> {
+        let sql = sql.replace('$', "?");
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        Ok(statement.execute(rusqlite::params_from_iter(params.iter()))? as u64)
+    }
+
+    fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<Vec<Vec<Option<String>>>> {
+        let sql = sql.replace('$', "?");
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let columns = statement.column_count();
+        let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |row| {
+            (0..columns).map(|index| row.get::<_, Option<String>>(index)).collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn run(&mut self, statement: Transaction) -> DbResult<()> {
+        self.connection.execute_batch(statement.sql())?;
+        Ok(())
+    }
+
+    fn write(&mut self, scope: &WriteScope<'_>, changes: &Changes<'_>) -> DbResult<()> {
+        let connection = &self.connection;
+        let org = scope.org;
+        for delete in changes.set_deletes {
+            match delete {
+                SetDelete::AssignmentsToTarget(target_type, id) => connection
+                    .prepare_cached(
+                        "DELETE FROM assignments WHERE org_id = ?1 AND target_type = ?2 AND target_id = ?3",
+                    )?
+                    .execute(params![org, target_type.as_str(), id])?,
+                SetDelete::SyncStatesOf(entity, id) => connection
+                    .prepare_cached("DELETE FROM sync_state WHERE org_id = ?1 AND entity_type = ?2 AND entity_id = ?3")?
+                    .execute(params![org, entity.as_str(), id])?,
+            };
         }
+        for (id, _) in changes.assignments.iter().filter(|(_, row)| row.is_none()) {
+            connection
+                .prepare_cached("DELETE FROM assignments WHERE org_id = ?1 AND id = ?2")?
+                .execute(params![org, id])?;
+        }
+        for (kind, id, _) in changes.adjustments.iter().filter(|(_, _, row)| row.is_none()) {
+            let sql = format!("DELETE FROM {} WHERE org_id = ?1 AND id = ?2", adjustment_table(*kind));
+            connection.prepare_cached(&sql)?.execute(params![org, id])?;
+        }
+        for (external_id, _) in changes.sync_states.iter().filter(|(_, row)| row.is_none()) {
+            connection
+                .prepare_cached(
+                    "DELETE FROM sync_state WHERE org_id = ?1 AND source_system = ?2 AND entity_type = ?3 AND external_id = ?4",
+                )?
+                .execute(params![org, scope.source, scope.entity.as_str(), external_id])?;
+        }
+        for (entity, id, _) in changes.entities.iter().filter(|(_, _, row)| row.is_none()) {
+            let sql = format!("DELETE FROM {} WHERE org_id = ?1 AND id = ?2", table(*entity));
+            connection.prepare_cached(&sql)?.execute(params![org, id])?;
+        }
+        for role in &changes.job_roles {
+            connection
+                .prepare_cached(
+                    "INSERT INTO job_roles (id, org_id, external_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at",
+                )?
+                .execute(params![role.id, org, role.external_id, role.title, role.created_at, role.updated_at])?;
+        }
+        for entity in WRITE_ORDER {
+            let sql = entity_insert(entity, true, |numbers| {
+                let values: Vec<String> = numbers.iter().map(|n| format!("?{n}")).collect();
+                format!("VALUES ({})", values.join(", "))
+            });
+            let mut statement = connection.prepare_cached(&sql)?;
+            for (_, _, row) in changes.entities.iter().filter(|(kind, _, _)| *kind == entity) {
+                let Some(row) = row else { continue };
+                statement.execute(params![
+                    row.id,
+                    org,
+                    row.external_id,
+                    json_text(&row.fields),
+                    json_text(&row.custom),
+                    row.email_key(),
+                    row.filled_by_employee,
+                    row.filled_by_contractor,
+                    row.parent_team_id,
+                    row.created_at,
+                    row.updated_at,
+                ])?;
+            }
+        }
+        let mut statement = connection.prepare_cached(
+            "INSERT INTO assignments (id, org_id, external_id, resource_type, resource_id, target_type, target_id, fte, start_date, end_date, source_system, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (id) DO UPDATE SET resource_type = excluded.resource_type, resource_id = excluded.resource_id,
+               target_type = excluded.target_type, target_id = excluded.target_id, fte = excluded.fte, start_date = excluded.start_date,
+               end_date = excluded.end_date, updated_at = excluded.updated_at",
+        )?;
+        for row in changes.assignments.iter().filter_map(|(_, row)| *row) {
+            statement.execute(params![
+                row.id,
+                org,
+                row.external_id,
+                row.resource_type.as_str(),
+                row.resource_id,
+                row.target_type.as_str(),
+                row.target_id,
+                row.fte,
+                row.start_date,
+                row.end_date,
+                row.source_system,
+                row.created_at,
+                row.updated_at
+            ])?;
+        }
+        for (kind, _, row) in &changes.adjustments {
+            let Some(row) = row else { continue };
+            // Adjustments are never updated in place: a changed one is a new row.
+            let sql = if *kind == NestedKind::SalaryAdjustments {
+                "INSERT INTO salary_adjustments (id, org_id, employee_id, effective_date, salary, bonus, currency_code, reason, source_system, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9, ?10, ?11, ?12)"
+            } else {
+                "INSERT INTO rate_adjustments (id, org_id, contractor_id, effective_date, rate, rate_type, currency_code, reason, source_system, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?8, ?9, ?10, ?11, ?12)"
+            };
+            connection.prepare_cached(sql)?.execute(params![
+                row.id,
+                org,
+                row.resource_id,
+                row.effective_date,
+                row.amount,
+                row.bonus,
+                row.rate_type,
+                row.currency_code,
+                row.reason,
+                row.source_system,
+                row.created_at,
+                row.updated_at
+            ])?;
+        }
+        let mut statement = connection.prepare_cached(
+            "INSERT INTO sync_state (org_id, source_system, entity_type, external_id, entity_id, fingerprint, last_synced_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (org_id, source_system, entity_type, external_id)
+             DO UPDATE SET entity_id = excluded.entity_id, fingerprint = excluded.fingerprint, last_synced_at = excluded.last_synced_at",
+        )?;
+        for row in changes.sync_states.iter().filter_map(|(_, row)| *row) {
+            statement.execute(params![
+                org,
+                scope.source,
+                scope.entity.as_str(),
+                row.external_id,
+                row.entity_id,
+                row.fingerprint,
+                row.last_synced_at
+            ])?;
+        }
+        if !changes.touched.is_empty() {
+            connection
+                .prepare_cached(
+                    "UPDATE sync_state SET last_synced_at = ?1
+                     WHERE org_id = ?2 AND source_system = ?3 AND entity_type = ?4 AND external_id IN (SELECT value FROM json_each(?5))",
+                )?
+                .execute(params![scope.now, org, scope.source, scope.entity.as_str(), list(changes.touched)])?;
+        }
+        let source = format!("sync:{}", scope.source);
+        let mut statement = connection.prepare_cached(
+            "INSERT INTO change_events (org_id, entity_type, entity_id, change_type, before, after, source, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for event in changes.events {
+            statement.execute(params![
+                org,
+                event.entity_type.as_str(),
+                event.entity_id,
+                event.change_type,
+                event.before.as_ref().map(Value::to_string),
+                event.after.as_ref().map(Value::to_string),
+                source,
+                scope.now
+            ])?;
+        }
+        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 use flowstate_sync::{EntityType, NestedKind, nested::NestedCounts};
 use serde_json::{Value, json};
 
-use crate::helpers::store;
+use crate::helpers::TestStore;
 
 fn person(allocations: Option<Value>) -> Value {
     let mut data = json!({ "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com" });
@@ -30,9 +30,7 @@ fn teams(test: &crate::helpers::TestStore) -> Vec<(String, Option<String>, Optio
         .collect()
 }
 
-#[test]
-fn absent_leaves_rows_empty_list_deletes_present_diffs() {
-    let test = store();
+fn absent_leaves_rows_empty_list_deletes_present_diffs(test: TestStore) {
     let two = json!([{ "teamId": "T-a", "fte": 0.5, "startDate": "2026-01-01" }, { "teamId": "T-b", "teamName": "Bravo", "fte": 0.5, "startDate": "2026-01-01" }]);
     let outcome = test.apply(EntityType::Employee, &[("emp-1", person(Some(two)))]);
     assert_eq!(outcome.nested[&NestedKind::TeamAllocations], counts(2, 0, 0, 0));
@@ -66,9 +64,40 @@ fn absent_leaves_rows_empty_list_deletes_present_diffs() {
     assert!(teams(&test).is_empty());
 }
 
-#[test]
-fn rows_of_another_source_are_never_touched() {
-    let test = store();
+/// Which orphans have started is judged on the organisation's date: at 12:30 UTC on 15 May
+/// it is already 16 May in Auckland, so an allocation starting on the 15th has started there
+/// (it is ended) but not in London (it is deleted).
+fn today_is_the_organisations_date(test: TestStore) {
+    let noon_thirty = |store: &flowstate_store::Store, org: &flowstate_store::OrgId, data: Value| {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-05-15T12:30:00Z").unwrap().with_timezone(&chrono::Utc);
+        let records = crate::helpers::records(&[("emp-1", data)]);
+        store.apply_page_at(org, "workday", EntityType::Employee, &records, at).unwrap()
+    };
+    let auckland = test.store.create_org("Kiwi", "Pacific/Auckland", "NZD").unwrap();
+    for org in [&test.org, &auckland] {
+        let first = json!([{ "teamId": "T-a", "fte": 1.0, "startDate": "2026-05-15" }]);
+        noon_thirty(&test.store, org, person(Some(first)));
+        let moved = json!([{ "teamId": "T-b", "fte": 1.0, "startDate": "2026-06-01" }]);
+        noon_thirty(&test.store, org, person(Some(moved)));
+    }
+    let allocations = |org: &flowstate_store::OrgId| -> Vec<(String, Option<String>)> {
+        let employee = test.store.find_by_external_id(org, EntityType::Employee, "emp-1").unwrap().unwrap();
+        employee["teamAllocations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| (row["teamId"].as_str().unwrap().to_string(), row["endDate"].as_str().map(str::to_string)))
+            .collect()
+    };
+    assert_eq!(allocations(&test.org), [("T-b".to_string(), None)], "London: T-a had not started, deleted");
+    assert_eq!(
+        allocations(&auckland),
+        [("T-a".to_string(), Some("2026-05-31".to_string())), ("T-b".to_string(), None)],
+        "Auckland: T-a had started, ended the day before T-b"
+    );
+}
+
+fn rows_of_another_source_are_never_touched(test: TestStore) {
     test.apply_from(
         "bamboo",
         EntityType::Employee,
@@ -80,9 +109,7 @@ fn rows_of_another_source_are_never_touched() {
     assert_eq!(teams(&test), [("T-x".into(), None, Some("bamboo".into()))]);
 }
 
-#[test]
-fn adjustments_are_history_diffed_by_effective_date() {
-    let test = store();
+fn adjustments_are_history_diffed_by_effective_date(test: TestStore) {
     let mut data = person(None);
     data["salaryAdjustments"] = json!([
         { "effectiveDate": "2025-01-01", "salary": 80000, "currencyCode": "GBP" },
@@ -97,3 +124,10 @@ fn adjustments_are_history_diffed_by_effective_date() {
     assert_eq!(stored["salaryAdjustments"].as_array().unwrap().len(), 1);
     assert_eq!(stored["salaryAdjustments"][0]["salary"], 95000.0);
 }
+
+crate::on_both_backends!(
+    today_is_the_organisations_date,
+    absent_leaves_rows_empty_list_deletes_present_diffs,
+    rows_of_another_source_are_never_touched,
+    adjustments_are_history_diffed_by_effective_date,
+);

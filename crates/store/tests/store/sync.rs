@@ -1,7 +1,7 @@
 use flowstate_sync::{CustomFieldType, EntityType};
 use serde_json::json;
 
-use crate::helpers::{store, summary};
+use crate::helpers::{TestStore, summary};
 
 fn ada() -> serde_json::Value {
     json!({ "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "startDate": "2024-03-15" })
@@ -11,9 +11,20 @@ fn grace() -> serde_json::Value {
     json!({ "firstName": "Grace", "lastName": "Hopper", "email": "grace@example.com" })
 }
 
-#[test]
-fn a_first_sync_creates_and_the_same_page_again_changes_nothing() {
-    let test = store();
+/// A re-run writes nothing but the time each record was last seen.
+fn a_re_run_moves_only_last_synced_at(test: TestStore) {
+    test.apply_from("workday", EntityType::Employee, &[("emp-1", ada())], "2026-05-15");
+    let before = test.get(EntityType::Employee, "emp-1");
+    let synced =
+        |test: &TestStore| test.store.last_synced_at(&test.org, "workday", EntityType::Employee, "emp-1").unwrap();
+    assert_eq!(synced(&test).as_deref(), Some("2026-05-15T12:00:00.000000Z"));
+    test.apply_from("workday", EntityType::Employee, &[("emp-1", ada())], "2026-05-16");
+    assert_eq!(synced(&test).as_deref(), Some("2026-05-16T12:00:00.000000Z"));
+    assert_eq!(test.get(EntityType::Employee, "emp-1"), before);
+    assert_eq!(test.store.last_synced_at(&test.org, "bamboo", EntityType::Employee, "emp-1").unwrap(), None);
+}
+
+fn a_first_sync_creates_and_the_same_page_again_changes_nothing(test: TestStore) {
     let page = [("emp-1", ada()), ("emp-2", grace())];
     assert_eq!(summary(&test.apply(EntityType::Employee, &page)), (2, 0, 0, 0, vec![]));
     let before = test.store.export(&test.org, EntityType::Employee).unwrap();
@@ -26,9 +37,7 @@ fn a_first_sync_creates_and_the_same_page_again_changes_nothing() {
     assert_eq!(before[0]["externalId"], "emp-1");
 }
 
-#[test]
-fn a_changed_record_is_updated_with_before_and_after() {
-    let test = store();
+fn a_changed_record_is_updated_with_before_and_after(test: TestStore) {
     test.apply(EntityType::Employee, &[("emp-1", ada()), ("emp-2", grace())]);
     let mut changed = ada();
     changed["lastName"] = json!("King");
@@ -46,9 +55,7 @@ fn a_changed_record_is_updated_with_before_and_after() {
     assert_eq!(update.after.as_ref().unwrap()["lastName"], "King");
 }
 
-#[test]
-fn absent_fields_stay_and_null_clears() {
-    let test = store();
+fn absent_fields_stay_and_null_clears(test: TestStore) {
     test.apply(EntityType::Employee, &[("emp-1", ada())]);
     test.apply(EntityType::Employee, &[("emp-1", json!({ "startDate": null, "internalEmployeeId": "E1" }))]);
     let stored = test.get(EntityType::Employee, "emp-1");
@@ -57,9 +64,7 @@ fn absent_fields_stay_and_null_clears() {
     assert_eq!(stored["internalEmployeeId"], "E1");
 }
 
-#[test]
-fn records_match_by_source_first_then_by_external_id() {
-    let test = store();
+fn records_match_by_source_first_then_by_external_id(test: TestStore) {
     test.apply_from("bamboo", EntityType::Employee, &[("emp-1", ada())], "2026-05-15");
     // Another source with the same externalId adopts the record instead of duplicating it.
     let outcome =
@@ -69,9 +74,7 @@ fn records_match_by_source_first_then_by_external_id() {
     assert_eq!(test.get(EntityType::Employee, "emp-1")["firstName"], "Augusta");
 }
 
-#[test]
-fn a_bad_record_is_reported_and_rolled_back_alone() {
-    let test = store();
+fn a_bad_record_is_reported_and_rolled_back_alone(test: TestStore) {
     let outcome = test.apply(
         EntityType::Employee,
         &[
@@ -104,9 +107,7 @@ fn a_bad_record_is_reported_and_rolled_back_alone() {
     assert_eq!(test.event_count(), 2, "rejected records leave no event");
 }
 
-#[test]
-fn a_failure_inside_the_writes_rolls_back_that_records_nested_rows_too() {
-    let test = store();
+fn a_failure_inside_the_writes_rolls_back_that_records_nested_rows_too(test: TestStore) {
     test.apply(EntityType::Employee, &[("emp-1", ada())]);
     // Valid nested rows, then a taken email: nothing of emp-2 may remain, not even its team.
     let outcome = test.apply(
@@ -122,9 +123,7 @@ fn a_failure_inside_the_writes_rolls_back_that_records_nested_rows_too() {
     assert_eq!(test.count(EntityType::Employee), 1);
 }
 
-#[test]
-fn deleting_removes_the_entity_and_its_rows_and_deleting_nothing_is_a_no_op() {
-    let test = store();
+fn deleting_removes_the_entity_and_its_rows_and_deleting_nothing_is_a_no_op(test: TestStore) {
     let mut with_rows = ada();
     with_rows["teamAllocations"] = json!([{ "teamId": "T1", "fte": 1, "startDate": "2026-01-01" }]);
     with_rows["salaryAdjustments"] = json!([{ "effectiveDate": "2026-01-01", "salary": 90000, "currencyCode": "GBP" }]);
@@ -149,9 +148,7 @@ fn deleting_removes_the_entity_and_its_rows_and_deleting_nothing_is_a_no_op() {
     assert_eq!(summary(&test.apply(EntityType::Employee, &[("emp-1", ada())])).0, 1);
 }
 
-#[test]
-fn custom_attributes_are_stored_by_definition() {
-    let test = store();
+fn custom_attributes_are_stored_by_definition(test: TestStore) {
     test.store
         .define_custom_attribute(&test.org, "Department", "department", CustomFieldType::String, &[EntityType::Project])
         .unwrap();
@@ -169,9 +166,7 @@ fn custom_attributes_are_stored_by_definition() {
     assert_eq!(test.get(EntityType::Project, "P1")["customAttributes"], json!({ "department": "R&D" }));
 }
 
-#[test]
-fn teams_form_a_tree_without_cycles() {
-    let test = store();
+fn teams_form_a_tree_without_cycles(test: TestStore) {
     let outcome = test.apply(
         EntityType::Team,
         &[
@@ -186,9 +181,7 @@ fn teams_form_a_tree_without_cycles() {
     assert_eq!(summary(&outcome).4, ["parentTeamExternalId \"T-plat\" would make a cycle"]);
 }
 
-#[test]
-fn assignments_link_resources_to_targets() {
-    let test = store();
+fn assignments_link_resources_to_targets(test: TestStore) {
     test.apply(EntityType::Employee, &[("emp-1", ada())]);
     let outcome = test.apply(
         EntityType::Assignment,
@@ -206,9 +199,7 @@ fn assignments_link_resources_to_targets() {
     assert_eq!(test.get(EntityType::Project, "P-new")["name"], "P-new");
 }
 
-#[test]
-fn organisations_never_see_each_others_records() {
-    let test = store();
+fn organisations_never_see_each_others_records(test: TestStore) {
     let other = test.store.create_org("Other", "UTC", "USD").unwrap();
     test.apply(EntityType::Employee, &[("emp-1", ada())]);
     // The same externalId and email in another organisation is another employee.
@@ -227,9 +218,7 @@ fn organisations_never_see_each_others_records() {
     );
 }
 
-#[test]
-fn deleting_a_parent_team_leaves_its_children_at_the_top_with_an_event() {
-    let test = store();
+fn deleting_a_parent_team_leaves_its_children_at_the_top_with_an_event(test: TestStore) {
     test.apply(
         EntityType::Team,
         &[
@@ -248,9 +237,38 @@ fn deleting_a_parent_team_leaves_its_children_at_the_top_with_an_event() {
     assert_eq!(last.before.unwrap()["parentTeamExternalId"], "T-eng");
 }
 
-#[test]
-fn pairs_are_checked_against_the_stored_other_half() {
-    let test = store();
+/// The allocations to a deleted team go with it, and each resource that had one says so in
+/// an update event (the PUSH side learns the employee left the team).
+fn deleting_a_team_tells_the_resources_allocated_to_it(test: TestStore) {
+    let mut person = ada();
+    person["teamAllocations"] = json!([
+        { "teamId": "T-eng", "fte": 0.5, "startDate": "2026-01-01" },
+        { "teamId": "T-ops", "fte": 0.5, "startDate": "2026-01-01" },
+    ]);
+    test.apply(EntityType::Employee, &[("emp-1", person)]);
+    let events = test.event_count();
+    assert_eq!(
+        summary(&test.apply_from(
+            "workday",
+            EntityType::Team,
+            &[("T-eng", json!({ "deletedAt": "2026-05-01" }))],
+            "2026-05-15"
+        )),
+        (0, 0, 0, 1, vec![])
+    );
+    let new_events: Vec<_> = test.store.change_events(&test.org, 0).unwrap().into_iter().skip(events).collect();
+    let kinds: Vec<(&str, &str)> =
+        new_events.iter().map(|event| (event.entity_type.as_str(), event.change_type.as_str())).collect();
+    assert_eq!(kinds, [("team", "delete"), ("employee", "update")]);
+    let team_ids = |value: &serde_json::Value| -> Vec<String> {
+        value["teamAllocations"].as_array().unwrap().iter().map(|a| a["teamId"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(team_ids(new_events[1].before.as_ref().unwrap()), ["T-eng", "T-ops"]);
+    assert_eq!(team_ids(new_events[1].after.as_ref().unwrap()), ["T-ops"]);
+    assert_eq!(team_ids(&test.get(EntityType::Employee, "emp-1")), ["T-ops"]);
+}
+
+fn pairs_are_checked_against_the_stored_other_half(test: TestStore) {
     test.apply(EntityType::Employee, &[("emp-1", ada())]); // startDate 2024-03-15
     let outcome = test.apply(EntityType::Employee, &[("emp-1", json!({ "endDate": "2024-01-01" }))]);
     assert_eq!(summary(&outcome).4, ["endDate (2024-01-01) is before startDate (2024-03-15)"]);
@@ -261,9 +279,7 @@ fn pairs_are_checked_against_the_stored_other_half() {
     assert_eq!(outcome.errors[0].field.as_deref(), Some("salaryMin"));
 }
 
-#[test]
-fn creating_applies_defaults_and_reports_every_missing_field() {
-    let test = store();
+fn creating_applies_defaults_and_reports_every_missing_field(test: TestStore) {
     test.apply(EntityType::Vacancy, &[("V-1", json!({ "role": "R" }))]);
     test.apply(EntityType::Project, &[("P-1", json!({ "name": "Apollo" }))]);
     let vacancy = test.get(EntityType::Vacancy, "V-1");
@@ -274,9 +290,7 @@ fn creating_applies_defaults_and_reports_every_missing_field() {
     assert_eq!(fields, ["firstName", "lastName", "email"]);
 }
 
-#[test]
-fn a_team_deleted_and_referenced_again_in_one_page_is_created_anew() {
-    let test = store();
+fn a_team_deleted_and_referenced_again_in_one_page_is_created_anew(test: TestStore) {
     let outcome = test.apply(
         EntityType::Team,
         &[
@@ -290,9 +304,7 @@ fn a_team_deleted_and_referenced_again_in_one_page_is_created_anew() {
     assert_eq!(test.get(EntityType::Team, "T-A")["name"], "T-A");
 }
 
-#[test]
-fn custom_attribute_definitions_are_checked() {
-    let test = store();
+fn custom_attribute_definitions_are_checked(test: TestStore) {
     let define = |key: &str, entities: &[EntityType]| {
         test.store
             .define_custom_attribute(&test.org, key, key, CustomFieldType::String, entities)
@@ -303,3 +315,46 @@ fn custom_attribute_definitions_are_checked() {
     define("cost_centre", &[EntityType::Project]).unwrap();
     assert!(define("cost_centre", &[EntityType::Project]).unwrap_err().contains("already defined"));
 }
+
+/// Each record of this page is valid in turn, but written as one batch the final rows
+/// collide midway (A takes w while B still has it): the database refuses the batch and the
+/// page is applied again record by record, with the same result a record-at-a-time sync
+/// gives.
+fn a_batch_the_database_refuses_is_applied_record_by_record(test: TestStore) {
+    let person = |first: &str, email: &str| json!({ "firstName": first, "lastName": "Test", "email": email });
+    test.apply(
+        EntityType::Employee,
+        &[("emp-a", person("A", "x@example.com")), ("emp-b", person("B", "w@example.com"))],
+    );
+    let rotation = [
+        ("emp-a", person("A", "z@example.com")),
+        ("emp-b", person("B", "x@example.com")),
+        ("emp-a", person("A", "w@example.com")),
+    ];
+    assert_eq!(summary(&test.apply(EntityType::Employee, &rotation)), (0, 3, 0, 0, vec![]));
+    assert_eq!(test.get(EntityType::Employee, "emp-a")["email"], "w@example.com");
+    assert_eq!(test.get(EntityType::Employee, "emp-b")["email"], "x@example.com");
+    assert_eq!(test.event_count(), 5, "two creates, three updates: one event per change, none doubled");
+}
+
+crate::on_both_backends!(
+    a_re_run_moves_only_last_synced_at,
+    a_first_sync_creates_and_the_same_page_again_changes_nothing,
+    a_changed_record_is_updated_with_before_and_after,
+    absent_fields_stay_and_null_clears,
+    records_match_by_source_first_then_by_external_id,
+    a_bad_record_is_reported_and_rolled_back_alone,
+    a_failure_inside_the_writes_rolls_back_that_records_nested_rows_too,
+    deleting_removes_the_entity_and_its_rows_and_deleting_nothing_is_a_no_op,
+    custom_attributes_are_stored_by_definition,
+    teams_form_a_tree_without_cycles,
+    assignments_link_resources_to_targets,
+    organisations_never_see_each_others_records,
+    deleting_a_parent_team_leaves_its_children_at_the_top_with_an_event,
+    pairs_are_checked_against_the_stored_other_half,
+    deleting_a_team_tells_the_resources_allocated_to_it,
+    creating_applies_defaults_and_reports_every_missing_field,
+    a_team_deleted_and_referenced_again_in_one_page_is_created_anew,
+    custom_attribute_definitions_are_checked,
+    a_batch_the_database_refuses_is_applied_record_by_record,
+);

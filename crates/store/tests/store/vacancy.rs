@@ -1,12 +1,10 @@
 use flowstate_sync::EntityType;
 use serde_json::json;
 
-use crate::helpers::{store, summary};
+use crate::helpers::{TestStore, summary};
 
 /// The five position lifecycle examples of the vacancies guide, in order.
-#[test]
-fn the_position_lifecycle_examples_in_order() {
-    let test = store();
+fn the_position_lifecycle_examples_in_order(test: TestStore) {
     test.apply(
         EntityType::Employee,
         &[("EMP-ada-001", json!({ "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com" }))],
@@ -104,9 +102,7 @@ fn the_position_lifecycle_examples_in_order() {
     assert!(test.get(EntityType::Vacancy, "POS-001").is_null());
 }
 
-#[test]
-fn fills_resolve_to_employee_or_contractor_and_report_ambiguous_and_not_found() {
-    let test = store();
+fn fills_resolve_to_employee_or_contractor_and_report_ambiguous_and_not_found(test: TestStore) {
     test.apply(
         EntityType::Employee,
         &[
@@ -157,9 +153,7 @@ fn fills_resolve_to_employee_or_contractor_and_report_ambiguous_and_not_found() 
     assert!(test.get(EntityType::Vacancy, "V-amb").is_null(), "the rejected vacancy was rolled back");
 }
 
-#[test]
-fn a_vacancy_is_open_again_when_its_filler_is_deleted_or_has_left() {
-    let test = store();
+fn a_vacancy_is_open_again_when_its_filler_is_deleted_or_has_left(test: TestStore) {
     test.apply(
         EntityType::Employee,
         &[
@@ -186,3 +180,9 @@ fn a_vacancy_is_open_again_when_its_filler_is_deleted_or_has_left() {
     let last = test.store.change_events(&test.org, 0).unwrap().into_iter().last().unwrap();
     assert_eq!((last.entity_type.as_str(), last.change_type.as_str()), ("vacancy", "update"));
 }
+
+crate::on_both_backends!(
+    the_position_lifecycle_examples_in_order,
+    fills_resolve_to_employee_or_contractor_and_report_ambiguous_and_not_found,
+    a_vacancy_is_open_again_when_its_filler_is_deleted_or_has_left,
+);

@@ -1,0 +1,194 @@
+//! PUSH dispatch: the store's change outbox feeds every enabled PUSH hook whose entity type
+//! and event types match, as `ctx.event`.
+//!
+//! Each hook keeps a cursor: the last event it is done with, and a lease naming the one
+//! server that delivers its events (taken again each pass; a dead server's passes). It starts at the newest event
+//! when the hook is first seen (history is not replayed) and moves, by compare-and-set,
+//! only after an event has been delivered or has used up its attempts. So delivery is
+//! at least once (a crash before the cursor moves delivers again), in order per hook (and so
+//! per entity), and a committed change is never lost. A failed attempt (the hook throws or
+//! times out) is retried after a backoff that doubles, up to `attempts`; every attempt is an
+//! execution with trigger `event` and the event's id.
+
+use std::{sync::Arc, time::Duration};
+
+use flowstate_runtime::{Engine, Status};
+use flowstate_store::{ChangeEvent, OrgId, Store, integrations::Hook};
+use serde_json::{Value, json};
+
+use crate::{
+    runner::{blocking, now, prepare, save, status_name},
+    vault::Vault,
+};
+
+/// How PUSH deliveries are paced.
+#[derive(Clone, Copy, Debug)]
+pub struct PushSettings {
+    /// How often the outbox is read when there was nothing to deliver.
+    pub poll: Duration,
+    /// The wait before the second attempt; doubled for each further one.
+    pub first_backoff: Duration,
+    /// Attempts per event (the hook's retry policy; 3 by default).
+    pub attempts: u32,
+}
+
+impl Default for PushSettings {
+    fn default() -> PushSettings {
+        PushSettings { poll: Duration::from_millis(100), first_backoff: Duration::from_secs(1), attempts: 3 }
+    }
+}
+
+/// Events read per hook per pass.
+const BATCH: i64 = 100;
+
+/// How long a server holds a hook's delivery after it last took it: a pass over a batch,
+/// retries included, fits well inside it.
+const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+pub(crate) async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, settings: PushSettings) {
+    // Woken at once by changes this process commits; other writers are found by polling.
+    let changed = Arc::new(tokio::sync::Notify::new());
+    let waker = changed.clone();
+    store.on_change(move || waker.notify_one());
+    loop {
+        let hooks = blocking(store, |store| store.push_hooks()).await.unwrap_or_else(|message| {
+            tracing::error!(%message, "reading PUSH hooks failed");
+            Vec::new()
+        });
+        let mut delivered = 0;
+        for (org, hook) in hooks {
+            match deliver_pending(engine, store, vault, settings, &org, &hook).await {
+                Ok(count) => delivered += count,
+                Err(message) => tracing::error!(hook = %hook.id, %message, "PUSH dispatch failed"),
+            }
+        }
+        if delivered == 0 {
+            tokio::select! {
+                () = changed.notified() => {}
+                () = tokio::time::sleep(settings.poll) => {}
+            }
+        }
+    }
+}
+
+/// Delivers the hook's next events; how many events it went past (delivered or not wanted).
+async fn deliver_pending(
+    engine: &Engine,
+    store: &Arc<Store>,
+    vault: &Vault,
+    settings: PushSettings,
+    org: &OrgId,
+    hook: &Hook,
+) -> Result<usize, String> {
+    let (lookup_org, hook_id) = (org.clone(), hook.id.clone());
+    let Some(mut position) = blocking(store, move |store| store.push_cursor(&lookup_org, &hook_id)).await? else {
+        let (start_org, hook_id) = (org.clone(), hook.id.clone());
+        blocking(store, move |store| store.start_push_cursor(&start_org, &hook_id)).await?;
+        return Ok(0);
+    };
+    // One server delivers a hook's events: the one holding its lease (a dead one's passes).
+    if !lease(store, org, hook).await? {
+        return Ok(0);
+    }
+    let events_org = org.clone();
+    let events = blocking(store, move |store| store.change_events_page(&events_org, position, BATCH)).await?;
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let (integration_org, integration_id) = (org.clone(), hook.integration_id.clone());
+    let integration = blocking(store, move |store| store.integration(&integration_org, &integration_id))
+        .await?
+        .ok_or_else(|| format!("integration {} is gone", hook.integration_id))?;
+    let mut delivered = 0;
+    for event in events {
+        let wanted = event.entity_type == hook.entity_type.as_str()
+            && (hook.event_types.is_empty() || hook.event_types.contains(&event.change_type));
+        if wanted {
+            // Renewed before each event: one event's attempts fit in the lease, a batch may not.
+            if !lease(store, org, hook).await? {
+                break;
+            }
+            deliver(engine, store, vault, settings, org, &integration, hook, &event).await;
+        }
+        delivered += 1;
+        let (advance_org, hook_id, to) = (org.clone(), hook.id.clone(), event.seq);
+        if !blocking(store, move |store| store.advance_push_cursor(&advance_org, &hook_id, position, to)).await? {
+            break; // another server moved it: it owns these events now
+        }
+        position = event.seq;
+    }
+    Ok(delivered)
+}
+
+/// Takes or renews this server's lease on delivering the hook's events.
+async fn lease(store: &Arc<Store>, org: &OrgId, hook: &Hook) -> Result<bool, String> {
+    let (org, hook_id, now) = (org.clone(), hook.id.clone(), chrono::Utc::now());
+    blocking(store, move |store| {
+        store.lease_push_cursor(
+            &org,
+            &hook_id,
+            &flowstate_store::timestamp(now),
+            &flowstate_store::timestamp(now + LEASE),
+        )
+    })
+    .await
+}
+
+/// `ctx.event`.
+fn context_event(event: &ChangeEvent) -> Value {
+    json!({
+        "id": event.id,
+        "entityType": event.entity_type,
+        "entityId": event.entity_id,
+        "changeType": event.change_type,
+        "before": event.before,
+        "after": event.after,
+        "source": event.source,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    engine: &Engine,
+    store: &Arc<Store>,
+    vault: &Vault,
+    settings: PushSettings,
+    org: &OrgId,
+    integration: &flowstate_store::integrations::Integration,
+    hook: &Hook,
+    event: &ChangeEvent,
+) {
+    let context = context_event(event);
+    for attempt in 1..=settings.attempts.max(1) {
+        let (start_org, hook_id) = (org.clone(), hook.id.clone());
+        let mut execution =
+            match blocking(store, move |store| store.start_execution(&start_org, &hook_id, "event")).await {
+                Ok(execution) => execution,
+                Err(message) => return tracing::error!(%message, "recording a PUSH execution failed"),
+            };
+        execution.event_id = Some(event.id.clone());
+        let succeeded = match prepare(store, vault, org, integration, hook).await {
+            Ok(invocation) => {
+                let record = engine.run_push(&invocation, &context).await;
+                execution.status = status_name(record.status).into();
+                execution.error = record.error.as_ref().map(|error| error.message.clone());
+                execution.record = Some(serde_json::to_value(&record).expect("records serialize"));
+                record.status == Status::Succeeded
+            }
+            Err(message) => {
+                execution.status = "failed".into();
+                execution.error = Some(message);
+                false
+            }
+        };
+        execution.finished_at = Some(now());
+        save(store, org, &execution).await;
+        if succeeded {
+            return;
+        }
+        if attempt < settings.attempts {
+            tokio::time::sleep(settings.first_backoff * 2u32.pow(attempt - 1)).await;
+        }
+    }
+    tracing::warn!(hook = %hook.id, event = %event.id, attempts = settings.attempts, "PUSH delivery gave up");
+}

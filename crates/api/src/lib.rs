@@ -1,0 +1,105 @@
+//! The REST API (`/api/v1/org/{orgId}/…`), over a [`Store`].
+//!
+//! Conventions (issue 5, the product's public API): `Authorization: Bearer
+//! private_{id}_{secret}` keys with scopes; lists as `{ data, meta: { page, limit, total,
+//! hasNextPage } }`; single objects as `{ data }`; every error as `{ error: { code,
+//! message, details?, errorId } }`; `{id}` is the internal id or the externalId.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let store = std::sync::Arc::new(flowstate_store::Store::open("flowstate.db").unwrap());
+//! let state = flowstate_api::AppState {
+//!     store,
+//!     vault: flowstate_api::vault::Vault::new([0; 32]),
+//!     runner: None,
+//!     metrics: Default::default(),
+//! };
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! flowstate_api::serve(listener, state, std::future::pending()).await
+//! # }
+//! ```
+//!
+//! **Architecture Invariant:** handlers are thin: they authenticate, authorise, parse the
+//! query, and call the store (on the blocking pool: the store is synchronous); the rules of
+//! the product live in the store and the sync crate.
+
+mod auth;
+pub mod dispatcher;
+mod error;
+mod integrations;
+mod list;
+pub mod metrics;
+mod openapi;
+mod resources;
+pub mod runner;
+pub mod schedule;
+pub mod scheduler;
+pub mod vault;
+
+use std::{future::Future, sync::Arc};
+
+use axum::{
+    Json, Router,
+    routing::{get, post, put},
+};
+use flowstate_store::Store;
+use serde_json::json;
+
+pub use error::{ApiError, ErrorCode};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    /// Seals and opens integration secrets.
+    pub vault: vault::Vault,
+    /// Runs hook executions; `None` for a server that runs none.
+    pub runner: Option<runner::Runner>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let org = "/api/v1/org/{org}";
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/api/v1/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/metrics", get(render_metrics))
+        .route(
+            &format!("{org}/integrations"),
+            post(integrations::create_integration).get(integrations::list_integrations),
+        )
+        .route(&format!("{org}/integrations/{{id}}"), get(integrations::get_integration))
+        .route(&format!("{org}/integrations/{{id}}/secrets"), get(integrations::list_secrets))
+        .route(
+            &format!("{org}/integrations/{{id}}/secrets/{{name}}"),
+            put(integrations::put_secret).delete(integrations::delete_secret),
+        )
+        .route(
+            &format!("{org}/integrations/{{id}}/hooks"),
+            post(integrations::create_hook).get(integrations::list_hooks),
+        )
+        .route(&format!("{org}/hooks/{{id}}"), get(integrations::get_hook))
+        .route(&format!("{org}/hooks/{{id}}/run"), post(integrations::run_hook))
+        .route(&format!("{org}/hooks/{{id}}/executions"), get(integrations::list_executions))
+        .route(&format!("{org}/executions/{{id}}"), get(integrations::get_execution))
+        .route(&format!("{org}/{{resource}}"), get(resources::list))
+        .route(&format!("{org}/{{resource}}/{{id}}"), get(resources::get_one))
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+        .with_state(state)
+}
+
+async fn render_metrics(axum::extract::State(state): axum::extract::State<AppState>) -> Result<String, ApiError> {
+    let store = state.store.clone();
+    let counts = tokio::task::spawn_blocking(move || store.execution_counts()).await.map_err(ApiError::internal)??;
+    Ok(state.metrics.render(&counts))
+}
+
+/// Serves the API on `listener` until `shutdown` completes (in-flight requests finish).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

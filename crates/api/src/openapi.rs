@@ -1,0 +1,159 @@
+//! The OpenAPI 3.1 document of what this server serves (`/api/v1/openapi.json`).
+
+use serde_json::{Map, Value, json};
+
+use crate::{list::MAX_LIMIT, resources::RESOURCES};
+
+pub(crate) fn document() -> Value {
+    let mut paths = Map::new();
+    paths.insert(
+        "/healthz".into(),
+        json!({ "get": { "summary": "Liveness", "security": [], "responses": { "200": { "description": "The server is up" } } } }),
+    );
+    paths.insert(
+        "/api/v1/openapi.json".into(),
+        json!({ "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OpenAPI 3.1" } } } }),
+    );
+    paths.insert(
+        "/metrics".into(),
+        json!({ "get": { "summary": "Prometheus metrics (totals only: executions by status, page durations, records applied, hooks' HTTP requests, queue depth)", "security": [], "responses": { "200": { "description": "text/plain; version=0.0.4" } } } }),
+    );
+    let org = json!({ "name": "orgId", "in": "path", "required": true, "schema": { "type": "string" } });
+    for (segment, entity) in RESOURCES {
+        let scope = format!("{segment}:read");
+        let mut list_parameters = vec![
+            org.clone(),
+            json!({ "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "default": 1 } }),
+            json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50 } }),
+            json!({ "name": "search", "in": "query", "schema": { "type": "string" }, "description": "Case-insensitive text in any top-level text field" }),
+            json!({ "name": "sortBy", "in": "query", "schema": { "type": "string", "default": "externalId" } }),
+            json!({ "name": "sortDir", "in": "query", "schema": { "type": "string", "enum": ["asc", "desc"], "default": "asc" } }),
+        ];
+        if segment == "vacancies" {
+            list_parameters.push(
+                json!({ "name": "excludeFilled", "in": "query", "schema": { "type": "boolean", "default": true } }),
+            );
+        }
+        paths.insert(
+            format!("/api/v1/org/{{orgId}}/{segment}"),
+            json!({ "get": {
+                "summary": format!("List {segment}"),
+                "description": format!("Requires the scope `{scope}`."),
+                "parameters": list_parameters,
+                "responses": {
+                    "200": { "description": format!("A page of {segment}"), "content": { "application/json": { "schema": { "$ref": "#/components/schemas/List" } } } },
+                    "400": error_response(), "401": error_response(), "403": error_response(),
+                },
+            } }),
+        );
+        paths.insert(
+            format!("/api/v1/org/{{orgId}}/{segment}/{{id}}"),
+            json!({ "get": {
+                "summary": format!("Get one {entity} by id or externalId"),
+                "description": format!("Requires the scope `{scope}`."),
+                "parameters": [org, { "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "description": "The internal id or the externalId" }],
+                "responses": {
+                    "200": { "description": format!("The {entity}"), "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Single" } } } },
+                    "401": error_response(), "403": error_response(), "404": error_response(),
+                },
+            } }),
+        );
+    }
+    let path_param = |name: &str, description: &str| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" }, "description": description });
+    let body = |schema: Value| json!({ "required": true, "content": { "application/json": { "schema": schema } } });
+    let operation = |summary: &str, scope: &str, parameters: Vec<Value>, success: (&str, &str)| {
+        json!({
+            "summary": summary,
+            "description": format!("Requires the scope `{scope}`."),
+            "parameters": parameters,
+            "responses": {
+                success.0: { "description": success.1 },
+                "400": error_response(), "401": error_response(), "403": error_response(), "404": error_response(), "409": error_response(),
+            },
+        })
+    };
+    let integration = path_param("integrationId", "The integration's id");
+    let hook = path_param("hookId", "The hook's id");
+    let string = json!({ "type": "string" });
+    paths.insert(
+        "/api/v1/org/{orgId}/integrations".into(),
+        json!({
+            "get": operation("List integrations", "integrations:read", vec![org.clone()], ("200", "The integrations")),
+            "post": with_body(operation("Create an integration", "integrations:write", vec![org.clone()], ("201", "The integration")), body(json!({ "type": "object", "required": ["name", "sourceSystem"], "properties": {
+                    "name": string, "description": string, "sourceSystem": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,100}$" } } }))),
+        }),
+    );
+    paths.insert(
+        "/api/v1/org/{orgId}/integrations/{integrationId}".into(),
+        json!({ "get": operation("Get an integration", "integrations:read", vec![org.clone(), integration.clone()], ("200", "The integration")) }),
+    );
+    paths.insert(
+        "/api/v1/org/{orgId}/integrations/{integrationId}/secrets".into(),
+        json!({ "get": operation("List secret names and updatedAt (never values)", "integrations:read", vec![org.clone(), integration.clone()], ("200", "The names")) }),
+    );
+    let secret_name = path_param("name", "The secret's name, as hooks read it from ctx.secrets");
+    paths.insert(
+        "/api/v1/org/{orgId}/integrations/{integrationId}/secrets/{name}".into(),
+        json!({
+            "put": with_body(operation("Set or replace a secret (encrypted at rest)", "integrations:write", vec![org.clone(), integration.clone(), secret_name.clone()], ("200", "Its name and updatedAt")), body(json!({ "type": "object", "required": ["value"], "properties": { "value": string } }))),
+            "delete": operation("Delete a secret", "integrations:write", vec![org.clone(), integration.clone(), secret_name], ("204", "Deleted")),
+        }),
+    );
+    paths.insert(
+        "/api/v1/org/{orgId}/integrations/{integrationId}/hooks".into(),
+        json!({
+            "get": operation("List the integration's hooks", "integrations:read", vec![org.clone(), integration.clone()], ("200", "The hooks")),
+            "post": with_body(operation("Create a hook", "integrations:write", vec![org.clone(), integration.clone()], ("201", "The hook")), body(json!({ "type": "object", "required": ["name", "type", "entityType", "code"], "properties": {
+                    "name": string, "type": { "type": "string", "enum": ["PULL", "PUSH"] },
+                    "entityType": { "type": "string", "enum": ["employee", "contractor", "vacancy", "project", "team", "assignment"] },
+                    "eventTypes": { "type": "array", "items": { "type": "string", "enum": ["create", "update", "delete"] } },
+                    "code": string, "schedule": { "type": "string", "enum": ["15m", "30m", "1h", "6h", "12h", "24h"] },
+                    "preferredHour": { "type": "integer", "minimum": 0, "maximum": 23 }, "enabled": { "type": "boolean", "default": true } } }))),
+        }),
+    );
+    paths.insert(
+        "/api/v1/org/{orgId}/hooks/{hookId}".into(),
+        json!({ "get": operation("Get a hook", "integrations:read", vec![org.clone(), hook.clone()], ("200", "The hook")) }),
+    );
+    paths.insert(
+        "/api/v1/org/{orgId}/hooks/{hookId}/run".into(),
+        json!({ "post": operation("Run a PULL hook now (one execution of a hook at a time: 409 while one runs)", "integrations:write", vec![org.clone(), hook.clone()], ("202", "The execution, running")) }),
+    );
+    paths.insert(
+        "/api/v1/org/{orgId}/hooks/{hookId}/executions".into(),
+        json!({ "get": operation("List the hook's executions, newest first", "executions:read", vec![org.clone(), hook], ("200", "The executions")) }),
+    );
+    paths.insert(
+        "/api/v1/org/{orgId}/executions/{executionId}".into(),
+        json!({ "get": operation("Get an execution (pages with counts and errors, logs, HTTP requests, error, warnings); visible while running", "executions:read", vec![org.clone(), path_param("executionId", "The execution's id")], ("200", "The execution")) }),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Flowstate Hooks API", "version": env!("CARGO_PKG_VERSION") },
+        "security": [{ "bearer": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "private_{id}_{secret}" } },
+            "schemas": {
+                "List": { "type": "object", "required": ["data", "meta"], "properties": {
+                    "data": { "type": "array", "items": { "type": "object" } },
+                    "meta": { "type": "object", "required": ["page", "limit", "total", "hasNextPage"], "properties": {
+                        "page": { "type": "integer" }, "limit": { "type": "integer" }, "total": { "type": "integer" }, "hasNextPage": { "type": "boolean" } } },
+                } },
+                "Single": { "type": "object", "required": ["data"], "properties": { "data": { "type": "object" } } },
+                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message", "errorId"], "properties": {
+                    "code": { "type": "string", "enum": ["VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "RATE_LIMITED", "INTERNAL_ERROR"] },
+                    "message": { "type": "string" }, "details": {}, "errorId": { "type": "string" } } } } },
+            },
+        },
+    })
+}
+
+fn with_body(mut operation: Value, body: Value) -> Value {
+    operation["requestBody"] = body;
+    operation
+}
+
+fn error_response() -> Value {
+    json!({ "description": "An error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}

@@ -1,0 +1,209 @@
+//! Runs hook executions on a thread of their own (JavaScript never runs on the HTTP
+//! workers): one current-thread runtime owns the engine and takes jobs from a queue, one
+//! execution at a time. A PULL execution applies and commits each page before the next page
+//! runs, and saves the execution after every page, so it can be watched while it runs.
+
+use std::sync::Arc;
+
+use flowstate_runtime::{Engine, ExecutionRecord, HookInvocation, OrgInfo, Secrets, Status};
+use flowstate_store::{
+    IncomingRecord, OrgId, Store,
+    integrations::{Execution, Hook, Integration},
+};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::{dispatcher::PushSettings, metrics::Metrics, vault::Vault};
+
+/// One execution to run.
+pub struct Job {
+    pub org: OrgId,
+    pub integration: Integration,
+    pub hook: Hook,
+    pub execution: Execution,
+}
+
+/// Where jobs go.
+#[derive(Clone)]
+pub struct Runner {
+    queue: mpsc::UnboundedSender<Job>,
+    metrics: Arc<Metrics>,
+}
+
+impl Runner {
+    /// Starts the execution thread; `engine` is built on it. Without `push`, no PUSH hook
+    /// is dispatched.
+    pub fn start(
+        store: Arc<Store>,
+        vault: Vault,
+        push: Option<PushSettings>,
+        metrics: Arc<Metrics>,
+        engine: impl FnOnce() -> anyhow::Result<Engine> + Send + 'static,
+    ) -> std::io::Result<Runner> {
+        let (queue, mut jobs) = mpsc::unbounded_channel::<Job>();
+        let runner = Runner { queue, metrics: metrics.clone() };
+        std::thread::Builder::new().name("hook-executions".into()).stack_size(8 * 1024 * 1024).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => return tracing::error!(%error, "cannot start the execution runtime"),
+            };
+            // The future borrows the store: its last handle may be this thread's, and a
+            // PostgreSQL store (whose client owns a small runtime) may only be dropped
+            // outside this runtime, after it.
+            let (store_ref, vault, metrics) = (&store, &vault, &metrics);
+            runtime.block_on(async move {
+                let engine = match engine() {
+                    Ok(engine) => engine,
+                    Err(error) => return tracing::error!(error = %format!("{error:#}"), "cannot build the hook engine"),
+                };
+                let pulls = async {
+                    while let Some(job) = jobs.recv().await {
+                        metrics.queued(-1);
+                        run(&engine, store_ref, vault, metrics, job).await;
+                    }
+                };
+                match push {
+                    Some(settings) => {
+                        tokio::join!(pulls, crate::dispatcher::run(&engine, store_ref, vault, settings));
+                    }
+                    None => pulls.await,
+                }
+            });
+            drop(runtime);
+            drop(store);
+        })?;
+        Ok(runner)
+    }
+
+    pub fn submit(&self, job: Job) -> bool {
+        self.metrics.queued(1);
+        let sent = self.queue.send(job).is_ok();
+        if !sent {
+            self.metrics.queued(-1);
+        }
+        sent
+    }
+}
+
+/// The store is synchronous: calls go to the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    store: &Arc<Store>,
+    call: impl FnOnce(&Store) -> Result<T, flowstate_store::StoreError> + Send + 'static,
+) -> Result<T, String> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || call(&store)).await {
+        Ok(result) => result.map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metrics, job: Job) {
+    let Job { org, integration, hook, mut execution } = job;
+    let span = tracing::info_span!("execution", id = %execution.id, hook = %hook.id);
+    let _entered = span.enter();
+    let prepared = prepare(store, vault, &org, &integration, &hook).await;
+    let invocation = match prepared {
+        Ok(invocation) => invocation,
+        Err(message) => {
+            execution.status = "failed".into();
+            execution.error = Some(message);
+            execution.finished_at = Some(now());
+            save(store, &org, &execution).await;
+            return;
+        }
+    };
+    let mut pull = engine.start_pull(&invocation);
+    let mut page_started = std::time::Instant::now();
+    while let Some(page) = pull.next_page().await {
+        let records: Vec<IncomingRecord> = page
+            .records
+            .into_iter()
+            .map(|record| IncomingRecord { external_id: record.external_id.to_string(), data: record.data })
+            .collect();
+        let count = records.len();
+        let (apply_org, source, entity) = (org.clone(), integration.source_system.clone(), hook.entity_type);
+        match blocking(store, move |store| store.apply_page(&apply_org, &source, entity, &records)).await {
+            Ok(outcome) => {
+                metrics.page(page_started.elapsed().as_secs_f64());
+                for (result, count) in [
+                    ("created", outcome.created),
+                    ("updated", outcome.updated),
+                    ("unchanged", outcome.unchanged),
+                    ("deleted", outcome.deleted),
+                    ("failed", outcome.errors.len()),
+                ] {
+                    metrics.records(result, count);
+                }
+                let mut summary = serde_json::to_value(&outcome).expect("outcomes serialize");
+                summary["index"] = json!(page.index);
+                summary["recordCount"] = json!(count);
+                if let Value::Array(pages) = &mut execution.pages {
+                    pages.push(summary);
+                }
+                save(store, &org, &execution).await;
+            }
+            Err(message) => pull.reject_page(page.index, &format!("the store could not apply this page: {message}")),
+        }
+        page_started = std::time::Instant::now();
+    }
+    let record: ExecutionRecord = pull.finish();
+    metrics.http_requests(record.http_requests.len());
+    execution.status = status_name(record.status).into();
+    execution.error = record.error.as_ref().map(|error| error.message.clone());
+    execution.record = Some(serde_json::to_value(&record).expect("records serialize"));
+    execution.finished_at = Some(now());
+    tracing::info!(status = %execution.status, pages = record.pages.len(), "execution finished");
+    save(store, &org, &execution).await;
+}
+
+pub(crate) fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Succeeded => "succeeded",
+        Status::Failed => "failed",
+        Status::TimedOut => "timed_out",
+    }
+}
+
+pub(crate) fn now() -> String {
+    flowstate_store::timestamp(chrono::Utc::now())
+}
+
+pub(crate) async fn save(store: &Arc<Store>, org: &OrgId, execution: &Execution) {
+    let (org, execution) = (org.clone(), execution.clone());
+    if let Err(message) = blocking(store, move |store| store.save_execution(&org, &execution)).await {
+        tracing::error!(%message, "saving an execution failed");
+    }
+}
+
+/// The hook's invocation: its code, the organisation, and its integration's secrets opened.
+pub(crate) async fn prepare(
+    store: &Arc<Store>,
+    vault: &Vault,
+    org: &OrgId,
+    integration: &Integration,
+    hook: &Hook,
+) -> Result<HookInvocation, String> {
+    let (secrets_org, integration_id) = (org.clone(), integration.id.clone());
+    let sealed = blocking(store, move |store| store.secrets(&secrets_org, &integration_id)).await?;
+    let mut secrets = Vec::new();
+    for secret in sealed {
+        let Some(value) = vault.open(&integration.id, &secret) else {
+            return Err(format!("secret {:?} cannot be opened with this server's master key", secret.name));
+        };
+        secrets.push((secret.name, value));
+    }
+    let info_org = org.clone();
+    let organization = blocking(store, move |store| store.organization(&info_org)).await?;
+    Ok(HookInvocation {
+        file_name: format!("{}.js", hook.name),
+        code: hook.code.clone(),
+        kv_scope: hook.id.clone(),
+        secrets: Secrets::new(secrets),
+        org: OrgInfo {
+            id: org.to_string(),
+            name: organization.name,
+            timezone: organization.timezone,
+            currency: organization.currency,
+        },
+    })
+}

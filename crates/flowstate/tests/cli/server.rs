@@ -1,0 +1,703 @@
+//! `flowstate serve`, black-box: the real binary on a random port, driven over HTTP.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+};
+
+use serde_json::{Value, json};
+
+use crate::{args, flowstate, postgres_url, stdout, sync_apply_args};
+
+/// A running `flowstate serve`, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    /// The first-start lines: organisation id and admin key (None on a later start).
+    first_start: Option<(String, String)>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(db: &str, directory: &std::path::Path) -> Server {
+    start_with(db, directory, &[])
+}
+
+fn start_with(db: &str, directory: &std::path::Path, extra: &[String]) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_flowstate"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", db, "--master-key-file"])
+        .arg(directory.join("flowstate.key"))
+        .args(extra)
+        .env_remove("FLOWSTATE_MASTER_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed and waited for on drop, also when reading its output fails.
+    let mut server = Server { child, base: String::new(), first_start: None };
+    let mut lines = BufReader::new(server.child.stdout.take().unwrap()).lines();
+    let (mut org, mut key) = (None, None);
+    loop {
+        let line = lines.next().expect("the server prints where it listens").unwrap();
+        if let Some(value) = line.trim().strip_prefix("organisation id:") {
+            org = Some(value.trim().to_string());
+        } else if let Some(value) = line.trim().strip_prefix("admin API key:") {
+            key = Some(value.trim().to_string());
+        } else if let Some(address) = line.strip_prefix("listening on ") {
+            server.base = address.trim().to_string();
+            server.first_start = org.take().zip(key.take());
+            return server;
+        }
+    }
+}
+
+async fn call(server: &Server, path: &str, key: Option<&str>) -> (u16, Value) {
+    send(server, reqwest::Method::GET, path, key, None).await
+}
+
+async fn send(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", server.base));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+}
+
+/// Creates an integration under `org_path` (`/api/v1/org/{orgId}`); its id.
+async fn create_integration(server: &Server, org_path: &str, key: &str, body: Value) -> String {
+    let (status, created) =
+        send(server, reqwest::Method::POST, &format!("{org_path}/integrations"), Some(key), Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    created["data"]["id"].as_str().unwrap().to_string()
+}
+
+/// Creates a hook of the integration; its id.
+async fn create_hook(server: &Server, org_path: &str, key: &str, integration: &str, body: Value) -> String {
+    let path = format!("{org_path}/integrations/{integration}/hooks");
+    let (status, created) = send(server, reqwest::Method::POST, &path, Some(key), Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    created["data"]["id"].as_str().unwrap().to_string()
+}
+
+fn assert_error(body: &Value, code: &str) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(body["error"]["errorId"].as_str().is_some_and(|id| id.starts_with("err_")), "{body}");
+}
+
+fn people(directory: &std::path::Path) -> std::path::PathBuf {
+    let file = directory.join("people.ndjson");
+    let lines = [
+        json!({ "externalId": "EMP-1", "data": { "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com" } }),
+        json!({ "externalId": "EMP-2", "data": { "firstName": "Grace", "lastName": "Hopper", "email": "grace@example.com" } }),
+    ];
+    std::fs::write(&file, lines.iter().map(Value::to_string).collect::<Vec<_>>().join("\n")).unwrap();
+    file
+}
+
+async fn first_start_then_api_then_restart(db: &str) {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start(db, directory.path());
+    let (org, key) = server.first_start.clone().expect("a new database prints its first organisation and key");
+    assert!(org.starts_with("org_") && key.starts_with("private_"), "{org} {key}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(directory.path().join("flowstate.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the master key file is the owner's only");
+    }
+
+    assert_eq!(call(&server, "/healthz", None).await, (200, json!({ "status": "ok" })));
+    let employees = format!("/api/v1/org/{org}/employees");
+    let (status, body) = call(&server, &employees, None).await;
+    assert_eq!(status, 401);
+    assert_error(&body, "UNAUTHORIZED");
+    let (status, body) = call(&server, &employees, Some("private_0_0")).await;
+    assert_eq!(status, 401);
+    assert_error(&body, "UNAUTHORIZED");
+
+    // A sync next to the running server; the API shows what it made.
+    let output = flowstate(sync_apply_args(db, &org, "employee", &people(directory.path()))).await;
+    assert_eq!(output.status.code(), Some(0));
+    let (status, body) = call(&server, &employees, Some(&key)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["meta"], json!({ "page": 1, "limit": 50, "total": 2, "hasNextPage": false }));
+    assert_eq!(body["data"][0]["externalId"], "EMP-1");
+    let (_, page) =
+        call(&server, &format!("{employees}?limit=1&page=1&sortBy=lastName&sortDir=desc"), Some(&key)).await;
+    assert_eq!(
+        (page["data"][0]["externalId"].as_str(), page["meta"]["hasNextPage"].as_bool()),
+        (Some("EMP-1"), Some(true))
+    );
+    let (_, found) = call(&server, &format!("{employees}?search=HOPPER"), Some(&key)).await;
+    assert_eq!(found["meta"]["total"], 1);
+    let internal_id = body["data"][1]["id"].as_str().unwrap().to_string();
+    for id in [internal_id.as_str(), "EMP-2"] {
+        let (status, one) = call(&server, &format!("{employees}/{id}"), Some(&key)).await;
+        assert_eq!((status, one["data"]["email"].as_str()), (200, Some("grace@example.com")), "{id}");
+    }
+    let (status, body) = call(&server, &format!("{employees}/EMP-404"), Some(&key)).await;
+    assert_eq!(status, 404);
+    assert_error(&body, "NOT_FOUND");
+    let (status, body) = call(&server, &format!("{employees}?limit=201"), Some(&key)).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "VALIDATION_ERROR");
+    assert_eq!(body["error"]["details"][0]["field"], "limit");
+
+    // The OpenAPI document lists every route exercised here.
+    let (_, document) = call(&server, "/api/v1/openapi.json", None).await;
+    for path in [
+        "/healthz",
+        "/api/v1/org/{orgId}/employees",
+        "/api/v1/org/{orgId}/employees/{id}",
+        "/api/v1/org/{orgId}/vacancies",
+    ] {
+        assert!(document["paths"].get(path).is_some(), "{path} is documented");
+    }
+    drop(server);
+
+    // A second start on the same database creates nothing and prints no key.
+    let server = start(db, directory.path());
+    assert!(server.first_start.is_none(), "the key is shown once, on the first start only");
+    assert_eq!(call(&server, &employees, Some(&key)).await.0, 200);
+
+    // SIGTERM stops it cleanly.
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = server.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "a clean stop on SIGTERM");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_starts_with_no_configuration_and_serves_the_api() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    first_start_then_api_then_restart(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_starts_with_no_configuration_and_serves_the_api_on_postgres() {
+    let Some(base) = postgres_url() else { return };
+    // A schema of its own, so this server's first start sees a new database.
+    let schema = format!("flowstate_serve_test_{}", std::process::id());
+    let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
+    let base_url = std::env::var("FLOWSTATE_TEST_DATABASE_URL").unwrap();
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&base_url, postgres::NoTls).unwrap();
+        client.batch_execute(&create).unwrap();
+    })
+    .join()
+    .unwrap();
+    let db = base.split("options=").next().unwrap().to_string() + &format!("options=-c%20search_path%3D{schema}");
+    first_start_then_api_then_restart(&db).await;
+}
+
+/// Every route, with a key of another organisation and with a key lacking the scope.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_organisations_key_is_refused_on_every_route() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start(&db, directory.path());
+    let (org_a, key_a) = server.first_start.clone().unwrap();
+    let output =
+        flowstate(args(&["org", "create", "--db", &db, "--name", "B", "--timezone", "UTC", "--currency", "EUR"])).await;
+    let org_b = stdout(&output).trim().to_string();
+    let output =
+        flowstate(args(&["key", "create", "--db", &db, "--org", &org_b, "--name", "b", "--scope", "all"])).await;
+    assert_eq!(output.status.code(), Some(0), "{}", crate::stderr(&output));
+    let key_b = stdout(&output).trim().to_string();
+    let output = flowstate(args(&[
+        "key",
+        "create",
+        "--db",
+        &db,
+        "--org",
+        &org_a,
+        "--name",
+        "narrow",
+        "--scope",
+        "employees:read",
+    ]))
+    .await;
+    let narrow = stdout(&output).trim().to_string();
+    let output = flowstate(sync_apply_args(&db, &org_a, "employee", &people(directory.path()))).await;
+    assert_eq!(output.status.code(), Some(0));
+
+    for resource in ["employees", "contractors", "vacancies", "teams", "projects", "assignments"] {
+        for path in [format!("/api/v1/org/{org_a}/{resource}"), format!("/api/v1/org/{org_a}/{resource}/EMP-1")] {
+            let (status, body) = call(&server, &path, Some(&key_b)).await;
+            assert_eq!(status, 403, "{path}: {body}");
+            assert_error(&body, "FORBIDDEN");
+            assert!(body.get("data").is_none(), "{path}");
+        }
+        let (status, _) = call(&server, &format!("/api/v1/org/{org_b}/{resource}"), Some(&key_a)).await;
+        assert_eq!(status, 403, "A's key on B's {resource}");
+        let (status, body) = call(&server, &format!("/api/v1/org/{org_a}/{resource}"), Some(&narrow)).await;
+        if resource == "employees" {
+            assert_eq!(status, 200);
+        } else {
+            assert_eq!(status, 403, "{resource}: {body}");
+            assert_eq!(body["error"]["details"]["requiredScope"], format!("{resource}:read"));
+        }
+    }
+    let (status, body) = call(&server, &format!("/api/v1/org/{org_b}/employees"), Some(&key_b)).await;
+    assert_eq!((status, body["meta"]["total"].as_u64()), (200, Some(0)), "B sees none of A's employees");
+
+    // A's integration, secret, hook and execution, tried with B's key: on A's paths 403; on
+    // B's own paths with A's ids, 404 (nothing of A's is found from B).
+    let a = |path: &str| format!("/api/v1/org/{org_a}{path}");
+    let integration = create_integration(&server, &a(""), &key_a, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    send(
+        &server,
+        reqwest::Method::PUT,
+        &a(&format!("/integrations/{integration}/secrets/token")),
+        Some(&key_a),
+        Some(json!({ "value": "a-secret" })),
+    )
+    .await;
+    let hook = create_hook(&server, &a(""), &key_a, &integration, json!({ "name": "h", "type": "PULL", "entityType": "employee", "code": "async function run(ctx) { return { records: [] }; }" })).await;
+    let (status, body) =
+        send(&server, reqwest::Method::POST, &a(&format!("/hooks/{hook}/run")), Some(&key_a), None).await;
+    assert_eq!(status, 202, "{body}");
+    let execution = body["data"]["id"].as_str().unwrap().to_string();
+    let routes = [
+        (reqwest::Method::GET, "/integrations".to_string(), None),
+        (reqwest::Method::POST, "/integrations".to_string(), Some(json!({ "name": "X", "sourceSystem": "x" }))),
+        (reqwest::Method::GET, format!("/integrations/{integration}"), None),
+        (reqwest::Method::GET, format!("/integrations/{integration}/secrets"), None),
+        (reqwest::Method::PUT, format!("/integrations/{integration}/secrets/token"), Some(json!({ "value": "b" }))),
+        (reqwest::Method::DELETE, format!("/integrations/{integration}/secrets/token"), None),
+        (reqwest::Method::GET, format!("/integrations/{integration}/hooks"), None),
+        (
+            reqwest::Method::POST,
+            format!("/integrations/{integration}/hooks"),
+            Some(json!({ "name": "h", "type": "PULL", "entityType": "employee", "code": "x" })),
+        ),
+        (reqwest::Method::GET, format!("/hooks/{hook}"), None),
+        (reqwest::Method::POST, format!("/hooks/{hook}/run"), None),
+        (reqwest::Method::GET, format!("/hooks/{hook}/executions"), None),
+        (reqwest::Method::GET, format!("/executions/{execution}"), None),
+    ];
+    for (method, path, body) in &routes {
+        let (status, answer) = send(&server, method.clone(), &a(path), Some(&key_b), body.clone()).await;
+        assert_eq!(status, 403, "B's key on A's {method} {path}: {answer}");
+        assert_error(&answer, "FORBIDDEN");
+        if path == "/integrations" {
+            continue; // B's own list and create are B's business
+        }
+        let (status, answer) =
+            send(&server, method.clone(), &format!("/api/v1/org/{org_b}{path}"), Some(&key_b), body.clone()).await;
+        assert_eq!(status, 404, "A's ids under B's org, {method} {path}: {answer}");
+    }
+    let (_, secrets) = call(&server, &a(&format!("/integrations/{integration}/secrets")), Some(&key_a)).await;
+    assert_eq!(secrets["meta"]["total"], 1, "B deleted nothing of A's");
+}
+
+const HR_KEY: &str = "hr-secret-key-7f3a";
+
+/// Runs the hook through the API and waits for its execution to end.
+async fn run_and_wait(server: &Server, org: &str, key: &str, hook: &str) -> Value {
+    let (status, started) =
+        send(server, reqwest::Method::POST, &format!("/api/v1/org/{org}/hooks/{hook}/run"), Some(key), None).await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["data"]["status"], "running");
+    let execution = started["data"]["id"].as_str().unwrap().to_string();
+    for _ in 0..300 {
+        let (status, body) = call(server, &format!("/api/v1/org/{org}/executions/{execution}"), Some(key)).await;
+        assert_eq!(status, 200, "{body}");
+        if body["data"]["status"] != "running" {
+            return body["data"].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the execution did not end");
+}
+
+fn total(execution: &Value, count: &str) -> u64 {
+    execution["pages"].as_array().unwrap().iter().map(|page| page[count].as_u64().unwrap()).sum()
+}
+
+/// The spec's PULL flow through the server: an integration with a secret, a hook, a manual
+/// run against a local HTTPS HR API (pages applied and committed as they come), then the
+/// same run again changing nothing; the secret's value never comes back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_hook_runs_through_the_server_into_the_store() {
+    let hr = flowstate_example_api::TlsServer::start(
+        flowstate_example_api::hr_router(flowstate_example_api::HrDataset::new(120, 0, HR_KEY)),
+        &["hr.example.com"],
+    )
+    .await
+    .unwrap();
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(directory.path().join("ca.pem"), hr.ca_pem()).unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let routing = [
+        "--connect-to".to_string(),
+        format!("hr.example.com:443:127.0.0.1:{}", hr.addr().port()),
+        "--cacert".to_string(),
+        directory.path().join("ca.pem").display().to_string(),
+    ];
+    let server = start_with(&db, directory.path(), &routing);
+    let (org, key) = server.first_start.clone().unwrap();
+    let post = |path: String, body: Value| {
+        let (server, key) = (&server, key.clone());
+        async move { send(server, reqwest::Method::POST, &path, Some(&key), Some(body)).await }
+    };
+
+    let (status, integration) =
+        post(format!("/api/v1/org/{org}/integrations"), json!({ "name": "HR system", "sourceSystem": "hr" })).await;
+    assert_eq!(status, 201, "{integration}");
+    let integration = integration["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = send(
+        &server,
+        reqwest::Method::PUT,
+        &format!("/api/v1/org/{org}/integrations/{integration}/secrets/api_key"),
+        Some(&key),
+        Some(json!({ "value": HR_KEY })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(
+        format!("/api/v1/org/{org}/integrations/{integration}/hooks"),
+        json!({ "name": "employees", "type": "PULL", "entityType": "employee", "schedule": "1h",
+                "code": include_str!("../../../../examples/hooks/employees-cursor.js") }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let hook = body["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = post(
+        format!("/api/v1/org/{org}/integrations/{integration}/hooks"),
+        json!({ "name": "x", "type": "PULL", "entityType": "people", "preferredHour": 24 }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let fields: Vec<&str> =
+        body["error"]["details"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["entityType", "code", "preferredHour"], "{body}");
+
+    // A body that is not JSON gets the one error shape too.
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/org/{org}/integrations", server.base))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body("{ not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_error(&body, "VALIDATION_ERROR");
+
+    let first = run_and_wait(&server, &org, &key, &hook).await;
+    assert_eq!(first["status"], "succeeded", "{first}");
+    assert_eq!((total(&first, "recordCount"), total(&first, "created")), (120, 120));
+    assert!(first["pages"].as_array().unwrap().len() > 1, "the HR API pages");
+    let (_, employees) = call(&server, &format!("/api/v1/org/{org}/employees?limit=1"), Some(&key)).await;
+    assert_eq!(employees["meta"]["total"], 120);
+
+    let again = run_and_wait(&server, &org, &key, &hook).await;
+    assert_eq!(again["status"], "succeeded");
+    assert_eq!((total(&again, "created"), total(&again, "updated"), total(&again, "unchanged")), (0, 0, 120));
+
+    // The secret's value appears in no response: executions, hook, secrets list.
+    let mut seen = Vec::new();
+    for path in [
+        format!("/api/v1/org/{org}/hooks/{hook}/executions"),
+        format!("/api/v1/org/{org}/hooks/{hook}"),
+        format!("/api/v1/org/{org}/integrations/{integration}/secrets"),
+        format!("/api/v1/org/{org}/integrations/{integration}"),
+    ] {
+        let (status, body) = call(&server, &path, Some(&key)).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        seen.push(body.to_string());
+    }
+    assert!(seen.iter().all(|body| !body.contains(HR_KEY)), "the secret leaked");
+    assert!(seen[2].contains("api_key"), "the secret is listed by name");
+    let (_, executions) = call(&server, &format!("/api/v1/org/{org}/hooks/{hook}/executions"), Some(&key)).await;
+    assert_eq!(executions["meta"]["total"], 2);
+
+    // Prometheus metrics count what happened.
+    let metrics = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
+    for line in [
+        "flowstate_executions{status=\"succeeded\"} 2",
+        "flowstate_records_applied_total{result=\"created\"} 120",
+        "flowstate_records_applied_total{result=\"unchanged\"} 120",
+        "flowstate_execution_queue_depth 0",
+    ] {
+        assert!(metrics.lines().any(|got| got == line), "{line} in\n{metrics}");
+    }
+    let pages: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("flowstate_pull_page_duration_seconds_count "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(pages >= 4, "{pages} pages timed");
+    assert!(!metrics.contains(HR_KEY) && !metrics.contains(&org), "totals only");
+    assert!(executions["data"][0]["record"]["httpRequests"].as_array().is_some_and(|calls| !calls.is_empty()));
+}
+
+/// A server killed (SIGKILL) in the middle of an execution: on the next start that execution
+/// is `failed` with the reason `interrupted`; nothing stays `running`.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_execution_cut_off_by_a_crash_is_failed_as_interrupted_on_restart() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let mut server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration =
+        create_integration(&server, &a(""), &key, json!({ "name": "Slow", "sourceSystem": "slow" })).await;
+    let slow = "async function run(ctx) { await new Promise((resolve) => setTimeout(resolve, 20000)); return { records: [] }; }";
+    let hook = create_hook(
+        &server,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "slow", "type": "PULL", "entityType": "employee", "code": slow }),
+    )
+    .await;
+    let (status, body) =
+        send(&server, reqwest::Method::POST, &a(&format!("/hooks/{hook}/run")), Some(&key), None).await;
+    assert_eq!(status, 202);
+    let execution = body["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) =
+        send(&server, reqwest::Method::POST, &a(&format!("/hooks/{hook}/run")), Some(&key), None).await;
+    assert_eq!(status, 409, "one execution of a hook at a time: {body}");
+    assert_error(&body, "CONFLICT");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let server = start(&db, directory.path());
+    let (_, body) = call(&server, &a(&format!("/executions/{execution}")), Some(&key)).await;
+    assert_eq!(
+        (body["data"]["status"].as_str(), body["data"]["error"].as_str()),
+        (Some("failed"), Some("interrupted"))
+    );
+    assert!(body["data"]["finishedAt"].is_string());
+}
+
+/// Five executions per hook per rolling hour: the sixth manual run is refused with 429.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sixth_manual_run_within_the_hour_is_rate_limited() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration = create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let hook = create_hook(&server, &a(""), &key, &integration, json!({ "name": "quick", "type": "PULL", "entityType": "employee", "code": "async function run(ctx) { return { records: [] }; }" })).await;
+    for _ in 0..5 {
+        assert_eq!(run_and_wait(&server, &org, &key, &hook).await["status"], "succeeded");
+    }
+    let (status, body) =
+        send(&server, reqwest::Method::POST, &a(&format!("/hooks/{hook}/run")), Some(&key), None).await;
+    assert_eq!(status, 429, "{body}");
+    assert_error(&body, "RATE_LIMITED");
+}
+
+/// The receiver of PUSH deliveries: records every body, answers 500 to the first two.
+fn receiver() -> (axum::Router, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
+    let seen = received.clone();
+    let router = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let seen = seen.clone();
+            async move {
+                let mut seen = seen.lock().unwrap();
+                seen.push(body);
+                if seen.len() <= 2 { axum::http::StatusCode::INTERNAL_SERVER_ERROR } else { axum::http::StatusCode::OK }
+            }
+        }),
+    );
+    (router, received)
+}
+
+/// A PUSH hook receives create, update and delete of an employee made by a sync, in order,
+/// with `before`/`after`; a failing delivery is retried (each attempt an execution) until it
+/// succeeds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_hook_receives_every_change_in_order_with_retries() {
+    let (router, received) = receiver();
+    let target = flowstate_example_api::TlsServer::start(router, &["hooks.example.com"]).await.unwrap();
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(directory.path().join("ca.pem"), target.ca_pem()).unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let extra = [
+        "--connect-to".to_string(),
+        format!("hooks.example.com:443:127.0.0.1:{}", target.addr().port()),
+        "--cacert".to_string(),
+        directory.path().join("ca.pem").display().to_string(),
+        "--push-retry-backoff-ms".to_string(),
+        "20".to_string(),
+    ];
+    let server = start_with(&db, directory.path(), &extra);
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration =
+        create_integration(&server, &a(""), &key, json!({ "name": "Payroll", "sourceSystem": "payroll" })).await;
+    let code = "async function run(ctx) {
+        const resp = await ctx.http.post('https://hooks.example.com/events', ctx.event);
+        if (resp.status !== 200) throw new Error(`receiver answered ${resp.status}`);
+    }";
+    let (status, body) = send(
+        &server,
+        reqwest::Method::POST,
+        &a(&format!("/integrations/{integration}/hooks")),
+        Some(&key),
+        Some(json!({ "name": "to-payroll", "type": "PUSH", "entityType": "employee", "eventTypes": ["create", "update", "delete"], "code": code })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let hook = body["data"]["id"].as_str().unwrap().to_string();
+
+    let file = directory.path().join("change.ndjson");
+    let changes = [
+        json!({ "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com" }),
+        json!({ "firstName": "Ada", "lastName": "King", "email": "ada@example.com" }),
+        json!({ "deletedAt": "2026-06-01" }),
+    ];
+    for data in changes {
+        std::fs::write(&file, json!({ "externalId": "EMP-1", "data": data }).to_string()).unwrap();
+        let output = flowstate(sync_apply_args(&db, &org, "employee", &file)).await;
+        assert_eq!(output.status.code(), Some(0), "{}", crate::stderr(&output));
+    }
+    for _ in 0..300 {
+        if received.lock().unwrap().len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 5, "two refused attempts, then three deliveries: {received:?}");
+    assert_eq!(received[0], received[2], "the first event, attempted three times");
+    let delivered = &received[2..];
+    let kinds: Vec<&str> = delivered.iter().map(|event| event["changeType"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["create", "update", "delete"]);
+    assert!(
+        delivered.iter().all(|event| event["entityType"] == "employee" && event["source"] == "sync:workday"),
+        "{delivered:?}"
+    );
+    assert!(delivered.iter().all(|event| event["id"].as_str().is_some_and(|id| id.starts_with("evt_"))));
+    assert_eq!(
+        (delivered[0]["before"].clone(), delivered[0]["after"]["lastName"].clone()),
+        (Value::Null, json!("Lovelace"))
+    );
+    assert_eq!(
+        (delivered[1]["before"]["lastName"].clone(), delivered[1]["after"]["lastName"].clone()),
+        (json!("Lovelace"), json!("King"))
+    );
+    assert_eq!(
+        (delivered[2]["before"]["lastName"].clone(), delivered[2]["after"].clone()),
+        (json!("King"), Value::Null)
+    );
+
+    let (_, executions) = call(&server, &a(&format!("/hooks/{hook}/executions")), Some(&key)).await;
+    let mut executions = executions["data"].as_array().unwrap().clone();
+    executions.reverse(); // oldest first
+    let statuses: Vec<&str> = executions.iter().map(|execution| execution["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["failed", "failed", "succeeded", "succeeded", "succeeded"]);
+    assert!(executions.iter().all(|execution| execution["trigger"] == "event"));
+    assert_eq!(executions[0]["eventId"], executions[2]["eventId"], "retries of one event");
+    assert_eq!(executions[0]["eventId"], delivered[0]["id"]);
+}
+
+/// `flowstate secrets rotate-key` re-seals the secrets under a new key: a hook still reads
+/// them after a restart with the new key file; with a key that cannot open them, nothing
+/// changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn rotating_the_master_key_keeps_secrets_readable() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let key_file = directory.path().join("flowstate.key");
+    let server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration = create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    send(
+        &server,
+        reqwest::Method::PUT,
+        &a(&format!("/integrations/{integration}/secrets/token")),
+        Some(&key),
+        Some(json!({ "value": "abc-123" })),
+    )
+    .await;
+    let code = "async function run(ctx) { if (ctx.secrets.token !== 'abc-123') throw new Error('wrong secret'); return { records: [] }; }";
+    let hook = create_hook(
+        &server,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "check", "type": "PULL", "entityType": "employee", "code": code }),
+    )
+    .await;
+    assert_eq!(run_and_wait(&server, &org, &key, &hook).await["status"], "succeeded");
+    drop(server);
+
+    let before = std::fs::read_to_string(&key_file).unwrap();
+    let rotate = |file: &std::path::Path| {
+        args(&["secrets", "rotate-key", "--db", &db, "--master-key-file", &file.display().to_string()])
+    };
+    let output = flowstate(rotate(&key_file)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", crate::stderr(&output));
+    assert!(stdout(&output).contains("re-sealed 1 secret(s)"), "{}", stdout(&output));
+    let after = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(before, after);
+    assert!(!directory.path().join("flowstate.key.new").exists());
+
+    let wrong = directory.path().join("wrong.key");
+    std::fs::write(&wrong, "11".repeat(32)).unwrap();
+    let output = flowstate(rotate(&wrong)).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        crate::stderr(&output).contains("cannot be opened with the current master key"),
+        "{}",
+        crate::stderr(&output)
+    );
+    assert!(!crate::stderr(&output).contains("abc-123"));
+
+    let server = start(&db, directory.path());
+    assert_eq!(
+        run_and_wait(&server, &org, &key, &hook).await["status"],
+        "succeeded",
+        "the secret opens with the new key"
+    );
+    drop(server);
+
+    // A rotation cut off after re-sealing, before the new key moved into place: the next start
+    // keeps the staged key (it opens the secrets) ...
+    let staged = directory.path().join("flowstate.key.new");
+    std::fs::rename(&key_file, &staged).unwrap();
+    std::fs::write(&key_file, &before).unwrap();
+    let server = start(&db, directory.path());
+    assert!(!staged.exists());
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), after);
+    assert_eq!(run_and_wait(&server, &org, &key, &hook).await["status"], "succeeded");
+    drop(server);
+    // ... and one cut off before re-sealing leaves the current key in place.
+    std::fs::write(&staged, "22".repeat(32)).unwrap();
+    let server = start(&db, directory.path());
+    assert!(!staged.exists());
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), after);
+    assert_eq!(run_and_wait(&server, &org, &key, &hook).await["status"], "succeeded");
+}

@@ -1,0 +1,214 @@
+//! What a database backend does for the store: bulk reads by key lists, one write of a
+//! page's [`Changes`], transactions. SQLite (`sqlite.rs`) and PostgreSQL (`postgres.rs`)
+//! implement it; everything above it (loading, planning, representing) is shared, so the
+//! two behave the same by construction.
+
+use flowstate_sync::{EntityType, NestedKind};
+
+use crate::{
+    ChangeEvent,
+    keys::ApiKeyRow,
+    model::table,
+    world::{AdjustmentRow, AssignmentRow, Changes, EntityRow, JobRoleRow, SyncStateRow},
+};
+
+/// Which entities to read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum EntityFilter<'a> {
+    Ids(&'a [String]),
+    ExternalIds(&'a [String]),
+    /// Employees by lowercased email.
+    EmailKeys(&'a [String]),
+    /// Vacancies filled by these employees (or contractors, by the entity type given).
+    FilledBy(EntityType, &'a [String]),
+    All,
+}
+
+/// Which assignment rows to read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum AssignmentFilter<'a> {
+    Ids(&'a [String]),
+    ExternalIds(&'a [String]),
+    /// Every row whose resource is one of these (of this type).
+    Resources(EntityType, &'a [String]),
+    /// Every row allocating to one of these teams or projects.
+    Targets(EntityType, &'a [String]),
+    All,
+}
+
+/// A custom attribute definition as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct DefinitionRow {
+    pub id: String,
+    pub name: String,
+    pub attribute_key: String,
+    /// `STRING|NUMBER|DATE|DATE_RANGE`.
+    pub field_type: String,
+    /// Upper-case entity type names.
+    pub entity_types: Vec<String>,
+    pub created_at: String,
+}
+
+/// The page a write belongs to.
+pub(crate) struct WriteScope<'a> {
+    pub org: &'a str,
+    pub source: &'a str,
+    pub entity: EntityType,
+    pub now: &'a str,
+}
+
+#[derive(Debug)]
+pub(crate) enum DbError {
+    /// A constraint refused a row (unique, foreign key, check).
+    Constraint(String),
+    Other(String),
+}
+
+impl From<DbError> for crate::StoreError {
+    fn from(error: DbError) -> crate::StoreError {
+        match error {
+            DbError::Constraint(message) | DbError::Other(message) => crate::StoreError::Database(message),
+        }
+    }
+}
+
+pub(crate) type DbResult<T> = Result<T, DbError>;
+
+pub(crate) trait Db: Send {
+    /// The organisation's IANA time zone, or `None` when there is no such organisation.
+    fn org_timezone(&mut self, org: &str) -> DbResult<Option<String>>;
+    fn insert_org(&mut self, id: &str, name: &str, timezone: &str, currency: &str, created_at: &str) -> DbResult<()>;
+    fn insert_definition(&mut self, org: &str, definition: &DefinitionRow) -> DbResult<()>;
+    fn definitions(&mut self, org: &str) -> DbResult<Vec<DefinitionRow>>;
+    fn sync_states(
+        &mut self,
+        org: &str,
+        source: &str,
+        entity: EntityType,
+        external_ids: &[String],
+    ) -> DbResult<Vec<SyncStateRow>>;
+    fn entities(&mut self, org: &str, entity: EntityType, filter: EntityFilter<'_>) -> DbResult<Vec<EntityRow>>;
+    fn assignments(&mut self, org: &str, filter: AssignmentFilter<'_>) -> DbResult<Vec<AssignmentRow>>;
+    fn adjustments(&mut self, org: &str, kind: NestedKind, resource_ids: &[String]) -> DbResult<Vec<AdjustmentRow>>;
+    fn job_roles(&mut self, org: &str, external_ids: &[String], titles: &[String]) -> DbResult<Vec<JobRoleRow>>;
+    /// The organisation's change events after `after_seq`, oldest first, at most `limit`.
+    fn change_events(&mut self, org: &str, after_seq: i64, limit: i64) -> DbResult<Vec<ChangeEvent>>;
+    fn org_count(&mut self) -> DbResult<i64>;
+    fn insert_api_key(&mut self, key: &ApiKeyRow) -> DbResult<()>;
+    /// A key by its id, whatever its organisation: the key names the organisation.
+    fn api_key(&mut self, id: &str) -> DbResult<Option<ApiKeyRow>>;
+    /// Marks the organisation's key revoked; whether there was such a key not yet revoked.
+    fn revoke_api_key(&mut self, org: &str, id: &str, at: &str) -> DbResult<bool>;
+
+    /// A statement over text values (`$1`, `$2`, …), for the all-text tables; rows changed.
+    fn execute_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<u64>;
+    /// A query over text values returning text columns.
+    fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<Vec<Vec<Option<String>>>>;
+
+    /// `BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT record`, `RELEASE record`, `ROLLBACK TO record`.
+    fn run(&mut self, statement: Transaction) -> DbResult<()>;
+
+    /// Writes a page's changes, in this order: deletes by other keys, deletes by id, job
+    /// roles, entities (employees, contractors, teams, projects, vacancies; each in
+    /// first-change order), assignments, adjustments, sync state, events.
+    fn write(&mut self, scope: &WriteScope<'_>, changes: &Changes<'_>) -> DbResult<()>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transaction {
+    Begin,
+    Commit,
+    Rollback,
+    Savepoint,
+    Release,
+    RollbackToSavepoint,
+}
+
+impl Transaction {
+    pub fn sql(self) -> &'static str {
+        match self {
+            Transaction::Begin => "BEGIN",
+            Transaction::Commit => "COMMIT",
+            Transaction::Rollback => "ROLLBACK",
+            Transaction::Savepoint => "SAVEPOINT record",
+            Transaction::Release => "RELEASE SAVEPOINT record",
+            Transaction::RollbackToSavepoint => "ROLLBACK TO SAVEPOINT record",
+        }
+    }
+}
+
+/// Entity tables in the order their rows are written (a vacancy's filler first).
+pub(crate) const WRITE_ORDER: [EntityType; 5] =
+    [EntityType::Employee, EntityType::Contractor, EntityType::Team, EntityType::Project, EntityType::Vacancy];
+
+pub(crate) fn adjustment_table(kind: NestedKind) -> &'static str {
+    if kind == NestedKind::SalaryAdjustments { "salary_adjustments" } else { "rate_adjustments" }
+}
+
+/// A JSON object as stored in a text column.
+pub(crate) fn json_text(object: &serde_json::Map<String, serde_json::Value>) -> String {
+    serde_json::to_string(object).expect("JSON values serialize")
+}
+
+// SQL that both backends share.
+
+/// The columns every entity table is read with (absent ones as typed NULLs, which both databases read).
+pub(crate) fn entity_columns(entity: EntityType) -> &'static str {
+    match entity {
+        EntityType::Vacancy => {
+            "id, external_id, fields, custom_attributes, filled_by_employee_id, filled_by_contractor_id, CAST(NULL AS TEXT), created_at, updated_at"
+        }
+        EntityType::Team => {
+            "id, external_id, fields, custom_attributes, CAST(NULL AS TEXT), CAST(NULL AS TEXT), parent_team_id, created_at, updated_at"
+        }
+        _ => {
+            "id, external_id, fields, custom_attributes, CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), created_at, updated_at"
+        }
+    }
+}
+
+/// Salary and rate adjustments read as one shape.
+pub(crate) fn adjustment_columns(kind: NestedKind) -> &'static str {
+    if kind == NestedKind::SalaryAdjustments {
+        "id, employee_id, effective_date, salary, bonus, CAST(NULL AS TEXT), currency_code, reason, source_system, created_at, updated_at"
+    } else {
+        "id, contractor_id, effective_date, rate, CAST(NULL AS DOUBLE PRECISION), rate_type, currency_code, reason, source_system, created_at, updated_at"
+    }
+}
+
+pub(crate) fn adjustment_owner(kind: NestedKind) -> &'static str {
+    if kind == NestedKind::SalaryAdjustments { "employee_id" } else { "contractor_id" }
+}
+
+/// `INSERT` (with `upsert`: `… ON CONFLICT (id) DO UPDATE`) of an entity table, over the values `id`, `org_id`,
+/// `external_id`, `fields`, `custom_attributes`, `email_key`, `filled_by_employee_id`,
+/// `filled_by_contractor_id`, `parent_team_id`, `created_at`, `updated_at` (numbered 1 to 11
+/// in that order, whatever the table uses of them); `rows` spells the row source for the
+/// numbers of the columns used (`VALUES (…)`, or a `SELECT` from arrays).
+pub(crate) fn entity_insert(entity: EntityType, upsert: bool, rows: impl Fn(&[usize]) -> String) -> String {
+    let extra: &[(&str, usize)] = match entity {
+        EntityType::Employee => &[("email_key", 6)],
+        EntityType::Vacancy => &[("filled_by_employee_id", 7), ("filled_by_contractor_id", 8)],
+        EntityType::Team => &[("parent_team_id", 9)],
+        _ => &[],
+    };
+    let mut columns = vec![
+        ("id", 1),
+        ("org_id", 2),
+        ("external_id", 3),
+        ("fields", 4),
+        ("custom_attributes", 5),
+        ("created_at", 10),
+        ("updated_at", 11),
+    ];
+    columns.extend_from_slice(extra);
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let numbers: Vec<usize> = columns.iter().map(|(_, n)| *n).collect();
+    let updates: Vec<String> = ["fields", "custom_attributes", "updated_at"]
+        .iter()
+        .chain(extra.iter().map(|(name, _)| name))
+        .map(|name| format!("{name} = excluded.{name}"))
+        .collect();
+    let insert = format!("INSERT INTO {} ({}) {}", table(entity), names.join(", "), rows(&numbers));
+    if upsert { format!("{insert} ON CONFLICT (id) DO UPDATE SET {}", updates.join(", ")) } else { insert }
+}

@@ -1,0 +1,745 @@
+//! Integrations, their hooks and (sealed) secrets, and hook executions: the server's own
+//! records. These tables are all text and their SQL is shared by both backends.
+
+use chrono::Utc;
+use flowstate_sync::EntityType;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{OrgId, Store, StoreError, db::DbError, model::new_id};
+
+/// A connection to one external system; its `sourceSystem` key marks what its hooks sync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Integration {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub source_system: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The intervals a PULL hook can run at.
+pub const SCHEDULES: [&str; 6] = ["15m", "30m", "1h", "6h", "12h", "24h"];
+
+/// What a new hook is made of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewHook {
+    pub name: String,
+    /// `PULL` or `PUSH`.
+    pub hook_type: String,
+    pub entity_type: EntityType,
+    /// PUSH: the change types it receives (`create`, `update`, `delete`).
+    pub event_types: Vec<String>,
+    pub code: String,
+    /// PULL: one of [`SCHEDULES`], or none (manual runs only).
+    pub schedule: Option<String>,
+    /// 0–23, in the organisation's time zone (intervals above an hour).
+    pub preferred_hour: Option<u8>,
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hook {
+    pub id: String,
+    pub integration_id: String,
+    pub name: String,
+    pub hook_type: String,
+    pub entity_type: EntityType,
+    pub event_types: Vec<String>,
+    pub code: String,
+    pub schedule: Option<String>,
+    pub preferred_hour: Option<u8>,
+    pub enabled: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A secret as the store keeps it: sealed by the server with the master key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedSecret {
+    pub name: String,
+    pub nonce: String,
+    pub ciphertext: String,
+    pub updated_at: String,
+}
+
+/// One execution of a hook.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    pub id: String,
+    pub hook_id: String,
+    /// `running`, `succeeded`, `failed`, `timed_out` or `skipped`.
+    pub status: String,
+    /// `manual` or `schedule` (PUSH: `event`).
+    pub trigger: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// Per page: what the hook returned and what the sync made of it.
+    pub pages: Value,
+    /// The execution record (logs, HTTP requests, error, warnings) once finished.
+    pub record: Option<Value>,
+    pub error: Option<String>,
+    /// PUSH: the change event delivered (`evt_<seq>`).
+    pub event_id: Option<String>,
+}
+
+fn text(row: &[Option<String>], index: usize) -> String {
+    row.get(index).cloned().flatten().unwrap_or_default()
+}
+
+fn optional(row: &[Option<String>], index: usize) -> Option<String> {
+    row.get(index).cloned().flatten()
+}
+
+const INTEGRATION_COLUMNS: &str = "id, name, description, source_system, created_at, updated_at";
+const HOOK_COLUMNS: &str = "id, integration_id, name, hook_type, entity_type, event_types, code, schedule, preferred_hour, enabled, created_at, updated_at";
+const EXECUTION_COLUMNS: &str = "id, hook_id, status, trigger, started_at, finished_at, pages, record, error, event_id";
+
+fn integration(row: &[Option<String>]) -> Integration {
+    Integration {
+        id: text(row, 0),
+        name: text(row, 1),
+        description: optional(row, 2),
+        source_system: text(row, 3),
+        created_at: text(row, 4),
+        updated_at: text(row, 5),
+    }
+}
+
+fn hook(row: &[Option<String>]) -> Result<Hook, StoreError> {
+    Ok(Hook {
+        id: text(row, 0),
+        integration_id: text(row, 1),
+        name: text(row, 2),
+        hook_type: text(row, 3),
+        entity_type: text(row, 4).parse().map_err(StoreError::Database)?,
+        event_types: serde_json::from_str(&text(row, 5)).unwrap_or_default(),
+        code: text(row, 6),
+        schedule: optional(row, 7),
+        preferred_hour: optional(row, 8).and_then(|hour| hour.parse().ok()),
+        enabled: text(row, 9) == "true",
+        created_at: text(row, 10),
+        updated_at: text(row, 11),
+    })
+}
+
+fn execution(row: &[Option<String>]) -> Execution {
+    let json = |index| optional(row, index).and_then(|text| serde_json::from_str(&text).ok());
+    Execution {
+        id: text(row, 0),
+        hook_id: text(row, 1),
+        status: text(row, 2),
+        trigger: text(row, 3),
+        started_at: text(row, 4),
+        finished_at: optional(row, 5),
+        pages: json(6).unwrap_or(Value::Array(Vec::new())),
+        record: json(7),
+        error: optional(row, 8),
+        event_id: optional(row, 9),
+    }
+}
+
+fn conflict_as(error: DbError, message: String) -> StoreError {
+    match error {
+        DbError::Constraint(_) => StoreError::Conflict(message),
+        other => other.into(),
+    }
+}
+
+/// How long a running execution is known alive after it last saved.
+pub const EXECUTION_LEASE_SECONDS: i64 = 120;
+
+fn lease_from(at: chrono::DateTime<Utc>) -> String {
+    crate::timestamp(at + chrono::Duration::seconds(EXECUTION_LEASE_SECONDS))
+}
+
+/// An enabled PULL hook with a schedule, for the scheduler.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduledHook {
+    pub org: OrgId,
+    pub timezone: String,
+    pub hook: Hook,
+    /// The last slot claimed (RFC 3339), if any.
+    pub last_scheduled_at: Option<String>,
+}
+
+/// An organisation's settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    pub timezone: String,
+    pub currency: String,
+}
+
+impl Store {
+    pub fn organization(&self, org: &OrgId) -> Result<Organization, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let rows = db.query_text(
+            "SELECT id, name, timezone, currency FROM organizations WHERE id = $1",
+            &[Some(org.as_str())],
+        )?;
+        let row = rows.first().ok_or_else(|| StoreError::UnknownOrg(org.clone()))?;
+        Ok(Organization { id: text(row, 0), name: text(row, 1), timezone: text(row, 2), currency: text(row, 3) })
+    }
+
+    pub fn create_integration(
+        &self,
+        org: &OrgId,
+        name: &str,
+        description: Option<&str>,
+        source_system: &str,
+    ) -> Result<Integration, StoreError> {
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid("name must not be blank".into()));
+        }
+        let key_ok = !source_system.is_empty()
+            && source_system.len() <= 100
+            && source_system.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !key_ok {
+            return Err(StoreError::Invalid(format!(
+                "sourceSystem must be letters, digits, - and _ (at most 100), got {source_system:?}"
+            )));
+        }
+        let now = Utc::now().to_rfc3339();
+        let row = Integration {
+            id: new_id("int"),
+            name: name.to_string(),
+            description: description.map(str::to_string),
+            source_system: source_system.to_string(),
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        db.execute_text(
+            "INSERT INTO integrations (id, org_id, name, description, source_system, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                Some(&row.id),
+                Some(org.as_str()),
+                Some(&row.name),
+                row.description.as_deref(),
+                Some(&row.source_system),
+                Some(&row.created_at),
+                Some(&row.updated_at),
+            ],
+        )
+        .map_err(|error| conflict_as(error, format!("an integration with sourceSystem {source_system:?} exists")))?;
+        Ok(row)
+    }
+
+    pub fn integrations(&self, org: &OrgId) -> Result<Vec<Integration>, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE org_id = $1 ORDER BY created_at, id");
+        Ok(db.query_text(&sql, &[Some(org.as_str())])?.iter().map(|row| integration(row)).collect())
+    }
+
+    pub fn integration(&self, org: &OrgId, id: &str) -> Result<Option<Integration>, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE org_id = $1 AND id = $2");
+        Ok(db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| integration(row)))
+    }
+
+    pub fn create_hook(&self, org: &OrgId, integration_id: &str, new: NewHook) -> Result<Hook, StoreError> {
+        if new.name.trim().is_empty() {
+            return Err(StoreError::Invalid("name must not be blank".into()));
+        }
+        if !matches!(new.hook_type.as_str(), "PULL" | "PUSH") {
+            return Err(StoreError::Invalid(format!("type must be PULL or PUSH, got {:?}", new.hook_type)));
+        }
+        if let Some(schedule) = &new.schedule
+            && !SCHEDULES.contains(&schedule.as_str())
+        {
+            return Err(StoreError::Invalid(format!(
+                "schedule must be one of {}, got {schedule:?}",
+                SCHEDULES.join(", ")
+            )));
+        }
+        if new.preferred_hour.is_some_and(|hour| hour > 23) {
+            return Err(StoreError::Invalid("preferredHour must be 0 to 23".into()));
+        }
+        if let Some(unknown) =
+            new.event_types.iter().find(|kind| !matches!(kind.as_str(), "create" | "update" | "delete"))
+        {
+            return Err(StoreError::Invalid(format!("eventTypes are create, update and delete, got {unknown:?}")));
+        }
+        if new.code.trim().is_empty() {
+            return Err(StoreError::Invalid("code must not be blank".into()));
+        }
+        self.require_integration(org, integration_id)?;
+        let now = Utc::now().to_rfc3339();
+        let hook = Hook {
+            id: new_id("hook"),
+            integration_id: integration_id.to_string(),
+            name: new.name,
+            hook_type: new.hook_type,
+            entity_type: new.entity_type,
+            event_types: new.event_types,
+            code: new.code,
+            schedule: new.schedule,
+            preferred_hour: new.preferred_hour,
+            enabled: new.enabled,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        let event_types = serde_json::to_string(&hook.event_types).expect("strings serialize");
+        let hour = hook.preferred_hour.map(|hour| hour.to_string());
+        let enabled = hook.enabled.to_string();
+        self.db().execute_text(
+            &format!("INSERT INTO hooks (org_id, {HOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
+            &[
+                Some(org.as_str()),
+                Some(&hook.id),
+                Some(&hook.integration_id),
+                Some(&hook.name),
+                Some(&hook.hook_type),
+                Some(hook.entity_type.as_str()),
+                Some(&event_types),
+                Some(&hook.code),
+                hook.schedule.as_deref(),
+                hour.as_deref(),
+                Some(&enabled),
+                Some(&hook.created_at),
+                Some(&hook.updated_at),
+            ],
+        )?;
+        if hook.hook_type == "PUSH" {
+            // A PUSH hook receives the changes made after it exists.
+            self.start_push_cursor(org, &hook.id)?;
+        }
+        Ok(hook)
+    }
+
+    fn require_integration(&self, org: &OrgId, integration_id: &str) -> Result<(), StoreError> {
+        match self.integration(org, integration_id)? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound(format!("integration {integration_id:?}"))),
+        }
+    }
+
+    pub fn hooks(&self, org: &OrgId, integration_id: &str) -> Result<Vec<Hook>, StoreError> {
+        self.require_integration(org, integration_id)?;
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let sql = format!(
+            "SELECT {HOOK_COLUMNS} FROM hooks WHERE org_id = $1 AND integration_id = $2 ORDER BY created_at, id"
+        );
+        db.query_text(&sql, &[Some(org.as_str()), Some(integration_id)])?.iter().map(|row| hook(row)).collect()
+    }
+
+    pub fn hook(&self, org: &OrgId, id: &str) -> Result<Option<Hook>, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let sql = format!("SELECT {HOOK_COLUMNS} FROM hooks WHERE org_id = $1 AND id = $2");
+        db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| hook(row)).transpose()
+    }
+
+    /// Sets (or replaces) a sealed secret of the integration.
+    pub fn put_secret(&self, org: &OrgId, integration_id: &str, secret: &SealedSecret) -> Result<(), StoreError> {
+        let valid_name = !secret.name.is_empty()
+            && secret.name.len() <= 100
+            && secret.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid_name {
+            return Err(StoreError::Invalid(format!(
+                "a secret name is letters, digits, - and _ (at most 100), got {:?}",
+                secret.name
+            )));
+        }
+        self.require_integration(org, integration_id)?;
+        self.db().execute_text(
+            "INSERT INTO integration_secrets (integration_id, org_id, name, nonce, ciphertext, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (integration_id, name) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, updated_at = excluded.updated_at",
+            &[
+                Some(integration_id),
+                Some(org.as_str()),
+                Some(&secret.name),
+                Some(&secret.nonce),
+                Some(&secret.ciphertext),
+                Some(&secret.updated_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_secret(&self, org: &OrgId, integration_id: &str, name: &str) -> Result<bool, StoreError> {
+        self.require_integration(org, integration_id)?;
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let deleted = db.execute_text(
+            "DELETE FROM integration_secrets WHERE integration_id = $1 AND org_id = $2 AND name = $3",
+            &[Some(integration_id), Some(org.as_str()), Some(name)],
+        )?;
+        Ok(deleted == 1)
+    }
+
+    /// The integration's secrets, sealed, by name.
+    pub fn secrets(&self, org: &OrgId, integration_id: &str) -> Result<Vec<SealedSecret>, StoreError> {
+        self.require_integration(org, integration_id)?;
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let rows = db.query_text(
+            "SELECT name, nonce, ciphertext, updated_at FROM integration_secrets WHERE integration_id = $1 AND org_id = $2 ORDER BY name",
+            &[Some(integration_id), Some(org.as_str())],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| SealedSecret {
+                name: text(row, 0),
+                nonce: text(row, 1),
+                ciphertext: text(row, 2),
+                updated_at: text(row, 3),
+            })
+            .collect())
+    }
+
+    /// Every enabled PULL hook with a schedule, of every organisation (the scheduler's view).
+    pub fn scheduled_hooks(&self) -> Result<Vec<ScheduledHook>, StoreError> {
+        let columns: Vec<String> = HOOK_COLUMNS.split(", ").map(|column| format!("h.{column}")).collect();
+        let sql = format!(
+            "SELECT {}, h.org_id, o.timezone, h.last_scheduled_at FROM hooks h JOIN organizations o ON o.id = h.org_id
+             WHERE h.hook_type = 'PULL' AND h.enabled = 'true' AND h.schedule IS NOT NULL ORDER BY h.id",
+            columns.join(", ")
+        );
+        let rows = self.db().query_text(&sql, &[])?;
+        rows.iter()
+            .map(|row| {
+                Ok(ScheduledHook {
+                    hook: hook(row)?,
+                    org: OrgId(text(row, 12)),
+                    timezone: text(row, 13),
+                    last_scheduled_at: optional(row, 14),
+                })
+            })
+            .collect()
+    }
+
+    /// Claims a schedule slot for the hook if the last claimed slot is still `previous`
+    /// (compare-and-set): whether this caller got it.
+    pub fn claim_slot(
+        &self,
+        org: &OrgId,
+        hook_id: &str,
+        previous: Option<&str>,
+        slot: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = match previous {
+            Some(previous) => self.db().execute_text(
+                "UPDATE hooks SET last_scheduled_at = $4 WHERE org_id = $1 AND id = $2 AND last_scheduled_at = $3",
+                &[Some(org.as_str()), Some(hook_id), Some(previous), Some(slot)],
+            )?,
+            None => self.db().execute_text(
+                "UPDATE hooks SET last_scheduled_at = $3 WHERE org_id = $1 AND id = $2 AND last_scheduled_at IS NULL",
+                &[Some(org.as_str()), Some(hook_id), Some(slot)],
+            )?,
+        };
+        Ok(changed == 1)
+    }
+
+    /// Executions of the hook (not counting skipped ones) started at or after `since`
+    /// (RFC 3339 with microseconds, as executions are stamped).
+    pub fn executions_since(&self, org: &OrgId, hook_id: &str, since: &str) -> Result<usize, StoreError> {
+        let rows = self.db().query_text(
+            "SELECT id FROM executions WHERE org_id = $1 AND hook_id = $2 AND status <> 'skipped' AND started_at >= $3",
+            &[Some(org.as_str()), Some(hook_id), Some(since)],
+        )?;
+        Ok(rows.len())
+    }
+
+    /// Every enabled PUSH hook, of every organisation (the dispatcher's view).
+    pub fn push_hooks(&self) -> Result<Vec<(OrgId, Hook)>, StoreError> {
+        let sql = format!(
+            "SELECT {HOOK_COLUMNS}, org_id FROM hooks WHERE hook_type = 'PUSH' AND enabled = 'true' ORDER BY created_at, id"
+        );
+        let rows = self.db().query_text(&sql, &[])?;
+        rows.iter().map(|row| Ok((OrgId(text(row, 12)), hook(row)?))).collect()
+    }
+
+    /// The last change event (seq) the PUSH hook is done with; `None` before its first use.
+    pub fn push_cursor(&self, org: &OrgId, hook_id: &str) -> Result<Option<i64>, StoreError> {
+        let rows = self.db().query_text(
+            "SELECT last_seq FROM push_cursors WHERE org_id = $1 AND hook_id = $2",
+            &[Some(org.as_str()), Some(hook_id)],
+        )?;
+        Ok(rows.first().and_then(|row| optional(row, 0)).and_then(|seq| seq.parse().ok()))
+    }
+
+    /// Starts the hook's cursor at the organisation's newest event (history is not
+    /// replayed); returns where it starts. A cursor that exists is left as it is.
+    pub fn start_push_cursor(&self, org: &OrgId, hook_id: &str) -> Result<i64, StoreError> {
+        let mut db = self.db();
+        let rows = db.query_text(
+            "SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM change_events WHERE org_id = $1",
+            &[Some(org.as_str())],
+        )?;
+        let newest = rows.first().and_then(|row| optional(row, 0)).and_then(|seq| seq.parse().ok()).unwrap_or(0i64);
+        let now = Utc::now().to_rfc3339();
+        let started = db.execute_text(
+            "INSERT INTO push_cursors (hook_id, org_id, last_seq, updated_at) VALUES ($1, $2, $3, $4)",
+            &[Some(hook_id), Some(org.as_str()), Some(&newest.to_string()), Some(&now)],
+        );
+        drop(db);
+        match started {
+            Ok(_) => Ok(newest),
+            Err(DbError::Constraint(_)) => Ok(self.push_cursor(org, hook_id)?.unwrap_or(newest)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Takes (or renews) the lease on delivering the hook's events until `until`, if no other
+    /// server holds a lease that is still running at `now`: whether this server holds it.
+    pub fn lease_push_cursor(&self, org: &OrgId, hook_id: &str, now: &str, until: &str) -> Result<bool, StoreError> {
+        let taken = self.db().execute_text(
+            "UPDATE push_cursors SET lease_owner = $3, lease_until = $5
+             WHERE org_id = $1 AND hook_id = $2 AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until < $4)",
+            &[Some(org.as_str()), Some(hook_id), Some(self.node_id()), Some(now), Some(until)],
+        )?;
+        Ok(taken == 1)
+    }
+
+    /// Moves the cursor from `from` to `to` (compare-and-set): whether this caller moved it.
+    pub fn advance_push_cursor(&self, org: &OrgId, hook_id: &str, from: i64, to: i64) -> Result<bool, StoreError> {
+        let changed = self.db().execute_text(
+            "UPDATE push_cursors SET last_seq = $4, updated_at = $5 WHERE org_id = $1 AND hook_id = $2 AND last_seq = $3",
+            &[Some(org.as_str()), Some(hook_id), Some(&from.to_string()), Some(&to.to_string()), Some(&Utc::now().to_rfc3339())],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// One sealed secret of any organisation (to tell which master key is in use), with its
+    /// integration id.
+    pub fn any_sealed_secret(&self) -> Result<Option<(String, SealedSecret)>, StoreError> {
+        let rows = self.db().query_text(
+            "SELECT integration_id, name, nonce, ciphertext, updated_at FROM integration_secrets ORDER BY integration_id, name LIMIT 1",
+            &[],
+        )?;
+        Ok(rows.first().map(|row| {
+            let secret = SealedSecret {
+                name: text(row, 1),
+                nonce: text(row, 2),
+                ciphertext: text(row, 3),
+                updated_at: text(row, 4),
+            };
+            (text(row, 0), secret)
+        }))
+    }
+
+    /// Re-seals every secret of every organisation in one transaction (key rotation):
+    /// `reseal` gets the integration id and the sealed secret and returns it sealed anew, or
+    /// `None` if it cannot open it, which rolls everything back. How many were re-sealed.
+    pub fn reseal_secrets(
+        &self,
+        reseal: impl Fn(&str, &SealedSecret) -> Option<SealedSecret>,
+    ) -> Result<usize, StoreError> {
+        let mut db = self.db();
+        db.run(crate::db::Transaction::Begin)?;
+        let outcome = (|| {
+            let rows = db.query_text(
+                "SELECT integration_id, org_id, name, nonce, ciphertext, updated_at FROM integration_secrets ORDER BY integration_id, name",
+                &[],
+            )?;
+            for row in &rows {
+                let (integration_id, org_id) = (text(row, 0), text(row, 1));
+                let secret = SealedSecret {
+                    name: text(row, 2),
+                    nonce: text(row, 3),
+                    ciphertext: text(row, 4),
+                    updated_at: text(row, 5),
+                };
+                let Some(resealed) = reseal(&integration_id, &secret) else {
+                    return Err(StoreError::Invalid(format!(
+                        "secret {:?} of integration {integration_id} cannot be opened with the current master key; nothing was changed",
+                        secret.name
+                    )));
+                };
+                db.execute_text(
+                    "UPDATE integration_secrets SET nonce = $4, ciphertext = $5 WHERE integration_id = $1 AND org_id = $2 AND name = $3",
+                    &[Some(&integration_id), Some(&org_id), Some(&secret.name), Some(&resealed.nonce), Some(&resealed.ciphertext)],
+                )?;
+            }
+            Ok(rows.len())
+        })();
+        match outcome {
+            Ok(count) => {
+                crate::store::commit(db.as_mut())?;
+                Ok(count)
+            }
+            Err(error) => {
+                let _ = db.run(crate::db::Transaction::Rollback);
+                Err(error)
+            }
+        }
+    }
+
+    /// How many executions are kept, by status (every organisation; for metrics).
+    pub fn execution_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = self
+            .db()
+            .query_text("SELECT status, CAST(COUNT(*) AS TEXT) FROM executions GROUP BY status ORDER BY status", &[])?;
+        Ok(rows.iter().map(|row| (text(row, 0), text(row, 1).parse().unwrap_or(0))).collect())
+    }
+
+    /// Deletes the executions (of every organisation) that started before `before` and are
+    /// not running; how many.
+    pub fn prune_executions(&self, before: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .db()
+            .execute_text("DELETE FROM executions WHERE status <> 'running' AND started_at < $1", &[Some(before)])?)
+    }
+
+    /// Whether an execution of the hook is running.
+    pub fn has_running_execution(&self, org: &OrgId, hook_id: &str) -> Result<bool, StoreError> {
+        let rows = self.db().query_text(
+            "SELECT id FROM executions WHERE org_id = $1 AND hook_id = $2 AND status = 'running'",
+            &[Some(org.as_str()), Some(hook_id)],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Renews the leases of every execution this node is running (it is alive), to `until`.
+    pub fn renew_execution_leases(&self, until: &str) -> Result<u64, StoreError> {
+        Ok(self.db().execute_text(
+            "UPDATE executions SET lease_until = $2 WHERE status = 'running' AND node_id = $1",
+            &[Some(self.node_id()), Some(until)],
+        )?)
+    }
+
+    /// Records an execution that did not run, with the reason.
+    pub fn record_skipped_execution(
+        &self,
+        org: &OrgId,
+        hook_id: &str,
+        trigger: &str,
+        at: &str,
+        reason: &str,
+    ) -> Result<Execution, StoreError> {
+        self.insert_execution(org, hook_id, trigger, at, "skipped", Some(reason))
+    }
+
+    /// Marks as `failed` with the error `interrupted` every `running` execution whose lease
+    /// has passed (its server stopped saving it) and, when `this_node_restarted`, every one
+    /// this node was running (it cannot be running any more). Spans organisations.
+    pub fn fail_interrupted_executions(&self, this_node_restarted: bool) -> Result<u64, StoreError> {
+        self.fail_interrupted_executions_at(&crate::timestamp(Utc::now()), this_node_restarted)
+    }
+
+    /// [`Store::fail_interrupted_executions`] at a given time (RFC 3339 with microseconds).
+    pub fn fail_interrupted_executions_at(&self, now: &str, this_node_restarted: bool) -> Result<u64, StoreError> {
+        let now = now.to_string();
+        let mine = if this_node_restarted { Some(self.node_id()) } else { None };
+        Ok(self.db().execute_text(
+            "UPDATE executions SET status = 'failed', error = 'interrupted', finished_at = $1
+             WHERE status = 'running' AND (lease_until IS NULL OR lease_until < $1 OR node_id = $2)",
+            &[Some(&now), mine],
+        )?)
+    }
+
+    /// Records a new execution of the hook, `running`.
+    pub fn start_execution(&self, org: &OrgId, hook_id: &str, trigger: &str) -> Result<Execution, StoreError> {
+        self.start_execution_at(org, hook_id, trigger, &crate::timestamp(Utc::now()))
+    }
+
+    /// [`Store::start_execution`] at a given time (RFC 3339 with microseconds). A hook has one
+    /// running execution at most: a second is a [`StoreError::Conflict`].
+    pub fn start_execution_at(
+        &self,
+        org: &OrgId,
+        hook_id: &str,
+        trigger: &str,
+        at: &str,
+    ) -> Result<Execution, StoreError> {
+        self.insert_execution(org, hook_id, trigger, at, "running", None)
+    }
+
+    fn insert_execution(
+        &self,
+        org: &OrgId,
+        hook_id: &str,
+        trigger: &str,
+        at: &str,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<Execution, StoreError> {
+        let finished = (status != "running").then(|| at.to_string());
+        let execution = Execution {
+            id: new_id("exec"),
+            hook_id: hook_id.to_string(),
+            status: status.into(),
+            trigger: trigger.to_string(),
+            started_at: at.to_string(),
+            finished_at: finished,
+            pages: Value::Array(Vec::new()),
+            record: None,
+            error: error.map(str::to_string),
+            event_id: None,
+        };
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        db.execute_text(
+            &format!(
+                "INSERT INTO executions (org_id, {EXECUTION_COLUMNS}, node_id, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ),
+            &[
+                Some(org.as_str()),
+                Some(&execution.id),
+                Some(hook_id),
+                Some(&execution.status),
+                Some(trigger),
+                Some(&execution.started_at),
+                execution.finished_at.as_deref(),
+                Some("[]"),
+                None,
+                execution.error.as_deref(),
+                None,
+                Some(self.node_id()),
+                Some(&lease_from(chrono::DateTime::parse_from_rfc3339(at).map_or_else(|_| Utc::now(), |at| at.with_timezone(&Utc)))),
+            ],
+        )
+        .map_err(|error| conflict_as(error, "an execution of this hook is running; one at a time".into()))?;
+        Ok(execution)
+    }
+
+    /// Saves an execution's progress or outcome.
+    pub fn save_execution(&self, org: &OrgId, execution: &Execution) -> Result<(), StoreError> {
+        let pages = execution.pages.to_string();
+        let record = execution.record.as_ref().map(Value::to_string);
+        self.db().execute_text(
+            "UPDATE executions SET status = $3, finished_at = $4, pages = $5, record = $6, error = $7, event_id = $8, lease_until = $9 WHERE org_id = $1 AND id = $2",
+            &[
+                Some(org.as_str()),
+                Some(&execution.id),
+                Some(&execution.status),
+                execution.finished_at.as_deref(),
+                Some(&pages),
+                record.as_deref(),
+                execution.error.as_deref(),
+                execution.event_id.as_deref(),
+                Some(&lease_from(Utc::now())),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn execution(&self, org: &OrgId, id: &str) -> Result<Option<Execution>, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE org_id = $1 AND id = $2");
+        Ok(db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| execution(row)))
+    }
+
+    /// The hook's executions, newest first.
+    pub fn executions(&self, org: &OrgId, hook_id: &str) -> Result<Vec<Execution>, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE org_id = $1 AND hook_id = $2 ORDER BY started_at DESC, id DESC"
+        );
+        Ok(db.query_text(&sql, &[Some(org.as_str()), Some(hook_id)])?.iter().map(|row| execution(row)).collect())
+    }
+}

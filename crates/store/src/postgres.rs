@@ -1,0 +1,750 @@
+//! The PostgreSQL backend (for installations that outgrow one machine). Every statement is a
+//! round trip, so a page is read with a dozen `= ANY($n)` queries and written with one
+//! statement per table, its rows passed as arrays and spread by `UNNEST`. Statements are
+//! prepared once per connection.
+
+use std::collections::HashMap;
+
+use flowstate_sync::{EntityType, NestedKind};
+use postgres::{Client, NoTls, Row, Statement, types::ToSql};
+use serde_json::{Map, Value};
+
+use crate::{
+    ChangeEvent, StoreError,
+    db::{
+        AssignmentFilter, DbError, DbResult, DefinitionRow, EntityFilter, Transaction, WRITE_ORDER, WriteScope,
+        adjustment_columns, adjustment_owner, adjustment_table, entity_columns, entity_insert, json_text,
+    },
+    keys::ApiKeyRow,
+    migrate::migrate_postgres,
+    model::table,
+    world::{AdjustmentRow, AssignmentRow, Changes, EntityRow, JobRoleRow, SetDelete, SyncStateRow},
+};
+
+pub(crate) struct PostgresDb {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(error: postgres::Error) -> DbError {
+        // Class 23: integrity constraint violations (unique, foreign key, check, not null).
+        let message = match error.as_db_error() {
+            Some(db) => format!("{}: {}", db.severity(), db.message()),
+            None => error.to_string(),
+        };
+        match error.code() {
+            Some(code) if code.code().starts_with("23") => DbError::Constraint(message),
+            _ => DbError::Other(message),
+        }
+    }
+}
+
+type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+const ASSIGNMENT_COLUMNS: &str = "id, external_id, resource_type, resource_id, target_type, target_id, fte, start_date, end_date, source_system, created_at, updated_at";
+
+impl PostgresDb {
+    /// Connects (`postgres://user[:password]@host[:port]/database[?options=…]`) and applies
+    /// pending migrations.
+    pub fn connect(url: &str) -> Result<PostgresDb, StoreError> {
+        let mut client = Client::connect(url, NoTls).map_err(|error| {
+            // The URL may carry a password: say where, not how.
+            StoreError::Database(format!("connecting to PostgreSQL at {}: {error}", redact_url(url)))
+        })?;
+        // A generic plan cannot see how many keys an `= ANY($n)` list holds and, on tables
+        // whose statistics lag a sync that is filling them, picks sequential scans: plan each
+        // execution for its values.
+        client
+            .batch_execute("SET plan_cache_mode = force_custom_plan")
+            .map_err(|error| StoreError::Database(error.to_string()))?;
+        migrate_postgres(&mut client)?;
+        Ok(PostgresDb { client, statements: HashMap::new() })
+    }
+
+    fn statement(&mut self, sql: &str) -> DbResult<Statement> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+
+    fn query(&mut self, sql: &str, params: &Params<'_>) -> DbResult<Vec<Row>> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.query(&statement, params)?)
+    }
+
+    fn execute(&mut self, sql: &str, params: &Params<'_>) -> DbResult<u64> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.execute(&statement, params)?)
+    }
+    /// One statement for a table's rows: new ones inserted, stored ones (`upsert`) updated.
+    fn put_entities(&mut self, org: &str, entity: EntityType, rows: &[&EntityRow], upsert: bool) -> DbResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+        let external_ids: Vec<Option<&str>> = rows.iter().map(|row| row.external_id.as_deref()).collect();
+        let fields: Vec<String> = rows.iter().map(|row| json_text(&row.fields)).collect();
+        let custom: Vec<String> = rows.iter().map(|row| json_text(&row.custom)).collect();
+        let emails: Vec<Option<String>> = rows.iter().map(|row| row.email_key()).collect();
+        let by_employee: Vec<Option<&str>> = rows.iter().map(|row| row.filled_by_employee.as_deref()).collect();
+        let by_contractor: Vec<Option<&str>> = rows.iter().map(|row| row.filled_by_contractor.as_deref()).collect();
+        let parents: Vec<Option<&str>> = rows.iter().map(|row| row.parent_team_id.as_deref()).collect();
+        let created: Vec<&str> = rows.iter().map(|row| row.created_at.as_str()).collect();
+        let updated: Vec<&str> = rows.iter().map(|row| row.updated_at.as_str()).collect();
+        // Value 2 is the org ($1); the others come from the arrays $2…$11 as t.c1…t.c11.
+        let sql = entity_insert(entity, upsert, |numbers| {
+            let values: Vec<String> =
+                numbers.iter().map(|n| if *n == 2 { "$1".to_string() } else { format!("t.c{n}") }).collect();
+            format!(
+                "SELECT {} FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+                 AS t(c1, c3, c4, c5, c6, c7, c8, c9, c10, c11)",
+                values.join(", ")
+            )
+        });
+        self.execute(
+            &sql,
+            &[
+                &org,
+                &ids,
+                &external_ids,
+                &fields,
+                &custom,
+                &emails,
+                &by_employee,
+                &by_contractor,
+                &parents,
+                &created,
+                &updated,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// New rows by binary `COPY`, the fastest way in.
+    fn copy_assignments(&mut self, org: &str, rows: &[&AssignmentRow]) -> DbResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        use postgres::{binary_copy::BinaryCopyInWriter, types::Type};
+        let sink = self.client.copy_in(
+            "COPY assignments (id, org_id, external_id, resource_type, resource_id, target_type, target_id, fte, start_date, end_date, source_system, created_at, updated_at) FROM STDIN BINARY",
+        )?;
+        let types = [
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::FLOAT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+        ];
+        let mut writer = BinaryCopyInWriter::new(sink, &types);
+        for row in rows {
+            writer.write(&[
+                &row.id,
+                &org,
+                &row.external_id,
+                &row.resource_type.as_str(),
+                &row.resource_id,
+                &row.target_type.as_str(),
+                &row.target_id,
+                &row.fte,
+                &row.start_date,
+                &row.end_date,
+                &row.source_system,
+                &row.created_at,
+                &row.updated_at,
+            ])?;
+        }
+        writer.finish()?;
+        Ok(())
+    }
+
+    /// Rows that were stored: an upsert by id (new ones go by `COPY`).
+    fn upsert_assignments(&mut self, org: &str, rows: &[&AssignmentRow]) -> DbResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+        let external_ids: Vec<Option<&str>> = rows.iter().map(|row| row.external_id.as_deref()).collect();
+        let resource_types: Vec<&str> = rows.iter().map(|row| row.resource_type.as_str()).collect();
+        let resource_ids: Vec<&str> = rows.iter().map(|row| row.resource_id.as_str()).collect();
+        let target_types: Vec<&str> = rows.iter().map(|row| row.target_type.as_str()).collect();
+        let target_ids: Vec<&str> = rows.iter().map(|row| row.target_id.as_str()).collect();
+        let fte: Vec<f64> = rows.iter().map(|row| row.fte).collect();
+        let starts: Vec<&str> = rows.iter().map(|row| row.start_date.as_str()).collect();
+        let ends: Vec<Option<&str>> = rows.iter().map(|row| row.end_date.as_deref()).collect();
+        let sources: Vec<Option<&str>> = rows.iter().map(|row| row.source_system.as_deref()).collect();
+        let created: Vec<&str> = rows.iter().map(|row| row.created_at.as_str()).collect();
+        let updated: Vec<&str> = rows.iter().map(|row| row.updated_at.as_str()).collect();
+        const INSERT: &str = "INSERT INTO assignments (id, org_id, external_id, resource_type, resource_id, target_type, target_id, fte, start_date, end_date, source_system, created_at, updated_at)
+             SELECT t.id, $1, t.external_id, t.resource_type, t.resource_id, t.target_type, t.target_id, t.fte, t.start_date, t.end_date, t.source_system, t.created_at, t.updated_at
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+             AS t(id, external_id, resource_type, resource_id, target_type, target_id, fte, start_date, end_date, source_system, created_at, updated_at)";
+        let sql = format!(
+                "{INSERT} ON CONFLICT (id) DO UPDATE SET resource_type = excluded.resource_type, resource_id = excluded.resource_id,
+                   target_type = excluded.target_type, target_id = excluded.target_id, fte = excluded.fte, start_date = excluded.start_date,
+                   end_date = excluded.end_date, updated_at = excluded.updated_at"
+        );
+        self.execute(
+            &sql,
+            &[
+                &org,
+                &ids,
+                &external_ids,
+                &resource_types,
+                &resource_ids,
+                &target_types,
+                &target_ids,
+                &fte,
+                &starts,
+                &ends,
+                &sources,
+                &created,
+                &updated,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// The URL without its password.
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &credentials[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn json_map(text: String) -> Map<String, Value> {
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+fn entity_type(text: &str) -> DbResult<EntityType> {
+    text.parse().map_err(|message: String| DbError::Other(message))
+}
+
+fn entity_row(entity: EntityType, row: &Row) -> EntityRow {
+    EntityRow {
+        entity,
+        id: row.get(0),
+        external_id: row.get(1),
+        fields: json_map(row.get(2)),
+        custom: json_map(row.get(3)),
+        filled_by_employee: row.get(4),
+        filled_by_contractor: row.get(5),
+        parent_team_id: row.get(6),
+        created_at: row.get(7),
+        updated_at: row.get(8),
+    }
+}
+
+fn assignment_row(row: &Row) -> DbResult<AssignmentRow> {
+    Ok(AssignmentRow {
+        id: row.get(0),
+        external_id: row.get(1),
+        resource_type: entity_type(row.get(2))?,
+        resource_id: row.get(3),
+        target_type: entity_type(row.get(4))?,
+        target_id: row.get(5),
+        fte: row.get(6),
+        start_date: row.get(7),
+        end_date: row.get(8),
+        source_system: row.get(9),
+        created_at: row.get(10),
+        updated_at: row.get(11),
+    })
+}
+
+impl crate::db::Db for PostgresDb {
+    fn org_timezone(&mut self, org: &str) -> DbResult<Option<String>> {
+        let rows = self.query("SELECT timezone FROM organizations WHERE id = $1", &[&org])?;
+        Ok(rows.first().map(|row| row.get(0)))
+    }
+
+    fn insert_org(&mut self, id: &str, name: &str, timezone: &str, currency: &str, created_at: &str) -> DbResult<()> {
+        self.execute(
+            "INSERT INTO organizations (id, name, timezone, currency, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&id, &name, &timezone, &currency, &created_at],
+        )?;
+        Ok(())
+    }
+
+    fn insert_definition(&mut self, org: &str, definition: &DefinitionRow) -> DbResult<()> {
+        let entity_types = serde_json::to_string(&definition.entity_types).expect("strings serialize");
+        self.execute(
+            "INSERT INTO custom_attribute_definitions (id, org_id, name, attribute_key, field_type, entity_types, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            &[
+                &definition.id,
+                &org,
+                &definition.name,
+                &definition.attribute_key,
+                &definition.field_type,
+                &entity_types,
+                &definition.created_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn definitions(&mut self, org: &str) -> DbResult<Vec<DefinitionRow>> {
+        let rows = self.query(
+            "SELECT id, name, attribute_key, field_type, entity_types, created_at FROM custom_attribute_definitions
+             WHERE org_id = $1 AND is_active ORDER BY attribute_key",
+            &[&org],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| DefinitionRow {
+                id: row.get(0),
+                name: row.get(1),
+                attribute_key: row.get(2),
+                field_type: row.get(3),
+                entity_types: serde_json::from_str(row.get(4)).unwrap_or_default(),
+                created_at: row.get(5),
+            })
+            .collect())
+    }
+
+    fn sync_states(
+        &mut self,
+        org: &str,
+        source: &str,
+        entity: EntityType,
+        external_ids: &[String],
+    ) -> DbResult<Vec<SyncStateRow>> {
+        let rows = self.query(
+            "SELECT external_id, entity_id, fingerprint, last_synced_at FROM sync_state
+             WHERE org_id = $1 AND source_system = $2 AND entity_type = $3 AND external_id = ANY($4)",
+            &[&org, &source, &entity.as_str(), &external_ids],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| SyncStateRow {
+                external_id: row.get(0),
+                entity_id: row.get(1),
+                fingerprint: row.get(2),
+                last_synced_at: row.get(3),
+            })
+            .collect())
+    }
+
+    fn entities(&mut self, org: &str, entity: EntityType, filter: EntityFilter<'_>) -> DbResult<Vec<EntityRow>> {
+        let columns = entity_columns(entity);
+        let (column, keys) = match filter {
+            EntityFilter::Ids(keys) => ("id", keys),
+            EntityFilter::ExternalIds(keys) => ("external_id", keys),
+            EntityFilter::EmailKeys(keys) => ("email_key", keys),
+            EntityFilter::FilledBy(EntityType::Employee, keys) => ("filled_by_employee_id", keys),
+            EntityFilter::FilledBy(_, keys) => ("filled_by_contractor_id", keys),
+            EntityFilter::All => {
+                let sql = format!("SELECT {columns} FROM {} WHERE org_id = $1", table(entity));
+                let rows = self.query(&sql, &[&org])?;
+                return Ok(rows.iter().map(|row| entity_row(entity, row)).collect());
+            }
+        };
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {columns} FROM {} WHERE org_id = $1 AND {column} = ANY($2)", table(entity));
+        let rows = self.query(&sql, &[&org, &keys])?;
+        Ok(rows.iter().map(|row| entity_row(entity, row)).collect())
+    }
+
+    fn assignments(&mut self, org: &str, filter: AssignmentFilter<'_>) -> DbResult<Vec<AssignmentRow>> {
+        let rows = match filter {
+            AssignmentFilter::Ids(keys)
+            | AssignmentFilter::ExternalIds(keys)
+            | AssignmentFilter::Resources(_, keys)
+            | AssignmentFilter::Targets(_, keys)
+                if keys.is_empty() =>
+            {
+                return Ok(Vec::new());
+            }
+            AssignmentFilter::Ids(keys) => self.query(
+                &format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE org_id = $1 AND id = ANY($2)"),
+                &[&org, &keys],
+            )?,
+            AssignmentFilter::ExternalIds(keys) => self.query(
+                &format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE org_id = $1 AND external_id = ANY($2)"),
+                &[&org, &keys],
+            )?,
+            AssignmentFilter::Resources(resource_type, keys) => self.query(
+                &format!(
+                    "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE org_id = $1 AND resource_type = $2 AND resource_id = ANY($3)"
+                ),
+                &[&org, &resource_type.as_str(), &keys],
+            )?,
+            AssignmentFilter::Targets(target_type, keys) => self.query(
+                &format!(
+                    "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE org_id = $1 AND target_type = $2 AND target_id = ANY($3)"
+                ),
+                &[&org, &target_type.as_str(), &keys],
+            )?,
+            AssignmentFilter::All => {
+                self.query(&format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE org_id = $1"), &[&org])?
+            }
+        };
+        rows.iter().map(assignment_row).collect()
+    }
+
+    fn adjustments(&mut self, org: &str, kind: NestedKind, resource_ids: &[String]) -> DbResult<Vec<AdjustmentRow>> {
+        if resource_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {} FROM {} WHERE org_id = $1 AND {} = ANY($2)",
+            adjustment_columns(kind),
+            adjustment_table(kind),
+            adjustment_owner(kind)
+        );
+        let rows = self.query(&sql, &[&org, &resource_ids])?;
+        Ok(rows
+            .iter()
+            .map(|row| AdjustmentRow {
+                kind,
+                id: row.get(0),
+                resource_id: row.get(1),
+                effective_date: row.get(2),
+                amount: row.get(3),
+                bonus: row.get(4),
+                rate_type: row.get(5),
+                currency_code: row.get(6),
+                reason: row.get(7),
+                source_system: row.get(8),
+                created_at: row.get(9),
+                updated_at: row.get(10),
+            })
+            .collect())
+    }
+
+    fn job_roles(&mut self, org: &str, external_ids: &[String], titles: &[String]) -> DbResult<Vec<JobRoleRow>> {
+        let rows = self.query(
+            "SELECT id, external_id, title, created_at, updated_at FROM job_roles
+             WHERE org_id = $1 AND (external_id = ANY($2) OR title = ANY($3))",
+            &[&org, &external_ids, &titles],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| JobRoleRow {
+                id: row.get(0),
+                external_id: row.get(1),
+                title: row.get(2),
+                created_at: row.get(3),
+                updated_at: row.get(4),
+            })
+            .collect())
+    }
+
+    fn change_events(&mut self, org: &str, after_seq: i64, limit: i64) -> DbResult<Vec<ChangeEvent>> {
+        let rows = self.query(
+            "SELECT seq, entity_type, entity_id, change_type, before, after, source FROM change_events
+             WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[&org, &after_seq, &limit],
+        )?;
+        let parse = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let seq: i64 = row.get(0);
+                ChangeEvent {
+                    seq,
+                    id: format!("evt_{seq}"),
+                    entity_type: row.get(1),
+                    entity_id: row.get(2),
+                    change_type: row.get(3),
+                    before: parse(row.get(4)),
+                    after: parse(row.get(5)),
+                    source: row.get(6),
+                }
+            })
+            .collect())
+    }
+
+    fn org_count(&mut self) -> DbResult<i64> {
+        let rows = self.query("SELECT COUNT(*) FROM organizations", &[])?;
+        Ok(rows.first().map_or(0, |row| row.get(0)))
+    }
+
+    fn insert_api_key(&mut self, key: &ApiKeyRow) -> DbResult<()> {
+        let scopes = serde_json::to_string(&key.scopes).expect("strings serialize");
+        self.execute(
+            "INSERT INTO api_keys (id, org_id, name, secret_sha256, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&key.id, &key.org_id, &key.name, &key.secret_sha256, &scopes, &key.created_at],
+        )?;
+        Ok(())
+    }
+
+    fn api_key(&mut self, id: &str) -> DbResult<Option<ApiKeyRow>> {
+        let rows = self.query(
+            "SELECT id, org_id, name, secret_sha256, scopes, created_at, revoked_at FROM api_keys WHERE id = $1",
+            &[&id],
+        )?;
+        Ok(rows.first().map(|row| ApiKeyRow {
+            id: row.get(0),
+            org_id: row.get(1),
+            name: row.get(2),
+            secret_sha256: row.get(3),
+            scopes: serde_json::from_str(row.get(4)).unwrap_or_default(),
+            created_at: row.get(5),
+            revoked_at: row.get(6),
+        }))
+    }
+
+    fn revoke_api_key(&mut self, org: &str, id: &str, at: &str) -> DbResult<bool> {
+        let changed = self.execute(
+            "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL",
+            &[&org, &id, &at],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn execute_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<u64> {
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|param| param as &(dyn ToSql + Sync)).collect();
+        self.execute(sql, &params)
+    }
+
+    fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<Vec<Vec<Option<String>>>> {
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|param| param as &(dyn ToSql + Sync)).collect();
+        let rows = self.query(sql, &params)?;
+        Ok(rows.iter().map(|row| (0..row.len()).map(|index| row.get::<_, Option<String>>(index)).collect()).collect())
+    }
+
+    fn run(&mut self, statement: Transaction) -> DbResult<()> {
+        self.client.batch_execute(statement.sql())?;
+        Ok(())
+    }
+
+    fn write(&mut self, scope: &WriteScope<'_>, changes: &Changes<'_>) -> DbResult<()> {
+        let org = scope.org;
+        // Deletes by other keys.
+        let mut to_target: (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        let mut states_of: (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        for delete in changes.set_deletes {
+            match delete {
+                SetDelete::AssignmentsToTarget(entity, id) => {
+                    to_target.0.push(entity.as_str());
+                    to_target.1.push(id);
+                }
+                SetDelete::SyncStatesOf(entity, id) => {
+                    states_of.0.push(entity.as_str());
+                    states_of.1.push(id);
+                }
+            }
+        }
+        if !to_target.0.is_empty() {
+            self.execute(
+                "DELETE FROM assignments WHERE org_id = $1 AND (target_type, target_id) IN (SELECT * FROM UNNEST($2::text[], $3::text[]))",
+                &[&org, &to_target.0, &to_target.1],
+            )?;
+        }
+        if !states_of.0.is_empty() {
+            self.execute(
+                "DELETE FROM sync_state WHERE org_id = $1 AND (entity_type, entity_id) IN (SELECT * FROM UNNEST($2::text[], $3::text[]))",
+                &[&org, &states_of.0, &states_of.1],
+            )?;
+        }
+
+        // Deletes by id.
+        let gone: Vec<&str> =
+            changes.assignments.iter().filter(|(_, row)| row.is_none()).map(|(id, _)| id.as_str()).collect();
+        if !gone.is_empty() {
+            self.execute("DELETE FROM assignments WHERE org_id = $1 AND id = ANY($2)", &[&org, &gone])?;
+        }
+        for kind in [NestedKind::SalaryAdjustments, NestedKind::RateAdjustments] {
+            let gone: Vec<&str> = changes
+                .adjustments
+                .iter()
+                .filter(|(row_kind, _, row)| *row_kind == kind && row.is_none())
+                .map(|(_, id, _)| id.as_str())
+                .collect();
+            if !gone.is_empty() {
+                let sql = format!("DELETE FROM {} WHERE org_id = $1 AND id = ANY($2)", adjustment_table(kind));
+                self.execute(&sql, &[&org, &gone])?;
+            }
+        }
+        let gone: Vec<&str> =
+            changes.sync_states.iter().filter(|(_, row)| row.is_none()).map(|(id, _)| id.as_str()).collect();
+        if !gone.is_empty() {
+            self.execute(
+                "DELETE FROM sync_state WHERE org_id = $1 AND source_system = $2 AND entity_type = $3 AND external_id = ANY($4)",
+                &[&org, &scope.source, &scope.entity.as_str(), &gone],
+            )?;
+        }
+        for entity in EntityType::ALL {
+            let gone: Vec<&str> = changes
+                .entities
+                .iter()
+                .filter(|(kind, _, row)| *kind == entity && row.is_none())
+                .map(|(_, id, _)| id.as_str())
+                .collect();
+            if !gone.is_empty() {
+                let sql = format!("DELETE FROM {} WHERE org_id = $1 AND id = ANY($2)", table(entity));
+                self.execute(&sql, &[&org, &gone])?;
+            }
+        }
+
+        // Upserts, one statement per table.
+        if !changes.job_roles.is_empty() {
+            let roles = &changes.job_roles;
+            let ids: Vec<&str> = roles.iter().map(|role| role.id.as_str()).collect();
+            let external_ids: Vec<Option<&str>> = roles.iter().map(|role| role.external_id.as_deref()).collect();
+            let titles: Vec<&str> = roles.iter().map(|role| role.title.as_str()).collect();
+            let created: Vec<&str> = roles.iter().map(|role| role.created_at.as_str()).collect();
+            let updated: Vec<&str> = roles.iter().map(|role| role.updated_at.as_str()).collect();
+            self.execute(
+                "INSERT INTO job_roles (id, org_id, external_id, title, created_at, updated_at)
+                 SELECT t.id, $1, t.external_id, t.title, t.created_at, t.updated_at
+                 FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(id, external_id, title, created_at, updated_at)
+                 ON CONFLICT (id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at",
+                &[&org, &ids, &external_ids, &titles, &created, &updated],
+            )?;
+        }
+        for entity in WRITE_ORDER {
+            let rows: Vec<&EntityRow> =
+                changes.entities.iter().filter(|(kind, _, _)| *kind == entity).filter_map(|(_, _, row)| *row).collect();
+            let (stored, new): (Vec<&EntityRow>, Vec<&EntityRow>) =
+                rows.into_iter().partition(|row| changes.is_stored(&row.id));
+            self.put_entities(org, entity, &new, false)?;
+            self.put_entities(org, entity, &stored, true)?;
+        }
+        let rows: Vec<&AssignmentRow> = changes.assignments.iter().filter_map(|(_, row)| *row).collect();
+        let (stored, new): (Vec<&AssignmentRow>, Vec<&AssignmentRow>) =
+            rows.into_iter().partition(|row| changes.is_stored(&row.id));
+        self.copy_assignments(org, &new)?;
+        self.upsert_assignments(org, &stored)?;
+        for kind in [NestedKind::SalaryAdjustments, NestedKind::RateAdjustments] {
+            let rows: Vec<&AdjustmentRow> = changes
+                .adjustments
+                .iter()
+                .filter(|(row_kind, _, _)| *row_kind == kind)
+                .filter_map(|(_, _, row)| *row)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+            let owners: Vec<&str> = rows.iter().map(|row| row.resource_id.as_str()).collect();
+            let effective: Vec<&str> = rows.iter().map(|row| row.effective_date.as_str()).collect();
+            let amounts: Vec<f64> = rows.iter().map(|row| row.amount).collect();
+            let bonuses: Vec<Option<f64>> = rows.iter().map(|row| row.bonus).collect();
+            let rate_types: Vec<Option<&str>> = rows.iter().map(|row| row.rate_type.as_deref()).collect();
+            let currencies: Vec<&str> = rows.iter().map(|row| row.currency_code.as_str()).collect();
+            let reasons: Vec<Option<&str>> = rows.iter().map(|row| row.reason.as_deref()).collect();
+            let sources: Vec<Option<&str>> = rows.iter().map(|row| row.source_system.as_deref()).collect();
+            let created: Vec<&str> = rows.iter().map(|row| row.created_at.as_str()).collect();
+            let updated: Vec<&str> = rows.iter().map(|row| row.updated_at.as_str()).collect();
+            // Adjustments are never updated in place: a changed one is a new row.
+            let sql = if kind == NestedKind::SalaryAdjustments {
+                "INSERT INTO salary_adjustments (id, org_id, employee_id, effective_date, salary, bonus, currency_code, reason, source_system, created_at, updated_at)
+                 SELECT t.id, $1, t.owner, t.effective, t.amount, t.bonus, t.currency, t.reason, t.source, t.created, t.updated
+                 FROM UNNEST($2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+                 AS t(id, owner, effective, amount, bonus, rate_type, currency, reason, source, created, updated)"
+            } else {
+                "INSERT INTO rate_adjustments (id, org_id, contractor_id, effective_date, rate, rate_type, currency_code, reason, source_system, created_at, updated_at)
+                 SELECT t.id, $1, t.owner, t.effective, t.amount, t.rate_type, t.currency, t.reason, t.source, t.created, t.updated
+                 FROM UNNEST($2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+                 AS t(id, owner, effective, amount, bonus, rate_type, currency, reason, source, created, updated)"
+            };
+            self.execute(
+                sql,
+                &[
+                    &org,
+                    &ids,
+                    &owners,
+                    &effective,
+                    &amounts,
+                    &bonuses,
+                    &rate_types,
+                    &currencies,
+                    &reasons,
+                    &sources,
+                    &created,
+                    &updated,
+                ],
+            )?;
+        }
+        let rows: Vec<&SyncStateRow> = changes.sync_states.iter().filter_map(|(_, row)| *row).collect();
+        let (stored, new): (Vec<&SyncStateRow>, Vec<&SyncStateRow>) =
+            rows.into_iter().partition(|row| changes.is_stored_sync_state(&row.external_id));
+        for (rows, sql) in [
+            (
+                new,
+                "INSERT INTO sync_state (org_id, source_system, entity_type, external_id, entity_id, fingerprint, last_synced_at)
+                 SELECT $1, $2, $3, t.external_id, t.entity_id, t.fingerprint, t.last_synced_at
+                 FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[]) AS t(external_id, entity_id, fingerprint, last_synced_at)",
+            ),
+            // An upsert rather than UPDATE … FROM: its conflict check walks the primary key row
+            // by row, where a join may be planned as a scan of the whole table.
+            (
+                stored,
+                "INSERT INTO sync_state (org_id, source_system, entity_type, external_id, entity_id, fingerprint, last_synced_at)
+                 SELECT $1, $2, $3, t.external_id, t.entity_id, t.fingerprint, t.last_synced_at
+                 FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[]) AS t(external_id, entity_id, fingerprint, last_synced_at)
+                 ON CONFLICT (org_id, source_system, entity_type, external_id)
+                 DO UPDATE SET entity_id = excluded.entity_id, fingerprint = excluded.fingerprint, last_synced_at = excluded.last_synced_at",
+            ),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            let external_ids: Vec<&str> = rows.iter().map(|row| row.external_id.as_str()).collect();
+            let entity_ids: Vec<&str> = rows.iter().map(|row| row.entity_id.as_str()).collect();
+            let fingerprints: Vec<&str> = rows.iter().map(|row| row.fingerprint.as_str()).collect();
+            let synced: Vec<&str> = rows.iter().map(|row| row.last_synced_at.as_str()).collect();
+            self.execute(
+                sql,
+                &[&org, &scope.source, &scope.entity.as_str(), &external_ids, &entity_ids, &fingerprints, &synced],
+            )?;
+        }
+        if !changes.touched.is_empty() {
+            self.execute(
+                "UPDATE sync_state SET last_synced_at = $1
+                 WHERE org_id = $2 AND source_system = $3 AND entity_type = $4 AND external_id = ANY($5)",
+                &[&scope.now, &org, &scope.source, &scope.entity.as_str(), &changes.touched],
+            )?;
+        }
+        if !changes.events.is_empty() {
+            // Sequence numbers are taken at insert; holding this lock until commit makes
+            // event-writing transactions commit in sequence order, so a reader of `seq > n`
+            // (the PUSH dispatcher) never passes a smaller number that commits later.
+            self.execute("SELECT pg_advisory_xact_lock(7345911083)", &[])?;
+            let events = changes.events;
+            let types: Vec<&str> = events.iter().map(|event| event.entity_type.as_str()).collect();
+            let ids: Vec<&str> = events.iter().map(|event| event.entity_id.as_str()).collect();
+            let changes_: Vec<&str> = events.iter().map(|event| event.change_type).collect();
+            let before: Vec<Option<String>> =
+                events.iter().map(|event| event.before.as_ref().map(Value::to_string)).collect();
+            let after: Vec<Option<String>> =
+                events.iter().map(|event| event.after.as_ref().map(Value::to_string)).collect();
+            let source = format!("sync:{}", scope.source);
+            // WITH ORDINALITY: the events take their sequence numbers in page order.
+            self.execute(
+                "INSERT INTO change_events (org_id, entity_type, entity_id, change_type, before, after, source, created_at)
+                 SELECT $1, t.entity_type, t.entity_id, t.change_type, t.before, t.after, $2, $3
+                 FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY
+                   AS t(entity_type, entity_id, change_type, before, after, n)
+                 ORDER BY t.n",
+                &[&org, &source, &scope.now, &types, &ids, &changes_, &before, &after],
+            )?;
+        }
+        Ok(())
+    }
+}

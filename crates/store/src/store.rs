@@ -1,0 +1,453 @@
+//! [`Store`]: the store's API over either backend.
+
+use std::{path::Path, sync::Mutex, time::Instant};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use flowstate_sync::{CustomAttributeDefinition, CustomFieldType, EntityType, RecordError};
+use serde_json::Value;
+
+use crate::{
+    IncomingRecord, OrgId, PageOutcome, StoreError,
+    db::{Db, DbError, DefinitionRow, EntityFilter, Transaction, WriteScope},
+    keys::{ALL_SCOPES, ApiKey, ApiKeyRow, NewApiKey, new_secret, parse_token, same_secret, sha256_hex},
+    load::{load_entities, load_page},
+    model::new_id,
+    plan::{Page, plan_page},
+    represent::represent,
+};
+
+/// The workforce store, on SQLite or PostgreSQL.
+pub struct Store {
+    db: Mutex<Box<dyn Db>>,
+    /// Called after a page that changed something commits (the PUSH dispatcher wakes up).
+    change_listeners: Mutex<Vec<ChangeListener>>,
+    /// Which server this is, in the executions it runs (see [`Store::set_node_id`]).
+    node_id: std::sync::OnceLock<String>,
+}
+
+type ChangeListener = Box<dyn Fn() + Send + Sync>;
+
+/// One change event of the outbox.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeEvent {
+    pub seq: i64,
+    pub id: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub change_type: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub source: String,
+}
+
+/// Whether `location` names a PostgreSQL database rather than a SQLite file.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+impl Store {
+    /// Opens the store at `location`: a `postgres://` URL, or else a SQLite file path.
+    pub fn open(location: &str) -> Result<Store, StoreError> {
+        if is_postgres_url(location) { Store::open_postgres(location) } else { Store::open_sqlite(Path::new(location)) }
+    }
+
+    /// Opens (creating if needed) a SQLite database file and applies pending migrations.
+    pub fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
+        Ok(Store::with(Box::new(crate::sqlite::SqliteDb::open(path)?)))
+    }
+
+    /// Connects to PostgreSQL (`postgres://user@host:port/database`) and applies pending
+    /// migrations.
+    pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        Ok(Store::with(Box::new(crate::postgres::PostgresDb::connect(url)?)))
+    }
+
+    fn with(db: Box<dyn Db>) -> Store {
+        Store { db: Mutex::new(db), change_listeners: Mutex::new(Vec::new()), node_id: std::sync::OnceLock::new() }
+    }
+
+    /// Names this server in the executions it starts (once; by default `local`).
+    pub fn set_node_id(&self, node_id: &str) {
+        let _ = self.node_id.set(node_id.to_string());
+    }
+
+    pub fn node_id(&self) -> &str {
+        self.node_id.get().map(String::as_str).unwrap_or("local")
+    }
+
+    /// Calls `listener` after every page applied by this process that wrote a change event.
+    /// (Changes written by other processes are not announced: read the outbox too.)
+    pub fn on_change(&self, listener: impl Fn() + Send + Sync + 'static) {
+        self.change_listeners.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Box::new(listener));
+    }
+
+    fn announce_change(&self) {
+        for listener in self.change_listeners.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter() {
+            listener();
+        }
+    }
+
+    pub(crate) fn db(&self) -> std::sync::MutexGuard<'_, Box<dyn Db>> {
+        self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The organisation's time zone; an error if there is no such organisation.
+    pub(crate) fn check_org(db: &mut dyn Db, org: &OrgId) -> Result<Tz, StoreError> {
+        let Some(timezone) = db.org_timezone(org.as_str())? else { return Err(StoreError::UnknownOrg(org.clone())) };
+        timezone
+            .parse()
+            .map_err(|_| StoreError::Database(format!("organisation {org} has an unknown time zone {timezone:?}")))
+    }
+
+    /// Creates an organisation and returns its id.
+    pub fn create_org(&self, name: &str, timezone: &str, currency: &str) -> Result<OrgId, StoreError> {
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid("the organisation name must not be blank".into()));
+        }
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(StoreError::Invalid(format!(
+                "currency must be an ISO 4217 code such as GBP, got {currency:?}"
+            )));
+        }
+        if timezone.parse::<Tz>().is_err() {
+            return Err(StoreError::Invalid(format!(
+                "timezone must be an IANA name such as Europe/London, got {timezone:?}"
+            )));
+        }
+        let id = new_id("org");
+        self.db().insert_org(&id, name, timezone, currency, &Utc::now().to_rfc3339())?;
+        Ok(OrgId(id))
+    }
+
+    /// Defines a custom attribute (`attributeKey`, `fieldType`, the entity types it applies to).
+    pub fn define_custom_attribute(
+        &self,
+        org: &OrgId,
+        name: &str,
+        key: &str,
+        field_type: CustomFieldType,
+        entities: &[EntityType],
+    ) -> Result<(), StoreError> {
+        // data-model.md: lowercase letters, digits and `_`, starting with a letter, at most 100.
+        let key_ok = key.len() <= 100
+            && key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !key_ok {
+            return Err(StoreError::Invalid(format!(
+                "attributeKey {key:?} must be lowercase letters, digits and _, start with a letter, at most 100 characters"
+            )));
+        }
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid("a custom attribute needs a name".into()));
+        }
+        if entities.is_empty() || entities.contains(&EntityType::Assignment) {
+            return Err(StoreError::Invalid(
+                "entityTypes must be some of employee, contractor, vacancy, team and project".into(),
+            ));
+        }
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let definition = DefinitionRow {
+            id: new_id("cad"),
+            name: name.to_string(),
+            attribute_key: key.to_string(),
+            field_type: serde_json::to_value(field_type).expect("serializes").as_str().unwrap_or_default().to_string(),
+            entity_types: entities.iter().map(|entity| entity.as_str().to_uppercase()).collect(),
+            created_at: Utc::now().to_rfc3339(),
+        };
+        match db.insert_definition(org.as_str(), &definition) {
+            Err(DbError::Constraint(_)) => Err(StoreError::Invalid(format!(
+                "a custom attribute named {name:?} or keyed {key:?} is already defined"
+            ))),
+            other => Ok(other?),
+        }
+    }
+
+    fn custom_definitions(
+        db: &mut dyn Db,
+        org: &OrgId,
+        entity: EntityType,
+    ) -> Result<Vec<CustomAttributeDefinition>, StoreError> {
+        let wanted = entity.as_str().to_uppercase();
+        let mut definitions = Vec::new();
+        for row in db.definitions(org.as_str())? {
+            if !row.entity_types.contains(&wanted) {
+                continue;
+            }
+            let field_type: CustomFieldType = serde_json::from_value(Value::String(row.field_type))
+                .map_err(|error| StoreError::Database(error.to_string()))?;
+            definitions.push(CustomAttributeDefinition { attribute_key: row.attribute_key, field_type });
+        }
+        Ok(definitions)
+    }
+
+    /// Applies one page of records from `source` (the integration's source system key).
+    pub fn apply_page(
+        &self,
+        org: &OrgId,
+        source: &str,
+        entity: EntityType,
+        records: &[IncomingRecord],
+    ) -> Result<PageOutcome, StoreError> {
+        self.apply_page_at(org, source, entity, records, Utc::now())
+    }
+
+    /// [`Store::apply_page`] at a given time: `now` stamps rows and decides which orphaned
+    /// allocations have started.
+    pub fn apply_page_at(
+        &self,
+        org: &OrgId,
+        source: &str,
+        entity: EntityType,
+        records: &[IncomingRecord],
+        now: DateTime<Utc>,
+    ) -> Result<PageOutcome, StoreError> {
+        if source.trim().is_empty() {
+            return Err(StoreError::Invalid("the source system key must not be blank".into()));
+        }
+        let mut guard = self.db();
+        let db = guard.as_mut();
+        let timezone = Self::check_org(db, org)?;
+        let page = Page {
+            org: org.as_str(),
+            source,
+            entity,
+            // "Today" (which allocations have started) is the organisation's date.
+            today: now.with_timezone(&timezone).date_naive(),
+            now: crate::timestamp(now),
+            definitions: Self::custom_definitions(db, org, entity)?,
+        };
+        db.run(Transaction::Begin)?;
+        let outcome = match apply_records(db, &page, records) {
+            Ok(outcome) => {
+                commit(db)?;
+                outcome
+            }
+            Err(DbError::Constraint(_)) => {
+                // The database refused a row the plan thought fine: another writer changed
+                // what this page read. Again, one record at a time, each loaded afresh.
+                db.run(Transaction::Rollback)?;
+                apply_record_by_record(db, &page, records)?
+            }
+            Err(error) => {
+                let _ = db.run(Transaction::Rollback);
+                return Err(error.into());
+            }
+        };
+        drop(guard);
+        if outcome.created + outcome.updated + outcome.deleted > 0 {
+            self.announce_change();
+        }
+        Ok(outcome)
+    }
+
+    /// Every entity of a type, as change events show them (nested rows included), ordered by
+    /// externalId.
+    pub fn export(&self, org: &OrgId, entity: EntityType) -> Result<Vec<Value>, StoreError> {
+        let mut db = self.db();
+        let timezone = Self::check_org(db.as_mut(), org)?;
+        let (world, _) = load_entities(db.as_mut(), org.as_str(), entity, EntityFilter::All)?;
+        let today = Utc::now().with_timezone(&timezone).date_naive();
+        let mut entities: Vec<Value> =
+            world_ids(&world, entity).into_iter().filter_map(|id| represent(&world, entity, &id, today)).collect();
+        // Bytewise, whatever the database's collation; entities without an externalId last.
+        let key = |value: &Value| {
+            let external_id = value.get("externalId").and_then(Value::as_str).map(str::to_string);
+            let id = value.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            (external_id.is_none(), external_id, id)
+        };
+        entities.sort_by_cached_key(key);
+        Ok(entities)
+    }
+
+    /// The organisation's change events after `after_seq`, oldest first.
+    pub fn change_events(&self, org: &OrgId, after_seq: i64) -> Result<Vec<ChangeEvent>, StoreError> {
+        self.change_events_page(org, after_seq, i64::MAX)
+    }
+
+    /// How many organisations exist (none: the database is new).
+    pub fn organization_count(&self) -> Result<i64, StoreError> {
+        Ok(self.db().org_count()?)
+    }
+
+    /// Creates an API key of the organisation with these scopes (each one of
+    /// [`ALL_SCOPES`]). The returned token is the only copy of its secret.
+    pub fn create_api_key(&self, org: &OrgId, name: &str, scopes: &[&str]) -> Result<NewApiKey, StoreError> {
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid("an API key needs a name".into()));
+        }
+        if let Some(unknown) = scopes.iter().find(|scope| !ALL_SCOPES.contains(scope)) {
+            return Err(StoreError::Invalid(format!(
+                "unknown scope {unknown:?}; scopes are {}",
+                ALL_SCOPES.join(", ")
+            )));
+        }
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let secret = new_secret();
+        let row = ApiKeyRow {
+            id: id.clone(),
+            org_id: org.as_str().to_string(),
+            name: name.to_string(),
+            secret_sha256: sha256_hex(&secret),
+            scopes: scopes.iter().map(|scope| scope.to_string()).collect(),
+            created_at: Utc::now().to_rfc3339(),
+            revoked_at: None,
+        };
+        db.insert_api_key(&row)?;
+        let key =
+            ApiKey { id: row.id, org: org.clone(), name: row.name, scopes: row.scopes, created_at: row.created_at };
+        Ok(NewApiKey { key, token: format!("private_{id}_{secret}") })
+    }
+
+    /// The key a bearer token stands for, if the token is one of ours and not revoked.
+    pub fn authenticate(&self, token: &str) -> Result<Option<ApiKey>, StoreError> {
+        let Some((id, secret)) = parse_token(token) else { return Ok(None) };
+        let Some(row) = self.db().api_key(id)? else { return Ok(None) };
+        if row.revoked_at.is_some() || !same_secret(&row.secret_sha256, &sha256_hex(secret)) {
+            return Ok(None);
+        }
+        Ok(Some(ApiKey {
+            id: row.id,
+            org: OrgId(row.org_id),
+            name: row.name,
+            scopes: row.scopes,
+            created_at: row.created_at,
+        }))
+    }
+
+    /// Revokes one of the organisation's keys; whether it was live.
+    pub fn revoke_api_key(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        Ok(db.revoke_api_key(org.as_str(), id, &Utc::now().to_rfc3339())?)
+    }
+
+    /// At most `limit` of the organisation's change events after `after_seq`, oldest first.
+    pub fn change_events_page(&self, org: &OrgId, after_seq: i64, limit: i64) -> Result<Vec<ChangeEvent>, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        Ok(db.change_events(org.as_str(), after_seq, limit)?)
+    }
+
+    /// When `source` last applied the record with this externalId (RFC 3339), if it did.
+    pub fn last_synced_at(
+        &self,
+        org: &OrgId,
+        source: &str,
+        entity: EntityType,
+        external_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let states = db.sync_states(org.as_str(), source, entity, &[external_id.to_string()])?;
+        Ok(states.into_iter().next().map(|state| state.last_synced_at))
+    }
+
+    /// The entity with this id or, failing that, this externalId, as export shows it.
+    pub fn find(&self, org: &OrgId, entity: EntityType, id_or_external_id: &str) -> Result<Option<Value>, StoreError> {
+        let mut db = self.db();
+        let timezone = Self::check_org(db.as_mut(), org)?;
+        let keys = [id_or_external_id.to_string()];
+        let today = Utc::now().with_timezone(&timezone).date_naive();
+        for filter in [EntityFilter::Ids(&keys), EntityFilter::ExternalIds(&keys)] {
+            let (world, ids) = load_entities(db.as_mut(), org.as_str(), entity, filter)?;
+            if let Some(found) = ids.first().and_then(|id| represent(&world, entity, id, today)) {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The entity with this externalId, as export shows it.
+    pub fn find_by_external_id(
+        &self,
+        org: &OrgId,
+        entity: EntityType,
+        external_id: &str,
+    ) -> Result<Option<Value>, StoreError> {
+        let mut db = self.db();
+        let timezone = Self::check_org(db.as_mut(), org)?;
+        let keys = [external_id.to_string()];
+        let (world, ids) = load_entities(db.as_mut(), org.as_str(), entity, EntityFilter::ExternalIds(&keys))?;
+        let today = Utc::now().with_timezone(&timezone).date_naive();
+        Ok(ids.first().and_then(|id| represent(&world, entity, id, today)))
+    }
+}
+
+fn world_ids(world: &crate::world::World, entity: EntityType) -> Vec<String> {
+    if entity == EntityType::Assignment {
+        world.assignment_ids()
+    } else {
+        world.entities_of(entity).map(|row| row.id.clone()).collect()
+    }
+}
+
+/// Load, plan, write: the page in one go.
+fn apply_records(db: &mut dyn Db, page: &Page<'_>, records: &[IncomingRecord]) -> Result<PageOutcome, DbError> {
+    let started = Instant::now();
+    let (mut world, prepared) = load_page(db, page, records)?;
+    let loaded = Instant::now();
+    let outcome = plan_page(&mut world, page, records, prepared);
+    let planned = Instant::now();
+    let scope = WriteScope { org: page.org, source: page.source, entity: page.entity, now: &page.now };
+    db.write(&scope, &world.changes())?;
+    let millis = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
+    tracing::debug!(
+        records = records.len(),
+        load_ms = millis(started, loaded),
+        plan_ms = millis(loaded, planned),
+        write_ms = millis(planned, Instant::now()),
+        "page applied"
+    );
+    Ok(outcome)
+}
+
+/// The slow path: each record loaded, planned and written in its own savepoint; a record
+/// the database refuses is reported with the database's reason.
+fn apply_record_by_record(
+    db: &mut dyn Db,
+    page: &Page<'_>,
+    records: &[IncomingRecord],
+) -> Result<PageOutcome, StoreError> {
+    db.run(Transaction::Begin)?;
+    let mut outcome = PageOutcome::default();
+    let mut each = || -> Result<(), DbError> {
+        for record in records {
+            db.run(Transaction::Savepoint)?;
+            match apply_records(db, page, std::slice::from_ref(record)) {
+                Ok(applied) => {
+                    db.run(Transaction::Release)?;
+                    outcome.absorb(applied);
+                }
+                Err(DbError::Constraint(message)) => {
+                    db.run(Transaction::RollbackToSavepoint)?;
+                    db.run(Transaction::Release)?;
+                    outcome.errors.push(RecordError {
+                        external_id: record.external_id.clone(),
+                        field: None,
+                        message: format!("the database refused this record: {message}"),
+                    });
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    };
+    if let Err(error) = each() {
+        let _ = db.run(Transaction::Rollback);
+        return Err(error.into());
+    }
+    commit(db)?;
+    Ok(outcome)
+}
+
+/// Commits, or rolls back if the commit fails: the connection never stays in a transaction.
+pub(crate) fn commit(db: &mut dyn Db) -> Result<(), DbError> {
+    db.run(Transaction::Commit).inspect_err(|_| {
+        let _ = db.run(Transaction::Rollback);
+    })
+}
