@@ -147,11 +147,7 @@ fn postgres() {
         return;
     };
     println!();
-    let schema = format!("flowstate_bench_{}", std::process::id());
-    let mut client = postgres::Client::connect(&base, postgres::NoTls).unwrap();
-    client.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    let url = flowstate_test_support::schema_on(&base, "bench");
 
     let total = total();
     let employees: Vec<IncomingRecord> = (0..total).map(employee).collect();
@@ -219,5 +215,6 @@ fn postgres() {
         started.elapsed().as_secs_f64(),
         "the database's limit",
     );
+    let schema: String = client.query_one("SELECT current_schema()", &[]).unwrap().get(0);
     client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
 }

@@ -360,7 +360,11 @@ impl crate::db::Db for SqliteDb {
     }
 
     fn run(&mut self, statement: Transaction) -> DbResult<()> {
-        self.connection.execute_batch(statement.sql())?;
+        // A deferred transaction that reads first and writes later cannot wait for another
+        // process's writer: SQLite answers "database is locked" at once instead of using the
+        // busy timeout. Every transaction here writes, so it takes the write lock up front.
+        let sql = if statement == Transaction::Begin { "BEGIN IMMEDIATE" } else { statement.sql() };
+        self.connection.execute_batch(sql)?;
         Ok(())
     }
 

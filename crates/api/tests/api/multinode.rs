@@ -11,21 +11,7 @@ use flowstate_sync::EntityType;
 /// `FLOWSTATE_TEST_DATABASE_URL` with a schema of its own; `None` (said on the terminal)
 /// when unset, and a failure under `CI`.
 fn database() -> Option<String> {
-    let Some(base) = std::env::var("FLOWSTATE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "FLOWSTATE_TEST_DATABASE_URL is not set: under CI PostgreSQL tests must run"
-        );
-        use std::io::Write;
-        let _ =
-            writeln!(std::io::stderr(), "\n*** SKIPPED: the two-server test needs FLOWSTATE_TEST_DATABASE_URL ***\n");
-        return None;
-    };
-    let schema = format!("flowstate_nodes_{}_{}", std::process::id(), Utc::now().timestamp_micros());
-    let mut client = postgres::Client::connect(&base, postgres::NoTls).unwrap();
-    client.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{separator}options=-c%20search_path%3D{schema}"))
+    flowstate_test_support::postgres_schema("api_nodes")
 }
 
 fn node(url: &str, name: &str) -> (Arc<Store>, Runner) {

@@ -432,28 +432,5 @@ async fn kill_mid_page_then_rerun(directory: &tempfile::TempDir, db: &str) {
 /// `FLOWSTATE_TEST_DATABASE_URL` with `search_path` set to a schema made for this run; `None`
 /// (said on the terminal) when unset, and a failure under `CI`.
 fn postgres_url() -> Option<String> {
-    let Some(base) = std::env::var("FLOWSTATE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "FLOWSTATE_TEST_DATABASE_URL is not set: under CI PostgreSQL tests must run"
-        );
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED: the PostgreSQL CLI test (set FLOWSTATE_TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test) ***\n"
-        );
-        return None;
-    };
-    let schema = format!("flowstate_cli_test_{}", std::process::id());
-    // The synchronous client may not run on an async test's thread.
-    let (url, create) = (base.clone(), format!("CREATE SCHEMA IF NOT EXISTS {schema}"));
-    std::thread::spawn(move || {
-        let mut client =
-            postgres::Client::connect(&url, postgres::NoTls).expect("FLOWSTATE_TEST_DATABASE_URL connects");
-        client.batch_execute(&create).unwrap();
-    })
-    .join()
-    .unwrap();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{separator}options=-c%20search_path%3D{schema}"))
+    flowstate_test_support::postgres_schema("cli")
 }

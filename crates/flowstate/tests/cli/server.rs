@@ -195,18 +195,8 @@ async fn serve_starts_with_no_configuration_and_serves_the_api() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_starts_with_no_configuration_and_serves_the_api_on_postgres() {
-    let Some(base) = postgres_url() else { return };
     // A schema of its own, so this server's first start sees a new database.
-    let schema = format!("flowstate_serve_test_{}", std::process::id());
-    let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
-    let base_url = std::env::var("FLOWSTATE_TEST_DATABASE_URL").unwrap();
-    std::thread::spawn(move || {
-        let mut client = postgres::Client::connect(&base_url, postgres::NoTls).unwrap();
-        client.batch_execute(&create).unwrap();
-    })
-    .join()
-    .unwrap();
-    let db = base.split("options=").next().unwrap().to_string() + &format!("options=-c%20search_path%3D{schema}");
+    let Some(db) = postgres_url() else { return };
     first_start_then_api_then_restart(&db).await;
 }
 

@@ -30,31 +30,7 @@ pub fn postgres_store() -> Option<TestStore> {
 /// never meet each other's tables (or an older version of them).
 pub fn postgres_url() -> Option<String> {
     static URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    URL.get_or_init(|| {
-        let Some(base) = std::env::var("FLOWSTATE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "FLOWSTATE_TEST_DATABASE_URL is not set: under CI the PostgreSQL half must run"
-            );
-            // Straight to the terminal: the test harness would swallow eprintln! of a passing test.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIPPED: the PostgreSQL half of the store tests (set FLOWSTATE_TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test) ***\n"
-            );
-            return None;
-        };
-        let schema = format!(
-            "flowstate_test_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
-        );
-        let mut client = postgres::Client::connect(&base, postgres::NoTls).expect("FLOWSTATE_TEST_DATABASE_URL connects");
-        client.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
-        let separator = if base.contains('?') { '&' } else { '?' };
-        Some(format!("{base}{separator}options=-c%20search_path%3D{schema}"))
-    })
-    .clone()
+    URL.get_or_init(|| flowstate_test_support::postgres_schema("store")).clone()
 }
 
 pub fn records(list: &[(&str, Value)]) -> Vec<IncomingRecord> {

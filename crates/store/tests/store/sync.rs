@@ -358,3 +358,35 @@ crate::on_both_backends!(
     custom_attribute_definitions_are_checked,
     a_batch_the_database_refuses_is_applied_record_by_record,
 );
+
+/// Two processes (here: two stores, each with its own connection) syncing into one SQLite
+/// file wait for each other's writes; neither is told "database is locked".
+#[test]
+fn two_writers_on_one_sqlite_file_wait_for_each_other() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("flowstate.db");
+    let first = flowstate_store::Store::open_sqlite(&path).unwrap();
+    let org = first.create_org("Acme", "Europe/London", "GBP").unwrap();
+    let second = flowstate_store::Store::open_sqlite(&path).unwrap();
+    let write = |store: &flowstate_store::Store, source: &str| {
+        for page in 0..30 {
+            let list: Vec<(String, serde_json::Value)> = (0..20)
+                .map(|index| {
+                    let id = format!("{source}-{page}-{index}");
+                    let record = json!({ "firstName": "A", "lastName": "B", "email": format!("{id}@example.com") });
+                    (id, record)
+                })
+                .collect();
+            let list: Vec<(&str, serde_json::Value)> =
+                list.iter().map(|(id, data)| (id.as_str(), data.clone())).collect();
+            let outcome =
+                store.apply_page(&org, source, EntityType::Employee, &crate::helpers::records(&list)).unwrap();
+            assert_eq!(outcome.created, 20);
+        }
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(|| write(&first, "workday"));
+        scope.spawn(|| write(&second, "bamboo"));
+    });
+    assert_eq!(first.export(&org, EntityType::Employee).unwrap().len(), 1200);
+}
