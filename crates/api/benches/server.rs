@@ -188,6 +188,7 @@ fn main() {
                     schedule: None,
                     preferred_hour: None,
                     enabled: true,
+                    retry_policy: None,
                 },
             )
             .unwrap();

@@ -7,8 +7,10 @@
 //! only after an event has been delivered or has used up its attempts. So delivery is
 //! at least once (a crash before the cursor moves delivers again), in order per hook (and so
 //! per entity), and a committed change is never lost. A failed attempt (the hook throws or
-//! times out) is retried after a backoff that doubles, up to `attempts`; every attempt is an
-//! execution with trigger `event` and the event's id.
+//! times out) is retried after a backoff that doubles (at most [`MAX_BACKOFF`]), up to the
+//! hook's retry policy (`maxAttempts`, 3 by default); every attempt is an execution with
+//! trigger `event` and the event's id. The lease is renewed before every attempt, and a
+//! backoff plus an attempt fit inside it, so no second server starts on the same event.
 
 use std::{sync::Arc, time::Duration};
 
@@ -26,15 +28,18 @@ use crate::{
 pub struct PushSettings {
     /// How often the outbox is read when there was nothing to deliver.
     pub poll: Duration,
-    /// The wait before the second attempt; doubled for each further one.
+    /// The wait before the second attempt; doubled for each further one, up to
+    /// [`MAX_BACKOFF`]. (How many attempts is each hook's retry policy.)
     pub first_backoff: Duration,
-    /// Attempts per event (the hook's retry policy; 3 by default).
-    pub attempts: u32,
 }
+
+/// The longest wait between two attempts: with a PUSH run's 10 s limit it stays inside the
+/// lease.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl Default for PushSettings {
     fn default() -> PushSettings {
-        PushSettings { poll: Duration::from_millis(100), first_backoff: Duration::from_secs(1), attempts: 3 }
+        PushSettings { poll: Duration::from_millis(100), first_backoff: Duration::from_secs(1) }
     }
 }
 
@@ -103,12 +108,8 @@ async fn deliver_pending(
     for event in events {
         let wanted = event.entity_type == hook.entity_type.as_str()
             && (hook.event_types.is_empty() || hook.event_types.contains(&event.change_type));
-        if wanted {
-            // Renewed before each event: one event's attempts fit in the lease, a batch may not.
-            if !lease(store, org, hook).await? {
-                break;
-            }
-            deliver(engine, store, vault, settings, org, &integration, hook, &event).await;
+        if wanted && !deliver(engine, store, vault, settings, org, &integration, hook, &event).await? {
+            break; // the lease was lost: another server owns these events now
         }
         delivered += 1;
         let (advance_org, hook_id, to) = (org.clone(), hook.id.clone(), event.seq);
@@ -147,6 +148,8 @@ fn context_event(event: &ChangeEvent) -> Value {
     })
 }
 
+/// Attempts the event up to the hook's retry policy; `false` when this server lost the
+/// hook's lease before an attempt (the event is then the new holder's).
 #[allow(clippy::too_many_arguments)]
 async fn deliver(
     engine: &Engine,
@@ -157,14 +160,21 @@ async fn deliver(
     integration: &flowstate_store::integrations::Integration,
     hook: &Hook,
     event: &ChangeEvent,
-) {
+) -> Result<bool, String> {
     let context = context_event(event);
-    for attempt in 1..=settings.attempts.max(1) {
+    let attempts = hook.retry_policy.unwrap_or_default().max_attempts.max(1);
+    for attempt in 1..=attempts {
+        if attempt > 1 {
+            tokio::time::sleep((settings.first_backoff * 2u32.pow(attempt - 2)).min(MAX_BACKOFF)).await;
+        }
+        if !lease(store, org, hook).await? {
+            return Ok(false);
+        }
         let (start_org, hook_id) = (org.clone(), hook.id.clone());
         let mut execution =
             match blocking(store, move |store| store.start_execution(&start_org, &hook_id, "event")).await {
                 Ok(execution) => execution,
-                Err(message) => return tracing::error!(%message, "recording a PUSH execution failed"),
+                Err(message) => return Err(format!("recording a PUSH execution failed: {message}")),
             };
         execution.event_id = Some(event.id.clone());
         let succeeded = match prepare(store, vault, org, integration, hook).await {
@@ -184,11 +194,9 @@ async fn deliver(
         execution.finished_at = Some(now());
         save(store, org, &execution).await;
         if succeeded {
-            return;
-        }
-        if attempt < settings.attempts {
-            tokio::time::sleep(settings.first_backoff * 2u32.pow(attempt - 1)).await;
+            return Ok(true);
         }
     }
-    tracing::warn!(hook = %hook.id, event = %event.id, attempts = settings.attempts, "PUSH delivery gave up");
+    tracing::warn!(hook = %hook.id, event = %event.id, attempts, "PUSH delivery gave up");
+    Ok(true)
 }

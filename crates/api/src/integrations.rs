@@ -7,7 +7,7 @@ use axum::{
 };
 use flowstate_store::{
     OrgId,
-    integrations::{Hook, NewHook},
+    integrations::{Hook, HookUpdate, NewHook, RetryPolicy},
 };
 use flowstate_sync::EntityType;
 use serde_json::{Map, Value, json};
@@ -51,6 +51,30 @@ impl Body {
             }
             Some(_) => {
                 self.problem(field, format!("{field} must be a string"));
+                None
+            }
+        }
+    }
+
+    /// Absent: `None`; null: `Some(None)` (clear it); a string: `Some(Some(..))`.
+    fn nullable_text(&mut self, field: &str) -> Option<Option<String>> {
+        match self.object.get(field) {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(text)) => Some(Some(text.clone())),
+            Some(_) => {
+                self.problem(field, format!("{field} must be a string or null"));
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, field: &str) -> Option<bool> {
+        match self.object.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(value)) => Some(*value),
+            Some(_) => {
+                self.problem(field, format!("{field} must be true or false"));
                 None
             }
         }
@@ -177,59 +201,181 @@ pub(crate) async fn create_hook(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&state, &headers, &org, "integrations:write").await?;
     let mut body = Body::new(body)?;
+    let fields = HookFields::read(&mut body);
     let name = body.text("name", true);
     let hook_type = body.text("type", true);
-    let entity = body.text("entityType", true).and_then(|text| match text.parse::<EntityType>() {
-        Ok(entity) => Some(entity),
-        Err(message) => {
-            body.problem("entityType", message);
-            None
-        }
-    });
     let code = body.text("code", true);
-    let schedule = body.text("schedule", false);
-    let event_types = match body.object.get("eventTypes").cloned() {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            items.iter().filter_map(Value::as_str).map(str::to_string).collect()
-        }
-        Some(_) => {
-            body.problem("eventTypes", "eventTypes must be an array of strings".into());
-            Vec::new()
-        }
-    };
-    let preferred_hour = match body.object.get("preferredHour").cloned() {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(number)) if number.as_u64().is_some_and(|hour| hour <= 23) => {
-            number.as_u64().map(|hour| hour as u8)
-        }
-        Some(_) => {
-            body.problem("preferredHour", "preferredHour must be a whole number from 0 to 23".into());
-            None
-        }
-    };
-    let enabled = match body.object.get("enabled").cloned() {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(enabled)) => enabled,
-        Some(_) => {
-            body.problem("enabled", "enabled must be true or false".into());
-            true
-        }
-    };
+    if !matches!(body.object.get("entityType"), Some(Value::String(_))) && fields.entity.is_none() {
+        body.problem("entityType", "entityType is required".into());
+    }
     body.finish()?;
     let new = NewHook {
         name: name.unwrap_or_default(),
         hook_type: hook_type.unwrap_or_default(),
-        entity_type: entity.unwrap_or(EntityType::Employee),
-        event_types,
+        entity_type: fields.entity.unwrap_or(EntityType::Employee),
+        event_types: fields.event_types.unwrap_or_default(),
         code: code.unwrap_or_default(),
-        schedule,
-        preferred_hour,
-        enabled,
+        schedule: fields.schedule.flatten(),
+        preferred_hour: fields.preferred_hour.flatten(),
+        enabled: fields.enabled.unwrap_or(true),
+        retry_policy: fields.retry_policy,
     };
     let org = OrgId::new(org);
     let hook = blocking(&state, move |store| store.create_hook(&org, &integration_id, new)).await?;
     Ok(created(hook))
+}
+
+/// The hook settings a body may carry, on creation and in a `PATCH`.
+struct HookFields {
+    entity: Option<EntityType>,
+    event_types: Option<Vec<String>>,
+    schedule: Option<Option<String>>,
+    preferred_hour: Option<Option<u8>>,
+    enabled: Option<bool>,
+    retry_policy: Option<RetryPolicy>,
+}
+
+impl HookFields {
+    fn read(body: &mut Body) -> HookFields {
+        let entity = body.text("entityType", false).and_then(|text| match text.parse::<EntityType>() {
+            Ok(entity) => Some(entity),
+            Err(message) => {
+                body.problem("entityType", message);
+                None
+            }
+        });
+        let event_types = match body.object.get("eventTypes").cloned() {
+            None => None,
+            Some(Value::Null) => Some(Vec::new()),
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                Some(items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            }
+            Some(_) => {
+                body.problem("eventTypes", "eventTypes must be an array of strings".into());
+                None
+            }
+        };
+        let preferred_hour = match body.object.get("preferredHour").cloned() {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::Number(number)) if number.as_u64().is_some_and(|hour| hour <= 23) => {
+                Some(number.as_u64().map(|hour| hour as u8))
+            }
+            Some(_) => {
+                body.problem("preferredHour", "preferredHour must be a whole number from 0 to 23".into());
+                None
+            }
+        };
+        let retry_policy = match body.object.get("retryPolicy").cloned() {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(policy)) => match policy.get("maxAttempts").and_then(Value::as_u64) {
+                Some(attempts) => Some(RetryPolicy { max_attempts: attempts.min(u32::MAX as u64) as u32 }),
+                None => {
+                    body.problem("retryPolicy.maxAttempts", "retryPolicy.maxAttempts must be a whole number".into());
+                    None
+                }
+            },
+            Some(_) => {
+                body.problem("retryPolicy", "retryPolicy must be an object like { \"maxAttempts\": 3 }".into());
+                None
+            }
+        };
+        HookFields {
+            entity,
+            event_types,
+            schedule: body.nullable_text("schedule"),
+            preferred_hour,
+            enabled: body.boolean("enabled"),
+            retry_policy,
+        }
+    }
+}
+
+/// `PATCH …/hooks/{hookId}`: the fields given change, the rest stay; `null` clears
+/// `schedule` or `preferredHour`. `type` and `entityType` are fixed.
+pub(crate) async fn update_hook(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &org, "integrations:write").await?;
+    let org = OrgId::new(org);
+    let stored = find_hook(&state, &org, &id).await?;
+    let mut body = Body::new(body)?;
+    let fields = HookFields::read(&mut body);
+    if fields.entity.is_some_and(|entity| entity != stored.entity_type) {
+        body.problem("entityType", "entityType is fixed once the hook exists; create a new hook".into());
+    }
+    if body.text("type", false).is_some_and(|hook_type| hook_type != stored.hook_type) {
+        body.problem("type", "type is fixed once the hook exists; create a new hook".into());
+    }
+    let update = HookUpdate {
+        name: body.text("name", false),
+        code: body.text("code", false),
+        event_types: fields.event_types,
+        schedule: fields.schedule,
+        preferred_hour: fields.preferred_hour,
+        enabled: fields.enabled,
+        retry_policy: fields.retry_policy,
+    };
+    body.finish()?;
+    let hook = blocking(&state, move |store| store.update_hook(&org, &stored.id, update)).await?;
+    Ok(Json(json!({ "data": hook })))
+}
+
+/// `DELETE …/hooks/{hookId}`: the hook and its executions; 409 while it runs.
+pub(crate) async fn delete_hook(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    authorize(&state, &headers, &org, "integrations:write").await?;
+    let (org, key) = (OrgId::new(org), id.clone());
+    if blocking(&state, move |store| store.delete_hook(&org, &key)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found("hook", &id))
+    }
+}
+
+/// `PATCH …/integrations/{id}`: `name` and `description` (null clears it); the
+/// `sourceSystem` key is fixed.
+pub(crate) async fn update_integration(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &org, "integrations:write").await?;
+    let org = OrgId::new(org);
+    let mut body = Body::new(body)?;
+    let name = body.text("name", false);
+    let description = body.nullable_text("description");
+    if body.object.contains_key("sourceSystem") {
+        body.problem("sourceSystem", "sourceSystem is fixed: synced records remember their source by it".into());
+    }
+    body.finish()?;
+    let integration = blocking(&state, move |store| {
+        store.update_integration(&org, &id, name.as_deref(), description.as_ref().map(Option::as_deref))
+    })
+    .await?;
+    Ok(Json(json!({ "data": integration })))
+}
+
+/// `DELETE …/integrations/{id}`: with its hooks, secrets and executions; synced records stay.
+pub(crate) async fn delete_integration(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    authorize(&state, &headers, &org, "integrations:write").await?;
+    let (org, key) = (OrgId::new(org), id.clone());
+    if blocking(&state, move |store| store.delete_integration(&org, &key)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found("integration", &id))
+    }
 }
 
 pub(crate) async fn list_hooks(
@@ -270,6 +416,9 @@ pub(crate) async fn run_hook(
     let hook = find_hook(&state, &org, &id).await?;
     if hook.hook_type != "PULL" {
         return Err(ApiError::new(ErrorCode::ValidationError, "PUSH hooks run when an entity changes, not on demand"));
+    }
+    if !hook.enabled {
+        return Err(ApiError::new(ErrorCode::Conflict, "this hook is disabled; enable it to run it"));
     }
     let (lookup_org, integration_id, hook_id) = (org.clone(), hook.integration_id.clone(), hook.id.clone());
     let (integration, running, recent) = blocking(&state, move |store| {

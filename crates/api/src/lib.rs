@@ -69,7 +69,12 @@ pub fn router(state: AppState) -> Router {
             &format!("{org}/integrations"),
             post(integrations::create_integration).get(integrations::list_integrations),
         )
-        .route(&format!("{org}/integrations/{{id}}"), get(integrations::get_integration))
+        .route(
+            &format!("{org}/integrations/{{id}}"),
+            get(integrations::get_integration)
+                .patch(integrations::update_integration)
+                .delete(integrations::delete_integration),
+        )
         .route(&format!("{org}/integrations/{{id}}/secrets"), get(integrations::list_secrets))
         .route(
             &format!("{org}/integrations/{{id}}/secrets/{{name}}"),
@@ -79,7 +84,10 @@ pub fn router(state: AppState) -> Router {
             &format!("{org}/integrations/{{id}}/hooks"),
             post(integrations::create_hook).get(integrations::list_hooks),
         )
-        .route(&format!("{org}/hooks/{{id}}"), get(integrations::get_hook))
+        .route(
+            &format!("{org}/hooks/{{id}}"),
+            get(integrations::get_hook).patch(integrations::update_hook).delete(integrations::delete_hook),
+        )
         .route(&format!("{org}/hooks/{{id}}/run"), post(integrations::run_hook))
         .route(&format!("{org}/hooks/{{id}}/executions"), get(integrations::list_executions))
         .route(&format!("{org}/executions/{{id}}"), get(integrations::get_execution))

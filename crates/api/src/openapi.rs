@@ -75,6 +75,8 @@ pub(crate) fn document() -> Value {
     let integration = path_param("integrationId", "The integration's id");
     let hook = path_param("hookId", "The hook's id");
     let string = json!({ "type": "string" });
+    let retry_policy = json!({ "type": "object", "description": "PUSH hooks only: attempts per change event, the first included", "required": ["maxAttempts"],
+        "properties": { "maxAttempts": { "type": "integer", "minimum": 1, "maximum": 10, "default": 3 } } });
     paths.insert(
         "/api/v1/org/{orgId}/integrations".into(),
         json!({
@@ -85,7 +87,12 @@ pub(crate) fn document() -> Value {
     );
     paths.insert(
         "/api/v1/org/{orgId}/integrations/{integrationId}".into(),
-        json!({ "get": operation("Get an integration", "integrations:read", vec![org.clone(), integration.clone()], ("200", "The integration")) }),
+        json!({
+            "get": operation("Get an integration", "integrations:read", vec![org.clone(), integration.clone()], ("200", "The integration")),
+            "patch": with_body(operation("Rename or re-describe an integration (sourceSystem is fixed)", "integrations:write", vec![org.clone(), integration.clone()], ("200", "The integration")), body(json!({ "type": "object", "properties": {
+                    "name": string, "description": { "type": ["string", "null"] } } }))),
+            "delete": operation("Delete an integration with its hooks, secrets and executions (409 while a hook runs; synced records stay)", "integrations:write", vec![org.clone(), integration.clone()], ("204", "Deleted")),
+        }),
     );
     paths.insert(
         "/api/v1/org/{orgId}/integrations/{integrationId}/secrets".into(),
@@ -108,12 +115,21 @@ pub(crate) fn document() -> Value {
                     "entityType": { "type": "string", "enum": ["employee", "contractor", "vacancy", "project", "team", "assignment"] },
                     "eventTypes": { "type": "array", "items": { "type": "string", "enum": ["create", "update", "delete"] } },
                     "code": string, "schedule": { "type": "string", "enum": ["15m", "30m", "1h", "6h", "12h", "24h"] },
-                    "preferredHour": { "type": "integer", "minimum": 0, "maximum": 23 }, "enabled": { "type": "boolean", "default": true } } }))),
+                    "preferredHour": { "type": "integer", "minimum": 0, "maximum": 23 }, "enabled": { "type": "boolean", "default": true },
+                    "retryPolicy": retry_policy.clone() } }))),
         }),
     );
     paths.insert(
         "/api/v1/org/{orgId}/hooks/{hookId}".into(),
-        json!({ "get": operation("Get a hook", "integrations:read", vec![org.clone(), hook.clone()], ("200", "The hook")) }),
+        json!({
+            "get": operation("Get a hook", "integrations:read", vec![org.clone(), hook.clone()], ("200", "The hook")),
+            "patch": with_body(operation("Change a hook: fields given change, the rest stay; null clears schedule or preferredHour; type and entityType are fixed", "integrations:write", vec![org.clone(), hook.clone()], ("200", "The hook")), body(json!({ "type": "object", "properties": {
+                    "name": string, "eventTypes": { "type": "array", "items": { "type": "string", "enum": ["create", "update", "delete"] } },
+                    "code": string, "schedule": { "type": ["string", "null"], "enum": ["15m", "30m", "1h", "6h", "12h", "24h", null] },
+                    "preferredHour": { "type": ["integer", "null"], "minimum": 0, "maximum": 23 }, "enabled": { "type": "boolean" },
+                    "retryPolicy": retry_policy } }))),
+            "delete": operation("Delete a hook and its executions (409 while it runs)", "integrations:write", vec![org.clone(), hook.clone()], ("204", "Deleted")),
+        }),
     );
     paths.insert(
         "/api/v1/org/{orgId}/hooks/{hookId}/run".into(),

@@ -38,6 +38,40 @@ pub struct NewHook {
     /// 0–23, in the organisation's time zone (intervals above an hour).
     pub preferred_hour: Option<u8>,
     pub enabled: bool,
+    /// PUSH: attempts per change event; `None` for PULL hooks.
+    pub retry_policy: Option<RetryPolicy>,
+}
+
+/// How often a PUSH hook's delivery of one change event is attempted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryPolicy {
+    /// 1 to [`RetryPolicy::MAX_ATTEMPTS`]; the first attempt counts.
+    pub max_attempts: u32,
+}
+
+impl RetryPolicy {
+    pub const DEFAULT_ATTEMPTS: u32 = 3;
+    pub const MAX_ATTEMPTS: u32 = 10;
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy { max_attempts: RetryPolicy::DEFAULT_ATTEMPTS }
+    }
+}
+
+/// Changes to a hook: `None` keeps a setting; `Some(None)` clears an optional one. A hook's
+/// type and entity type are fixed once it exists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HookUpdate {
+    pub name: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub code: Option<String>,
+    pub schedule: Option<Option<String>>,
+    pub preferred_hour: Option<Option<u8>>,
+    pub enabled: Option<bool>,
+    pub retry_policy: Option<RetryPolicy>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -53,6 +87,9 @@ pub struct Hook {
     pub schedule: Option<String>,
     pub preferred_hour: Option<u8>,
     pub enabled: bool,
+    /// PUSH hooks only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_policy: Option<RetryPolicy>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -96,7 +133,7 @@ fn optional(row: &[Option<String>], index: usize) -> Option<String> {
 }
 
 const INTEGRATION_COLUMNS: &str = "id, name, description, source_system, created_at, updated_at";
-const HOOK_COLUMNS: &str = "id, integration_id, name, hook_type, entity_type, event_types, code, schedule, preferred_hour, enabled, created_at, updated_at";
+const HOOK_COLUMNS: &str = "id, integration_id, name, hook_type, entity_type, event_types, code, schedule, preferred_hour, enabled, created_at, updated_at, max_attempts";
 const EXECUTION_COLUMNS: &str = "id, hook_id, status, trigger, started_at, finished_at, pages, record, error, event_id";
 
 fn integration(row: &[Option<String>]) -> Integration {
@@ -124,6 +161,11 @@ fn hook(row: &[Option<String>]) -> Result<Hook, StoreError> {
         enabled: text(row, 9) == "true",
         created_at: text(row, 10),
         updated_at: text(row, 11),
+        retry_policy: (text(row, 3) == "PUSH").then(|| RetryPolicy {
+            max_attempts: optional(row, 12)
+                .and_then(|attempts| attempts.parse().ok())
+                .unwrap_or(RetryPolicy::DEFAULT_ATTEMPTS),
+        }),
     })
 }
 
@@ -141,6 +183,44 @@ fn execution(row: &[Option<String>]) -> Execution {
         error: optional(row, 8),
         event_id: optional(row, 9),
     }
+}
+
+/// The rules every hook obeys, on creation and after each update.
+fn validate_hook(new: &NewHook) -> Result<(), StoreError> {
+    if new.name.trim().is_empty() {
+        return Err(StoreError::Invalid("name must not be blank".into()));
+    }
+    if !matches!(new.hook_type.as_str(), "PULL" | "PUSH") {
+        return Err(StoreError::Invalid(format!("type must be PULL or PUSH, got {:?}", new.hook_type)));
+    }
+    if let Some(schedule) = &new.schedule
+        && !SCHEDULES.contains(&schedule.as_str())
+    {
+        return Err(StoreError::Invalid(format!("schedule must be one of {}, got {schedule:?}", SCHEDULES.join(", "))));
+    }
+    if new.preferred_hour.is_some_and(|hour| hour > 23) {
+        return Err(StoreError::Invalid("preferredHour must be 0 to 23".into()));
+    }
+    if let Some(unknown) = new.event_types.iter().find(|kind| !matches!(kind.as_str(), "create" | "update" | "delete"))
+    {
+        return Err(StoreError::Invalid(format!("eventTypes are create, update and delete, got {unknown:?}")));
+    }
+    if new.code.trim().is_empty() {
+        return Err(StoreError::Invalid("code must not be blank".into()));
+    }
+    if new.hook_type == "PULL" && new.retry_policy.is_some() {
+        return Err(StoreError::Invalid("retryPolicy applies to PUSH hooks only".into()));
+    }
+    if let Some(policy) = new.retry_policy
+        && !(1..=RetryPolicy::MAX_ATTEMPTS).contains(&policy.max_attempts)
+    {
+        return Err(StoreError::Invalid(format!(
+            "retryPolicy.maxAttempts must be 1 to {}, got {}",
+            RetryPolicy::MAX_ATTEMPTS,
+            policy.max_attempts
+        )));
+    }
+    Ok(())
 }
 
 fn conflict_as(error: DbError, message: String) -> StoreError {
@@ -206,7 +286,7 @@ impl Store {
                 "sourceSystem must be letters, digits, - and _ (at most 100), got {source_system:?}"
             )));
         }
-        let now = Utc::now().to_rfc3339();
+        let now = crate::timestamp(Utc::now());
         let row = Integration {
             id: new_id("int"),
             name: name.to_string(),
@@ -247,34 +327,13 @@ impl Store {
         Ok(db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| integration(row)))
     }
 
-    pub fn create_hook(&self, org: &OrgId, integration_id: &str, new: NewHook) -> Result<Hook, StoreError> {
-        if new.name.trim().is_empty() {
-            return Err(StoreError::Invalid("name must not be blank".into()));
-        }
-        if !matches!(new.hook_type.as_str(), "PULL" | "PUSH") {
-            return Err(StoreError::Invalid(format!("type must be PULL or PUSH, got {:?}", new.hook_type)));
-        }
-        if let Some(schedule) = &new.schedule
-            && !SCHEDULES.contains(&schedule.as_str())
-        {
-            return Err(StoreError::Invalid(format!(
-                "schedule must be one of {}, got {schedule:?}",
-                SCHEDULES.join(", ")
-            )));
-        }
-        if new.preferred_hour.is_some_and(|hour| hour > 23) {
-            return Err(StoreError::Invalid("preferredHour must be 0 to 23".into()));
-        }
-        if let Some(unknown) =
-            new.event_types.iter().find(|kind| !matches!(kind.as_str(), "create" | "update" | "delete"))
-        {
-            return Err(StoreError::Invalid(format!("eventTypes are create, update and delete, got {unknown:?}")));
-        }
-        if new.code.trim().is_empty() {
-            return Err(StoreError::Invalid("code must not be blank".into()));
+    pub fn create_hook(&self, org: &OrgId, integration_id: &str, mut new: NewHook) -> Result<Hook, StoreError> {
+        validate_hook(&new)?;
+        if new.hook_type == "PUSH" {
+            new.retry_policy = Some(new.retry_policy.unwrap_or_default());
         }
         self.require_integration(org, integration_id)?;
-        let now = Utc::now().to_rfc3339();
+        let now = crate::timestamp(Utc::now());
         let hook = Hook {
             id: new_id("hook"),
             integration_id: integration_id.to_string(),
@@ -286,14 +345,16 @@ impl Store {
             schedule: new.schedule,
             preferred_hour: new.preferred_hour,
             enabled: new.enabled,
+            retry_policy: new.retry_policy,
             created_at: now.clone(),
             updated_at: now,
         };
         let event_types = serde_json::to_string(&hook.event_types).expect("strings serialize");
         let hour = hook.preferred_hour.map(|hour| hour.to_string());
         let enabled = hook.enabled.to_string();
+        let attempts = hook.retry_policy.map(|policy| policy.max_attempts.to_string());
         self.db().execute_text(
-            &format!("INSERT INTO hooks (org_id, {HOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
+            &format!("INSERT INTO hooks (org_id, {HOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
             &[
                 Some(org.as_str()),
                 Some(&hook.id),
@@ -308,6 +369,7 @@ impl Store {
                 Some(&enabled),
                 Some(&hook.created_at),
                 Some(&hook.updated_at),
+                attempts.as_deref(),
             ],
         )?;
         if hook.hook_type == "PUSH" {
@@ -339,6 +401,101 @@ impl Store {
         Self::check_org(db.as_mut(), org)?;
         let sql = format!("SELECT {HOOK_COLUMNS} FROM hooks WHERE org_id = $1 AND id = $2");
         db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| hook(row)).transpose()
+    }
+
+    /// Applies `update` to the hook; `NotFound` when the organisation has no such hook.
+    pub fn update_hook(&self, org: &OrgId, id: &str, update: HookUpdate) -> Result<Hook, StoreError> {
+        let stored = self.hook(org, id)?.ok_or_else(|| StoreError::NotFound(format!("hook {id:?}")))?;
+        let merged = NewHook {
+            name: update.name.unwrap_or(stored.name),
+            hook_type: stored.hook_type,
+            entity_type: stored.entity_type,
+            event_types: update.event_types.unwrap_or(stored.event_types),
+            code: update.code.unwrap_or(stored.code),
+            schedule: update.schedule.unwrap_or(stored.schedule),
+            preferred_hour: update.preferred_hour.unwrap_or(stored.preferred_hour),
+            enabled: update.enabled.unwrap_or(stored.enabled),
+            retry_policy: update.retry_policy.or(stored.retry_policy),
+        };
+        validate_hook(&merged)?;
+        let now = crate::timestamp(Utc::now());
+        let event_types = serde_json::to_string(&merged.event_types).expect("strings serialize");
+        let hour = merged.preferred_hour.map(|hour| hour.to_string());
+        let enabled = merged.enabled.to_string();
+        let attempts = merged.retry_policy.map(|policy| policy.max_attempts.to_string());
+        self.db().execute_text(
+            "UPDATE hooks SET name = $3, event_types = $4, code = $5, schedule = $6, preferred_hour = $7, enabled = $8,
+             max_attempts = $9, updated_at = $10 WHERE org_id = $1 AND id = $2",
+            &[
+                Some(org.as_str()),
+                Some(id),
+                Some(&merged.name),
+                Some(&event_types),
+                Some(&merged.code),
+                merged.schedule.as_deref(),
+                hour.as_deref(),
+                Some(&enabled),
+                attempts.as_deref(),
+                Some(&now),
+            ],
+        )?;
+        self.hook(org, id)?.ok_or_else(|| StoreError::NotFound(format!("hook {id:?}")))
+    }
+
+    /// Deletes the hook with its executions and PUSH cursor; `Conflict` while it runs.
+    /// Whether there was such a hook.
+    pub fn delete_hook(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+        if self.has_running_execution(org, id)? {
+            return Err(StoreError::Conflict("an execution of this hook is running; delete it once it ends".into()));
+        }
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let deleted =
+            db.execute_text("DELETE FROM hooks WHERE org_id = $1 AND id = $2", &[Some(org.as_str()), Some(id)])?;
+        Ok(deleted == 1)
+    }
+
+    /// Renames or re-describes an integration (`Some(None)` clears the description). Its
+    /// `sourceSystem` is fixed: synced records remember which source wrote them by it.
+    pub fn update_integration(
+        &self,
+        org: &OrgId,
+        id: &str,
+        name: Option<&str>,
+        description: Option<Option<&str>>,
+    ) -> Result<Integration, StoreError> {
+        let stored = self.integration(org, id)?.ok_or_else(|| StoreError::NotFound(format!("integration {id:?}")))?;
+        let name = name.unwrap_or(&stored.name);
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid("name must not be blank".into()));
+        }
+        let description = description.unwrap_or(stored.description.as_deref());
+        let now = crate::timestamp(Utc::now());
+        self.db().execute_text(
+            "UPDATE integrations SET name = $3, description = $4, updated_at = $5 WHERE org_id = $1 AND id = $2",
+            &[Some(org.as_str()), Some(id), Some(name), description, Some(&now)],
+        )?;
+        self.integration(org, id)?.ok_or_else(|| StoreError::NotFound(format!("integration {id:?}")))
+    }
+
+    /// Deletes an integration with its hooks, secrets and executions; `Conflict` while one of
+    /// its hooks runs. Records it synced stay. Whether there was such an integration.
+    pub fn delete_integration(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+        if self.integration(org, id)?.is_none() {
+            return Ok(false);
+        }
+        for hook in self.hooks(org, id)? {
+            if self.has_running_execution(org, &hook.id)? {
+                return Err(StoreError::Conflict(format!(
+                    "hook {:?} of this integration is running; delete it once it ends",
+                    hook.name
+                )));
+            }
+        }
+        let deleted = self
+            .db()
+            .execute_text("DELETE FROM integrations WHERE org_id = $1 AND id = $2", &[Some(org.as_str()), Some(id)])?;
+        Ok(deleted == 1)
     }
 
     /// Sets (or replaces) a sealed secret of the integration.
@@ -412,9 +569,9 @@ impl Store {
             .map(|row| {
                 Ok(ScheduledHook {
                     hook: hook(row)?,
-                    org: OrgId(text(row, 12)),
-                    timezone: text(row, 13),
-                    last_scheduled_at: optional(row, 14),
+                    org: OrgId(text(row, 13)),
+                    timezone: text(row, 14),
+                    last_scheduled_at: optional(row, 15),
                 })
             })
             .collect()
@@ -458,7 +615,7 @@ impl Store {
             "SELECT {HOOK_COLUMNS}, org_id FROM hooks WHERE hook_type = 'PUSH' AND enabled = 'true' ORDER BY created_at, id"
         );
         let rows = self.db().query_text(&sql, &[])?;
-        rows.iter().map(|row| Ok((OrgId(text(row, 12)), hook(row)?))).collect()
+        rows.iter().map(|row| Ok((OrgId(text(row, 13)), hook(row)?))).collect()
     }
 
     /// The last change event (seq) the PUSH hook is done with; `None` before its first use.
@@ -479,7 +636,7 @@ impl Store {
             &[Some(org.as_str())],
         )?;
         let newest = rows.first().and_then(|row| optional(row, 0)).and_then(|seq| seq.parse().ok()).unwrap_or(0i64);
-        let now = Utc::now().to_rfc3339();
+        let now = crate::timestamp(Utc::now());
         let started = db.execute_text(
             "INSERT INTO push_cursors (hook_id, org_id, last_seq, updated_at) VALUES ($1, $2, $3, $4)",
             &[Some(hook_id), Some(org.as_str()), Some(&newest.to_string()), Some(&now)],
@@ -507,7 +664,7 @@ impl Store {
     pub fn advance_push_cursor(&self, org: &OrgId, hook_id: &str, from: i64, to: i64) -> Result<bool, StoreError> {
         let changed = self.db().execute_text(
             "UPDATE push_cursors SET last_seq = $4, updated_at = $5 WHERE org_id = $1 AND hook_id = $2 AND last_seq = $3",
-            &[Some(org.as_str()), Some(hook_id), Some(&from.to_string()), Some(&to.to_string()), Some(&Utc::now().to_rfc3339())],
+            &[Some(org.as_str()), Some(hook_id), Some(&from.to_string()), Some(&to.to_string()), Some(&crate::timestamp(Utc::now()))],
         )?;
         Ok(changed == 1)
     }

@@ -117,7 +117,7 @@ impl Store {
             )));
         }
         let id = new_id("org");
-        self.db().insert_org(&id, name, timezone, currency, &Utc::now().to_rfc3339())?;
+        self.db().insert_org(&id, name, timezone, currency, &crate::timestamp(Utc::now()))?;
         Ok(OrgId(id))
     }
 
@@ -155,7 +155,7 @@ impl Store {
             attribute_key: key.to_string(),
             field_type: serde_json::to_value(field_type).expect("serializes").as_str().unwrap_or_default().to_string(),
             entity_types: entities.iter().map(|entity| entity.as_str().to_uppercase()).collect(),
-            created_at: Utc::now().to_rfc3339(),
+            created_at: crate::timestamp(Utc::now()),
         };
         match db.insert_definition(org.as_str(), &definition) {
             Err(DbError::Constraint(_)) => Err(StoreError::Invalid(format!(
@@ -294,7 +294,7 @@ impl Store {
             name: name.to_string(),
             secret_sha256: sha256_hex(&secret),
             scopes: scopes.iter().map(|scope| scope.to_string()).collect(),
-            created_at: Utc::now().to_rfc3339(),
+            created_at: crate::timestamp(Utc::now()),
             revoked_at: None,
         };
         db.insert_api_key(&row)?;
@@ -323,7 +323,7 @@ impl Store {
     pub fn revoke_api_key(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
         let mut db = self.db();
         Self::check_org(db.as_mut(), org)?;
-        Ok(db.revoke_api_key(org.as_str(), id, &Utc::now().to_rfc3339())?)
+        Ok(db.revoke_api_key(org.as_str(), id, &crate::timestamp(Utc::now()))?)
     }
 
     /// At most `limit` of the organisation's change events after `after_seq`, oldest first.

@@ -57,6 +57,7 @@ fn two_servers_run_each_due_hook_once_and_take_over_a_dead_ones_work() {
                 schedule: Some("15m".into()),
                 preferred_hour: None,
                 enabled: true,
+                retry_policy: None,
             };
             a.create_hook(&org, &integration.id, new).unwrap().id
         })
@@ -123,6 +124,7 @@ fn two_servers_deliver_each_push_event_once() {
                 schedule: None,
                 preferred_hour: None,
                 enabled: true,
+                retry_policy: None,
             },
         )
         .unwrap()

@@ -31,6 +31,7 @@ fn setup(timezone: &str, schedule: &str, preferred_hour: u8) -> Setup {
                 schedule: Some(schedule.into()),
                 preferred_hour: Some(preferred_hour),
                 enabled: true,
+                retry_policy: None,
             },
         )
         .unwrap();

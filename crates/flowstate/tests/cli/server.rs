@@ -285,6 +285,10 @@ async fn another_organisations_key_is_refused_on_every_route() {
         (reqwest::Method::POST, format!("/hooks/{hook}/run"), None),
         (reqwest::Method::GET, format!("/hooks/{hook}/executions"), None),
         (reqwest::Method::GET, format!("/executions/{execution}"), None),
+        (reqwest::Method::PATCH, format!("/integrations/{integration}"), Some(json!({ "name": "Mine" }))),
+        (reqwest::Method::PATCH, format!("/hooks/{hook}"), Some(json!({ "enabled": false }))),
+        (reqwest::Method::DELETE, format!("/hooks/{hook}"), None),
+        (reqwest::Method::DELETE, format!("/integrations/{integration}"), None),
     ];
     for (method, path, body) in &routes {
         let (status, answer) = send(&server, method.clone(), &a(path), Some(&key_b), body.clone()).await;
@@ -299,6 +303,89 @@ async fn another_organisations_key_is_refused_on_every_route() {
     }
     let (_, secrets) = call(&server, &a(&format!("/integrations/{integration}/secrets")), Some(&key_a)).await;
     assert_eq!(secrets["meta"]["total"], 1, "B deleted nothing of A's");
+    let (_, found) = call(&server, &a(&format!("/hooks/{hook}")), Some(&key_a)).await;
+    assert_eq!(
+        (found["data"]["enabled"].clone(), found["data"]["name"].clone()),
+        (json!(true), json!("h")),
+        "B changed nothing of A's"
+    );
+}
+
+/// Hooks and integrations change field by field and go away over the API; every refusal
+/// names its field.
+#[tokio::test(flavor = "multi_thread")]
+async fn hooks_and_integrations_change_and_go_over_the_api() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration = create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let code = "async function run(ctx) { return { records: [] }; }";
+    let hook = create_hook(&server, &a(""), &key, &integration, json!({ "name": "nightly", "type": "PULL", "entityType": "employee", "code": code, "schedule": "24h", "preferredHour": 2 })).await;
+    let hook_path = a(&format!("/hooks/{hook}"));
+    let patch = |body: Value| send(&server, reqwest::Method::PATCH, &hook_path, Some(&key), Some(body));
+
+    let (status, body) = patch(json!({ "enabled": false, "preferredHour": null, "name": "nightly sync" })).await;
+    assert_eq!(status, 200, "{body}");
+    let data = &body["data"];
+    assert_eq!(
+        (data["enabled"].clone(), data["preferredHour"].clone(), data["name"].clone()),
+        (json!(false), Value::Null, json!("nightly sync"))
+    );
+    assert_eq!((data["schedule"].clone(), data["code"].clone()), (json!("24h"), json!(code)), "absent fields stay");
+    assert!(data.get("retryPolicy").is_none(), "PULL hooks have none");
+    let (status, body) =
+        send(&server, reqwest::Method::POST, &a(&format!("/hooks/{hook}/run")), Some(&key), None).await;
+    assert_eq!(status, 409, "a disabled hook does not run: {body}");
+    assert_error(&body, "CONFLICT");
+
+    for (change, field) in [
+        (json!({ "type": "PUSH" }), "type"),
+        (json!({ "entityType": "vacancy" }), "entityType"),
+        (json!({ "enabled": "yes" }), "enabled"),
+        (json!({ "preferredHour": 24 }), "preferredHour"),
+        (json!({ "retryPolicy": 3 }), "retryPolicy"),
+    ] {
+        let (status, body) = patch(change.clone()).await;
+        assert_eq!(status, 400, "{change}: {body}");
+        assert_error(&body, "VALIDATION_ERROR");
+        assert_eq!(body["error"]["details"][0]["field"], field, "{change}: {body}");
+    }
+    for (change, words) in [
+        (json!({ "schedule": "2h" }), "schedule must be one of"),
+        (json!({ "retryPolicy": { "maxAttempts": 2 } }), "retryPolicy applies to PUSH hooks only"),
+        (json!({ "code": " " }), "code must not be blank"),
+    ] {
+        let (status, body) = patch(change.clone()).await;
+        assert_eq!(status, 400, "{change}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(words), "{change}: {body}");
+    }
+    let (status, body) = patch(json!({ "type": "PULL", "enabled": true })).await;
+    assert_eq!((status, body["data"]["enabled"].clone()), (200, json!(true)), "the same type may be restated: {body}");
+
+    let integration_path = a(&format!("/integrations/{integration}"));
+    let (status, body) =
+        send(&server, reqwest::Method::PATCH, &integration_path, Some(&key), Some(json!({ "sourceSystem": "x" })))
+            .await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("sourceSystem")), "{body}");
+    let (status, body) = send(
+        &server,
+        reqwest::Method::PATCH,
+        &integration_path,
+        Some(&key),
+        Some(json!({ "name": "Workday", "description": "HR" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["data"]["name"].clone(), body["data"]["sourceSystem"].clone()), (json!("Workday"), json!("hr")));
+
+    assert_eq!(send(&server, reqwest::Method::DELETE, &hook_path, Some(&key), None).await.0, 204);
+    assert_eq!(call(&server, &hook_path, Some(&key)).await.0, 404);
+    assert_eq!(send(&server, reqwest::Method::DELETE, &hook_path, Some(&key), None).await.0, 404, "gone already");
+    assert_eq!(send(&server, reqwest::Method::DELETE, &integration_path, Some(&key), None).await.0, 204);
+    let (_, integrations) = call(&server, &a("/integrations"), Some(&key)).await;
+    assert_eq!(integrations["meta"]["total"], 0);
 }
 
 const HR_KEY: &str = "hr-secret-key-7f3a";
@@ -381,7 +468,7 @@ async fn a_pull_hook_runs_through_the_server_into_the_store() {
     assert_eq!(status, 400);
     let fields: Vec<&str> =
         body["error"]["details"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["entityType", "code", "preferredHour"], "{body}");
+    assert_eq!(fields, ["entityType", "preferredHour", "code"], "{body}");
 
     // A body that is not JSON gets the one error shape too.
     let response = reqwest::Client::new()
@@ -504,7 +591,8 @@ async fn a_sixth_manual_run_within_the_hour_is_rate_limited() {
     assert_error(&body, "RATE_LIMITED");
 }
 
-/// The receiver of PUSH deliveries: records every body, answers 500 to the first two.
+/// The receiver of PUSH deliveries: records every body, answers 500 to the first two and to
+/// any change whose `after.lastName` is "Refused".
 fn receiver() -> (axum::Router, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
     use std::sync::{Arc, Mutex};
     let received: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
@@ -515,8 +603,13 @@ fn receiver() -> (axum::Router, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
             let seen = seen.clone();
             async move {
                 let mut seen = seen.lock().unwrap();
+                let refused = body["after"]["lastName"] == "Refused";
                 seen.push(body);
-                if seen.len() <= 2 { axum::http::StatusCode::INTERNAL_SERVER_ERROR } else { axum::http::StatusCode::OK }
+                if seen.len() <= 2 || refused {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
             }
         }),
     );
@@ -578,6 +671,7 @@ async fn a_push_hook_receives_every_change_in_order_with_retries() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    let received_handle = received.clone();
     let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), 5, "two refused attempts, then three deliveries: {received:?}");
     assert_eq!(received[0], received[2], "the first event, attempted three times");
@@ -610,6 +704,51 @@ async fn a_push_hook_receives_every_change_in_order_with_retries() {
     assert!(executions.iter().all(|execution| execution["trigger"] == "event"));
     assert_eq!(executions[0]["eventId"], executions[2]["eventId"], "retries of one event");
     assert_eq!(executions[0]["eventId"], delivered[0]["id"]);
+
+    // Disabled, the hook receives nothing; enabled again, it receives what changed meanwhile,
+    // in order, each event attempted as often as its retry policy says (here once).
+    let hook_path = a(&format!("/hooks/{hook}"));
+    let patch = json!({ "enabled": false, "retryPolicy": { "maxAttempts": 1 } });
+    let (status, body) = send(&server, reqwest::Method::PATCH, &hook_path, Some(&key), Some(patch)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["data"]["enabled"].clone(), body["data"]["retryPolicy"]["maxAttempts"].clone()),
+        (json!(false), json!(1))
+    );
+    for (id, last_name) in [("EMP-2", "Refused"), ("EMP-3", "Okafor")] {
+        let data = json!({ "firstName": "B", "lastName": last_name, "email": format!("{id}@example.com") });
+        std::fs::write(&file, json!({ "externalId": id, "data": data }).to_string()).unwrap();
+        let output = flowstate(sync_apply_args(&db, &org, "employee", &file)).await;
+        assert_eq!(output.status.code(), Some(0), "{}", crate::stderr(&output));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(received_count(&received_handle), 5, "nothing while disabled");
+    let (status, body) =
+        send(&server, reqwest::Method::PATCH, &hook_path, Some(&key), Some(json!({ "enabled": true }))).await;
+    assert_eq!(status, 200, "{body}");
+    for _ in 0..300 {
+        if received_count(&received_handle) >= 7 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await; // room for a wrong retry
+    let later: Vec<Value> = received_handle.lock().unwrap()[5..].to_vec();
+    let last_names: Vec<&str> = later.iter().map(|event| event["after"]["lastName"].as_str().unwrap()).collect();
+    assert_eq!(last_names, ["Refused", "Okafor"], "one attempt of the refused change, then the next one");
+    let (_, executions) = call(&server, &a(&format!("/hooks/{hook}/executions")), Some(&key)).await;
+    let statuses: Vec<&str> = executions["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|execution| execution["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["succeeded", "failed"], "newest first");
+}
+
+fn received_count(received: &std::sync::Mutex<Vec<Value>>) -> usize {
+    received.lock().unwrap().len()
 }
 
 /// `flowstate secrets rotate-key` re-seals the secrets under a new key: a hook still reads

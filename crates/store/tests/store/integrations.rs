@@ -1,4 +1,4 @@
-use flowstate_store::integrations::{NewHook, SealedSecret};
+use flowstate_store::integrations::{HookUpdate, NewHook, RetryPolicy, SealedSecret};
 use flowstate_sync::EntityType;
 
 use crate::helpers::TestStore;
@@ -13,6 +13,7 @@ fn new_hook(hook_type: &str, schedule: Option<&str>) -> NewHook {
         schedule: schedule.map(str::to_string),
         preferred_hour: Some(2),
         enabled: true,
+        retry_policy: None,
     }
 }
 
@@ -125,4 +126,77 @@ fn integrations_hooks_secrets_and_executions_are_kept_per_organisation(test: Tes
     assert_eq!(store.execution(&test.org, &other_node.id).unwrap().unwrap().status, "failed");
 }
 
-crate::on_both_backends!(integrations_hooks_secrets_and_executions_are_kept_per_organisation);
+/// Hooks change field by field (type and entity fixed, every rule checked again), PUSH hooks
+/// carry a retry policy, and deleting takes the hook's executions along — never while one
+/// runs, never another organisation's.
+fn hooks_and_integrations_update_and_delete(test: TestStore) {
+    let store = &test.store;
+    let integration = store.create_integration(&test.org, "HR", None, "hr").unwrap();
+    let pull = store.create_hook(&test.org, &integration.id, new_hook("PULL", Some("6h"))).unwrap();
+    let push = store.create_hook(&test.org, &integration.id, new_hook("PUSH", None)).unwrap();
+    assert_eq!(pull.retry_policy, None, "PULL hooks have no retry policy");
+    assert_eq!(push.retry_policy, Some(RetryPolicy { max_attempts: 3 }), "the default policy");
+    let refused = NewHook { retry_policy: Some(RetryPolicy { max_attempts: 2 }), ..new_hook("PULL", None) };
+    let error = store.create_hook(&test.org, &integration.id, refused).unwrap_err().to_string();
+    assert!(error.contains("retryPolicy applies to PUSH hooks only"), "{error}");
+
+    let update = HookUpdate {
+        enabled: Some(false),
+        schedule: Some(None),
+        preferred_hour: Some(Some(5)),
+        ..HookUpdate::default()
+    };
+    let updated = store.update_hook(&test.org, &pull.id, update).unwrap();
+    assert_eq!((updated.enabled, updated.schedule, updated.preferred_hour), (false, None, Some(5)));
+    assert_eq!((updated.name, updated.code), (pull.name.clone(), pull.code.clone()), "absent fields stay");
+    assert!(updated.updated_at > pull.updated_at);
+    assert_eq!(store.hook(&test.org, &pull.id).unwrap().map(|hook| hook.enabled), Some(false), "stored");
+    assert!(
+        !store.scheduled_hooks().unwrap().iter().any(|entry| entry.hook.id == pull.id),
+        "a disabled hook is not scheduled"
+    );
+    let bad = HookUpdate { schedule: Some(Some("2h".into())), ..HookUpdate::default() };
+    assert!(store.update_hook(&test.org, &pull.id, bad).unwrap_err().to_string().contains("schedule must be one of"));
+    let policy = HookUpdate { retry_policy: Some(RetryPolicy { max_attempts: 11 }), ..HookUpdate::default() };
+    let error = store.update_hook(&test.org, &push.id, policy).unwrap_err().to_string();
+    assert!(error.contains("maxAttempts must be 1 to 10, got 11"), "{error}");
+    let policy = HookUpdate { retry_policy: Some(RetryPolicy { max_attempts: 1 }), ..HookUpdate::default() };
+    assert_eq!(
+        store.update_hook(&test.org, &push.id, policy).unwrap().retry_policy,
+        Some(RetryPolicy { max_attempts: 1 })
+    );
+
+    let other = store.create_org("Other", "UTC", "USD").unwrap();
+    assert!(matches!(
+        store.update_hook(&other, &pull.id, HookUpdate::default()),
+        Err(flowstate_store::StoreError::NotFound(_))
+    ));
+    assert!(!store.delete_hook(&other, &pull.id).unwrap(), "not another organisation's hook");
+
+    let running = store.start_execution(&test.org, &pull.id, "manual").unwrap();
+    assert!(matches!(store.delete_hook(&test.org, &pull.id), Err(flowstate_store::StoreError::Conflict(_))));
+    assert!(matches!(
+        store.delete_integration(&test.org, &integration.id),
+        Err(flowstate_store::StoreError::Conflict(_))
+    ));
+    let finished = flowstate_store::integrations::Execution { status: "succeeded".into(), ..running.clone() };
+    store.save_execution(&test.org, &finished).unwrap();
+    assert!(store.delete_hook(&test.org, &pull.id).unwrap());
+    assert_eq!(store.hook(&test.org, &pull.id).unwrap(), None);
+    assert_eq!(store.execution(&test.org, &running.id).unwrap(), None, "executions go with their hook");
+    assert!(!store.delete_hook(&test.org, &pull.id).unwrap(), "already gone");
+
+    let renamed = store.update_integration(&test.org, &integration.id, Some("Workday"), Some(Some("HR"))).unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.description.as_deref()), ("Workday", Some("HR")));
+    assert_eq!(renamed.source_system, "hr");
+    assert!(store.update_integration(&test.org, &integration.id, Some(" "), None).is_err());
+    assert!(!store.delete_integration(&other, &integration.id).unwrap());
+    assert!(store.delete_integration(&test.org, &integration.id).unwrap());
+    assert_eq!(store.hook(&test.org, &push.id).unwrap(), None, "hooks go with their integration");
+    assert!(store.create_integration(&test.org, "HR", None, "hr").is_ok(), "the key is free again");
+}
+
+crate::on_both_backends!(
+    integrations_hooks_secrets_and_executions_are_kept_per_organisation,
+    hooks_and_integrations_update_and_delete
+);
