@@ -52,7 +52,10 @@ pub(crate) struct DefinitionRow {
 /// The page a write belongs to.
 pub(crate) struct WriteScope<'a> {
     pub org: &'a str,
-    pub source: &'a str,
+    /// The source system whose sync state is written; `None` for REST writes (none is).
+    pub source: Option<&'a str>,
+    /// Change events' `source`: `sync:{sourceSystem}` or `api`.
+    pub event_source: &'a str,
     pub entity: EntityType,
     pub now: &'a str,
 }

@@ -41,7 +41,7 @@ mod world;
 
 use std::collections::BTreeMap;
 
-pub use store::{ChangeEvent, Store, is_postgres_url};
+pub use store::{ChangeEvent, EntityWrite, Store, Written, is_postgres_url};
 
 use flowstate_sync::{NestedKind, RecordError, nested::NestedCounts};
 use serde::Serialize;

@@ -13,7 +13,7 @@ use flowstate_sync::{
 use crate::{
     IncomingRecord,
     db::{AssignmentFilter, Db, DbResult, EntityFilter},
-    plan::{Page, Prepared, find_existing},
+    plan::{Page, Prepared, Writer, find_existing},
     world::World,
 };
 
@@ -29,8 +29,10 @@ pub(crate) fn load_page(
         *seen.entry(record.external_id.as_str()).or_default() += 1;
     }
     let external_ids: Vec<String> = seen.keys().map(|id| id.to_string()).collect();
-    for state in db.sync_states(page.org, page.source, page.entity, &external_ids)? {
-        world.load_sync_state(state);
+    if let Writer::Sync(source) = page.writer {
+        for state in db.sync_states(page.org, source, page.entity, &external_ids)? {
+            world.load_sync_state(state);
+        }
     }
     // A record this source applied with the same data is unchanged: its sync state is all
     // it needs (a sync state always names an existing entity: deletes remove them). One
@@ -51,8 +53,11 @@ pub(crate) fn load_page(
         .filter(|(_, unchanged)| !**unchanged)
         .map(|(record, _)| record.external_id.clone())
         .collect();
-    let state_ids: Vec<String> =
+    let mut state_ids: Vec<String> =
         changing.iter().filter_map(|id| world.sync_state(id)).map(|state| state.entity_id.clone()).collect();
+    if let Writer::Api { entity_id, create: false, .. } = &page.writer {
+        state_ids.push(entity_id.clone());
+    }
     if page.entity == EntityType::Assignment {
         for filter in [AssignmentFilter::Ids(&state_ids), AssignmentFilter::ExternalIds(&changing)] {
             for row in db.assignments(page.org, filter)? {

@@ -21,10 +21,48 @@ use crate::{
     world::{AdjustmentRow, AssignmentRow, EntityRow, EventRow, JobRoleRow, SetDelete, SyncStateRow, World},
 };
 
+/// Who writes a page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Writer<'a> {
+    /// A PULL sync of this source system: records match by sync state, then externalId,
+    /// and their nested rows belong to the source.
+    Sync(&'a str),
+    /// A REST call writing the one entity `entity_id`: a new one (`create`, with
+    /// `external_id`) or an existing one. No sync state; nested rows it writes are
+    /// hand-made (no source system).
+    Api { entity_id: String, create: bool, external_id: Option<String> },
+}
+
+impl Writer<'_> {
+    /// The source system whose rows these are; `None` for hand-made ones.
+    pub fn owner(&self) -> Option<&str> {
+        match self {
+            Writer::Sync(source) => Some(source),
+            Writer::Api { .. } => None,
+        }
+    }
+
+    /// `source` of the change events: `sync:{sourceSystem}` or `api`.
+    pub fn event_source(&self) -> String {
+        match self {
+            Writer::Sync(source) => format!("sync:{source}"),
+            Writer::Api { .. } => "api".to_string(),
+        }
+    }
+
+    /// The externalId a new entity gets from a record keyed `key`.
+    fn new_external_id(&self, key: &str) -> Option<String> {
+        match self {
+            Writer::Sync(_) => Some(key.to_string()),
+            Writer::Api { external_id, .. } => external_id.clone(),
+        }
+    }
+}
+
 /// What every record of a page shares.
 pub(crate) struct Page<'a> {
     pub org: &'a str,
-    pub source: &'a str,
+    pub writer: Writer<'a>,
     pub entity: EntityType,
     pub today: NaiveDate,
     pub now: String,
@@ -89,11 +127,15 @@ pub(crate) struct Existing {
 }
 
 /// (org, source, externalId) first, then (org, externalId): data-model.md "Sync identity".
+/// A REST write names its entity itself.
 pub(crate) fn find_existing(world: &World, page: &Page<'_>, external_id: &str) -> Option<Existing> {
     let exists = |id: &str| match page.entity {
         EntityType::Assignment => world.assignment(id).is_some(),
         _ => world.entity(id).is_some(),
     };
+    if let Writer::Api { entity_id, create, .. } = &page.writer {
+        return (!create && exists(entity_id)).then(|| Existing { entity_id: entity_id.clone(), fingerprint: None });
+    }
     if let Some(state) = world.sync_state(external_id)
         && exists(&state.entity_id)
     {
@@ -133,21 +175,29 @@ fn plan_record(
         (RecordAction::Upsert(upsert), _) => upsert,
     };
     let before = existing.as_ref().and_then(|existing| represent(world, page.entity, &existing.entity_id, page.today));
-    let entity_id = match &existing {
-        Some(existing) => existing.entity_id.clone(),
-        None => new_id(id_prefix(page.entity)),
+    let entity_id = match (&existing, &page.writer) {
+        (Some(existing), _) => existing.entity_id.clone(),
+        (None, Writer::Api { entity_id, create: true, .. }) => entity_id.clone(),
+        (None, Writer::Api { entity_id, create: false, .. }) => {
+            // Deleted since the caller found it: an update must not create it again.
+            let message = format!("{} {entity_id:?} not found", page.entity);
+            return Err(vec![RecordError { external_id: parsed.external_id.clone(), field: None, message }]);
+        }
+        (None, Writer::Sync(_)) => new_id(id_prefix(page.entity)),
     };
     if page.entity == EntityType::Assignment {
         plan_assignment(world, page, &parsed.external_id, upsert, &entity_id, before.as_ref())?;
     } else {
         plan_entity(world, page, &parsed.external_id, upsert, &entity_id, before.is_some(), &mut outcome)?;
     }
-    world.put_sync_state(SyncStateRow {
-        external_id: parsed.external_id.clone(),
-        entity_id: entity_id.clone(),
-        fingerprint: fingerprint.as_str().to_string(),
-        last_synced_at: page.now.clone(),
-    });
+    if let Writer::Sync(_) = page.writer {
+        world.put_sync_state(SyncStateRow {
+            external_id: parsed.external_id.clone(),
+            entity_id: entity_id.clone(),
+            fingerprint: fingerprint.as_str().to_string(),
+            last_synced_at: page.now.clone(),
+        });
+    }
     let mut after = represent(world, page.entity, &entity_id, page.today);
     match before {
         None => {
@@ -256,7 +306,7 @@ fn plan_entity(
         None => EntityRow {
             entity: page.entity,
             id: entity_id.to_string(),
-            external_id: Some(external_id.to_string()),
+            external_id: page.writer.new_external_id(external_id),
             fields,
             custom,
             filled_by_employee: None,
@@ -473,7 +523,7 @@ fn plan_nested(
                     fte: allocation.fte,
                     start_date: date_text(allocation.start_date),
                     end_date: allocation.end_date.map(date_text),
-                    source_system: Some(page.source.to_string()),
+                    source_system: page.writer.owner().map(str::to_string),
                     created_at: page.now.clone(),
                     updated_at: page.now.clone(),
                 });
@@ -517,7 +567,7 @@ fn plan_nested(
 
 /// The rows of one kind that this source owns on this resource.
 fn stored_rows(world: &World, page: &Page<'_>, resource_id: &str, kind: NestedKind) -> Vec<StoredRow<String>> {
-    let owned = |source: &Option<String>| source.as_deref() == Some(page.source);
+    let owned = |source: &Option<String>| source.as_deref() == page.writer.owner();
     match kind {
         NestedKind::TeamAllocations | NestedKind::ProjectAllocations => world
             .assignments_of(resource_id)
@@ -571,7 +621,7 @@ fn put_adjustment(world: &mut World, page: &Page<'_>, kind: NestedKind, resource
         rate_type: adjustment.rate_type.clone(),
         currency_code: adjustment.currency_code.clone(),
         reason: adjustment.reason.clone(),
-        source_system: Some(page.source.to_string()),
+        source_system: page.writer.owner().map(str::to_string),
         created_at: page.now.clone(),
         updated_at: page.now.clone(),
     });
@@ -731,7 +781,10 @@ fn plan_assignment(
     let stored = world.assignment(entity_id).cloned();
     world.put_assignment(AssignmentRow {
         id: entity_id.to_string(),
-        external_id: Some(external_id.to_string()),
+        external_id: match &stored {
+            Some(stored) => stored.external_id.clone(),
+            None => page.writer.new_external_id(external_id),
+        },
         resource_type: resource_entity,
         resource_id,
         target_type: target_entity,
@@ -739,7 +792,7 @@ fn plan_assignment(
         fte,
         start_date: start,
         end_date: end,
-        source_system: stored.as_ref().map_or(Some(page.source.to_string()), |row| row.source_system.clone()),
+        source_system: stored.as_ref().map_or(page.writer.owner().map(str::to_string), |row| row.source_system.clone()),
         created_at: stored.as_ref().map_or(page.now.clone(), |row| row.created_at.clone()),
         updated_at: stored.as_ref().map_or(page.now.clone(), |row| row.updated_at.clone()),
     });

@@ -734,7 +734,7 @@ impl crate::db::Db for PostgresDb {
                 events.iter().map(|event| event.before.as_ref().map(Value::to_string)).collect();
             let after: Vec<Option<String>> =
                 events.iter().map(|event| event.after.as_ref().map(Value::to_string)).collect();
-            let source = format!("sync:{}", scope.source);
+            let source = scope.event_source;
             // WITH ORDINALITY: the events take their sequence numbers in page order.
             self.execute(
                 "INSERT INTO change_events (org_id, entity_type, entity_id, change_type, before, after, source, created_at)

@@ -508,7 +508,7 @@ impl crate::db::Db for SqliteDb {
                 )?
                 .execute(params![scope.now, org, scope.source, scope.entity.as_str(), list(changes.touched)])?;
         }
-        let source = format!("sync:{}", scope.source);
+        let source = scope.event_source;
         let mut statement = connection.prepare_cached(
             "INSERT INTO change_events (org_id, entity_type, entity_id, change_type, before, after, source, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -13,7 +13,7 @@ use crate::{
     keys::{ALL_SCOPES, ApiKey, ApiKeyRow, NewApiKey, new_secret, parse_token, same_secret, sha256_hex},
     load::{load_entities, load_page},
     model::new_id,
-    plan::{Page, plan_page},
+    plan::{Page, Writer, plan_page},
     represent::represent,
 };
 
@@ -27,6 +27,27 @@ pub struct Store {
 }
 
 type ChangeListener = Box<dyn Fn() + Send + Sync>;
+
+/// What a REST call does to one entity ([`Store::write_entity`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum EntityWrite {
+    /// A new entity from `data` (the fields a PULL record's `data` carries).
+    Create { external_id: Option<String>, data: serde_json::Map<String, Value> },
+    /// Changes the fields `data` names on the entity with this internal id.
+    Update { id: String, data: serde_json::Map<String, Value> },
+    /// Hard-deletes the entity with this internal id, as `deletedAt` does in a sync.
+    Delete { id: String },
+}
+
+/// The result of [`Store::write_entity`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Written {
+    /// The entity as it is now.
+    Entity(Value),
+    Deleted,
+    /// The write broke a rule: one error per field, nothing written.
+    Rejected(Vec<RecordError>),
+}
 
 /// One change event of the outbox.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -207,12 +228,68 @@ impl Store {
         if source.trim().is_empty() {
             return Err(StoreError::Invalid("the source system key must not be blank".into()));
         }
+        self.apply(org, Writer::Sync(source), entity, records, now)
+    }
+
+    /// A REST write of one entity through the same rules as a synced record: the fields of
+    /// a PULL record's `data` (absent: kept, null: cleared), custom attributes, nested
+    /// arrays (acting on hand-made rows only) and `deletedAt`. Its change event's `source`
+    /// is `api`, so PUSH hooks receive it. No sync state is written: a sync may later adopt
+    /// the entity by its externalId.
+    pub fn write_entity(&self, org: &OrgId, entity: EntityType, write: EntityWrite) -> Result<Written, StoreError> {
+        let (entity_id, create, external_id, data) = match write {
+            EntityWrite::Create { external_id, data } => {
+                if entity == EntityType::Assignment && external_id.is_none() {
+                    // Assignment rows without one are resources' nested allocations.
+                    return Err(StoreError::Invalid("externalId is required to create an assignment".into()));
+                }
+                if let Some(external_id) = &external_id {
+                    if external_id.trim().is_empty() {
+                        return Err(StoreError::Invalid("externalId must not be blank".into()));
+                    }
+                    if self.find_by_external_id(org, entity, external_id)?.is_some() {
+                        return Err(StoreError::Conflict(format!("{entity} with externalId {external_id:?} exists")));
+                    }
+                }
+                (crate::model::new_id(crate::model::id_prefix(entity)), true, external_id, data)
+            }
+            EntityWrite::Update { id, data } => (id, false, None, data),
+            EntityWrite::Delete { id } => {
+                let mut data = serde_json::Map::new();
+                data.insert("deletedAt".into(), Value::String(Utc::now().date_naive().to_string()));
+                (id, false, None, data)
+            }
+        };
+        let deleting = data.get("deletedAt").is_some_and(|value| !value.is_null());
+        // The planner's key for the record: what errors name.
+        let key = external_id.clone().unwrap_or_else(|| entity_id.clone());
+        let record = IncomingRecord { external_id: key, data };
+        let writer = Writer::Api { entity_id: entity_id.clone(), create, external_id };
+        let outcome = self.apply(org, writer, entity, std::slice::from_ref(&record), Utc::now())?;
+        if !outcome.errors.is_empty() {
+            return Ok(Written::Rejected(outcome.errors));
+        }
+        if deleting {
+            return Ok(Written::Deleted);
+        }
+        let found = self.find(org, entity, &entity_id)?;
+        found.map(Written::Entity).ok_or_else(|| StoreError::NotFound(format!("{entity} {entity_id:?}")))
+    }
+
+    fn apply(
+        &self,
+        org: &OrgId,
+        writer: Writer<'_>,
+        entity: EntityType,
+        records: &[IncomingRecord],
+        now: DateTime<Utc>,
+    ) -> Result<PageOutcome, StoreError> {
         let mut guard = self.db();
         let db = guard.as_mut();
         let timezone = Self::check_org(db, org)?;
         let page = Page {
             org: org.as_str(),
-            source,
+            writer,
             entity,
             // "Today" (which allocations have started) is the organisation's date.
             today: now.with_timezone(&timezone).date_naive(),
@@ -393,7 +470,14 @@ fn apply_records(db: &mut dyn Db, page: &Page<'_>, records: &[IncomingRecord]) -
     let loaded = Instant::now();
     let outcome = plan_page(&mut world, page, records, prepared);
     let planned = Instant::now();
-    let scope = WriteScope { org: page.org, source: page.source, entity: page.entity, now: &page.now };
+    let event_source = page.writer.event_source();
+    let scope = WriteScope {
+        org: page.org,
+        source: page.writer.owner(),
+        event_source: &event_source,
+        entity: page.entity,
+        now: &page.now,
+    };
     db.write(&scope, &world.changes())?;
     let millis = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
     tracing::debug!(

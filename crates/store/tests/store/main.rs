@@ -32,6 +32,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod api_writes;
 mod integrations;
 mod keys;
 mod nested;
