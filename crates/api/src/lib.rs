@@ -91,8 +91,11 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{org}/hooks/{{id}}/run"), post(integrations::run_hook))
         .route(&format!("{org}/hooks/{{id}}/executions"), get(integrations::list_executions))
         .route(&format!("{org}/executions/{{id}}"), get(integrations::get_execution))
-        .route(&format!("{org}/{{resource}}"), get(resources::list))
-        .route(&format!("{org}/{{resource}}/{{id}}"), get(resources::get_one))
+        .route(&format!("{org}/{{resource}}"), get(resources::list).post(resources::create))
+        .route(
+            &format!("{org}/{{resource}}/{{id}}"),
+            get(resources::get_one).patch(resources::update).delete(resources::delete),
+        )
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .with_state(state)
 }

@@ -34,9 +34,20 @@ pub(crate) fn document() -> Value {
                 json!({ "name": "excludeFilled", "in": "query", "schema": { "type": "boolean", "default": true } }),
             );
         }
+        let write_scope = format!("{segment}:write");
+        let fields = json!({ "type": "object", "description": format!("The fields of a PULL record's data for {entity} (data-model.md): absent keeps a field, null clears it; nested arrays act on hand-made rows only; unknown fields are errors.") });
         paths.insert(
             format!("/api/v1/org/{{orgId}}/{segment}"),
-            json!({ "get": {
+            json!({ "post": {
+                "summary": format!("Create {entity}"),
+                "description": format!("Requires the scope `{write_scope}`. `externalId` is optional{}, unique per organisation. The change event's source is `api`.", if segment == "assignments" { " (required for assignments)" } else { "" }),
+                "parameters": [org.clone()],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": fields.clone() } } },
+                "responses": {
+                    "201": { "description": format!("The {entity}"), "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Single" } } } },
+                    "400": error_response(), "401": error_response(), "403": error_response(), "409": error_response(),
+                },
+            }, "get": {
                 "summary": format!("List {segment}"),
                 "description": format!("Requires the scope `{scope}`."),
                 "parameters": list_parameters,
@@ -48,7 +59,21 @@ pub(crate) fn document() -> Value {
         );
         paths.insert(
             format!("/api/v1/org/{{orgId}}/{segment}/{{id}}"),
-            json!({ "get": {
+            json!({ "patch": {
+                "summary": format!("Change {entity}: the fields given change, the rest stay"),
+                "description": format!("Requires the scope `{write_scope}`. `externalId` is fixed. The change event's source is `api`."),
+                "parameters": [org.clone(), { "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "description": "The internal id or the externalId" }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": fields } } },
+                "responses": {
+                    "200": { "description": format!("The {entity}"), "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Single" } } } },
+                    "400": error_response(), "401": error_response(), "403": error_response(), "404": error_response(),
+                },
+            }, "delete": {
+                "summary": format!("Delete {entity} (hard delete, as deletedAt in a sync: its allocations and adjustments go, vacancies it filled reopen)"),
+                "description": format!("Requires the scope `{write_scope}`."),
+                "parameters": [org.clone(), { "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "description": "The internal id or the externalId" }],
+                "responses": { "204": { "description": "Deleted" }, "401": error_response(), "403": error_response(), "404": error_response() },
+            }, "get": {
                 "summary": format!("Get one {entity} by id or externalId"),
                 "description": format!("Requires the scope `{scope}`."),
                 "parameters": [org, { "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "description": "The internal id or the externalId" }],

@@ -1,13 +1,16 @@
-//! The organisation's workforce resources: list and get.
+//! The organisation's workforce resources: list, get, create, update, delete.
+//!
+//! Writes take the fields of a PULL record's `data` (data-model.md) and go through the
+//! sync's rules in the store; their change events have source `api`.
 
 use std::collections::HashMap;
 
 use axum::{
     Json,
     extract::{Path, Query, State},
-    http::HeaderMap,
+    http::{HeaderMap, StatusCode},
 };
-use flowstate_store::OrgId;
+use flowstate_store::{EntityWrite, OrgId, Written};
 use flowstate_sync::EntityType;
 use serde_json::{Value, json};
 
@@ -77,4 +80,98 @@ pub(crate) async fn get_one(
         Some(found) => Ok(Json(json!({ "data": found }))),
         None => Err(ApiError::new(ErrorCode::NotFound, format!("no {entity} with id or externalId {id:?}"))),
     }
+}
+
+/// The request body: a JSON object.
+fn object_body(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::new(ErrorCode::ValidationError, "the body must be a JSON object")),
+        Err(error) => Err(ApiError::new(ErrorCode::ValidationError, format!("the body is not JSON: {error}"))),
+    }
+}
+
+/// The entity written, or a `VALIDATION_ERROR` listing every field that broke a rule.
+fn written(written: Written) -> Result<Value, ApiError> {
+    match written {
+        Written::Entity(entity) => Ok(entity),
+        Written::Deleted => Ok(Value::Null),
+        Written::Rejected(errors) => {
+            let details: Vec<Value> =
+                errors.iter().map(|error| json!({ "field": error.field, "message": error.message })).collect();
+            let message =
+                errors.first().map_or_else(|| "the body is invalid".to_string(), |error| error.message.clone());
+            Err(ApiError::new(ErrorCode::ValidationError, message).with_details(Value::Array(details)))
+        }
+    }
+}
+
+/// The internal id of the entity `{id}` names (its id or externalId), or 404.
+async fn resolve(state: &AppState, org: &OrgId, entity: EntityType, id: &str) -> Result<String, ApiError> {
+    let (lookup_org, key) = (org.clone(), id.to_string());
+    let found = blocking(state, move |store| store.find(&lookup_org, entity, &key)).await?;
+    found
+        .and_then(|found| found["id"].as_str().map(str::to_string))
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no {entity} with id or externalId {id:?}")))
+}
+
+/// `POST /{resource}`: a new entity; `externalId` is optional (required for assignments).
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Path((org, segment)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let entity = resource(&segment)?;
+    authorize(&state, &headers, &org, &format!("{segment}:write")).await?;
+    let mut data = object_body(&body)?;
+    let external_id = match data.remove("externalId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(external_id)) => Some(external_id),
+        Some(_) => {
+            return Err(ApiError::new(ErrorCode::ValidationError, "externalId must be a string")
+                .with_details(json!([{ "field": "externalId", "message": "externalId must be a string" }])));
+        }
+    };
+    let org = OrgId::new(org);
+    let write = EntityWrite::Create { external_id, data };
+    let entity = written(blocking(&state, move |store| store.write_entity(&org, entity, write)).await?)?;
+    Ok((StatusCode::CREATED, Json(json!({ "data": entity }))))
+}
+
+/// `PATCH /{resource}/{id}`: the fields given change (null clears), the rest stay.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path((org, segment, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let entity = resource(&segment)?;
+    authorize(&state, &headers, &org, &format!("{segment}:write")).await?;
+    let data = object_body(&body)?;
+    if data.contains_key("externalId") {
+        return Err(ApiError::new(ErrorCode::ValidationError, "externalId is set on creation and fixed after")
+            .with_details(
+                json!([{ "field": "externalId", "message": "externalId is set on creation and fixed after" }]),
+            ));
+    }
+    let org = OrgId::new(org);
+    let id = resolve(&state, &org, entity, &id).await?;
+    let write = EntityWrite::Update { id, data };
+    let entity = written(blocking(&state, move |store| store.write_entity(&org, entity, write)).await?)?;
+    Ok(Json(json!({ "data": entity })))
+}
+
+/// `DELETE /{resource}/{id}`: hard-deletes, as `deletedAt` in a sync does.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Path((org, segment, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let entity = resource(&segment)?;
+    authorize(&state, &headers, &org, &format!("{segment}:write")).await?;
+    let org = OrgId::new(org);
+    let id = resolve(&state, &org, entity, &id).await?;
+    written(blocking(&state, move |store| store.write_entity(&org, entity, EntityWrite::Delete { id })).await?)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -250,6 +250,28 @@ async fn another_organisations_key_is_refused_on_every_route() {
     }
     let (status, body) = call(&server, &format!("/api/v1/org/{org_b}/employees"), Some(&key_b)).await;
     assert_eq!((status, body["meta"]["total"].as_u64()), (200, Some(0)), "B sees none of A's employees");
+    // Writes: B's key on A's employees is refused; A's narrow key lacks the write scope;
+    // A's employee ids under B's org are not found.
+    let new_employee = json!({ "firstName": "Eve", "lastName": "B", "email": "eve@example.com" });
+    let writes = [
+        (reqwest::Method::POST, format!("/api/v1/org/{org_a}/employees"), Some(new_employee.clone())),
+        (reqwest::Method::PATCH, format!("/api/v1/org/{org_a}/employees/EMP-1"), Some(json!({ "lastName": "X" }))),
+        (reqwest::Method::DELETE, format!("/api/v1/org/{org_a}/employees/EMP-1"), None),
+    ];
+    for (method, path, body) in &writes {
+        let (status, answer) = send(&server, method.clone(), path, Some(&key_b), body.clone()).await;
+        assert_eq!(status, 403, "B's key: {method} {path}: {answer}");
+        let (status, answer) = send(&server, method.clone(), path, Some(&narrow), body.clone()).await;
+        assert_eq!(status, 403, "read-only key: {method} {path}: {answer}");
+        assert_eq!(answer["error"]["details"]["requiredScope"], "employees:write");
+        if *method != reqwest::Method::POST {
+            let path = path.replace(&org_a, &org_b);
+            let (status, answer) = send(&server, method.clone(), &path, Some(&key_b), body.clone()).await;
+            assert_eq!(status, 404, "A's employee under B's org: {method} {path}: {answer}");
+        }
+    }
+    let (_, employee) = call(&server, &format!("/api/v1/org/{org_a}/employees/EMP-1"), Some(&key_a)).await;
+    assert_ne!(employee["data"]["lastName"], "X", "B changed nothing");
 
     // A's integration, secret, hook and execution, tried with B's key: on A's paths 403; on
     // B's own paths with A's ids, 404 (nothing of A's is found from B).
@@ -309,6 +331,111 @@ async fn another_organisations_key_is_refused_on_every_route() {
         (json!(true), json!("h")),
         "B changed nothing of A's"
     );
+}
+
+/// Workforce entities are created, changed and deleted over the API with the sync's rules:
+/// every refusal names its field, externalIds are unique, and `{id}` is either id.
+#[tokio::test(flavor = "multi_thread")]
+async fn workforce_entities_are_written_over_the_api() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let write = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let key = key.clone();
+        let server = &server;
+        async move { send(server, method, &path, Some(&key), body).await }
+    };
+
+    let (status, body) = write(
+        reqwest::Method::POST,
+        a("/employees"),
+        Some(json!({ "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com",
+        "teamAllocations": [{ "teamId": "T-1", "teamName": "Core", "fte": 0.5, "startDate": "2026-01-01" }] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (body["data"]["externalId"].clone(), body["data"]["teamAllocations"][0]["sourceSystem"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let (status, teams) = call(&server, &a("/teams/T-1"), Some(&key)).await;
+    assert_eq!(
+        (status, teams["data"]["name"].clone()),
+        (200, json!("Core")),
+        "the team named by the allocation exists"
+    );
+
+    let (status, body) = write(
+        reqwest::Method::POST,
+        a("/employees"),
+        Some(
+            json!({ "externalId": "EMP-9", "firstName": "Grace", "lastName": "Hopper", "email": "grace@example.com" }),
+        ),
+    )
+    .await;
+    assert_eq!((status, body["data"]["externalId"].clone()), (201, json!("EMP-9")), "{body}");
+    let (status, body) = write(
+        reqwest::Method::POST,
+        a("/employees"),
+        Some(json!({ "externalId": "EMP-9", "firstName": "G", "lastName": "H", "email": "g@example.com" })),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert_error(&body, "CONFLICT");
+    let (status, body) = write(
+        reqwest::Method::POST,
+        a("/employees"),
+        Some(json!({ "firstName": "X", "email": "grace@example.com",
+        "teamAllocations": [{ "teamId": "T-1", "fte": 12, "startDate": "2026-01-01" }] })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_error(&body, "VALIDATION_ERROR");
+    let fields: Vec<&str> =
+        body["error"]["details"].as_array().unwrap().iter().filter_map(|problem| problem["field"].as_str()).collect();
+    assert!(fields.contains(&"teamAllocations[0].fte"), "{body}");
+    let (status, body) = write(
+        reqwest::Method::POST,
+        a("/employees"),
+        Some(json!({ "firstName": "X", "lastName": "Y", "email": "GRACE@example.com" })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["details"][0]["field"].clone()),
+        (400, json!("email")),
+        "emails are unique: {body}"
+    );
+    let (status, body) = write(reqwest::Method::POST, a("/employees"), Some(json!([1]))).await;
+    assert_eq!(status, 400, "{body}");
+
+    let (status, body) = write(
+        reqwest::Method::PATCH,
+        a("/employees/EMP-9"),
+        Some(json!({ "lastName": "Murray Hopper", "endDate": "2027-01-31" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["data"]["lastName"].clone(), body["data"]["firstName"].clone()),
+        (json!("Murray Hopper"), json!("Grace"))
+    );
+    let (status, body) =
+        write(reqwest::Method::PATCH, a(&format!("/employees/{id}")), Some(json!({ "externalId": "EMP-1" }))).await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("externalId")), "{body}");
+    let (status, body) =
+        write(reqwest::Method::PATCH, a(&format!("/employees/{id}")), Some(json!({ "startDate": "2026-02-30" }))).await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("startDate")), "{body}");
+    let (status, _) = write(reqwest::Method::PATCH, a("/employees/nobody"), Some(json!({ "lastName": "Z" }))).await;
+    assert_eq!(status, 404);
+
+    assert_eq!(write(reqwest::Method::DELETE, a("/employees/EMP-9"), None).await.0, 204);
+    assert_eq!(call(&server, &a("/employees/EMP-9"), Some(&key)).await.0, 404);
+    assert_eq!(write(reqwest::Method::DELETE, a("/employees/EMP-9"), None).await.0, 404, "gone already");
+    let (_, list) = call(&server, &a("/employees"), Some(&key)).await;
+    assert_eq!(list["meta"]["total"], 1);
 }
 
 /// Hooks and integrations change field by field and go away over the API; every refusal
@@ -745,6 +872,29 @@ async fn a_push_hook_receives_every_change_in_order_with_retries() {
         .map(|execution| execution["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["succeeded", "failed"], "newest first");
+
+    // A change made over the REST API reaches the hook too, marked as such.
+    let (status, body) = send(
+        &server,
+        reqwest::Method::PATCH,
+        &a("/employees/EMP-3"),
+        Some(&key),
+        Some(json!({ "lastName": "Okafor-Smith" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    for _ in 0..300 {
+        if received_count(&received_handle) >= 8 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let last = received_handle.lock().unwrap().last().cloned().unwrap();
+    assert_eq!((last["source"].clone(), last["changeType"].clone()), (json!("api"), json!("update")), "{last}");
+    assert_eq!(
+        (last["before"]["lastName"].clone(), last["after"]["lastName"].clone()),
+        (json!("Okafor"), json!("Okafor-Smith"))
+    );
 }
 
 fn received_count(received: &std::sync::Mutex<Vec<Value>>) -> usize {
