@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{org}/hooks/{{id}}/run"), post(integrations::run_hook))
         .route(&format!("{org}/hooks/{{id}}/executions"), get(integrations::list_executions))
         .route(&format!("{org}/executions/{{id}}"), get(integrations::get_execution))
+        .route(&format!("{org}/vacancies/{{id}}/fill"), post(resources::fill))
         .route(&format!("{org}/{{resource}}"), get(resources::list).post(resources::create))
         .route(
             &format!("{org}/{{resource}}/{{id}}"),

@@ -103,6 +103,20 @@ pub(crate) fn document() -> Value {
     let retry_policy = json!({ "type": "object", "description": "PUSH hooks only: attempts per change event, the first included", "required": ["maxAttempts"],
         "properties": { "maxAttempts": { "type": "integer", "minimum": 1, "maximum": 10, "default": 3 } } });
     paths.insert(
+        "/api/v1/org/{orgId}/vacancies/{id}/fill".into(),
+        json!({ "post": with_body(
+            operation("Fill a vacancy: creates the filler, moves the vacancy's allocations to it, links it and sets status `filled`, in one transaction (409 when it is filled already). Also requires `employees:write` or `contractors:write`", "vacancies:write", vec![org.clone(), path_param("id", "The vacancy's internal id or externalId")], ("201", "{ data: { vacancy, employee } } or { data: { vacancy, contractor } }")),
+            body(json!({ "type": "object", "properties": {
+                "fillerType": { "type": "string", "enum": ["employee", "contractor"], "default": "employee" },
+                "externalId": { "type": "string", "description": "The filler's externalId (optional)" },
+                "firstName": string, "lastName": string, "email": string, "startDate": { "type": "string", "format": "date" }, "endDate": { "type": "string", "format": "date" },
+                "salary": { "type": "object", "required": ["effectiveDate", "salary", "currencyCode"], "properties": {
+                    "effectiveDate": { "type": "string", "format": "date" }, "salary": { "type": "number" }, "bonus": { "type": "number" }, "currencyCode": string } },
+                "name": string, "rate": { "type": "number" }, "rateType": { "type": "string", "enum": ["hourly", "daily", "monthly"] }, "currencyCode": string, "contractorType": string,
+            }, "description": "Employee: firstName, lastName, email, startDate required; salary optional. Contractor: name, rate, rateType, currencyCode required (the first rate adjustment)." }))
+        ) }),
+    );
+    paths.insert(
         "/api/v1/org/{orgId}/integrations".into(),
         json!({
             "get": operation("List integrations", "integrations:read", vec![org.clone()], ("200", "The integrations")),

@@ -10,7 +10,7 @@ use axum::{
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
 };
-use flowstate_store::{EntityWrite, OrgId, Written};
+use flowstate_store::{EntityWrite, Filled, OrgId, Written};
 use flowstate_sync::EntityType;
 use serde_json::{Value, json};
 
@@ -96,14 +96,16 @@ fn written(written: Written) -> Result<Value, ApiError> {
     match written {
         Written::Entity(entity) => Ok(entity),
         Written::Deleted => Ok(Value::Null),
-        Written::Rejected(errors) => {
-            let details: Vec<Value> =
-                errors.iter().map(|error| json!({ "field": error.field, "message": error.message })).collect();
-            let message =
-                errors.first().map_or_else(|| "the body is invalid".to_string(), |error| error.message.clone());
-            Err(ApiError::new(ErrorCode::ValidationError, message).with_details(Value::Array(details)))
-        }
+        Written::Rejected(errors) => Err(rejected(&errors)),
     }
+}
+
+/// A `VALIDATION_ERROR` listing every field that broke a rule.
+fn rejected(errors: &[flowstate_sync::RecordError]) -> ApiError {
+    let details: Vec<Value> =
+        errors.iter().map(|error| json!({ "field": error.field, "message": error.message })).collect();
+    let message = errors.first().map_or_else(|| "the body is invalid".to_string(), |error| error.message.clone());
+    ApiError::new(ErrorCode::ValidationError, message).with_details(Value::Array(details))
 }
 
 /// The internal id of the entity `{id}` names (its id or externalId), or 404.
@@ -174,4 +176,37 @@ pub(crate) async fn delete(
     let id = resolve(&state, &org, entity, &id).await?;
     written(blocking(&state, move |store| store.write_entity(&org, entity, EntityWrite::Delete { id })).await?)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /vacancies/{id}/fill` (data-model.md "Vacancy fill"): creates the filler
+/// (`fillerType` `employee`, the default, or `contractor`), moves the vacancy's allocations
+/// to it, links it and sets the vacancy `filled`, in one transaction. Needs `vacancies:write`
+/// and the filler's write scope.
+pub(crate) async fn fill(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers, &org, "vacancies:write").await?;
+    let body = object_body(&body)?;
+    let filler = match body.get("fillerType") {
+        None | Some(Value::Null) => EntityType::Employee,
+        Some(Value::String(kind)) if kind == "employee" => EntityType::Employee,
+        Some(Value::String(kind)) if kind == "contractor" => EntityType::Contractor,
+        Some(other) => {
+            let message = format!("fillerType must be \"employee\" or \"contractor\", got {other}");
+            return Err(ApiError::new(ErrorCode::ValidationError, message.clone())
+                .with_details(json!([{ "field": "fillerType", "message": message }])));
+        }
+    };
+    let segment = if filler == EntityType::Employee { "employees" } else { "contractors" };
+    authorize(&state, &headers, &org, &format!("{segment}:write")).await?;
+    let org = OrgId::new(org);
+    match blocking(&state, move |store| store.fill_vacancy(&org, &id, filler, &body)).await? {
+        Filled::Done { vacancy, filler: person } => {
+            Ok((StatusCode::CREATED, Json(json!({ "data": { "vacancy": vacancy, filler.as_str(): person } }))))
+        }
+        Filled::Rejected(errors) => Err(rejected(&errors)),
+    }
 }

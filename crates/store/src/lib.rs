@@ -27,6 +27,7 @@
 //! write takes an [`OrgId`].
 
 mod db;
+mod fill;
 pub mod integrations;
 pub mod keys;
 mod load;
@@ -41,7 +42,7 @@ mod world;
 
 use std::collections::BTreeMap;
 
-pub use store::{ChangeEvent, EntityWrite, Store, Written, is_postgres_url};
+pub use store::{ChangeEvent, EntityWrite, Filled, Store, Written, is_postgres_url};
 
 use flowstate_sync::{NestedKind, RecordError, nested::NestedCounts};
 use serde::Serialize;

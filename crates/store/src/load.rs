@@ -145,6 +145,22 @@ pub(crate) fn load_page(
     Ok((world, prepared))
 }
 
+/// Adds entities of one type, by id, to a loaded world with what their representation
+/// needs (a fill's vacancy beside its filler's page).
+pub(crate) fn load_more(
+    db: &mut dyn Db,
+    org: &str,
+    world: &mut World,
+    entity: EntityType,
+    ids: &[String],
+) -> DbResult<()> {
+    for row in db.entities(org, entity, EntityFilter::Ids(ids))? {
+        world.load_entity(row);
+    }
+    let resources: Vec<(EntityType, String)> = ids.iter().map(|id| (entity, id.clone())).collect();
+    load_related(db, org, world, &resources)
+}
+
 /// Entities of one type (all of them, or by externalId) with what their representation needs.
 pub(crate) fn load_entities(
     db: &mut dyn Db,

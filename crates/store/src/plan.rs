@@ -150,6 +150,77 @@ pub(crate) fn find_existing(world: &World, page: &Page<'_>, external_id: &str) -
 
 type Planned = Result<PageOutcome, Vec<RecordError>>;
 
+/// A REST fill, all or nothing: the filler is created (`filler_page` is a `Writer::Api`
+/// create of the filler's type) and takes over the vacancy's allocations, then the vacancy
+/// is linked to it with status `filled`. Each changed entity gets its event.
+pub(crate) fn plan_fill(
+    world: &mut World,
+    filler_page: &Page<'_>,
+    parsed: &ParsedRecord,
+    fingerprint: &Fingerprint,
+    vacancy_id: &str,
+) -> Result<(), Vec<RecordError>> {
+    let mark = world.mark();
+    let planned = plan_fill_steps(world, filler_page, parsed, fingerprint, vacancy_id);
+    if planned.is_err() {
+        world.rollback(mark);
+    }
+    planned
+}
+
+fn plan_fill_steps(
+    world: &mut World,
+    page: &Page<'_>,
+    parsed: &ParsedRecord,
+    fingerprint: &Fingerprint,
+    vacancy_id: &str,
+) -> Result<(), Vec<RecordError>> {
+    let Writer::Api { entity_id: filler_id, create: true, .. } = &page.writer else {
+        unreachable!("a fill creates its filler over the API");
+    };
+    let refuse = |message: String| vec![RecordError { external_id: parsed.external_id.clone(), field: None, message }];
+    let Some(before) = represent(world, EntityType::Vacancy, vacancy_id, page.today) else {
+        return Err(refuse(format!("vacancy {vacancy_id:?} not found")));
+    };
+    if before["isFilled"] == Value::Bool(true) {
+        return Err(refuse("the vacancy is already filled".to_string()));
+    }
+    // Its allocations (and Assignment entities) move to the filler.
+    let moved: Vec<AssignmentRow> = world.assignments_of(vacancy_id).into_iter().cloned().collect();
+    for row in moved {
+        let entity_before =
+            row.external_id.as_ref().and_then(|_| represent(world, EntityType::Assignment, &row.id, page.today));
+        let id = row.id.clone();
+        world.put_assignment(AssignmentRow {
+            resource_type: page.entity,
+            resource_id: filler_id.clone(),
+            updated_at: page.now.clone(),
+            ..row
+        });
+        if let Some(entity_before) = entity_before {
+            let after = represent(world, EntityType::Assignment, &id, page.today);
+            emit(world, EntityType::Assignment, &id, "update", Some(entity_before), after);
+        }
+    }
+    plan_record(world, page, parsed, None, fingerprint)?;
+    let Some(vacancy) = world.entity(vacancy_id).cloned() else {
+        return Err(refuse(format!("vacancy {vacancy_id:?} not found")));
+    };
+    let mut fields = vacancy.fields.clone();
+    fields.insert("status".into(), Value::String("filled".into()));
+    let is_employee = page.entity == EntityType::Employee;
+    world.put_entity(EntityRow {
+        fields,
+        filled_by_employee: is_employee.then(|| filler_id.clone()),
+        filled_by_contractor: (!is_employee).then(|| filler_id.clone()),
+        updated_at: page.now.clone(),
+        ..vacancy
+    });
+    let after = represent(world, EntityType::Vacancy, vacancy_id, page.today);
+    emit(world, EntityType::Vacancy, vacancy_id, "update", Some(before), after);
+    Ok(())
+}
+
 fn reject(external_id: &str, field: &str, message: String) -> Vec<RecordError> {
     vec![RecordError { external_id: external_id.to_string(), field: Some(field.to_string()), message }]
 }

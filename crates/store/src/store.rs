@@ -13,7 +13,7 @@ use crate::{
     keys::{ALL_SCOPES, ApiKey, ApiKeyRow, NewApiKey, new_secret, parse_token, same_secret, sha256_hex},
     load::{load_entities, load_page},
     model::new_id,
-    plan::{Page, Writer, plan_page},
+    plan::{Page, Prepared, Writer, plan_fill, plan_page},
     represent::represent,
 };
 
@@ -46,6 +46,15 @@ pub enum Written {
     Entity(Value),
     Deleted,
     /// The write broke a rule: one error per field, nothing written.
+    Rejected(Vec<RecordError>),
+}
+
+/// The result of [`Store::fill_vacancy`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Filled {
+    /// The vacancy and its new filler, as they are now.
+    Done { vacancy: Value, filler: Value },
+    /// The body broke a rule: one error per field, nothing written.
     Rejected(Vec<RecordError>),
 }
 
@@ -274,6 +283,97 @@ impl Store {
         }
         let found = self.find(org, entity, &entity_id)?;
         found.map(Written::Entity).ok_or_else(|| StoreError::NotFound(format!("{entity} {entity_id:?}")))
+    }
+
+    /// `POST /vacancies/{id}/fill` (data-model.md "Vacancy fill"), all in one transaction:
+    /// creates the filler (`filler` is `Employee` or `Contractor`) from `body`, moves the
+    /// vacancy's allocations to it, links it and sets the vacancy's status to `filled`.
+    /// `NotFound` for no such vacancy, `Conflict` when it is filled already or the filler's
+    /// externalId is taken.
+    pub fn fill_vacancy(
+        &self,
+        org: &OrgId,
+        vacancy: &str,
+        filler: EntityType,
+        body: &serde_json::Map<String, Value>,
+    ) -> Result<Filled, StoreError> {
+        if !matches!(filler, EntityType::Employee | EntityType::Contractor) {
+            return Err(StoreError::Invalid("fillerType must be employee or contractor".into()));
+        }
+        let found = self
+            .find(org, EntityType::Vacancy, vacancy)?
+            .ok_or_else(|| StoreError::NotFound(format!("vacancy {vacancy:?}")))?;
+        if found["isFilled"] == Value::Bool(true) {
+            return Err(StoreError::Conflict("the vacancy is already filled".into()));
+        }
+        let vacancy_id = found["id"].as_str().unwrap_or_default().to_string();
+        let timezone = Self::check_org(self.db().as_mut(), org)?;
+        let now = Utc::now();
+        let today = now.with_timezone(&timezone).date_naive().to_string();
+        let (external_id, data) = match crate::fill::filler_record(filler, body, &today) {
+            Ok(record) => record,
+            Err(errors) => return Ok(Filled::Rejected(errors)),
+        };
+        if let Some(external_id) = &external_id
+            && self.find_by_external_id(org, filler, external_id)?.is_some()
+        {
+            return Err(StoreError::Conflict(format!("{filler} with externalId {external_id:?} exists")));
+        }
+        let filler_id = crate::model::new_id(crate::model::id_prefix(filler));
+        let record = IncomingRecord { external_id: external_id.clone().unwrap_or_else(|| filler_id.clone()), data };
+        let mut guard = self.db();
+        let db = guard.as_mut();
+        let page = Page {
+            org: org.as_str(),
+            writer: Writer::Api { entity_id: filler_id.clone(), create: true, external_id },
+            entity: filler,
+            today: now.with_timezone(&timezone).date_naive(),
+            now: crate::timestamp(now),
+            definitions: Self::custom_definitions(db, org, filler)?,
+        };
+        db.run(Transaction::Begin)?;
+        let planned = (|| -> Result<Option<Vec<RecordError>>, DbError> {
+            let (mut world, mut prepared) = load_page(db, &page, std::slice::from_ref(&record))?;
+            crate::load::load_more(db, page.org, &mut world, EntityType::Vacancy, std::slice::from_ref(&vacancy_id))?;
+            let (parsed, fingerprint) = match prepared.pop() {
+                Some(Prepared::Parsed(parsed, fingerprint)) => (parsed, fingerprint),
+                Some(Prepared::Invalid(errors)) => return Ok(Some(errors)),
+                _ => unreachable!("an API write has no sync state to be unchanged against"),
+            };
+            if let Err(errors) = plan_fill(&mut world, &page, &parsed, &fingerprint, &vacancy_id) {
+                return Ok(Some(errors));
+            }
+            let event_source = page.writer.event_source();
+            let scope =
+                WriteScope { org: page.org, source: None, event_source: &event_source, entity: filler, now: &page.now };
+            db.write(&scope, &world.changes())?;
+            Ok(None)
+        })();
+        match planned {
+            Ok(None) => commit(db)?,
+            Ok(Some(errors)) => {
+                db.run(Transaction::Rollback)?;
+                return Ok(Filled::Rejected(errors));
+            }
+            Err(DbError::Constraint(message)) => {
+                let _ = db.run(Transaction::Rollback);
+                return Err(StoreError::Conflict(format!(
+                    "the fill conflicts with a change made meanwhile: {message}"
+                )));
+            }
+            Err(error) => {
+                let _ = db.run(Transaction::Rollback);
+                return Err(error.into());
+            }
+        }
+        drop(guard);
+        self.announce_change();
+        let vacancy = self.find(org, EntityType::Vacancy, &vacancy_id)?;
+        let filler = self.find(org, filler, &filler_id)?;
+        match (vacancy, filler) {
+            (Some(vacancy), Some(filler)) => Ok(Filled::Done { vacancy, filler }),
+            _ => Err(StoreError::NotFound("the vacancy or its filler, deleted meanwhile".into())),
+        }
     }
 
     fn apply(

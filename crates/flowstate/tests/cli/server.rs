@@ -436,6 +436,47 @@ async fn workforce_entities_are_written_over_the_api() {
     assert_eq!(write(reqwest::Method::DELETE, a("/employees/EMP-9"), None).await.0, 404, "gone already");
     let (_, list) = call(&server, &a("/employees"), Some(&key)).await;
     assert_eq!(list["meta"]["total"], 1);
+
+    // Filling a vacancy over the API: the filler is created and takes the vacancy's
+    // allocations; the vacancy leaves the default listing.
+    let (status, body) = write(
+        reqwest::Method::POST,
+        a("/vacancies"),
+        Some(json!({ "externalId": "VAC-1", "role": "Engineer",
+        "teamAllocations": [{ "teamId": "T-1", "fte": 1, "startDate": "2026-01-01" }] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let fill = a("/vacancies/VAC-1/fill");
+    let (status, body) = write(reqwest::Method::POST, fill.clone(), Some(json!({ "fillerType": "robot" }))).await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("fillerType")), "{body}");
+    let (status, body) =
+        write(reqwest::Method::POST, fill.clone(), Some(json!({ "fillerType": "contractor", "name": "Studio" }))).await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("rate")), "{body}");
+    let (status, body) = write(
+        reqwest::Method::POST,
+        fill.clone(),
+        Some(json!({ "firstName": "Lin", "lastName": "Chen", "email": "lin@example.com", "startDate": "2026-05-01" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["data"]["vacancy"]["status"].clone(), body["data"]["vacancy"]["isFilled"].clone()),
+        (json!("filled"), json!(true))
+    );
+    assert_eq!(body["data"]["employee"]["teamAllocations"][0]["teamId"], "T-1");
+    assert_eq!(body["data"]["vacancy"]["filledBy"]["id"], body["data"]["employee"]["id"]);
+    let (status, body) = write(
+        reqwest::Method::POST,
+        fill,
+        Some(json!({ "firstName": "X", "lastName": "Y", "email": "x@example.com", "startDate": "2026-05-01" })),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    let (_, open) = call(&server, &a("/vacancies"), Some(&key)).await;
+    let (_, all) = call(&server, &a("/vacancies?excludeFilled=false"), Some(&key)).await;
+    assert_eq!((open["meta"]["total"].clone(), all["meta"]["total"].clone()), (json!(0), json!(1)));
+    assert_eq!(write(reqwest::Method::POST, a("/vacancies/VAC-404/fill"), Some(json!({}))).await.0, 404);
 }
 
 /// Hooks and integrations change field by field and go away over the API; every refusal

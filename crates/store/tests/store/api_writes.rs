@@ -172,9 +172,84 @@ fn a_rest_delete_reopens_the_vacancy_its_person_filled(test: TestStore) {
     assert!(last.contains(&("vacancy", "update", "api")) && last.contains(&("employee", "delete", "api")), "{last:?}");
 }
 
+fn fill(
+    test: &TestStore,
+    vacancy: &str,
+    filler: EntityType,
+    body: Value,
+) -> Result<flowstate_store::Filled, StoreError> {
+    test.store.fill_vacancy(&test.org, vacancy, filler, &object(body))
+}
+
+/// `POST /vacancies/{id}/fill`: the filler is created, takes over the vacancy's
+/// allocations, and the vacancy is filled — all of it or, on any error, none of it.
+fn a_rest_fill_creates_the_filler_and_moves_the_allocations_to_it(test: TestStore) {
+    test.apply(
+        EntityType::Vacancy,
+        &[
+            ("VAC-1", json!({ "role": "Engineer", "teamAllocations": [{ "teamId": "T-1", "fte": 0.5, "startDate": "2026-01-01" }] })),
+            ("VAC-2", json!({ "role": "Designer" })),
+        ],
+    );
+    test.apply(EntityType::Employee, &[("EMP-1", ada())]);
+    let before_fill = test.event_count();
+
+    // Any error: nothing of the fill is written.
+    let taken = json!({ "firstName": "B", "lastName": "C", "email": "ADA@example.com", "startDate": "2026-03-01" });
+    let Ok(flowstate_store::Filled::Rejected(errors)) = fill(&test, "VAC-1", EntityType::Employee, taken) else {
+        panic!("a taken email is refused");
+    };
+    assert_eq!(errors[0].field.as_deref(), Some("email"), "{errors:?}");
+    let missing = json!({ "firstName": "B" });
+    let Ok(flowstate_store::Filled::Rejected(errors)) = fill(&test, "VAC-1", EntityType::Employee, missing) else {
+        panic!("missing fields are refused");
+    };
+    let fields: Vec<&str> = errors.iter().filter_map(|error| error.field.as_deref()).collect();
+    assert_eq!(fields, ["lastName", "email", "startDate"]);
+    assert_eq!(test.event_count(), before_fill, "nothing written");
+    assert_eq!(test.get(EntityType::Vacancy, "VAC-1")["teamAllocations"].as_array().unwrap().len(), 1);
+
+    let body = json!({ "externalId": "EMP-2", "firstName": "Grace", "lastName": "Hopper", "email": "grace@example.com", "startDate": "2026-03-01",
+        "salary": { "effectiveDate": "2026-03-01", "salary": 90000, "currencyCode": "GBP" } });
+    let Ok(flowstate_store::Filled::Done { vacancy, filler }) = fill(&test, "VAC-1", EntityType::Employee, body) else {
+        panic!("the fill is done");
+    };
+    assert_eq!((vacancy["status"].clone(), vacancy["isFilled"].clone()), (json!("filled"), json!(true)));
+    assert_eq!(vacancy["filledBy"], json!({ "type": "employee", "id": filler["id"], "externalId": "EMP-2" }));
+    assert_eq!(vacancy["teamAllocations"], json!([]), "moved away");
+    assert_eq!(filler["teamAllocations"][0]["teamId"], "T-1");
+    assert_eq!(filler["teamAllocations"][0]["sourceSystem"], "workday", "moved, not copied");
+    assert_eq!(filler["salaryAdjustments"][0]["salary"], 90000.0);
+    let events = test.store.change_events(&test.org, 0).unwrap();
+    let new: Vec<(&str, &str, &str)> = events[before_fill..]
+        .iter()
+        .map(|event| (event.entity_type.as_str(), event.change_type.as_str(), event.source.as_str()))
+        .collect();
+    assert_eq!(new, [("employee", "create", "api"), ("vacancy", "update", "api")]);
+    assert_eq!(events[before_fill].after.as_ref().unwrap()["teamAllocations"][0]["teamId"], "T-1");
+
+    let again = json!({ "firstName": "X", "lastName": "Y", "email": "x@example.com", "startDate": "2026-03-01" });
+    assert!(
+        matches!(fill(&test, "VAC-1", EntityType::Employee, again), Err(StoreError::Conflict(_))),
+        "filled already"
+    );
+    assert!(matches!(fill(&test, "VAC-404", EntityType::Employee, json!({})), Err(StoreError::NotFound(_))));
+
+    let contractor = json!({ "name": "Studio Ltd", "rate": 600, "rateType": "daily", "currencyCode": "EUR", "startDate": "2026-04-01" });
+    let Ok(flowstate_store::Filled::Done { vacancy, filler }) =
+        fill(&test, "VAC-2", EntityType::Contractor, contractor)
+    else {
+        panic!("a contractor fills too");
+    };
+    assert_eq!(vacancy["filledBy"]["type"], "contractor");
+    assert_eq!(filler["externalId"], Value::Null);
+    assert_eq!(filler["rateAdjustments"][0]["effectiveDate"], "2026-04-01");
+}
+
 crate::on_both_backends!(
     rest_writes_follow_the_sync_rules_and_emit_api_events,
     rest_created_entities_are_adopted_by_a_sync_and_external_ids_stay_unique,
     rest_allocations_are_hand_made_and_syncs_leave_them,
     a_rest_delete_reopens_the_vacancy_its_person_filled,
+    a_rest_fill_creates_the_filler_and_moves_the_allocations_to_it,
 );
