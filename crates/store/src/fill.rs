@@ -7,7 +7,13 @@
 use flowstate_sync::{EntityType, RecordError};
 use serde_json::{Map, Value, json};
 
-/// The filler's externalId (optional) and record data, or every problem of the body.
+/// The filler a fill creates: its externalId (optional) and its record's data.
+pub(crate) struct FillerRecord {
+    pub external_id: Option<String>,
+    pub data: Map<String, Value>,
+}
+
+/// The filler's record, or every problem of the body.
 ///
 /// Employee: `firstName`, `lastName`, `email`, `startDate`, optional `salary { effectiveDate,
 /// salary, bonus?, currencyCode }` (its first salary adjustment). Contractor: `name`,
@@ -17,7 +23,7 @@ pub(crate) fn filler_record(
     filler: EntityType,
     body: &Map<String, Value>,
     today: &str,
-) -> Result<(Option<String>, Map<String, Value>), Vec<RecordError>> {
+) -> Result<FillerRecord, Vec<RecordError>> {
     let mut problems = Vec::new();
     let mut problem = |field: &str, message: String| {
         problems.push(RecordError { external_id: String::new(), field: Some(field.to_string()), message })
@@ -79,7 +85,7 @@ pub(crate) fn filler_record(
         });
         data.insert("rateAdjustments".into(), json!([adjustment]));
     }
-    if problems.is_empty() { Ok((external_id, data)) } else { Err(problems) }
+    if problems.is_empty() { Ok(FillerRecord { external_id, data }) } else { Err(problems) }
 }
 
 fn article(filler: EntityType) -> &'static str {
@@ -96,7 +102,7 @@ mod tests {
 
     #[test]
     fn an_employee_fill_carries_its_salary_as_the_first_adjustment() {
-        let (external_id, data) = filler_record(
+        let FillerRecord { external_id, data } = filler_record(
             EntityType::Employee,
             &body(json!({ "externalId": "EMP-7", "firstName": "A", "lastName": "B", "email": "a@b.c", "startDate": "2026-03-01",
                 "salary": { "effectiveDate": "2026-03-01", "salary": 90000, "currencyCode": "GBP" } })),
@@ -110,7 +116,7 @@ mod tests {
 
     #[test]
     fn a_contractor_fill_needs_a_rate_and_starts_its_rate_history() {
-        let (_, data) = filler_record(
+        let FillerRecord { data, .. } = filler_record(
             EntityType::Contractor,
             &body(json!({ "name": "Acme", "rate": 500, "rateType": "daily", "currencyCode": "EUR" })),
             "2026-01-01",

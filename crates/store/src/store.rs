@@ -310,7 +310,7 @@ impl Store {
         let timezone = Self::check_org(self.db().as_mut(), org)?;
         let now = Utc::now();
         let today = now.with_timezone(&timezone).date_naive().to_string();
-        let (external_id, data) = match crate::fill::filler_record(filler, body, &today) {
+        let crate::fill::FillerRecord { external_id, data } = match crate::fill::filler_record(filler, body, &today) {
             Ok(record) => record,
             Err(errors) => return Ok(Filled::Rejected(errors)),
         };
