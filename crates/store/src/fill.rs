@@ -8,6 +8,7 @@ use flowstate_sync::{EntityType, RecordError};
 use serde_json::{Map, Value, json};
 
 /// The filler a fill creates: its externalId (optional) and its record's data.
+#[derive(Debug)]
 pub(crate) struct FillerRecord {
     pub external_id: Option<String>,
     pub data: Map<String, Value>,
