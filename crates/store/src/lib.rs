@@ -35,6 +35,7 @@ mod migrate;
 mod model;
 mod plan;
 mod postgres;
+pub mod reference;
 mod represent;
 mod sqlite;
 mod store;

@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str)] = &[
     (7, include_str!("../migrations/shared/0007_one_running_execution.sql")),
     (8, include_str!("../migrations/shared/0008_push_cursor_leases.sql")),
     (9, include_str!("../migrations/shared/0009_hook_retry_policy.sql")),
+    (10, include_str!("../migrations/shared/0010_exchange_rates.sql")),
 ];
 /// The same versions as [`SQLITE`], each making the same tables. From version 3 on, the
 /// SQL is the same on both (`migrations/shared/`: text columns, standard DDL).
@@ -27,6 +28,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (7, include_str!("../migrations/shared/0007_one_running_execution.sql")),
     (8, include_str!("../migrations/shared/0008_push_cursor_leases.sql")),
     (9, include_str!("../migrations/shared/0009_hook_retry_policy.sql")),
+    (10, include_str!("../migrations/shared/0010_exchange_rates.sql")),
 ];
 
 pub(crate) fn migrate_sqlite(connection: &mut Connection) -> Result<(), StoreError> {

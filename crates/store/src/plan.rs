@@ -30,7 +30,9 @@ pub(crate) enum Writer<'a> {
     /// A REST call writing the one entity `entity_id`: a new one (`create`, with
     /// `external_id`) or an existing one. No sync state; nested rows it writes are
     /// hand-made (no source system).
-    Api { entity_id: String, create: bool, external_id: Option<String> },
+    /// With `append`, nested arrays add rows (or replace those of the same identity) and
+    /// never remove any: the append-only adjustment history.
+    Api { entity_id: String, create: bool, external_id: Option<String>, append: bool },
 }
 
 impl Writer<'_> {
@@ -572,6 +574,21 @@ fn plan_nested(
     rows: &[NestedRow],
 ) -> nested::NestedCounts {
     let stored = stored_rows(world, page, resource_id, kind);
+    let appended;
+    let rows = if let Writer::Api { append: true, .. } = page.writer {
+        // The stored rows stay; a new row replaces the one of its identity, if any.
+        let mut merged: Vec<NestedRow> = stored.iter().map(|stored| stored.row.clone()).collect();
+        for row in rows {
+            match merged.iter_mut().find(|existing| existing.identity() == row.identity()) {
+                Some(existing) => *existing = row.clone(),
+                None => merged.push(row.clone()),
+            }
+        }
+        appended = merged;
+        &appended
+    } else {
+        rows
+    };
     let plan = nested::diff(&stored, rows, page.today);
     for row in &plan.create {
         match row {

@@ -35,6 +35,9 @@ pub enum EntityWrite {
     Create { external_id: Option<String>, data: serde_json::Map<String, Value> },
     /// Changes the fields `data` names on the entity with this internal id.
     Update { id: String, data: serde_json::Map<String, Value> },
+    /// As `Update`, but nested arrays add rows (a row of the same identity, such as an
+    /// adjustment's `effectiveDate`, is replaced) and never remove any.
+    Append { id: String, data: serde_json::Map<String, Value> },
     /// Hard-deletes the entity with this internal id, as `deletedAt` does in a sync.
     Delete { id: String },
 }
@@ -246,6 +249,7 @@ impl Store {
     /// is `api`, so PUSH hooks receive it. No sync state is written: a sync may later adopt
     /// the entity by its externalId.
     pub fn write_entity(&self, org: &OrgId, entity: EntityType, write: EntityWrite) -> Result<Written, StoreError> {
+        let append = matches!(write, EntityWrite::Append { .. });
         let (entity_id, create, external_id, data) = match write {
             EntityWrite::Create { external_id, data } => {
                 if entity == EntityType::Assignment && external_id.is_none() {
@@ -262,7 +266,7 @@ impl Store {
                 }
                 (crate::model::new_id(crate::model::id_prefix(entity)), true, external_id, data)
             }
-            EntityWrite::Update { id, data } => (id, false, None, data),
+            EntityWrite::Update { id, data } | EntityWrite::Append { id, data } => (id, false, None, data),
             EntityWrite::Delete { id } => {
                 let mut data = serde_json::Map::new();
                 data.insert("deletedAt".into(), Value::String(Utc::now().date_naive().to_string()));
@@ -273,7 +277,7 @@ impl Store {
         // The planner's key for the record: what errors name.
         let key = external_id.clone().unwrap_or_else(|| entity_id.clone());
         let record = IncomingRecord { external_id: key, data };
-        let writer = Writer::Api { entity_id: entity_id.clone(), create, external_id };
+        let writer = Writer::Api { entity_id: entity_id.clone(), create, external_id, append };
         let outcome = self.apply(org, writer, entity, std::slice::from_ref(&record), Utc::now())?;
         if !outcome.errors.is_empty() {
             return Ok(Written::Rejected(outcome.errors));
@@ -325,7 +329,7 @@ impl Store {
         let db = guard.as_mut();
         let page = Page {
             org: org.as_str(),
-            writer: Writer::Api { entity_id: filler_id.clone(), create: true, external_id },
+            writer: Writer::Api { entity_id: filler_id.clone(), create: true, external_id, append: false },
             entity: filler,
             today: now.with_timezone(&timezone).date_naive(),
             now: crate::timestamp(now),

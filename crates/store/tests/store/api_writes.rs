@@ -246,10 +246,51 @@ fn a_rest_fill_creates_the_filler_and_moves_the_allocations_to_it(test: TestStor
     assert_eq!(filler["rateAdjustments"][0]["effectiveDate"], "2026-04-01");
 }
 
+/// Adjustments are history: an append adds a row or replaces the one of its date, keeps
+/// the rest (a sync's included) and tells PUSH hooks with an update.
+fn appending_an_adjustment_keeps_the_history(test: TestStore) {
+    let mut employee = ada();
+    employee["salaryAdjustments"] = json!([{ "effectiveDate": "2026-01-01", "salary": 50000, "currencyCode": "GBP" }]);
+    test.apply(EntityType::Employee, &[("EMP-1", employee)]);
+    let id = test.get(EntityType::Employee, "EMP-1")["id"].as_str().unwrap().to_string();
+    let append = |salary: f64| EntityWrite::Append {
+        id: id.clone(),
+        data: object(
+            json!({ "salaryAdjustments": [{ "effectiveDate": "2026-06-01", "salary": salary, "currencyCode": "GBP", "reason": "promotion" }] }),
+        ),
+    };
+    let salaries = |value: &Value| -> Vec<(String, f64)> {
+        value["salaryAdjustments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| (row["effectiveDate"].as_str().unwrap().to_string(), row["salary"].as_f64().unwrap()))
+            .collect()
+    };
+    entity(test.store.write_entity(&test.org, EntityType::Employee, append(60000.0)).unwrap());
+    let first = entity(test.store.write_entity(&test.org, EntityType::Employee, append(61000.0)).unwrap());
+    assert_eq!(
+        salaries(&first),
+        [("2026-01-01".to_string(), 50000.0), ("2026-06-01".to_string(), 61000.0)],
+        "replaced by date"
+    );
+    let second = EntityWrite::Append {
+        id: id.clone(),
+        data: object(
+            json!({ "salaryAdjustments": [{ "effectiveDate": "2026-09-01", "salary": 70000, "currencyCode": "GBP" }] }),
+        ),
+    };
+    let written = entity(test.store.write_entity(&test.org, EntityType::Employee, second).unwrap());
+    assert_eq!(salaries(&written).len(), 3, "nothing removed: {written}");
+    let last = test.store.change_events(&test.org, 0).unwrap().pop().unwrap();
+    assert_eq!((last.change_type.as_str(), last.source.as_str()), ("update", "api"));
+}
+
 crate::on_both_backends!(
     rest_writes_follow_the_sync_rules_and_emit_api_events,
     rest_created_entities_are_adopted_by_a_sync_and_external_ids_stay_unique,
     rest_allocations_are_hand_made_and_syncs_leave_them,
     a_rest_delete_reopens_the_vacancy_its_person_filled,
     a_rest_fill_creates_the_filler_and_moves_the_allocations_to_it,
+    appending_an_adjustment_keeps_the_history,
 );

@@ -36,5 +36,6 @@ mod api_writes;
 mod integrations;
 mod keys;
 mod nested;
+mod reference;
 mod sync;
 mod vacancy;

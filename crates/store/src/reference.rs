@@ -1,0 +1,226 @@
+//! An organisation's reference data over the REST API: job roles, custom attribute
+//! definitions and exchange rates. These tables are read and written with SQL both backends
+//! share.
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{OrgId, Store, StoreError, db::DbError, model::new_id};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRole {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub title: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A custom attribute definition (data-model.md "Common").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomAttributeDefinitionInfo {
+    pub id: String,
+    pub name: String,
+    pub attribute_key: String,
+    /// `STRING|NUMBER|DATE|DATE_RANGE`.
+    pub field_type: String,
+    /// Upper-case: `EMPLOYEE`, `CONTRACTOR`, `VACANCY`, `TEAM`, `PROJECT`.
+    pub entity_types: Vec<String>,
+    pub is_required: bool,
+    pub is_active: bool,
+    pub created_at: String,
+}
+
+/// 1 `fromCurrency` = `rate` `toCurrency`, from `effectiveDate` on.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExchangeRate {
+    pub id: String,
+    pub from_currency: String,
+    pub to_currency: String,
+    pub rate: f64,
+    pub effective_date: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn text(row: &[Option<String>], index: usize) -> String {
+    row.get(index).cloned().flatten().unwrap_or_default()
+}
+
+fn job_role(row: &[Option<String>]) -> JobRole {
+    JobRole {
+        id: text(row, 0),
+        external_id: row.get(1).cloned().flatten(),
+        title: text(row, 2),
+        created_at: text(row, 3),
+        updated_at: text(row, 4),
+    }
+}
+
+fn exchange_rate(row: &[Option<String>]) -> ExchangeRate {
+    ExchangeRate {
+        id: text(row, 0),
+        from_currency: text(row, 1),
+        to_currency: text(row, 2),
+        rate: text(row, 3).parse().unwrap_or(f64::NAN),
+        effective_date: text(row, 4),
+        created_at: text(row, 5),
+        updated_at: text(row, 6),
+    }
+}
+
+fn is_currency(code: &str) -> bool {
+    code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase())
+}
+
+const JOB_ROLE_COLUMNS: &str = "id, external_id, title, created_at, updated_at";
+const RATE_COLUMNS: &str = "id, from_currency, to_currency, rate, effective_date, created_at, updated_at";
+
+impl Store {
+    /// The organisation's job roles, by title.
+    pub fn job_roles(&self, org: &OrgId) -> Result<Vec<JobRole>, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let sql = format!("SELECT {JOB_ROLE_COLUMNS} FROM job_roles WHERE org_id = $1 ORDER BY title, id");
+        Ok(db.query_text(&sql, &[Some(org.as_str())])?.iter().map(|row| job_role(row)).collect())
+    }
+
+    /// A new job role. Syncs upsert roles by externalId, else by title, so both must be free:
+    /// a taken externalId, or a taken title for a role without one, is a `Conflict`.
+    pub fn create_job_role(&self, org: &OrgId, title: &str, external_id: Option<&str>) -> Result<JobRole, StoreError> {
+        if title.trim().is_empty() {
+            return Err(StoreError::Invalid("title must not be blank".into()));
+        }
+        if external_id.is_some_and(|id| id.trim().is_empty()) {
+            return Err(StoreError::Invalid("externalId must not be blank".into()));
+        }
+        let existing = self.job_roles(org)?;
+        if let Some(taken) =
+            external_id.and_then(|id| existing.iter().find(|role| role.external_id.as_deref() == Some(id)))
+        {
+            return Err(StoreError::Conflict(format!(
+                "job role {:?} has externalId {:?}",
+                taken.title,
+                external_id.unwrap_or_default()
+            )));
+        }
+        if external_id.is_none() && existing.iter().any(|role| role.title == title) {
+            return Err(StoreError::Conflict(format!("a job role titled {title:?} exists")));
+        }
+        let now = crate::timestamp(Utc::now());
+        let role = JobRole {
+            id: new_id("role"),
+            external_id: external_id.map(str::to_string),
+            title: title.to_string(),
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        self.db()
+            .execute_text(
+                &format!("INSERT INTO job_roles (org_id, {JOB_ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"),
+                &[
+                    Some(org.as_str()),
+                    Some(&role.id),
+                    role.external_id.as_deref(),
+                    Some(&role.title),
+                    Some(&role.created_at),
+                    Some(&role.updated_at),
+                ],
+            )
+            .map_err(|error| match error {
+                DbError::Constraint(_) => StoreError::Conflict("that externalId was taken meanwhile".into()),
+                other => other.into(),
+            })?;
+        Ok(role)
+    }
+
+    /// The organisation's active custom attribute definitions, by attributeKey.
+    pub fn custom_attribute_definitions(&self, org: &OrgId) -> Result<Vec<CustomAttributeDefinitionInfo>, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        Ok(db
+            .definitions(org.as_str())?
+            .into_iter()
+            .map(|row| CustomAttributeDefinitionInfo {
+                id: row.id,
+                name: row.name,
+                attribute_key: row.attribute_key,
+                field_type: row.field_type,
+                entity_types: row.entity_types,
+                // Not settable yet: every definition is optional and active.
+                is_required: false,
+                is_active: true,
+                created_at: row.created_at,
+            })
+            .collect())
+    }
+
+    /// The organisation's exchange rates, by pair then date.
+    pub fn exchange_rates(&self, org: &OrgId) -> Result<Vec<ExchangeRate>, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let sql = format!(
+            "SELECT {RATE_COLUMNS} FROM exchange_rates WHERE org_id = $1 ORDER BY from_currency, to_currency, effective_date"
+        );
+        Ok(db.query_text(&sql, &[Some(org.as_str())])?.iter().map(|row| exchange_rate(row)).collect())
+    }
+
+    /// Sets the rate of a currency pair from a date on (replacing the rate of that pair and
+    /// date, if any).
+    pub fn put_exchange_rate(
+        &self,
+        org: &OrgId,
+        from: &str,
+        to: &str,
+        rate: f64,
+        effective_date: &str,
+    ) -> Result<ExchangeRate, StoreError> {
+        for (field, code) in [("fromCurrency", from), ("toCurrency", to)] {
+            if !is_currency(code) {
+                return Err(StoreError::Invalid(format!("{field} must be an ISO 4217 code such as GBP, got {code:?}")));
+            }
+        }
+        if from == to {
+            return Err(StoreError::Invalid("fromCurrency and toCurrency must differ".into()));
+        }
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(StoreError::Invalid(format!("rate must be a positive number, got {rate}")));
+        }
+        if flowstate_sync::parse_date(effective_date).is_none() {
+            return Err(StoreError::Invalid(format!(
+                "effectiveDate must be a date YYYY-MM-DD, got {effective_date:?}"
+            )));
+        }
+        let now = crate::timestamp(Utc::now());
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let rate_text = Value::from(rate).to_string();
+        db.execute_text(
+            "INSERT INTO exchange_rates (id, org_id, from_currency, to_currency, rate, effective_date, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+             ON CONFLICT (org_id, from_currency, to_currency, effective_date) DO UPDATE SET rate = excluded.rate, updated_at = excluded.updated_at",
+            &[Some(&new_id("fx")), Some(org.as_str()), Some(from), Some(to), Some(&rate_text), Some(effective_date), Some(&now)],
+        )?;
+        let sql = format!(
+            "SELECT {RATE_COLUMNS} FROM exchange_rates WHERE org_id = $1 AND from_currency = $2 AND to_currency = $3 AND effective_date = $4"
+        );
+        let rows = db.query_text(&sql, &[Some(org.as_str()), Some(from), Some(to), Some(effective_date)])?;
+        rows.first()
+            .map(|row| exchange_rate(row))
+            .ok_or_else(|| StoreError::Database("the rate just written is missing".into()))
+    }
+
+    /// Whether the organisation had such a rate.
+    pub fn delete_exchange_rate(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        Ok(db.execute_text(
+            "DELETE FROM exchange_rates WHERE org_id = $1 AND id = $2",
+            &[Some(org.as_str()), Some(id)],
+        )? == 1)
+    }
+}
