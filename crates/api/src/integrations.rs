@@ -10,85 +10,17 @@ use flowstate_store::{
     integrations::{Hook, HookUpdate, NewHook, RetryPolicy},
 };
 use flowstate_sync::EntityType;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::{
     AppState,
     auth::authorize,
+    body::Body,
     error::{ApiError, ErrorCode},
     resources::blocking,
     runner::Job,
     scheduler::MAX_EXECUTIONS_PER_HOUR,
 };
-
-/// Field-by-field reading of a JSON body, collecting every problem.
-struct Body {
-    object: Map<String, Value>,
-    problems: Vec<Value>,
-}
-
-impl Body {
-    /// The request body, which must be a JSON object (any problem is a `VALIDATION_ERROR`).
-    fn new(bytes: axum::body::Bytes) -> Result<Body, ApiError> {
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(object)) => Ok(Body { object, problems: Vec::new() }),
-            Ok(_) => Err(ApiError::new(ErrorCode::ValidationError, "the body must be a JSON object")),
-            Err(error) => Err(ApiError::new(ErrorCode::ValidationError, format!("the body is not JSON: {error}"))),
-        }
-    }
-
-    fn problem(&mut self, field: &str, message: String) {
-        self.problems.push(json!({ "field": field, "message": message }));
-    }
-
-    fn text(&mut self, field: &str, required: bool) -> Option<String> {
-        match self.object.get(field) {
-            Some(Value::String(text)) => Some(text.clone()),
-            None | Some(Value::Null) if !required => None,
-            None | Some(Value::Null) => {
-                self.problem(field, format!("{field} is required"));
-                None
-            }
-            Some(_) => {
-                self.problem(field, format!("{field} must be a string"));
-                None
-            }
-        }
-    }
-
-    /// Absent: `None`; null: `Some(None)` (clear it); a string: `Some(Some(..))`.
-    fn nullable_text(&mut self, field: &str) -> Option<Option<String>> {
-        match self.object.get(field) {
-            None => None,
-            Some(Value::Null) => Some(None),
-            Some(Value::String(text)) => Some(Some(text.clone())),
-            Some(_) => {
-                self.problem(field, format!("{field} must be a string or null"));
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, field: &str) -> Option<bool> {
-        match self.object.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(value)) => Some(*value),
-            Some(_) => {
-                self.problem(field, format!("{field} must be true or false"));
-                None
-            }
-        }
-    }
-
-    fn finish(self) -> Result<(), ApiError> {
-        if self.problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::new(ErrorCode::ValidationError, "the body is invalid")
-                .with_details(Value::Array(self.problems)))
-        }
-    }
-}
 
 fn created(data: impl serde::Serialize) -> (StatusCode, Json<Value>) {
     (StatusCode::CREATED, Json(json!({ "data": data })))

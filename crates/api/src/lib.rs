@@ -24,12 +24,14 @@
 //! the product live in the store and the sync crate.
 
 mod auth;
+mod body;
 pub mod dispatcher;
 mod error;
 mod integrations;
 mod list;
 pub mod metrics;
 mod openapi;
+mod reference;
 mod resources;
 pub mod runner;
 pub mod schedule;
@@ -40,7 +42,7 @@ use std::{future::Future, sync::Arc};
 
 use axum::{
     Json, Router,
-    routing::{get, post, put},
+    routing::{delete, get, post, put},
 };
 use flowstate_store::Store;
 use serde_json::json;
@@ -92,6 +94,17 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{org}/hooks/{{id}}/executions"), get(integrations::list_executions))
         .route(&format!("{org}/executions/{{id}}"), get(integrations::get_execution))
         .route(&format!("{org}/vacancies/{{id}}/fill"), post(resources::fill))
+        .route(&format!("{org}/job-roles"), get(reference::list_job_roles).post(reference::create_job_role))
+        .route(
+            &format!("{org}/custom-attribute-definitions"),
+            get(reference::list_definitions).post(reference::create_definition),
+        )
+        .route(&format!("{org}/exchange-rates"), get(reference::list_exchange_rates).post(reference::put_exchange_rate))
+        .route(&format!("{org}/exchange-rates/{{id}}"), delete(reference::delete_exchange_rate))
+        .route(
+            &format!("{org}/{{resource}}/{{id}}/{{history}}"),
+            get(reference::list_adjustments).post(reference::add_adjustment),
+        )
         .route(&format!("{org}/{{resource}}"), get(resources::list).post(resources::create))
         .route(
             &format!("{org}/{{resource}}/{{id}}"),

@@ -97,9 +97,67 @@ pub(crate) fn document() -> Value {
             },
         })
     };
+    let string = json!({ "type": "string" });
+    let list_of =
+        |summary: &str, scope: &str| operation(summary, scope, vec![org.clone()], ("200", "The list (one page)"));
+    paths.insert(
+        "/api/v1/org/{orgId}/job-roles".into(),
+        json!({
+            "get": list_of("List job roles (by title)", "job-roles:read"),
+            "post": with_body(operation("Create a job role (409 when its externalId, or without one its title, is taken)", "job-roles:write", vec![org.clone()], ("201", "The job role")),
+                body(json!({ "type": "object", "required": ["title"], "properties": { "title": string, "externalId": string } }))),
+        }),
+    );
+    paths.insert(
+        "/api/v1/org/{orgId}/custom-attribute-definitions".into(),
+        json!({
+            "get": list_of("List custom attribute definitions", "custom-attributes:read"),
+            "post": with_body(operation("Define a custom attribute (attributeKey is generated from the name when omitted, and fixed)", "custom-attributes:write", vec![org.clone()], ("201", "The definition")),
+                body(json!({ "type": "object", "required": ["name", "fieldType", "entityTypes"], "properties": {
+                    "name": string, "attributeKey": { "type": "string", "pattern": "^[a-z][a-z0-9_]{0,99}$" },
+                    "fieldType": { "type": "string", "enum": ["STRING", "NUMBER", "DATE", "DATE_RANGE"] },
+                    "entityTypes": { "type": "array", "items": { "type": "string", "enum": ["EMPLOYEE", "CONTRACTOR", "VACANCY", "TEAM", "PROJECT"] } } } }))),
+        }),
+    );
+    paths.insert(
+        "/api/v1/org/{orgId}/exchange-rates".into(),
+        json!({
+            "get": list_of("List exchange rates (by pair, then date)", "exchange-rates:read"),
+            "post": with_body(operation("Set a currency pair's rate from a date on (replaces the rate of the same pair and date)", "exchange-rates:write", vec![org.clone()], ("201", "The rate")),
+                body(json!({ "type": "object", "required": ["fromCurrency", "toCurrency", "rate", "effectiveDate"], "properties": {
+                    "fromCurrency": { "type": "string", "pattern": "^[A-Z]{3}$" }, "toCurrency": { "type": "string", "pattern": "^[A-Z]{3}$" },
+                    "rate": { "type": "number", "exclusiveMinimum": 0, "description": "1 fromCurrency = rate toCurrency" }, "effectiveDate": { "type": "string", "format": "date" } } }))),
+        }),
+    );
+    paths.insert(
+        "/api/v1/org/{orgId}/exchange-rates/{rateId}".into(),
+        json!({ "delete": operation("Delete an exchange rate", "exchange-rates:write", vec![org.clone(), path_param("rateId", "The rate's id")], ("204", "Deleted")) }),
+    );
+    for (segment, history, fields) in [
+        (
+            "employees",
+            "salary-adjustments",
+            json!({ "type": "object", "required": ["effectiveDate", "salary", "currencyCode"], "properties": {
+            "effectiveDate": { "type": "string", "format": "date" }, "salary": { "type": "number" }, "bonus": { "type": "number" }, "currencyCode": string, "reason": string } }),
+        ),
+        (
+            "contractors",
+            "rate-adjustments",
+            json!({ "type": "object", "required": ["effectiveDate", "rateType", "rate", "currencyCode"], "properties": {
+            "effectiveDate": { "type": "string", "format": "date" }, "rateType": { "type": "string", "enum": ["hourly", "daily", "monthly"] }, "rate": { "type": "number" }, "currencyCode": string, "reason": string } }),
+        ),
+    ] {
+        let id = path_param("id", "The internal id or the externalId");
+        paths.insert(
+            format!("/api/v1/org/{{orgId}}/{segment}/{{id}}/{history}"),
+            json!({
+                "get": operation("The adjustment history, oldest first", "adjustments:read", vec![org.clone(), id.clone()], ("200", "The adjustments (one page)")),
+                "post": with_body(operation("Add an adjustment (history is append-only: one made over the API with the same effectiveDate is replaced, none is removed); answers with the person", "adjustments:write", vec![org.clone(), id], ("201", "The person with the history")), body(fields)),
+            }),
+        );
+    }
     let integration = path_param("integrationId", "The integration's id");
     let hook = path_param("hookId", "The hook's id");
-    let string = json!({ "type": "string" });
     let retry_policy = json!({ "type": "object", "description": "PUSH hooks only: attempts per change event, the first included", "required": ["maxAttempts"],
         "properties": { "maxAttempts": { "type": "integer", "minimum": 1, "maximum": 10, "default": 3 } } });
     paths.insert(

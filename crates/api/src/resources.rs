@@ -82,17 +82,8 @@ pub(crate) async fn get_one(
     }
 }
 
-/// The request body: a JSON object.
-fn object_body(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(ApiError::new(ErrorCode::ValidationError, "the body must be a JSON object")),
-        Err(error) => Err(ApiError::new(ErrorCode::ValidationError, format!("the body is not JSON: {error}"))),
-    }
-}
-
 /// The entity written, or a `VALIDATION_ERROR` listing every field that broke a rule.
-fn written(written: Written) -> Result<Value, ApiError> {
+pub(crate) fn written(written: Written) -> Result<Value, ApiError> {
     match written {
         Written::Entity(entity) => Ok(entity),
         Written::Deleted => Ok(Value::Null),
@@ -109,7 +100,7 @@ fn rejected(errors: &[flowstate_sync::RecordError]) -> ApiError {
 }
 
 /// The internal id of the entity `{id}` names (its id or externalId), or 404.
-async fn resolve(state: &AppState, org: &OrgId, entity: EntityType, id: &str) -> Result<String, ApiError> {
+pub(crate) async fn resolve(state: &AppState, org: &OrgId, entity: EntityType, id: &str) -> Result<String, ApiError> {
     let (lookup_org, key) = (org.clone(), id.to_string());
     let found = blocking(state, move |store| store.find(&lookup_org, entity, &key)).await?;
     found
@@ -126,7 +117,7 @@ pub(crate) async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let entity = resource(&segment)?;
     authorize(&state, &headers, &org, &format!("{segment}:write")).await?;
-    let mut data = object_body(&body)?;
+    let mut data = crate::body::object(&body)?;
     let external_id = match data.remove("externalId") {
         None | Some(Value::Null) => None,
         Some(Value::String(external_id)) => Some(external_id),
@@ -150,7 +141,7 @@ pub(crate) async fn update(
 ) -> Result<Json<Value>, ApiError> {
     let entity = resource(&segment)?;
     authorize(&state, &headers, &org, &format!("{segment}:write")).await?;
-    let data = object_body(&body)?;
+    let data = crate::body::object(&body)?;
     if data.contains_key("externalId") {
         return Err(ApiError::new(ErrorCode::ValidationError, "externalId is set on creation and fixed after")
             .with_details(
@@ -189,7 +180,7 @@ pub(crate) async fn fill(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&state, &headers, &org, "vacancies:write").await?;
-    let body = object_body(&body)?;
+    let body = crate::body::object(&body)?;
     let filler = match body.get("fillerType") {
         None | Some(Value::Null) => EntityType::Employee,
         Some(Value::String(kind)) if kind == "employee" => EntityType::Employee,

@@ -171,6 +171,29 @@ async fn first_start_then_api_then_restart(db: &str) {
     ] {
         assert!(document["paths"].get(path).is_some(), "{path} is documented");
     }
+    // And every documented route exists: without a key each answers 401, never 404 or 405.
+    let mut tried = 0;
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/org/") {
+            continue;
+        }
+        let concrete = path
+            .replace("{orgId}", &org)
+            .replace("{id}", "x")
+            .replace("{integrationId}", "x")
+            .replace("{hookId}", "x")
+            .replace("{executionId}", "x")
+            .replace("{name}", "x")
+            .replace("{rateId}", "x");
+        assert!(!concrete.contains('{'), "a path parameter this test does not know: {path}");
+        for method in operations.as_object().unwrap().keys() {
+            let method: reqwest::Method = method.to_uppercase().parse().unwrap();
+            let (status, body) = send(&server, method.clone(), &concrete, None, Some(json!({}))).await;
+            assert_eq!(status, 401, "{method} {path}: {body}");
+            tried += 1;
+        }
+    }
+    assert!(tried > 40, "{tried} documented operations");
     drop(server);
 
     // A second start on the same database creates nothing and prints no key.
@@ -272,6 +295,36 @@ async fn another_organisations_key_is_refused_on_every_route() {
     }
     let (_, employee) = call(&server, &format!("/api/v1/org/{org_a}/employees/EMP-1"), Some(&key_a)).await;
     assert_ne!(employee["data"]["lastName"], "X", "B changed nothing");
+    // Reference data and adjustment histories: B's key on A's organisation is refused.
+    let reference = [
+        (reqwest::Method::GET, "/job-roles", None),
+        (reqwest::Method::POST, "/job-roles", Some(json!({ "title": "T" }))),
+        (reqwest::Method::GET, "/custom-attribute-definitions", None),
+        (
+            reqwest::Method::POST,
+            "/custom-attribute-definitions",
+            Some(json!({ "name": "N", "fieldType": "STRING", "entityTypes": ["EMPLOYEE"] })),
+        ),
+        (reqwest::Method::GET, "/exchange-rates", None),
+        (
+            reqwest::Method::POST,
+            "/exchange-rates",
+            Some(json!({ "fromCurrency": "EUR", "toCurrency": "GBP", "rate": 1, "effectiveDate": "2026-01-01" })),
+        ),
+        (reqwest::Method::DELETE, "/exchange-rates/fx_1", None),
+        (reqwest::Method::GET, "/employees/EMP-1/salary-adjustments", None),
+        (
+            reqwest::Method::POST,
+            "/employees/EMP-1/salary-adjustments",
+            Some(json!({ "effectiveDate": "2026-01-01", "salary": 1, "currencyCode": "GBP" })),
+        ),
+        (reqwest::Method::POST, "/vacancies/VAC-1/fill", Some(json!({}))),
+    ];
+    for (method, path, body) in &reference {
+        let path = format!("/api/v1/org/{org_a}{path}");
+        let (status, answer) = send(&server, method.clone(), &path, Some(&key_b), body.clone()).await;
+        assert_eq!(status, 403, "B's key: {method} {path}: {answer}");
+    }
 
     // A's integration, secret, hook and execution, tried with B's key: on A's paths 403; on
     // B's own paths with A's ids, 404 (nothing of A's is found from B).
@@ -477,6 +530,95 @@ async fn workforce_entities_are_written_over_the_api() {
     let (_, all) = call(&server, &a("/vacancies?excludeFilled=false"), Some(&key)).await;
     assert_eq!((open["meta"]["total"].clone(), all["meta"]["total"].clone()), (json!(0), json!(1)));
     assert_eq!(write(reqwest::Method::POST, a("/vacancies/VAC-404/fill"), Some(json!({}))).await.0, 404);
+}
+
+/// Job roles, custom attribute definitions, exchange rates and adjustment histories over the
+/// API: created, listed, refused with the field named, and a definition usable at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn reference_data_and_adjustments_over_the_api() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let post = |path: String, body: Value| {
+        let key = key.clone();
+        let server = &server;
+        async move { send(server, reqwest::Method::POST, &path, Some(&key), Some(body)).await }
+    };
+
+    let (status, body) = post(a("/job-roles"), json!({ "title": "Engineer", "externalId": "JR-1" })).await;
+    assert_eq!((status, body["data"]["title"].clone()), (201, json!("Engineer")), "{body}");
+    assert_eq!(post(a("/job-roles"), json!({ "title": "Other", "externalId": "JR-1" })).await.0, 409);
+    let (status, body) = post(a("/job-roles"), json!({ "externalId": "JR-2" })).await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("title")), "{body}");
+
+    let (status, body) = post(
+        a("/custom-attribute-definitions"),
+        json!({ "name": "Cost Centre", "fieldType": "STRING", "entityTypes": ["EMPLOYEE"] }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["data"]["attributeKey"].clone(), body["data"]["entityTypes"].clone()),
+        (json!("cost_centre"), json!(["EMPLOYEE"]))
+    );
+    let (status, body) = post(
+        a("/custom-attribute-definitions"),
+        json!({ "name": "X", "fieldType": "COLOUR", "entityTypes": ["SHIP"] }),
+    )
+    .await;
+    let fields: Vec<&str> =
+        body["error"]["details"].as_array().unwrap().iter().filter_map(|problem| problem["field"].as_str()).collect();
+    assert_eq!((status, fields), (400, vec!["fieldType", "entityTypes"]), "{body}");
+    let (status, body) = post(
+        a("/custom-attribute-definitions"),
+        json!({ "name": "Cost Centre", "fieldType": "NUMBER", "entityTypes": ["EMPLOYEE"] }),
+    )
+    .await;
+    assert_eq!(status, 400, "a name is defined once: {body}");
+    let (status, body) = post(a("/employees"), json!({ "externalId": "EMP-1", "firstName": "Ada", "lastName": "L", "email": "ada@example.com", "customAttributes": { "cost_centre": "CC-7" } })).await;
+    assert_eq!((status, body["data"]["customAttributes"]["cost_centre"].clone()), (201, json!("CC-7")), "{body}");
+    let (_, definitions) = call(&server, &a("/custom-attribute-definitions"), Some(&key)).await;
+    assert_eq!(definitions["meta"]["total"], 1);
+
+    let rate = json!({ "fromCurrency": "EUR", "toCurrency": "GBP", "rate": 0.85, "effectiveDate": "2026-01-01" });
+    let (status, body) = post(a("/exchange-rates"), rate).await;
+    assert_eq!((status, body["data"]["rate"].clone()), (201, json!(0.85)), "{body}");
+    let rate_id = body["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = post(
+        a("/exchange-rates"),
+        json!({ "fromCurrency": "EUR", "toCurrency": "GBP", "rate": "high", "effectiveDate": "2026-01-01" }),
+    )
+    .await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("rate")), "{body}");
+    let (status, body) = post(
+        a("/exchange-rates"),
+        json!({ "fromCurrency": "EUR", "toCurrency": "EUR", "rate": 1, "effectiveDate": "2026-01-01" }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (_, rates) = call(&server, &a("/exchange-rates"), Some(&key)).await;
+    assert_eq!(rates["meta"]["total"], 1);
+    let rate_path = a(&format!("/exchange-rates/{rate_id}"));
+    assert_eq!(send(&server, reqwest::Method::DELETE, &rate_path, Some(&key), None).await.0, 204);
+    assert_eq!(send(&server, reqwest::Method::DELETE, &rate_path, Some(&key), None).await.0, 404);
+
+    let salary = json!({ "effectiveDate": "2026-01-01", "salary": 80000, "currencyCode": "GBP" });
+    let (status, body) = post(a("/employees/EMP-1/salary-adjustments"), salary).await;
+    assert_eq!((status, body["data"]["salaryAdjustments"][0]["salary"].clone()), (201, json!(80000.0)), "{body}");
+    let raise = json!({ "effectiveDate": "2026-07-01", "salary": 85000, "currencyCode": "GBP", "reason": "review" });
+    assert_eq!(post(a("/employees/EMP-1/salary-adjustments"), raise).await.0, 201);
+    let (status, history) = call(&server, &a("/employees/EMP-1/salary-adjustments"), Some(&key)).await;
+    assert_eq!((status, history["meta"]["total"].clone()), (200, json!(2)), "{history}");
+    let (status, body) = post(
+        a("/employees/EMP-1/salary-adjustments"),
+        json!({ "effectiveDate": "2026-08-01", "salary": -5, "currencyCode": "GBP" }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(post(a("/employees/EMP-1/rate-adjustments"), json!({})).await.0, 404, "employees have salaries");
+    assert_eq!(post(a("/employees/EMP-404/salary-adjustments"), json!({})).await.0, 404);
 }
 
 /// Hooks and integrations change field by field and go away over the API; every refusal

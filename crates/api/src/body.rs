@@ -1,0 +1,96 @@
+//! Reading JSON request bodies: an object, field by field, every problem collected into one
+//! `VALIDATION_ERROR` whose `details` name the fields.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// The request body, which must be a JSON object.
+pub(crate) fn object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::new(ErrorCode::ValidationError, "the body must be a JSON object")),
+        Err(error) => Err(ApiError::new(ErrorCode::ValidationError, format!("the body is not JSON: {error}"))),
+    }
+}
+
+/// Field-by-field reading of a JSON body, collecting every problem.
+pub(crate) struct Body {
+    pub object: Map<String, Value>,
+    problems: Vec<Value>,
+}
+
+impl Body {
+    /// The request body, which must be a JSON object (any problem is a `VALIDATION_ERROR`).
+    pub fn new(bytes: axum::body::Bytes) -> Result<Body, ApiError> {
+        Ok(Body { object: object(&bytes)?, problems: Vec::new() })
+    }
+
+    /// A number, or `None` (with a problem when required or not a number).
+    pub fn number(&mut self, field: &str, required: bool) -> Option<f64> {
+        match self.object.get(field) {
+            Some(Value::Number(number)) => number.as_f64(),
+            None | Some(Value::Null) if !required => None,
+            None | Some(Value::Null) => {
+                self.problem(field, format!("{field} is required"));
+                None
+            }
+            Some(_) => {
+                self.problem(field, format!("{field} must be a number"));
+                None
+            }
+        }
+    }
+
+    pub fn problem(&mut self, field: &str, message: String) {
+        self.problems.push(json!({ "field": field, "message": message }));
+    }
+
+    pub fn text(&mut self, field: &str, required: bool) -> Option<String> {
+        match self.object.get(field) {
+            Some(Value::String(text)) => Some(text.clone()),
+            None | Some(Value::Null) if !required => None,
+            None | Some(Value::Null) => {
+                self.problem(field, format!("{field} is required"));
+                None
+            }
+            Some(_) => {
+                self.problem(field, format!("{field} must be a string"));
+                None
+            }
+        }
+    }
+
+    /// Absent: `None`; null: `Some(None)` (clear it); a string: `Some(Some(..))`.
+    pub fn nullable_text(&mut self, field: &str) -> Option<Option<String>> {
+        match self.object.get(field) {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(text)) => Some(Some(text.clone())),
+            Some(_) => {
+                self.problem(field, format!("{field} must be a string or null"));
+                None
+            }
+        }
+    }
+
+    pub fn boolean(&mut self, field: &str) -> Option<bool> {
+        match self.object.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(value)) => Some(*value),
+            Some(_) => {
+                self.problem(field, format!("{field} must be true or false"));
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::ValidationError, "the body is invalid")
+                .with_details(Value::Array(self.problems)))
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Reference data (job roles, custom attribute definitions, exchange rates) and the
+//! adjustment history of employees (salary) and contractors (rate).
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+};
+use flowstate_store::{EntityWrite, OrgId};
+use flowstate_sync::{CustomFieldType, EntityType};
+use serde_json::{Value, json};
+
+use crate::{
+    AppState,
+    auth::authorize,
+    body::Body,
+    error::{ApiError, ErrorCode},
+    resources::{blocking, resolve, written},
+};
+
+/// Every row on one page (these lists are short).
+fn whole_list<T: serde::Serialize>(rows: Vec<T>) -> Json<Value> {
+    let total = rows.len();
+    Json(json!({ "data": rows, "meta": { "page": 1, "limit": total.max(1), "total": total, "hasNextPage": false } }))
+}
+
+fn created(data: impl serde::Serialize) -> (StatusCode, Json<Value>) {
+    (StatusCode::CREATED, Json(json!({ "data": data })))
+}
+
+pub(crate) async fn list_job_roles(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &org, "job-roles:read").await?;
+    let org = OrgId::new(org);
+    Ok(whole_list(blocking(&state, move |store| store.job_roles(&org)).await?))
+}
+
+/// `POST /job-roles` with `{ title, externalId? }`.
+pub(crate) async fn create_job_role(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers, &org, "job-roles:write").await?;
+    let mut body = Body::new(body)?;
+    let title = body.text("title", true).unwrap_or_default();
+    let external_id = body.text("externalId", false);
+    body.finish()?;
+    let org = OrgId::new(org);
+    let role = blocking(&state, move |store| store.create_job_role(&org, &title, external_id.as_deref())).await?;
+    Ok(created(role))
+}
+
+pub(crate) async fn list_definitions(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &org, "custom-attributes:read").await?;
+    let org = OrgId::new(org);
+    Ok(whole_list(blocking(&state, move |store| store.custom_attribute_definitions(&org)).await?))
+}
+
+/// `attributeKey` from a name (data-model.md: generated when omitted): lowercase letters,
+/// digits and `_`, starting with a letter, at most 100.
+fn key_from_name(name: &str) -> String {
+    let mut key = String::new();
+    for c in name.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            key.push(c);
+        } else if !key.ends_with('_') && !key.is_empty() {
+            key.push('_');
+        }
+    }
+    let key = key.trim_end_matches('_');
+    let key = if key.starts_with(|c: char| c.is_ascii_lowercase()) { key.to_string() } else { format!("attr_{key}") };
+    key.chars().take(100).collect()
+}
+
+/// `POST /custom-attribute-definitions` with `{ name, attributeKey?, fieldType, entityTypes }`.
+pub(crate) async fn create_definition(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers, &org, "custom-attributes:write").await?;
+    let mut body = Body::new(body)?;
+    let name = body.text("name", true).unwrap_or_default();
+    let key = body.text("attributeKey", false).unwrap_or_else(|| key_from_name(&name));
+    let field_type = body.text("fieldType", true).and_then(|text| {
+        match serde_json::from_value::<CustomFieldType>(Value::String(text.clone())) {
+            Ok(field_type) => Some(field_type),
+            Err(_) => {
+                body.problem(
+                    "fieldType",
+                    format!("fieldType must be STRING, NUMBER, DATE or DATE_RANGE, got {text:?}"),
+                );
+                None
+            }
+        }
+    });
+    let entities: Vec<EntityType> = match body.object.get("entityTypes").cloned() {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| {
+                let parsed = item.as_str().and_then(|text| text.to_lowercase().parse::<EntityType>().ok());
+                if parsed.is_none() {
+                    body.problem(
+                        "entityTypes",
+                        format!("entityTypes are EMPLOYEE, CONTRACTOR, VACANCY, TEAM and PROJECT, got {item}"),
+                    );
+                }
+                parsed
+            })
+            .collect(),
+        _ => {
+            body.problem("entityTypes", "entityTypes must be an array such as [\"EMPLOYEE\"]".into());
+            Vec::new()
+        }
+    };
+    body.finish()?;
+    let field_type = field_type.expect("checked by finish");
+    let org = OrgId::new(org);
+    let definition = blocking(&state, move |store| {
+        store.define_custom_attribute(&org, &name, &key, field_type, &entities)?;
+        let definitions = store.custom_attribute_definitions(&org)?;
+        definitions
+            .into_iter()
+            .find(|definition| definition.attribute_key == key)
+            .ok_or_else(|| flowstate_store::StoreError::NotFound(format!("custom attribute {key:?}")))
+    })
+    .await?;
+    Ok(created(definition))
+}
+
+pub(crate) async fn list_exchange_rates(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &org, "exchange-rates:read").await?;
+    let org = OrgId::new(org);
+    Ok(whole_list(blocking(&state, move |store| store.exchange_rates(&org)).await?))
+}
+
+/// `POST /exchange-rates` with `{ fromCurrency, toCurrency, rate, effectiveDate }`: sets the
+/// pair's rate from that date on (a rate of the same pair and date is replaced).
+pub(crate) async fn put_exchange_rate(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers, &org, "exchange-rates:write").await?;
+    let mut body = Body::new(body)?;
+    let from = body.text("fromCurrency", true).unwrap_or_default();
+    let to = body.text("toCurrency", true).unwrap_or_default();
+    let rate = body.number("rate", true).unwrap_or_default();
+    let effective = body.text("effectiveDate", true).unwrap_or_default();
+    body.finish()?;
+    let org = OrgId::new(org);
+    let rate = blocking(&state, move |store| store.put_exchange_rate(&org, &from, &to, rate, &effective)).await?;
+    Ok(created(rate))
+}
+
+pub(crate) async fn delete_exchange_rate(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    authorize(&state, &headers, &org, "exchange-rates:write").await?;
+    let (org, key) = (OrgId::new(org), id.clone());
+    if blocking(&state, move |store| store.delete_exchange_rate(&org, &key)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(ErrorCode::NotFound, format!("no exchange rate {id:?}")))
+    }
+}
+
+/// Which history a path names: `/employees/{id}/salary-adjustments` or
+/// `/contractors/{id}/rate-adjustments`.
+fn history(segment: &str, kind: &str) -> Result<(EntityType, &'static str), ApiError> {
+    match (segment, kind) {
+        ("employees", "salary-adjustments") => Ok((EntityType::Employee, "salaryAdjustments")),
+        ("contractors", "rate-adjustments") => Ok((EntityType::Contractor, "rateAdjustments")),
+        _ => Err(ApiError::new(ErrorCode::NotFound, "no such route")),
+    }
+}
+
+/// The adjustment history of one employee or contractor, oldest first.
+pub(crate) async fn list_adjustments(
+    State(state): State<AppState>,
+    Path((org, segment, id, kind)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let (entity, field) = history(&segment, &kind)?;
+    authorize(&state, &headers, &org, "adjustments:read").await?;
+    let (org, key) = (OrgId::new(org), id.clone());
+    let found = blocking(&state, move |store| store.find(&org, entity, &key)).await?;
+    let found =
+        found.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no {entity} with id or externalId {id:?}")))?;
+    let rows = found[field].as_array().cloned().unwrap_or_default();
+    Ok(whole_list(rows))
+}
+
+/// Adds an adjustment to the history (one of the same `effectiveDate` made over the API is
+/// replaced; none is removed): `{ effectiveDate, salary, bonus?, currencyCode, reason? }` or
+/// `{ effectiveDate, rateType, rate, currencyCode, reason? }`. Answers with the entity.
+pub(crate) async fn add_adjustment(
+    State(state): State<AppState>,
+    Path((org, segment, id, kind)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (entity, field) = history(&segment, &kind)?;
+    authorize(&state, &headers, &org, "adjustments:write").await?;
+    let adjustment = crate::body::object(&body)?;
+    let org = OrgId::new(org);
+    let id = resolve(&state, &org, entity, &id).await?;
+    let mut data = serde_json::Map::new();
+    data.insert(field.to_string(), json!([adjustment]));
+    let write = EntityWrite::Append { id, data };
+    let entity = written(blocking(&state, move |store| store.write_entity(&org, entity, write)).await?)?;
+    Ok(created(entity))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_from_name;
+
+    #[test]
+    fn keys_are_made_from_names() {
+        assert_eq!(key_from_name("Cost Centre"), "cost_centre");
+        assert_eq!(key_from_name("  Région / Zone (EU)  "), "r_gion_zone_eu");
+        assert_eq!(key_from_name("2nd manager"), "attr_2nd_manager");
+        assert_eq!(key_from_name(&"x".repeat(150)).len(), 100);
+    }
+}
