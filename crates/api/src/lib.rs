@@ -28,6 +28,7 @@ mod body;
 pub mod dispatcher;
 mod error;
 mod integrations;
+pub mod kv;
 mod list;
 pub mod metrics;
 mod openapi;

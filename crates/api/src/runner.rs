@@ -197,7 +197,7 @@ pub(crate) async fn prepare(
     Ok(HookInvocation {
         file_name: format!("{}.js", hook.name),
         code: hook.code.clone(),
-        kv_scope: hook.id.clone(),
+        kv_scope: crate::kv::scope(org, &hook.id),
         secrets: Secrets::new(secrets),
         org: OrgInfo {
             id: org.to_string(),

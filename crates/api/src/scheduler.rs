@@ -112,6 +112,10 @@ pub async fn run(
                         if pruned > 0 {
                             tracing::info!(pruned, "old executions deleted");
                         }
+                        let expired = store.prune_kv(&stamp(now))?;
+                        if expired > 0 {
+                            tracing::info!(expired, "expired ctx.kv values deleted");
+                        }
                     }
                     // This node is alive: its executions (queued ones too) keep their leases.
                     let lease = Duration::seconds(flowstate_store::integrations::EXECUTION_LEASE_SECONDS);

@@ -5,7 +5,7 @@ use std::{io::Write as _, sync::Arc};
 
 use anyhow::Context as _;
 use flowstate_api::{AppState, dispatcher::PushSettings, metrics::Metrics, runner::Runner, vault::Vault};
-use flowstate_runtime::{Limits, MemoryKv};
+use flowstate_runtime::Limits;
 use flowstate_store::{Store, keys::ALL_SCOPES};
 
 use crate::{Outcome, UsageError, cli::ServeArgs, hook_run::EngineSettings, store_cmd::open};
@@ -44,8 +44,8 @@ pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
         limits: Limits::default(),
         connect_to: args.connect_to.clone(),
         ca_certificates_pem,
-        // Hooks' ctx.kv lives in memory for now: it does not survive a restart.
-        kv: Arc::new(MemoryKv::default()),
+        // In the database: it survives restarts and is shared by every server.
+        kv: Arc::new(flowstate_api::kv::StoreKv::new(store.clone())),
     };
     let push = PushSettings {
         first_backoff: std::time::Duration::from_millis(args.push_retry_backoff_ms),

@@ -498,6 +498,43 @@ impl Store {
         Ok(deleted == 1)
     }
 
+    /// A hook's `ctx.kv` value, unless absent or expired at `now` (RFC 3339, as
+    /// [`crate::timestamp`] writes).
+    pub fn kv_get(&self, org: &OrgId, hook_id: &str, key: &str, now: &str) -> Result<Option<String>, StoreError> {
+        let rows = self.db().query_text(
+            "SELECT value FROM hook_kv WHERE org_id = $1 AND hook_id = $2 AND key = $3 AND expires_at > $4",
+            &[Some(org.as_str()), Some(hook_id), Some(key), Some(now)],
+        )?;
+        Ok(rows.first().and_then(|row| optional(row, 0)))
+    }
+
+    /// Sets a hook's `ctx.kv` value until `expires_at`, replacing any previous one.
+    /// `NotFound` when the organisation has no such hook.
+    pub fn kv_set(
+        &self,
+        org: &OrgId,
+        hook_id: &str,
+        key: &str,
+        value: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        let written = self.db().execute_text(
+            "INSERT INTO hook_kv (org_id, hook_id, key, value, expires_at)
+             SELECT $1, id, $3, $4, $5 FROM hooks WHERE org_id = $1 AND id = $2
+             ON CONFLICT (hook_id, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+            &[Some(org.as_str()), Some(hook_id), Some(key), Some(value), Some(expires_at)],
+        )?;
+        if written == 0 {
+            return Err(StoreError::NotFound(format!("hook {hook_id:?}")));
+        }
+        Ok(())
+    }
+
+    /// Deletes `ctx.kv` values expired at `now`, of every organisation; how many.
+    pub fn prune_kv(&self, now: &str) -> Result<u64, StoreError> {
+        Ok(self.db().execute_text("DELETE FROM hook_kv WHERE expires_at <= $1", &[Some(now)])?)
+    }
+
     /// Sets (or replaces) a sealed secret of the integration.
     pub fn put_secret(&self, org: &OrgId, integration_id: &str, secret: &SealedSecret) -> Result<(), StoreError> {
         let valid_name = !secret.name.is_empty()

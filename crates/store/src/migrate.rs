@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str)] = &[
     (8, include_str!("../migrations/shared/0008_push_cursor_leases.sql")),
     (9, include_str!("../migrations/shared/0009_hook_retry_policy.sql")),
     (10, include_str!("../migrations/shared/0010_exchange_rates.sql")),
+    (11, include_str!("../migrations/shared/0011_hook_kv.sql")),
 ];
 /// The same versions as [`SQLITE`], each making the same tables. From version 3 on, the
 /// SQL is the same on both (`migrations/shared/`: text columns, standard DDL).
@@ -29,6 +30,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (8, include_str!("../migrations/shared/0008_push_cursor_leases.sql")),
     (9, include_str!("../migrations/shared/0009_hook_retry_policy.sql")),
     (10, include_str!("../migrations/shared/0010_exchange_rates.sql")),
+    (11, include_str!("../migrations/shared/0011_hook_kv.sql")),
 ];
 
 pub(crate) fn migrate_sqlite(connection: &mut Connection) -> Result<(), StoreError> {

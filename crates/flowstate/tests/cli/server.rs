@@ -621,6 +621,39 @@ async fn reference_data_and_adjustments_over_the_api() {
     assert_eq!(post(a("/employees/EMP-404/salary-adjustments"), json!({})).await.0, 404);
 }
 
+/// `ctx.kv` is persistent (002 "ctx.kv"): what a run stored, the next run reads, also after
+/// the server restarted.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctx_kv_survives_a_restart() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration = create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let code = "async function run(ctx) {
+        const runs = Number((await ctx.kv.get('runs')) || '0') + 1;
+        await ctx.kv.set('runs', String(runs));
+        ctx.log.info('counted', { runs });
+        return { records: [] };
+    }";
+    let hook = create_hook(
+        &server,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "counter", "type": "PULL", "entityType": "employee", "code": code }),
+    )
+    .await;
+    let runs = |execution: &Value| execution["record"]["logs"][0]["data"]["runs"].clone();
+    let first = run_and_wait(&server, &org, &key, &hook).await;
+    assert_eq!((first["status"].clone(), runs(&first)), (json!("succeeded"), json!(1)), "{first}");
+    drop(server);
+    let server = start(&db, directory.path());
+    let second = run_and_wait(&server, &org, &key, &hook).await;
+    assert_eq!(runs(&second), json!(2), "{second}");
+}
+
 /// Hooks and integrations change field by field and go away over the API; every refusal
 /// names its field.
 #[tokio::test(flavor = "multi_thread")]

@@ -196,7 +196,35 @@ fn hooks_and_integrations_update_and_delete(test: TestStore) {
     assert!(store.create_integration(&test.org, "HR", None, "hr").is_ok(), "the key is free again");
 }
 
+/// `ctx.kv` on the server: per hook, expiring, pruned, gone with the hook, never another
+/// organisation's.
+fn hook_kv_values_expire_and_stay_with_their_hook(test: TestStore) {
+    let store = &test.store;
+    let integration = store.create_integration(&test.org, "HR", None, "hr").unwrap();
+    let hook = store.create_hook(&test.org, &integration.id, new_hook("PULL", None)).unwrap();
+    let other_hook = store.create_hook(&test.org, &integration.id, new_hook("PULL", None)).unwrap();
+    let (now, later, much_later) =
+        ("2026-01-01T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z", "2026-02-01T00:00:00.000000Z");
+    store.kv_set(&test.org, &hook.id, "cursor", "abc", later).unwrap();
+    store.kv_set(&test.org, &hook.id, "cursor", "def", much_later).unwrap();
+    store.kv_set(&test.org, &hook.id, "short", "x", later).unwrap();
+    assert_eq!(store.kv_get(&test.org, &hook.id, "cursor", now).unwrap().as_deref(), Some("def"), "replaced");
+    assert_eq!(store.kv_get(&test.org, &other_hook.id, "cursor", now).unwrap(), None, "per hook");
+    assert_eq!(store.kv_get(&test.org, &hook.id, "short", later).unwrap(), None, "expired at its time");
+    let other = store.create_org("Other", "UTC", "USD").unwrap();
+    assert_eq!(store.kv_get(&other, &hook.id, "cursor", now).unwrap(), None);
+    assert!(matches!(
+        store.kv_set(&other, &hook.id, "cursor", "evil", much_later),
+        Err(flowstate_store::StoreError::NotFound(_))
+    ));
+    assert_eq!(store.kv_get(&test.org, &hook.id, "cursor", now).unwrap().as_deref(), Some("def"));
+    assert_eq!(store.prune_kv(later).unwrap(), 1, "only the expired value");
+    assert!(store.delete_hook(&test.org, &hook.id).unwrap());
+    assert_eq!(store.kv_get(&test.org, &hook.id, "cursor", now).unwrap(), None, "gone with the hook");
+}
+
 crate::on_both_backends!(
     integrations_hooks_secrets_and_executions_are_kept_per_organisation,
-    hooks_and_integrations_update_and_delete
+    hooks_and_integrations_update_and_delete,
+    hook_kv_values_expire_and_stay_with_their_hook
 );
