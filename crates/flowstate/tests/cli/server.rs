@@ -1196,3 +1196,84 @@ async fn rotating_the_master_key_keeps_secrets_readable() {
     assert_eq!(std::fs::read_to_string(&key_file).unwrap(), after);
     assert_eq!(run_and_wait(&server, &org, &key, &hook).await["status"], "succeeded");
 }
+
+/// Two `flowstate serve` processes on one PostgreSQL database: changes written through
+/// either reach a PUSH hook exactly once each, in commit order, whichever server delivers.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_server_processes_on_postgres_deliver_each_change_once() {
+    let Some(db) = postgres_url() else { return };
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
+    let seen = received.clone();
+    let router = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let seen = seen.clone();
+            async move {
+                // Slower than a dispatcher's poll: without a lease both servers would take
+                // the same event.
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                seen.lock().unwrap().push(body);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let target = flowstate_example_api::TlsServer::start(router, &["hooks.example.com"]).await.unwrap();
+    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let ca = first_dir.path().join("ca.pem");
+    std::fs::write(&ca, target.ca_pem()).unwrap();
+    let extra = [
+        "--connect-to".to_string(),
+        format!("hooks.example.com:443:127.0.0.1:{}", target.addr().port()),
+        "--cacert".to_string(),
+        ca.display().to_string(),
+    ];
+    let first = start_with(&db, first_dir.path(), &extra);
+    let (org, key) = first.first_start.clone().unwrap();
+    // The same master key, but a key file (and so a node id) of its own: another node.
+    std::fs::copy(first_dir.path().join("flowstate.key"), second_dir.path().join("flowstate.key")).unwrap();
+    let second = start_with(&db, second_dir.path(), &extra);
+    assert!(second.first_start.is_none(), "the second server joins the first one's database");
+
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration =
+        create_integration(&first, &a(""), &key, json!({ "name": "Payroll", "sourceSystem": "payroll" })).await;
+    let code = "async function run(ctx) {
+        const resp = await ctx.http.post('https://hooks.example.com/events', ctx.event);
+        if (resp.status !== 200) throw new Error(`receiver answered ${resp.status}`);
+    }";
+    create_hook(
+        &second,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "to-payroll", "type": "PUSH", "entityType": "employee", "code": code }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await; // both dispatchers see the hook
+
+    let total = 10;
+    for index in 0..total {
+        let server = if index % 2 == 0 { &first } else { &second };
+        let body = json!({ "externalId": format!("EMP-{index}"), "firstName": "A", "lastName": format!("N{index}"), "email": format!("e{index}@example.com") });
+        let (status, answer) = send(server, reqwest::Method::POST, &a("/employees"), Some(&key), Some(body)).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    for _ in 0..500 {
+        if received.lock().unwrap().len() >= total {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await; // room for a duplicate
+    let received = received.lock().unwrap().clone();
+    let sequence: Vec<u64> = received
+        .iter()
+        .map(|event| event["id"].as_str().unwrap().trim_start_matches("evt_").parse().unwrap())
+        .collect();
+    assert_eq!(received.len(), total, "each change once: {sequence:?}");
+    assert!(sequence.windows(2).all(|pair| pair[0] < pair[1]), "in commit order: {sequence:?}");
+    let names: std::collections::BTreeSet<&str> =
+        received.iter().map(|event| event["after"]["lastName"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), total, "every change, none twice");
+}
