@@ -2,7 +2,7 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
 };
 use flowstate_store::{
@@ -382,16 +382,24 @@ pub(crate) async fn run_hook(
     Ok((StatusCode::ACCEPTED, Json(json!({ "data": execution }))))
 }
 
+/// The hook's executions, newest first, a page at a time (`page`, `limit`; paged in SQL:
+/// a PUSH hook has one per change).
 pub(crate) async fn list_executions(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
+    Query(params): Query<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &org, "executions:read").await?;
+    let query = crate::list::ListQuery::parse(&params)?;
     let org = OrgId::new(org);
     let hook = find_hook(&state, &org, &id).await?;
-    let executions = blocking(&state, move |store| store.executions(&org, &hook.id)).await?;
-    Ok(Json(list_of(executions)))
+    let (page, limit) = (query.page, query.limit);
+    let (executions, total) = blocking(&state, move |store| store.executions_page(&org, &hook.id, page, limit)).await?;
+    Ok(Json(json!({
+        "data": executions,
+        "meta": { "page": page, "limit": limit, "total": total, "hasNextPage": page.saturating_mul(limit) < total },
+    })))
 }
 
 pub(crate) async fn get_execution(

@@ -234,7 +234,9 @@ pub(crate) fn document() -> Value {
     );
     paths.insert(
         "/api/v1/org/{orgId}/hooks/{hookId}/executions".into(),
-        json!({ "get": operation("List the hook's executions, newest first", "executions:read", vec![org.clone(), hook], ("200", "The executions")) }),
+        json!({ "get": operation("List the hook's executions, newest first, a page at a time", "executions:read", vec![org.clone(), hook,
+            json!({ "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "default": 1 } }),
+            json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50 } })], ("200", "A page of executions")) }),
     );
     paths.insert(
         "/api/v1/org/{orgId}/executions/{executionId}".into(),

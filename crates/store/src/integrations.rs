@@ -928,6 +928,32 @@ impl Store {
     }
 
     /// The hook's executions, newest first.
+    /// One page (1-based) of the hook's executions, newest first, and how many there are.
+    pub fn executions_page(
+        &self,
+        org: &OrgId,
+        hook_id: &str,
+        page: usize,
+        limit: usize,
+    ) -> Result<(Vec<Execution>, usize), StoreError> {
+        let mut db = self.db();
+        Self::check_org(db.as_mut(), org)?;
+        let total = db.query_text(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM executions WHERE org_id = $1 AND hook_id = $2",
+            &[Some(org.as_str()), Some(hook_id)],
+        )?;
+        let total = total.first().and_then(|row| optional(row, 0)).and_then(|count| count.parse().ok()).unwrap_or(0);
+        // Numbers of ours, written into the SQL: the text parameters cannot bind to LIMIT on
+        // PostgreSQL.
+        let offset = page.saturating_sub(1).saturating_mul(limit).min(i64::MAX as usize);
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE org_id = $1 AND hook_id = $2 ORDER BY started_at DESC, id DESC
+             LIMIT {limit} OFFSET {offset}"
+        );
+        let rows = db.query_text(&sql, &[Some(org.as_str()), Some(hook_id)])?;
+        Ok((rows.iter().map(|row| execution(row)).collect(), total))
+    }
+
     pub fn executions(&self, org: &OrgId, hook_id: &str) -> Result<Vec<Execution>, StoreError> {
         let mut db = self.db();
         Self::check_org(db.as_mut(), org)?;

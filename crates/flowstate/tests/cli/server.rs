@@ -932,6 +932,19 @@ async fn a_sixth_manual_run_within_the_hour_is_rate_limited() {
         send(&server, reqwest::Method::POST, &a(&format!("/hooks/{hook}/run")), Some(&key), None).await;
     assert_eq!(status, 429, "{body}");
     assert_error(&body, "RATE_LIMITED");
+
+    // The executions list pages in the database, newest first.
+    let executions = a(&format!("/hooks/{hook}/executions"));
+    let (_, all) = call(&server, &executions, Some(&key)).await;
+    let ids: Vec<Value> = all["data"].as_array().unwrap().iter().map(|execution| execution["id"].clone()).collect();
+    assert_eq!((ids.len(), all["meta"]["total"].clone()), (5, json!(5)));
+    let (_, first) = call(&server, &format!("{executions}?limit=2"), Some(&key)).await;
+    assert_eq!((first["data"][0]["id"].clone(), first["meta"]["hasNextPage"].clone()), (ids[0].clone(), json!(true)));
+    let (_, last) = call(&server, &format!("{executions}?limit=2&page=3"), Some(&key)).await;
+    assert_eq!(last["data"].as_array().unwrap().len(), 1);
+    assert_eq!((last["data"][0]["id"].clone(), last["meta"]["hasNextPage"].clone()), (ids[4].clone(), json!(false)));
+    let (status, body) = call(&server, &format!("{executions}?limit=500"), Some(&key)).await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("limit")));
 }
 
 /// The receiver of PUSH deliveries: records every body, answers 500 to the first two and to

@@ -107,6 +107,9 @@ fn integrations_hooks_secrets_and_executions_are_kept_per_organisation(test: Tes
     let left: Vec<String> =
         store.executions(&test.org, &pull.id).unwrap().into_iter().map(|execution| execution.status).collect();
     assert_eq!(left, ["skipped", "running"]);
+    let (page, total) = store.executions_page(&test.org, &pull.id, 2, 1).unwrap();
+    assert_eq!((page.len(), page[0].status.as_str(), total), (1, "running", 2), "paged in SQL, newest first");
+    assert!(store.executions_page(&test.org, &pull.id, 3, 1).unwrap().0.is_empty());
     // Its lease runs two minutes from its start (00:30).
     let inside_lease = "2026-01-01T00:31:00.000000Z";
     assert_eq!(store.fail_interrupted_executions_at(inside_lease, false).unwrap(), 0, "alive: another node may run it");
