@@ -873,6 +873,40 @@ async fn a_pull_hook_runs_through_the_server_into_the_store() {
     assert!(pages >= 4, "{pages} pages timed");
     assert!(!metrics.contains(HR_KEY) && !metrics.contains(&org), "totals only");
     assert!(executions["data"][0]["record"]["httpRequests"].as_array().is_some_and(|calls| !calls.is_empty()));
+
+    // The HR system changes one person and deletes another (the hook's new code says so):
+    // the next run updates one, deletes one and leaves the rest.
+    let changed = "async function run(ctx) {
+        const cursor = ctx.meta?.cursor ?? null;
+        const query = { limit: '100' };
+        if (cursor) query.after = cursor;
+        const resp = await ctx.http.get('https://hr.example.com/api/v1/employees', {
+            headers: { Authorization: `Bearer ${ctx.secrets.api_key}` }, query });
+        const records = resp.body.data.map((emp, index) => {
+            if (!cursor && index === 1) return { externalId: emp.id, data: { deletedAt: '2026-06-01' } };
+            return { externalId: emp.id, data: { firstName: emp.first_name,
+                lastName: !cursor && index === 0 ? 'Changed' : emp.last_name, email: emp.email,
+                internalEmployeeId: emp.employee_number, startDate: emp.hire_date, endDate: emp.termination_date } };
+        });
+        return { records, more: resp.body.pagination.has_more, meta: { cursor: resp.body.pagination.next_cursor } };
+    }";
+    let (status, body) = send(
+        &server,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/org/{org}/hooks/{hook}"),
+        Some(&key),
+        Some(json!({ "code": changed })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let third = run_and_wait(&server, &org, &key, &hook).await;
+    assert_eq!(third["status"], "succeeded", "{third}");
+    let counts = ["created", "updated", "deleted", "unchanged"].map(|count| total(&third, count));
+    assert_eq!(counts, [0, 1, 1, 118], "{third}");
+    let (_, employees) = call(&server, &format!("/api/v1/org/{org}/employees?search=Changed"), Some(&key)).await;
+    assert_eq!(employees["meta"]["total"], 1);
+    let (_, employees) = call(&server, &format!("/api/v1/org/{org}/employees?limit=1"), Some(&key)).await;
+    assert_eq!(employees["meta"]["total"], 119);
 }
 
 /// A server killed (SIGKILL) in the middle of an execution: on the next start that execution
@@ -1215,22 +1249,8 @@ async fn rotating_the_master_key_keeps_secrets_readable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_server_processes_on_postgres_deliver_each_change_once() {
     let Some(db) = postgres_url() else { return };
-    use std::sync::{Arc, Mutex};
-    let received: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
-    let seen = received.clone();
-    let router = axum::Router::new().route(
-        "/events",
-        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
-            let seen = seen.clone();
-            async move {
-                // Slower than a dispatcher's poll: without a lease both servers would take
-                // the same event.
-                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-                seen.lock().unwrap().push(body);
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
+    // Slower than a dispatcher's poll: without a lease both servers would take the same event.
+    let (router, received) = accepting_receiver(std::time::Duration::from_millis(150));
     let target = flowstate_example_api::TlsServer::start(router, &["hooks.example.com"]).await.unwrap();
     let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let ca = first_dir.path().join("ca.pem");
@@ -1289,4 +1309,80 @@ async fn two_server_processes_on_postgres_deliver_each_change_once() {
     let names: std::collections::BTreeSet<&str> =
         received.iter().map(|event| event["after"]["lastName"].as_str().unwrap()).collect();
     assert_eq!(names.len(), total, "every change, none twice");
+}
+
+/// A receiver of PUSH deliveries that takes `delay` to answer 200 to each, recording them.
+fn accepting_receiver(delay: std::time::Duration) -> (axum::Router, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
+    let seen = received.clone();
+    let router = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let seen = seen.clone();
+            async move {
+                tokio::time::sleep(delay).await;
+                seen.lock().unwrap().push(body);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    (router, received)
+}
+
+/// A change committed while no server runs (the last one was killed) is delivered when a
+/// server starts again: the outbox and the hook's cursor are in the database.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_committed_while_the_server_is_down_is_delivered_after_restart() {
+    let (router, received) = accepting_receiver(std::time::Duration::ZERO);
+    let target = flowstate_example_api::TlsServer::start(router, &["hooks.example.com"]).await.unwrap();
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(directory.path().join("ca.pem"), target.ca_pem()).unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let extra = [
+        "--connect-to".to_string(),
+        format!("hooks.example.com:443:127.0.0.1:{}", target.addr().port()),
+        "--cacert".to_string(),
+        directory.path().join("ca.pem").display().to_string(),
+    ];
+    let server = start_with(&db, directory.path(), &extra);
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration =
+        create_integration(&server, &a(""), &key, json!({ "name": "Payroll", "sourceSystem": "payroll" })).await;
+    let code = "async function run(ctx) {
+        const resp = await ctx.http.post('https://hooks.example.com/events', ctx.event);
+        if (resp.status !== 200) throw new Error(`receiver answered ${resp.status}`);
+    }";
+    create_hook(
+        &server,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "to-payroll", "type": "PUSH", "entityType": "employee", "code": code }),
+    )
+    .await;
+    drop(server); // SIGKILL
+
+    let file = directory.path().join("change.ndjson");
+    let data = json!({ "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com" });
+    std::fs::write(&file, json!({ "externalId": "EMP-1", "data": data }).to_string()).unwrap();
+    let output = flowstate(sync_apply_args(&db, &org, "employee", &file)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", crate::stderr(&output));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(received.lock().unwrap().is_empty(), "no server, no delivery");
+
+    let _server = start_with(&db, directory.path(), &extra);
+    for _ in 0..300 {
+        if !received.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(
+        (received[0]["changeType"].clone(), received[0]["after"]["lastName"].clone()),
+        (json!("create"), json!("Lovelace"))
+    );
 }
