@@ -9,8 +9,9 @@
 //! per entity), and a committed change is never lost. A failed attempt (the hook throws or
 //! times out) is retried after a backoff that doubles (at most [`MAX_BACKOFF`]), up to the
 //! hook's retry policy (`maxAttempts`, 3 by default); every attempt is an execution with
-//! trigger `event` and the event's id. The lease is renewed before every attempt, and a
-//! backoff plus an attempt fit inside it, so no second server starts on the same event.
+//! trigger `event` and the event's id. Before every attempt the lease is renewed if a quarter
+//! of it has passed, so an attempt (10 s at most) always starts with 45 s of lease ahead and
+//! no second server starts on the same event.
 
 use std::{sync::Arc, time::Duration};
 
@@ -92,7 +93,8 @@ async fn deliver_pending(
         return Ok(0);
     };
     // One server delivers a hook's events: the one holding its lease (a dead one's passes).
-    if !lease(store, org, hook).await? {
+    let mut lease = Lease::take(store, org, hook).await?;
+    if !lease.held {
         return Ok(0);
     }
     let events_org = org.clone();
@@ -104,11 +106,13 @@ async fn deliver_pending(
     let integration = blocking(store, move |store| store.integration(&integration_org, &integration_id))
         .await?
         .ok_or_else(|| format!("integration {} is gone", hook.integration_id))?;
+    // Secrets and organisation once per batch, not per event.
+    let invocation = prepare(store, vault, org, &integration, hook).await;
     let mut delivered = 0;
     for event in events {
         let wanted = event.entity_type == hook.entity_type.as_str()
             && (hook.event_types.is_empty() || hook.event_types.contains(&event.change_type));
-        if wanted && !deliver(engine, store, vault, settings, org, &integration, hook, &event).await? {
+        if wanted && !deliver(engine, store, settings, org, &invocation, hook, &mut lease, &event).await? {
             break; // the lease was lost: another server owns these events now
         }
         delivered += 1;
@@ -121,18 +125,36 @@ async fn deliver_pending(
     Ok(delivered)
 }
 
-/// Takes or renews this server's lease on delivering the hook's events.
-async fn lease(store: &Arc<Store>, org: &OrgId, hook: &Hook) -> Result<bool, String> {
-    let (org, hook_id, now) = (org.clone(), hook.id.clone(), chrono::Utc::now());
-    blocking(store, move |store| {
-        store.lease_push_cursor(
-            &org,
-            &hook_id,
-            &flowstate_store::timestamp(now),
-            &flowstate_store::timestamp(now + LEASE),
-        )
-    })
-    .await
+/// This server's lease on delivering a hook's events, renewed when a quarter of it has
+/// passed: an attempt always starts with most of the lease ahead of it.
+struct Lease {
+    held: bool,
+    taken_at: std::time::Instant,
+}
+
+impl Lease {
+    async fn take(store: &Arc<Store>, org: &OrgId, hook: &Hook) -> Result<Lease, String> {
+        let (org, hook_id, now) = (org.clone(), hook.id.clone(), chrono::Utc::now());
+        let held = blocking(store, move |store| {
+            store.lease_push_cursor(
+                &org,
+                &hook_id,
+                &flowstate_store::timestamp(now),
+                &flowstate_store::timestamp(now + LEASE),
+            )
+        })
+        .await?;
+        Ok(Lease { held, taken_at: std::time::Instant::now() })
+    }
+
+    /// Whether this server still holds the lease, renewing it if it is getting old.
+    async fn keep(&mut self, store: &Arc<Store>, org: &OrgId, hook: &Hook) -> Result<bool, String> {
+        let renew_after = (LEASE / 4).to_std().expect("a positive lease");
+        if self.held && self.taken_at.elapsed() >= renew_after {
+            *self = Lease::take(store, org, hook).await?;
+        }
+        Ok(self.held)
+    }
 }
 
 /// `ctx.event`.
@@ -154,11 +176,11 @@ fn context_event(event: &ChangeEvent) -> Value {
 async fn deliver(
     engine: &Engine,
     store: &Arc<Store>,
-    vault: &Vault,
     settings: PushSettings,
     org: &OrgId,
-    integration: &flowstate_store::integrations::Integration,
+    invocation: &Result<flowstate_runtime::HookInvocation, String>,
     hook: &Hook,
+    lease: &mut Lease,
     event: &ChangeEvent,
 ) -> Result<bool, String> {
     let context = context_event(event);
@@ -167,7 +189,7 @@ async fn deliver(
         if attempt > 1 {
             tokio::time::sleep((settings.first_backoff * 2u32.pow(attempt - 2)).min(MAX_BACKOFF)).await;
         }
-        if !lease(store, org, hook).await? {
+        if !lease.keep(store, org, hook).await? {
             return Ok(false);
         }
         let (start_org, hook_id) = (org.clone(), hook.id.clone());
@@ -177,9 +199,9 @@ async fn deliver(
                 Err(message) => return Err(format!("recording a PUSH execution failed: {message}")),
             };
         execution.event_id = Some(event.id.clone());
-        let succeeded = match prepare(store, vault, org, integration, hook).await {
+        let succeeded = match invocation {
             Ok(invocation) => {
-                let record = engine.run_push(&invocation, &context).await;
+                let record = engine.run_push(invocation, &context).await;
                 execution.status = status_name(record.status).into();
                 execution.error = record.error.as_ref().map(|error| error.message.clone());
                 execution.record = Some(serde_json::to_value(&record).expect("records serialize"));
@@ -187,7 +209,7 @@ async fn deliver(
             }
             Err(message) => {
                 execution.status = "failed".into();
-                execution.error = Some(message);
+                execution.error = Some(message.clone());
                 false
             }
         };
