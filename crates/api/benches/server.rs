@@ -86,7 +86,8 @@ fn main() {
         let cas = vec![hr.ca_pem().to_string(), receiver.ca_pem().to_string()];
         let metrics = Arc::new(flowstate_api::metrics::Metrics::default());
         let push = Some(flowstate_api::dispatcher::PushSettings::default());
-        let runner = Runner::start(store.clone(), Vault::new([3; 32]), push, metrics.clone(), move || {
+        let settings = flowstate_api::runner::RunnerSettings { push, ..Default::default() };
+        let runner = Runner::start(store.clone(), Vault::new([3; 32]), settings, metrics.clone(), move || {
             let http = HttpClient::new(EgressOptions {
                 connect_to: routes,
                 ca_certificates_pem: cas,

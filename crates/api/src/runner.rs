@@ -1,7 +1,9 @@
 //! Runs hook executions on a thread of their own (JavaScript never runs on the HTTP
-//! workers): one current-thread runtime owns the engine and takes jobs from a queue, one
-//! execution at a time. A PULL execution applies and commits each page before the next page
-//! runs, and saves the execution after every page, so it can be watched while it runs.
+//! workers): one current-thread runtime owns the engine and takes jobs from a queue, up to
+//! [`RunnerSettings::pull_concurrency`] PULL executions at once (interleaved while they wait
+//! on HTTP or the store; a hook itself never has two), beside the PUSH dispatcher. A PULL
+//! execution applies and commits each page before the next page runs, and saves the
+//! execution after every page, so it can be watched while it runs.
 
 use std::sync::Arc;
 
@@ -10,8 +12,10 @@ use flowstate_store::{
     IncomingRecord, OrgId, Store,
     integrations::{Execution, Hook, Integration},
 };
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::{dispatcher::PushSettings, metrics::Metrics, vault::Vault};
 
@@ -23,6 +27,21 @@ pub struct Job {
     pub execution: Execution,
 }
 
+/// How the execution thread works.
+#[derive(Clone, Copy, Debug)]
+pub struct RunnerSettings {
+    /// PUSH dispatch; `None`: no PUSH hook is dispatched.
+    pub push: Option<PushSettings>,
+    /// PULL executions run at once (at least 1).
+    pub pull_concurrency: usize,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> RunnerSettings {
+        RunnerSettings { push: None, pull_concurrency: 4 }
+    }
+}
+
 /// Where jobs go.
 #[derive(Clone)]
 pub struct Runner {
@@ -31,12 +50,11 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Starts the execution thread; `engine` is built on it. Without `push`, no PUSH hook
-    /// is dispatched.
+    /// Starts the execution thread; `engine` is built on it.
     pub fn start(
         store: Arc<Store>,
         vault: Vault,
-        push: Option<PushSettings>,
+        settings: RunnerSettings,
         metrics: Arc<Metrics>,
         engine: impl FnOnce() -> anyhow::Result<Engine> + Send + 'static,
     ) -> std::io::Result<Runner> {
@@ -56,13 +74,17 @@ impl Runner {
                     Ok(engine) => engine,
                     Err(error) => return tracing::error!(error = %format!("{error:#}"), "cannot build the hook engine"),
                 };
-                let pulls = async {
-                    while let Some(job) = jobs.recv().await {
-                        metrics.queued(-1);
-                        run(&engine, store_ref, vault, metrics, job).await;
-                    }
-                };
-                match push {
+                let queue =
+                    futures_util::stream::unfold(
+                        &mut jobs,
+                        |jobs| async move { jobs.recv().await.map(|job| (job, jobs)) },
+                    );
+                let pulls = queue.for_each_concurrent(settings.pull_concurrency.max(1), |job| {
+                    metrics.queued(-1);
+                    let span = tracing::info_span!("execution", id = %job.execution.id, hook = %job.hook.id);
+                    run(&engine, store_ref, vault, metrics, job).instrument(span)
+                });
+                match settings.push {
                     Some(settings) => {
                         tokio::join!(pulls, crate::dispatcher::run(&engine, store_ref, vault, settings));
                     }
@@ -99,8 +121,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metrics, job: Job) {
     let Job { org, integration, hook, mut execution } = job;
-    let span = tracing::info_span!("execution", id = %execution.id, hook = %hook.id);
-    let _entered = span.enter();
     let prepared = prepare(store, vault, &org, &integration, &hook).await;
     let invocation = match prepared {
         Ok(invocation) => invocation,

@@ -116,6 +116,11 @@ pub struct ServeArgs {
     /// Executions older than this many days are deleted.
     #[arg(long, env = "FLOWSTATE_EXECUTION_RETENTION_DAYS", default_value_t = 30, value_name = "DAYS")]
     pub execution_retention_days: u32,
+    /// PULL executions run at once (a hook never has two). They interleave on one thread
+    /// while they wait on HTTP or the database.
+    #[arg(long, env = "FLOWSTATE_PULL_CONCURRENCY", default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub pull_concurrency: u16,
     /// The wait before retrying a failed PUSH delivery, doubled for each further attempt.
     #[arg(long, env = "FLOWSTATE_PUSH_RETRY_BACKOFF_MS", default_value_t = 1000, value_name = "MS")]
     pub push_retry_backoff_ms: u64,

@@ -4,7 +4,13 @@
 use std::{io::Write as _, sync::Arc};
 
 use anyhow::Context as _;
-use flowstate_api::{AppState, dispatcher::PushSettings, metrics::Metrics, runner::Runner, vault::Vault};
+use flowstate_api::{
+    AppState,
+    dispatcher::PushSettings,
+    metrics::Metrics,
+    runner::{Runner, RunnerSettings},
+    vault::Vault,
+};
 use flowstate_runtime::Limits;
 use flowstate_store::{Store, keys::ALL_SCOPES};
 
@@ -52,8 +58,10 @@ pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
         ..PushSettings::default()
     };
     let metrics = Arc::new(Metrics::default());
-    let runner = Runner::start(store.clone(), vault.clone(), Some(push), metrics.clone(), move || settings.build())
-        .context("starting the execution thread")?;
+    let runner_settings = RunnerSettings { push: Some(push), pull_concurrency: usize::from(args.pull_concurrency) };
+    let runner =
+        Runner::start(store.clone(), vault.clone(), runner_settings, metrics.clone(), move || settings.build())
+            .context("starting the execution thread")?;
     let runtime = crate::async_runtime().context("starting the async runtime")?;
     // The server's handles to the store end inside the runtime; this one outlives it, so the
     // store (whose PostgreSQL client owns a small runtime of its own, which may not be

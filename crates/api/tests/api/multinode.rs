@@ -21,7 +21,9 @@ fn node(url: &str, name: &str) -> (Arc<Store>, Runner) {
 fn node_with(url: &str, name: &str, push: Option<flowstate_api::dispatcher::PushSettings>) -> (Arc<Store>, Runner) {
     let store = Arc::new(Store::open_postgres(url).unwrap());
     store.set_node_id(name);
-    let runner = Runner::start(store.clone(), Vault::new([5; 32]), push, Default::default(), crate::engine).unwrap();
+    let settings = flowstate_api::runner::RunnerSettings { push, ..Default::default() };
+    let runner =
+        Runner::start(store.clone(), Vault::new([5; 32]), settings, Default::default(), crate::engine).unwrap();
     (store, runner)
 }
 

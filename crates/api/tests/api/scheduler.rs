@@ -35,7 +35,9 @@ fn setup(timezone: &str, schedule: &str, preferred_hour: u8) -> Setup {
             },
         )
         .unwrap();
-    let runner = Runner::start(store.clone(), Vault::new([1; 32]), None, Default::default(), crate::engine).unwrap();
+    let runner =
+        Runner::start(store.clone(), Vault::new([1; 32]), Default::default(), Default::default(), crate::engine)
+            .unwrap();
     Setup { store, runner, org, hook: hook.id, _directory: directory }
 }
 

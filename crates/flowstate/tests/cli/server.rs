@@ -1386,3 +1386,71 @@ async fn a_change_committed_while_the_server_is_down_is_delivered_after_restart(
         (json!("create"), json!("Lovelace"))
     );
 }
+
+/// PULL executions of different hooks run at once: a quick hook is not held up behind one
+/// waiting on a slow HR API.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quick_pull_run_is_not_held_up_by_a_slow_one() {
+    let router = axum::Router::new()
+        .route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+                axum::Json(json!({ "ok": true }))
+            }),
+        )
+        .route("/fast", axum::routing::get(|| async { axum::Json(json!({ "ok": true })) }));
+    let hr = flowstate_example_api::TlsServer::start(router, &["hr.example.com"]).await.unwrap();
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(directory.path().join("ca.pem"), hr.ca_pem()).unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let extra = [
+        "--connect-to".to_string(),
+        format!("hr.example.com:443:127.0.0.1:{}", hr.addr().port()),
+        "--cacert".to_string(),
+        directory.path().join("ca.pem").display().to_string(),
+    ];
+    let server = start_with(&db, directory.path(), &extra);
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration = create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let code = |path: &str| {
+        format!(
+            "async function run(ctx) {{ await ctx.http.get('https://hr.example.com{path}'); return {{ records: [] }}; }}"
+        )
+    };
+    let slow = create_hook(
+        &server,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "slow", "type": "PULL", "entityType": "employee", "code": code("/slow") }),
+    )
+    .await;
+    let fast = create_hook(
+        &server,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "fast", "type": "PULL", "entityType": "employee", "code": code("/fast") }),
+    )
+    .await;
+
+    let (status, started) =
+        send(&server, reqwest::Method::POST, &a(&format!("/hooks/{slow}/run")), Some(&key), None).await;
+    assert_eq!(status, 202, "{started}");
+    let slow_execution = started["data"]["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await; // the slow run is waiting on its request
+    let quick = run_and_wait(&server, &org, &key, &fast).await;
+    assert_eq!(quick["status"], "succeeded", "{quick}");
+    let (_, slow_now) = call(&server, &a(&format!("/executions/{slow_execution}")), Some(&key)).await;
+    assert_eq!(slow_now["data"]["status"], "running", "the quick run finished first: {slow_now}");
+    let done = loop {
+        let (_, body) = call(&server, &a(&format!("/executions/{slow_execution}")), Some(&key)).await;
+        if body["data"]["status"] != "running" {
+            break body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["data"]["status"], "succeeded", "{done}");
+}
