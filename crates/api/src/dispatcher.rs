@@ -51,28 +51,53 @@ const BATCH: i64 = 100;
 /// retries included, fits well inside it.
 const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
+/// How often every PUSH hook is looked at even when no new change event appeared: for hooks
+/// created or enabled meanwhile, and leases of other servers that passed.
+const FULL_PASS: Duration = Duration::from_secs(5);
+
 pub(crate) async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, settings: PushSettings) {
-    // Woken at once by changes this process commits; other writers are found by polling.
+    // Woken at once by changes this process commits (and PUSH hooks it creates or changes);
+    // other writers are found by polling the newest event number (one cheap query), and
+    // every hook is looked at only when woken, when that number moved, when the last pass
+    // delivered something, or every FULL_PASS.
     let changed = Arc::new(tokio::sync::Notify::new());
     let waker = changed.clone();
     store.on_change(move || waker.notify_one());
+    let mut seen_seq = None;
+    let mut last_full_pass: Option<std::time::Instant> = None;
+    let mut delivered = 0;
+    let mut woken = false;
     loop {
-        let hooks = blocking(store, |store| store.push_hooks()).await.unwrap_or_else(|message| {
-            tracing::error!(%message, "reading PUSH hooks failed");
-            Vec::new()
+        let latest = blocking(store, |store| store.latest_event_seq()).await.unwrap_or_else(|message| {
+            tracing::error!(%message, "reading the newest change event failed");
+            None
         });
-        let mut delivered = 0;
-        for (org, hook) in hooks {
-            match deliver_pending(engine, store, vault, settings, &org, &hook).await {
-                Ok(count) => delivered += count,
-                Err(message) => tracing::error!(hook = %hook.id, %message, "PUSH dispatch failed"),
+        let due = woken
+            || delivered > 0
+            || latest.is_none()
+            || latest != seen_seq
+            || last_full_pass.is_none_or(|at| at.elapsed() >= FULL_PASS);
+        delivered = 0;
+        if due {
+            seen_seq = latest;
+            last_full_pass = Some(std::time::Instant::now());
+            let hooks = blocking(store, |store| store.push_hooks()).await.unwrap_or_else(|message| {
+                tracing::error!(%message, "reading PUSH hooks failed");
+                Vec::new()
+            });
+            for (org, hook) in hooks {
+                match deliver_pending(engine, store, vault, settings, &org, &hook).await {
+                    Ok(count) => delivered += count,
+                    Err(message) => tracing::error!(hook = %hook.id, %message, "PUSH dispatch failed"),
+                }
             }
         }
+        woken = false;
         if delivered == 0 {
-            tokio::select! {
-                () = changed.notified() => {}
-                () = tokio::time::sleep(settings.poll) => {}
-            }
+            woken = tokio::select! {
+                () = changed.notified() => true,
+                () = tokio::time::sleep(settings.poll) => false,
+            };
         }
     }
 }

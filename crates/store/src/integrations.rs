@@ -375,6 +375,7 @@ impl Store {
         if hook.hook_type == "PUSH" {
             // A PUSH hook receives the changes made after it exists.
             self.start_push_cursor(org, &hook.id)?;
+            self.announce_change();
         }
         Ok(hook)
     }
@@ -439,7 +440,11 @@ impl Store {
                 Some(&now),
             ],
         )?;
-        self.hook(org, id)?.ok_or_else(|| StoreError::NotFound(format!("hook {id:?}")))
+        let hook = self.hook(org, id)?.ok_or_else(|| StoreError::NotFound(format!("hook {id:?}")))?;
+        if hook.hook_type == "PUSH" {
+            self.announce_change(); // enabled again: its backlog is due
+        }
+        Ok(hook)
     }
 
     /// Deletes the hook with its executions and PUSH cursor; `Conflict` while it runs.
@@ -644,6 +649,13 @@ impl Store {
             &[Some(org.as_str()), Some(hook_id), Some(since)],
         )?;
         Ok(rows.len())
+    }
+
+    /// The newest change event's number, of every organisation (the dispatcher's cue that
+    /// something changed); `Some(0)` before the first.
+    pub fn latest_event_seq(&self) -> Result<Option<i64>, StoreError> {
+        let rows = self.db().query_text("SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM change_events", &[])?;
+        Ok(rows.first().and_then(|row| optional(row, 0)).and_then(|seq| seq.parse().ok()))
     }
 
     /// Every enabled PUSH hook, of every organisation (the dispatcher's view).

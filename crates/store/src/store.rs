@@ -116,7 +116,9 @@ impl Store {
         self.change_listeners.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Box::new(listener));
     }
 
-    fn announce_change(&self) {
+    /// Tells the listeners (this process's PUSH dispatcher) that changes or PUSH hooks
+    /// changed.
+    pub(crate) fn announce_change(&self) {
         for listener in self.change_listeners.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter() {
             listener();
         }
