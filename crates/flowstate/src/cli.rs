@@ -130,6 +130,20 @@ pub struct ServeArgs {
 pub enum KeyCommand {
     /// Create an API key and print it (the only time it is shown).
     Create(KeyCreateArgs),
+    /// Revoke an API key: requests carrying it get 401 from then on.
+    Revoke(KeyRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyRevokeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The organisation id.
+    #[arg(long)]
+    pub org: String,
+    /// The key's id (the part between `private_` and the next `_`), or the whole key.
+    #[arg(long)]
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         Command::Sync { command: SyncCommand::Apply(args) } => exit_code(store_cmd::sync_apply(args)),
         Command::Export(args) => exit_code(store_cmd::export(args)),
         Command::Key { command: KeyCommand::Create(args) } => exit_code(store_cmd::key_create(args)),
+        Command::Key { command: KeyCommand::Revoke(args) } => exit_code(store_cmd::key_revoke(args)),
         Command::Serve(args) => exit_code(serve::run(args)),
         Command::Secrets { command: SecretsCommand::RotateKey(args) } => exit_code(store_cmd::rotate_key(args)),
     }

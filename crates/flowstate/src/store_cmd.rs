@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::{
     Outcome, UsageError,
-    cli::{DbArgs, ExportArgs, KeyCreateArgs, OrgCreateArgs, RotateKeyArgs, SyncApplyArgs},
+    cli::{DbArgs, ExportArgs, KeyCreateArgs, KeyRevokeArgs, OrgCreateArgs, RotateKeyArgs, SyncApplyArgs},
 };
 
 /// Records per page when applying a file, as a PULL page would bring them.
@@ -45,6 +45,18 @@ pub fn key_create(args: KeyCreateArgs) -> Result<Outcome, UsageError> {
     let created = store.create_api_key(&OrgId::new(args.org), &args.name, &scopes)?;
     println!("{}", created.token);
     Ok(Outcome::Succeeded)
+}
+
+pub fn key_revoke(args: KeyRevokeArgs) -> Result<Outcome, UsageError> {
+    let store = open(&args.db)?;
+    // The whole key works too: its id is the part after `private_`.
+    let id = args.id.strip_prefix("private_").map_or(args.id.as_str(), |rest| rest.split('_').next().unwrap_or(rest));
+    if store.revoke_api_key(&OrgId::new(&args.org), id)? {
+        println!("revoked {id}");
+        Ok(Outcome::Succeeded)
+    } else {
+        Err(UsageError(anyhow::anyhow!("organisation {} has no key {id:?} that is not revoked already", args.org)))
+    }
 }
 
 pub fn rotate_key(args: RotateKeyArgs) -> Result<Outcome, UsageError> {

@@ -378,6 +378,16 @@ async fn another_organisations_key_is_refused_on_every_route() {
     }
     let (_, secrets) = call(&server, &a(&format!("/integrations/{integration}/secrets")), Some(&key_a)).await;
     assert_eq!(secrets["meta"]["total"], 1, "B deleted nothing of A's");
+    // A revoked key opens nothing any more.
+    let employees = format!("/api/v1/org/{org_a}/employees");
+    let output = flowstate(args(&["key", "revoke", "--db", &db, "--org", &org_b, "--id", &narrow])).await;
+    assert_ne!(output.status.code(), Some(0), "not B's key to revoke");
+    assert_eq!(call(&server, &employees, Some(&narrow)).await.0, 200);
+    let output = flowstate(args(&["key", "revoke", "--db", &db, "--org", &org_a, "--id", &narrow])).await;
+    assert_eq!(output.status.code(), Some(0), "{}", crate::stderr(&output));
+    let (status, body) = call(&server, &employees, Some(&narrow)).await;
+    assert_eq!(status, 401, "{body}");
+    assert_error(&body, "UNAUTHORIZED");
     let (_, found) = call(&server, &a(&format!("/hooks/{hook}")), Some(&key_a)).await;
     assert_eq!(
         (found["data"]["enabled"].clone(), found["data"]["name"].clone()),
@@ -1453,4 +1463,45 @@ async fn a_quick_pull_run_is_not_held_up_by_a_slow_one() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(done["data"]["status"], "succeeded", "{done}");
+}
+
+/// A PULL run whose second page throws, or returns output that is not records, ends as
+/// `failed` with the reason; what the first page brought stays saved.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_page_ends_the_run_and_earlier_pages_stay_saved() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration = create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    for (name, second_page, reason) in [
+        ("throws", "throw new Error('the HR API broke');", "the HR API broke"),
+        ("bad-output", "return { records: 'not a list' };", "records"),
+    ] {
+        let code = format!(
+            "async function run(ctx) {{
+                if (ctx.meta?.next) {{ {second_page} }}
+                const prefix = '{name}';
+                return {{ records: [
+                    {{ externalId: prefix + '-1', data: {{ firstName: 'A', lastName: 'B', email: prefix + '1@example.com' }} }},
+                    {{ externalId: prefix + '-2', data: {{ firstName: 'C', lastName: 'D', email: prefix + '2@example.com' }} }},
+                ], more: true, meta: {{ next: true }} }};
+            }}"
+        );
+        let hook = create_hook(
+            &server,
+            &a(""),
+            &key,
+            &integration,
+            json!({ "name": name, "type": "PULL", "entityType": "employee", "code": code }),
+        )
+        .await;
+        let execution = run_and_wait(&server, &org, &key, &hook).await;
+        assert_eq!(execution["status"], "failed", "{name}: {execution}");
+        assert!(execution["error"].as_str().is_some_and(|error| error.contains(reason)), "{name}: {execution}");
+        assert_eq!(execution["pages"][0]["created"], 2, "{name}: the first page was applied: {execution}");
+        let (_, saved) = call(&server, &a(&format!("/employees?search={name}")), Some(&key)).await;
+        assert_eq!(saved["meta"]["total"], 2, "{name}: {saved}");
+    }
 }
