@@ -10,7 +10,7 @@ use axum::{
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
 };
-use flowstate_store::{EntityWrite, Filled, OrgId, Written};
+use flowstate_store::{EntityWrite, Filled, ListOrder, OrgId, Written};
 use flowstate_sync::EntityType;
 use serde_json::{Value, json};
 
@@ -58,8 +58,23 @@ pub(crate) async fn list(
     authorize(&state, &headers, &org, &format!("{segment}:read")).await?;
     let query = ListQuery::parse(&params)?;
     let org = OrgId::new(org);
-    let entities = blocking(&state, move |store| store.export(&org, entity)).await?;
-    let (data, total) = query.apply(entities, entity == EntityType::Vacancy);
+    // Ordered by a column and not filtered: paged in the database. Otherwise every entity
+    // of the type is read and the query applied in memory (same order either way).
+    let in_database = ListOrder::from_field(&query.sort_by).filter(|_| {
+        query.search.is_none()
+            && entity != EntityType::Assignment
+            && !(entity == EntityType::Vacancy && query.exclude_filled)
+    });
+    let (data, total) = match in_database {
+        Some(order) => {
+            let (descending, page, limit) = (query.descending, query.page, query.limit);
+            blocking(&state, move |store| store.list_page(&org, entity, order, descending, page, limit)).await?
+        }
+        None => {
+            let entities = blocking(&state, move |store| store.export(&org, entity)).await?;
+            query.apply(entities, entity == EntityType::Vacancy)
+        }
+    };
     let has_next_page = query.page.saturating_mul(query.limit) < total;
     Ok(Json(json!({
         "data": data,

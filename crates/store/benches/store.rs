@@ -89,6 +89,17 @@ fn main() {
     }
     row("the same again (all unchanged)", total, started.elapsed().as_secs_f64(), "≥ 100,000/s");
 
+    // What a REST list of employees reads today (it pages in memory).
+    let started = Instant::now();
+    let exported = store.export(&org, EntityType::Employee).unwrap();
+    assert_eq!(exported.len(), total);
+    row("export every employee (a searched REST list reads this)", total, started.elapsed().as_secs_f64(), "");
+    let started = Instant::now();
+    let (page, _) =
+        store.list_page(&org, EntityType::Employee, flowstate_store::ListOrder::ExternalId, false, 1000, 50).unwrap();
+    assert_eq!(page.len(), 50);
+    row("one page of 50 employees, paged in the database (page 1,000)", 50, started.elapsed().as_secs_f64(), "");
+
     // The database's own limit: the same rows (entity, 2 assignments, sync state) inserted
     // with prepared statements in one transaction per 1,000 records, no logic.
     let directory = tempfile::tempdir().unwrap();

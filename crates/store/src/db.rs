@@ -105,6 +105,9 @@ pub(crate) trait Db: Send {
 
     /// A statement over text values (`$1`, `$2`, …), for the all-text tables; rows changed.
     fn execute_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<u64>;
+    /// What makes a text comparison bytewise in `ORDER BY` (PostgreSQL's default collation
+    /// follows the locale).
+    fn bytewise(&self) -> &'static str;
     /// A query over text values returning text columns.
     fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<Vec<Vec<Option<String>>>>;
 

@@ -527,6 +527,10 @@ impl crate::db::Db for PostgresDb {
         Ok(rows.iter().map(|row| (0..row.len()).map(|index| row.get::<_, Option<String>>(index)).collect()).collect())
     }
 
+    fn bytewise(&self) -> &'static str {
+        r#" COLLATE "C""#
+    }
+
     fn run(&mut self, statement: Transaction) -> DbResult<()> {
         self.client.batch_execute(statement.sql())?;
         Ok(())

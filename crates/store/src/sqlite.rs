@@ -359,6 +359,10 @@ impl crate::db::Db for SqliteDb {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn bytewise(&self) -> &'static str {
+        ""
+    }
+
     fn run(&mut self, statement: Transaction) -> DbResult<()> {
         // A deferred transaction that reads first and writes later cannot wait for another
         // process's writer: SQLite answers "database is locked" at once instead of using the

@@ -148,6 +148,44 @@ async fn first_start_then_api_then_restart(db: &str) {
     );
     let (_, found) = call(&server, &format!("{employees}?search=HOPPER"), Some(&key)).await;
     assert_eq!(found["meta"]["total"], 1);
+
+    // Lists ordered by a column page in the database; with a search they are sorted in
+    // memory. Both give the same pages: absent externalIds last, text bytewise, ties by id.
+    for (external_id, email) in [
+        (None, "n1@example.com"),
+        (None, "n2@example.com"),
+        (Some("emp-3"), "l@example.com"),
+        (Some("Émile"), "e@example.com"),
+        (Some("EMP-10"), "t@example.com"),
+    ] {
+        let mut body = json!({ "firstName": "X", "lastName": "Y", "email": email });
+        if let Some(external_id) = external_id {
+            body["externalId"] = json!(external_id);
+        }
+        let (status, created) = send(&server, reqwest::Method::POST, &employees, Some(&key), Some(body)).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    for sort in ["externalId", "id", "createdAt", "updatedAt"] {
+        for direction in ["asc", "desc"] {
+            for page in 1..=3 {
+                let query = format!("limit=3&page={page}&sortBy={sort}&sortDir={direction}");
+                let (_, in_database) = call(&server, &format!("{employees}?{query}"), Some(&key)).await;
+                let (_, in_memory) = call(&server, &format!("{employees}?{query}&search=@"), Some(&key)).await;
+                let ids = |body: &Value| -> Vec<Value> {
+                    body["data"].as_array().unwrap().iter().map(|row| row["externalId"].clone()).collect()
+                };
+                assert_eq!(ids(&in_database), ids(&in_memory), "{query}");
+                assert_eq!(in_database["meta"], in_memory["meta"], "{query}");
+                assert_eq!(in_database["meta"]["total"], 7);
+            }
+        }
+    }
+    let (_, first) = call(&server, &format!("{employees}?limit=7"), Some(&key)).await;
+    let order: Vec<Value> = first["data"].as_array().unwrap().iter().map(|row| row["externalId"].clone()).collect();
+    assert_eq!(
+        order,
+        [json!("EMP-1"), json!("EMP-10"), json!("EMP-2"), json!("emp-3"), json!("Émile"), Value::Null, Value::Null]
+    );
     let internal_id = body["data"][1]["id"].as_str().unwrap().to_string();
     for id in [internal_id.as_str(), "EMP-2"] {
         let (status, one) = call(&server, &format!("{employees}/{id}"), Some(&key)).await;
