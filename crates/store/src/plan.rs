@@ -136,7 +136,12 @@ pub(crate) fn find_existing(world: &World, page: &Page<'_>, external_id: &str) -
         _ => world.entity(id).is_some(),
     };
     if let Writer::Api { entity_id, create, .. } = &page.writer {
-        return (!create && exists(entity_id)).then(|| Existing { entity_id: entity_id.clone(), fingerprint: None });
+        // Over the API an assignment row is an Assignment entity only with an externalId;
+        // one without is a resource's nested allocation.
+        let is_entity = page.entity != EntityType::Assignment
+            || world.assignment(entity_id).is_some_and(|row| row.external_id.is_some());
+        return (!create && is_entity && exists(entity_id))
+            .then(|| Existing { entity_id: entity_id.clone(), fingerprint: None });
     }
     if let Some(state) = world.sync_state(external_id)
         && exists(&state.entity_id)
@@ -187,24 +192,28 @@ fn plan_fill_steps(
     if before["isFilled"] == Value::Bool(true) {
         return Err(refuse("the vacancy is already filled".to_string()));
     }
-    // Its allocations (and Assignment entities) move to the filler.
+    // Its allocations (and Assignment entities) move to the filler, before the filler is
+    // planned so that its create event shows them.
     let moved: Vec<AssignmentRow> = world.assignments_of(vacancy_id).into_iter().cloned().collect();
+    let mut moved_entities = Vec::new();
     for row in moved {
-        let entity_before =
-            row.external_id.as_ref().and_then(|_| represent(world, EntityType::Assignment, &row.id, page.today));
-        let id = row.id.clone();
+        if row.external_id.is_some() {
+            moved_entities.push((row.id.clone(), represent(world, EntityType::Assignment, &row.id, page.today)));
+        }
         world.put_assignment(AssignmentRow {
             resource_type: page.entity,
             resource_id: filler_id.clone(),
             updated_at: page.now.clone(),
             ..row
         });
-        if let Some(entity_before) = entity_before {
-            let after = represent(world, EntityType::Assignment, &id, page.today);
-            emit(world, EntityType::Assignment, &id, "update", Some(entity_before), after);
-        }
     }
     plan_record(world, page, parsed, None, fingerprint)?;
+    // Assignment entities that moved: their events come after the filler's create, and
+    // name it.
+    for (id, before) in moved_entities {
+        let after = represent(world, EntityType::Assignment, &id, page.today);
+        emit(world, EntityType::Assignment, &id, "update", before, after);
+    }
     let Some(vacancy) = world.entity(vacancy_id).cloned() else {
         return Err(refuse(format!("vacancy {vacancy_id:?} not found")));
     };

@@ -614,7 +614,12 @@ impl Store {
         let today = Utc::now().with_timezone(&timezone).date_naive();
         for filter in [EntityFilter::Ids(&keys), EntityFilter::ExternalIds(&keys)] {
             let (world, ids) = load_entities(db.as_mut(), org.as_str(), entity, filter)?;
-            if let Some(found) = ids.first().and_then(|id| represent(&world, entity, id, today)) {
+            // An assignment row without an externalId is a resource's nested allocation, not
+            // an Assignment entity: it is found (and changed) through its resource only.
+            let entity_row = |id: &&String| {
+                entity != EntityType::Assignment || world.assignment(id).is_some_and(|row| row.external_id.is_some())
+            };
+            if let Some(found) = ids.first().filter(entity_row).and_then(|id| represent(&world, entity, id, today)) {
                 return Ok(Some(found));
             }
         }

@@ -192,6 +192,10 @@ fn a_rest_fill_creates_the_filler_and_moves_the_allocations_to_it(test: TestStor
         ],
     );
     test.apply(EntityType::Employee, &[("EMP-1", ada())]);
+    test.apply(
+        EntityType::Assignment,
+        &[("ASG-1", json!({ "resourceType": "vacancy", "resourceExternalId": "VAC-1", "targetType": "project", "targetExternalId": "P-1", "fte": 0.2, "startDate": "2026-01-01" }))],
+    );
     let before_fill = test.event_count();
 
     // Any error: nothing of the fill is written.
@@ -225,7 +229,13 @@ fn a_rest_fill_creates_the_filler_and_moves_the_allocations_to_it(test: TestStor
         .iter()
         .map(|event| (event.entity_type.as_str(), event.change_type.as_str(), event.source.as_str()))
         .collect();
-    assert_eq!(new, [("employee", "create", "api"), ("vacancy", "update", "api")]);
+    assert_eq!(new, [("employee", "create", "api"), ("assignment", "update", "api"), ("vacancy", "update", "api")]);
+    let moved = events[before_fill + 1].after.as_ref().unwrap();
+    assert_eq!(
+        (moved["resourceType"].clone(), moved["resourceExternalId"].clone()),
+        (json!("employee"), json!("EMP-2")),
+        "{moved}"
+    );
     assert_eq!(events[before_fill].after.as_ref().unwrap()["teamAllocations"][0]["teamId"], "T-1");
 
     let again = json!({ "firstName": "X", "lastName": "Y", "email": "x@example.com", "startDate": "2026-03-01" });
@@ -294,3 +304,28 @@ crate::on_both_backends!(
     a_rest_fill_creates_the_filler_and_moves_the_allocations_to_it,
     appending_an_adjustment_keeps_the_history,
 );
+
+/// A resource's nested allocation is not an Assignment entity: over the API it is neither
+/// found, changed nor deleted by its id (only through its resource).
+#[test]
+fn a_nested_allocation_is_not_an_assignment_entity_over_the_api() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("flowstate.db");
+    let store = flowstate_store::Store::open_sqlite(&path).unwrap();
+    let org = store.create_org("Acme", "Europe/London", "GBP").unwrap();
+    let mut employee = ada();
+    employee["teamAllocations"] = json!([{ "teamId": "T-1", "fte": 0.5, "startDate": "2026-01-01" }]);
+    let records = crate::helpers::records(&[("EMP-1", employee)]);
+    store.apply_page(&org, "workday", EntityType::Employee, &records).unwrap();
+    let allocation: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT id FROM assignments WHERE external_id IS NULL", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(store.find(&org, EntityType::Assignment, &allocation).unwrap(), None);
+    let update = EntityWrite::Update { id: allocation.clone(), data: object(json!({ "fte": 1.0 })) };
+    assert!(matches!(store.write_entity(&org, EntityType::Assignment, update).unwrap(), Written::Rejected(_)));
+    let delete = EntityWrite::Delete { id: allocation };
+    store.write_entity(&org, EntityType::Assignment, delete).unwrap();
+    let after = store.find_by_external_id(&org, EntityType::Employee, "EMP-1").unwrap().unwrap();
+    assert_eq!(after["teamAllocations"][0]["fte"], 0.5, "untouched: {after}");
+}
