@@ -89,8 +89,8 @@ fn main() {
         let settings = flowstate_api::runner::RunnerSettings { push, ..Default::default() };
         let runner = Runner::start(store.clone(), Vault::new([3; 32]), settings, metrics.clone(), move || {
             let http = HttpClient::new(EgressOptions {
-                connect_to: routes,
-                ca_certificates_pem: cas,
+                connect_to: routes.clone(),
+                ca_certificates_pem: cas.clone(),
                 ..EgressOptions::default()
             })?;
             Ok(Engine::new(EngineConfig {

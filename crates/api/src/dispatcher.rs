@@ -131,13 +131,14 @@ async fn deliver_pending(
     let integration = blocking(store, move |store| store.integration(&integration_org, &integration_id))
         .await?
         .ok_or_else(|| format!("integration {} is gone", hook.integration_id))?;
-    // Secrets and organisation once per batch, not per event.
-    let invocation = prepare(store, vault, org, &integration, hook).await;
+    // Secrets and organisation once per batch, not per event (read again after a failure).
+    let mut invocation = None;
     let mut delivered = 0;
     for event in events {
         let wanted = event.entity_type == hook.entity_type.as_str()
             && (hook.event_types.is_empty() || hook.event_types.contains(&event.change_type));
-        if wanted && !deliver(engine, store, settings, org, &invocation, hook, &mut lease, &event).await? {
+        let target = Target { org, integration: &integration, hook, vault };
+        if wanted && !deliver(engine, store, settings, &target, &mut invocation, &mut lease, &event).await? {
             break; // the lease was lost: another server owns these events now
         }
         delivered += 1;
@@ -159,6 +160,8 @@ struct Lease {
 
 impl Lease {
     async fn take(store: &Arc<Store>, org: &OrgId, hook: &Hook) -> Result<Lease, String> {
+        // Its age counts from before the call: the lease runs from `now`.
+        let taken_at = std::time::Instant::now();
         let (org, hook_id, now) = (org.clone(), hook.id.clone(), chrono::Utc::now());
         let held = blocking(store, move |store| {
             store.lease_push_cursor(
@@ -169,7 +172,7 @@ impl Lease {
             )
         })
         .await?;
-        Ok(Lease { held, taken_at: std::time::Instant::now() })
+        Ok(Lease { held, taken_at })
     }
 
     /// Whether this server still holds the lease, renewing it if it is getting old.
@@ -195,19 +198,27 @@ fn context_event(event: &ChangeEvent) -> Value {
     })
 }
 
+/// The hook an event goes to, and what its invocation is made from.
+struct Target<'a> {
+    org: &'a OrgId,
+    integration: &'a flowstate_store::integrations::Integration,
+    hook: &'a Hook,
+    vault: &'a Vault,
+}
+
 /// Attempts the event up to the hook's retry policy; `false` when this server lost the
-/// hook's lease before an attempt (the event is then the new holder's).
-#[allow(clippy::too_many_arguments)]
+/// hook's lease before an attempt (the event is then the new holder's). `invocation` is the
+/// batch's prepared hook, made on first need and again after a failure to make it.
 async fn deliver(
     engine: &Engine,
     store: &Arc<Store>,
     settings: PushSettings,
-    org: &OrgId,
-    invocation: &Result<flowstate_runtime::HookInvocation, String>,
-    hook: &Hook,
+    target: &Target<'_>,
+    invocation: &mut Option<flowstate_runtime::HookInvocation>,
     lease: &mut Lease,
     event: &ChangeEvent,
 ) -> Result<bool, String> {
+    let Target { org, integration, hook, vault } = *target;
     let context = context_event(event);
     let attempts = hook.retry_policy.unwrap_or_default().max_attempts.max(1);
     for attempt in 1..=attempts {
@@ -224,7 +235,14 @@ async fn deliver(
                 Err(message) => return Err(format!("recording a PUSH execution failed: {message}")),
             };
         execution.event_id = Some(event.id.clone());
-        let succeeded = match invocation {
+        let ready = match invocation {
+            Some(ready) => Ok(&*ready),
+            None => match prepare(store, vault, org, integration, hook).await {
+                Ok(prepared) => Ok(&*invocation.insert(prepared)),
+                Err(message) => Err(message),
+            },
+        };
+        let succeeded = match ready {
             Ok(invocation) => {
                 let record = engine.run_push(invocation, &context).await;
                 execution.status = status_name(record.status).into();
@@ -234,7 +252,7 @@ async fn deliver(
             }
             Err(message) => {
                 execution.status = "failed".into();
-                execution.error = Some(message.clone());
+                execution.error = Some(message);
                 false
             }
         };

@@ -50,49 +50,44 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Starts the execution thread; `engine` is built on it.
+    /// Starts the execution thread and, with `settings.push`, the PUSH dispatch thread;
+    /// `engine` builds each thread's hook engine on it. PUSH delivery has a thread of its
+    /// own so that PULL runs computing at length never starve it (a delivery must finish
+    /// inside its lease).
     pub fn start(
         store: Arc<Store>,
         vault: Vault,
         settings: RunnerSettings,
         metrics: Arc<Metrics>,
-        engine: impl FnOnce() -> anyhow::Result<Engine> + Send + 'static,
+        engine: impl Fn() -> anyhow::Result<Engine> + Send + Sync + 'static,
     ) -> std::io::Result<Runner> {
+        let engine = Arc::new(engine);
+        if let Some(push) = settings.push {
+            let (store, vault, engine) = (store.clone(), vault.clone(), engine.clone());
+            execution_thread("push-dispatch", store, move |store| async move {
+                match engine() {
+                    Ok(engine) => crate::dispatcher::run(&engine, &store, &vault, push).await,
+                    Err(error) => tracing::error!(error = %format!("{error:#}"), "cannot build the PUSH hook engine"),
+                }
+            })?;
+        }
         let (queue, mut jobs) = mpsc::unbounded_channel::<Job>();
         let runner = Runner { queue, metrics: metrics.clone() };
-        std::thread::Builder::new().name("hook-executions".into()).stack_size(8 * 1024 * 1024).spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(error) => return tracing::error!(%error, "cannot start the execution runtime"),
+        execution_thread("hook-executions", store, move |store| async move {
+            let engine = match engine() {
+                Ok(engine) => engine,
+                Err(error) => return tracing::error!(error = %format!("{error:#}"), "cannot build the hook engine"),
             };
-            // The future borrows the store: its last handle may be this thread's, and a
-            // PostgreSQL store (whose client owns a small runtime) may only be dropped
-            // outside this runtime, after it.
-            let (store_ref, vault, metrics) = (&store, &vault, &metrics);
-            runtime.block_on(async move {
-                let engine = match engine() {
-                    Ok(engine) => engine,
-                    Err(error) => return tracing::error!(error = %format!("{error:#}"), "cannot build the hook engine"),
-                };
-                let queue =
-                    futures_util::stream::unfold(
-                        &mut jobs,
-                        |jobs| async move { jobs.recv().await.map(|job| (job, jobs)) },
-                    );
-                let pulls = queue.for_each_concurrent(settings.pull_concurrency.max(1), |job| {
+            let (engine, metrics, vault, store) = (&engine, &metrics, &vault, &store);
+            let queue =
+                futures_util::stream::unfold(&mut jobs, |jobs| async move { jobs.recv().await.map(|job| (job, jobs)) });
+            queue
+                .for_each_concurrent(settings.pull_concurrency.max(1), |job| {
                     metrics.queued(-1);
                     let span = tracing::info_span!("execution", id = %job.execution.id, hook = %job.hook.id);
-                    run(&engine, store_ref, vault, metrics, job).instrument(span)
-                });
-                match settings.push {
-                    Some(settings) => {
-                        tokio::join!(pulls, crate::dispatcher::run(&engine, store_ref, vault, settings));
-                    }
-                    None => pulls.await,
-                }
-            });
-            drop(runtime);
-            drop(store);
+                    run(engine, store, vault, metrics, job).instrument(span)
+                })
+                .await;
         })?;
         Ok(runner)
     }
@@ -105,6 +100,27 @@ impl Runner {
         }
         sent
     }
+}
+
+/// A thread running `work` on a current-thread runtime of its own. The thread keeps a
+/// handle to the store that it drops after that runtime: a PostgreSQL store (whose client
+/// owns a small runtime) may only be dropped outside another.
+fn execution_thread<F, Fut>(name: &str, store: Arc<Store>, work: F) -> std::io::Result<()>
+where
+    F: FnOnce(Arc<Store>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    std::thread::Builder::new().name(name.into()).stack_size(8 * 1024 * 1024).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(error) => return tracing::error!(%error, "cannot start an execution runtime"),
+        };
+        let kept = store.clone();
+        runtime.block_on(work(store));
+        drop(runtime);
+        drop(kept);
+    })?;
+    Ok(())
 }
 
 /// The store is synchronous: calls go to the blocking pool.

@@ -33,6 +33,7 @@ pub struct Job {
 }
 
 /// What the engine is built from.
+#[derive(Clone)]
 pub struct EngineSettings {
     pub limits: Limits,
     pub connect_to: Vec<ConnectTo>,

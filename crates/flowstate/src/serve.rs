@@ -60,7 +60,7 @@ pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
     let metrics = Arc::new(Metrics::default());
     let runner_settings = RunnerSettings { push: Some(push), pull_concurrency: usize::from(args.pull_concurrency) };
     let runner =
-        Runner::start(store.clone(), vault.clone(), runner_settings, metrics.clone(), move || settings.build())
+        Runner::start(store.clone(), vault.clone(), runner_settings, metrics.clone(), move || settings.clone().build())
             .context("starting the execution thread")?;
     let runtime = crate::async_runtime().context("starting the async runtime")?;
     // The server's handles to the store end inside the runtime; this one outlives it, so the

@@ -1543,3 +1543,59 @@ async fn a_failing_page_ends_the_run_and_earlier_pages_stay_saved() {
         assert_eq!(saved["meta"]["total"], 2, "{name}: {saved}");
     }
 }
+
+/// PUSH deliveries have a thread of their own: a PULL run computing for seconds does not
+/// hold them up.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_pull_run_does_not_hold_up_push_delivery() {
+    let (router, received) = accepting_receiver(std::time::Duration::ZERO);
+    let target = flowstate_example_api::TlsServer::start(router, &["hooks.example.com"]).await.unwrap();
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(directory.path().join("ca.pem"), target.ca_pem()).unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let extra = [
+        "--connect-to".to_string(),
+        format!("hooks.example.com:443:127.0.0.1:{}", target.addr().port()),
+        "--cacert".to_string(),
+        directory.path().join("ca.pem").display().to_string(),
+    ];
+    let server = start_with(&db, directory.path(), &extra);
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration = create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let busy = "async function run(ctx) { const end = Date.now() + 3000; while (Date.now() < end) {} return { records: [] }; }";
+    let busy = create_hook(
+        &server,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "busy", "type": "PULL", "entityType": "employee", "code": busy }),
+    )
+    .await;
+    let forward = "async function run(ctx) { await ctx.http.post('https://hooks.example.com/events', ctx.event); }";
+    create_hook(
+        &server,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "forward", "type": "PUSH", "entityType": "employee", "code": forward }),
+    )
+    .await;
+
+    let (status, started) =
+        send(&server, reqwest::Method::POST, &a(&format!("/hooks/{busy}/run")), Some(&key), None).await;
+    assert_eq!(status, 202, "{started}");
+    let execution = a(&format!("/executions/{}", started["data"]["id"].as_str().unwrap()));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await; // the busy run holds its thread
+    let body = json!({ "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com" });
+    assert_eq!(send(&server, reqwest::Method::POST, &a("/employees"), Some(&key), Some(body)).await.0, 201);
+    for _ in 0..100 {
+        if !received.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(received.lock().unwrap().len(), 1, "delivered while the PULL run computes");
+    let (_, busy_now) = call(&server, &execution, Some(&key)).await;
+    assert_eq!(busy_now["data"]["status"], "running", "{busy_now}");
+}
