@@ -105,6 +105,10 @@ pub(crate) trait Db: Send {
 
     /// A statement over text values (`$1`, `$2`, …), for the all-text tables; rows changed.
     fn execute_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<u64>;
+    /// Locks one row of `table` until the transaction ends, so that what this transaction
+    /// reads of it next is not changed meanwhile by another (SQLite: every write
+    /// transaction already holds the database's write lock).
+    fn lock_row(&mut self, table: &str, org: &str, id: &str) -> DbResult<()>;
     /// What makes a text comparison bytewise in `ORDER BY` (PostgreSQL's default collation
     /// follows the locale).
     fn bytewise(&self) -> &'static str;

@@ -160,13 +160,22 @@ type Planned = Result<PageOutcome, Vec<RecordError>>;
 /// A REST fill, all or nothing: the filler is created (`filler_page` is a `Writer::Api`
 /// create of the filler's type) and takes over the vacancy's allocations, then the vacancy
 /// is linked to it with status `filled`. Each changed entity gets its event.
+/// Why a fill was not planned.
+#[derive(Debug)]
+pub(crate) enum FillRefused {
+    NotFound,
+    AlreadyFilled,
+    /// The filler broke a rule: one error per field.
+    Invalid(Vec<RecordError>),
+}
+
 pub(crate) fn plan_fill(
     world: &mut World,
     filler_page: &Page<'_>,
     parsed: &ParsedRecord,
     fingerprint: &Fingerprint,
     vacancy_id: &str,
-) -> Result<(), Vec<RecordError>> {
+) -> Result<(), FillRefused> {
     let mark = world.mark();
     let planned = plan_fill_steps(world, filler_page, parsed, fingerprint, vacancy_id);
     if planned.is_err() {
@@ -181,16 +190,15 @@ fn plan_fill_steps(
     parsed: &ParsedRecord,
     fingerprint: &Fingerprint,
     vacancy_id: &str,
-) -> Result<(), Vec<RecordError>> {
+) -> Result<(), FillRefused> {
     let Writer::Api { entity_id: filler_id, create: true, .. } = &page.writer else {
         unreachable!("a fill creates its filler over the API");
     };
-    let refuse = |message: String| vec![RecordError { external_id: parsed.external_id.clone(), field: None, message }];
     let Some(before) = represent(world, EntityType::Vacancy, vacancy_id, page.today) else {
-        return Err(refuse(format!("vacancy {vacancy_id:?} not found")));
+        return Err(FillRefused::NotFound);
     };
     if before["isFilled"] == Value::Bool(true) {
-        return Err(refuse("the vacancy is already filled".to_string()));
+        return Err(FillRefused::AlreadyFilled);
     }
     // Its allocations (and Assignment entities) move to the filler, before the filler is
     // planned so that its create event shows them.
@@ -207,7 +215,7 @@ fn plan_fill_steps(
             ..row
         });
     }
-    plan_record(world, page, parsed, None, fingerprint)?;
+    plan_record(world, page, parsed, None, fingerprint).map_err(FillRefused::Invalid)?;
     // Assignment entities that moved: their events come after the filler's create, and
     // name it.
     for (id, before) in moved_entities {
@@ -215,7 +223,7 @@ fn plan_fill_steps(
         emit(world, EntityType::Assignment, &id, "update", before, after);
     }
     let Some(vacancy) = world.entity(vacancy_id).cloned() else {
-        return Err(refuse(format!("vacancy {vacancy_id:?} not found")));
+        return Err(FillRefused::NotFound);
     };
     let mut fields = vacancy.fields.clone();
     fields.insert("status".into(), Value::String("filled".into()));

@@ -527,6 +527,11 @@ impl crate::db::Db for PostgresDb {
         Ok(rows.iter().map(|row| (0..row.len()).map(|index| row.get::<_, Option<String>>(index)).collect()).collect())
     }
 
+    fn lock_row(&mut self, table: &str, org: &str, id: &str) -> DbResult<()> {
+        self.client.query(&format!("SELECT id FROM {table} WHERE org_id = $1 AND id = $2 FOR UPDATE"), &[&org, &id])?;
+        Ok(())
+    }
+
     fn bytewise(&self) -> &'static str {
         r#" COLLATE "C""#
     }

@@ -359,6 +359,10 @@ impl crate::db::Db for SqliteDb {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn lock_row(&mut self, _table: &str, _org: &str, _id: &str) -> DbResult<()> {
+        Ok(()) // BEGIN IMMEDIATE holds the write lock
+    }
+
     fn bytewise(&self) -> &'static str {
         ""
     }

@@ -13,7 +13,7 @@ use crate::{
     keys::{ALL_SCOPES, ApiKey, ApiKeyRow, NewApiKey, new_secret, parse_token, same_secret, sha256_hex},
     load::{load_entities, load_page},
     model::new_id,
-    plan::{Page, Prepared, Writer, plan_fill, plan_page},
+    plan::{FillRefused, Page, Prepared, Writer, plan_fill, plan_page},
     represent::represent,
 };
 
@@ -369,16 +369,18 @@ impl Store {
             definitions: Self::custom_definitions(db, org, filler)?,
         };
         db.run(Transaction::Begin)?;
-        let planned = (|| -> Result<Option<Vec<RecordError>>, DbError> {
+        let planned = (|| -> Result<Option<FillRefused>, DbError> {
+            // Two fills of one vacancy wait for each other; the second then finds it filled.
+            db.lock_row("vacancies", page.org, &vacancy_id)?;
             let (mut world, mut prepared) = load_page(db, &page, std::slice::from_ref(&record))?;
             crate::load::load_more(db, page.org, &mut world, EntityType::Vacancy, std::slice::from_ref(&vacancy_id))?;
             let (parsed, fingerprint) = match prepared.pop() {
                 Some(Prepared::Parsed(parsed, fingerprint)) => (parsed, fingerprint),
-                Some(Prepared::Invalid(errors)) => return Ok(Some(errors)),
+                Some(Prepared::Invalid(errors)) => return Ok(Some(FillRefused::Invalid(errors))),
                 _ => unreachable!("an API write has no sync state to be unchanged against"),
             };
-            if let Err(errors) = plan_fill(&mut world, &page, &parsed, &fingerprint, &vacancy_id) {
-                return Ok(Some(errors));
+            if let Err(refused) = plan_fill(&mut world, &page, &parsed, &fingerprint, &vacancy_id) {
+                return Ok(Some(refused));
             }
             let event_source = page.writer.event_source();
             let scope =
@@ -388,9 +390,13 @@ impl Store {
         })();
         match planned {
             Ok(None) => commit(db)?,
-            Ok(Some(errors)) => {
+            Ok(Some(refused)) => {
                 db.run(Transaction::Rollback)?;
-                return Ok(Filled::Rejected(errors));
+                return match refused {
+                    FillRefused::Invalid(errors) => Ok(Filled::Rejected(errors)),
+                    FillRefused::AlreadyFilled => Err(StoreError::Conflict("the vacancy is already filled".into())),
+                    FillRefused::NotFound => Err(StoreError::NotFound(format!("vacancy {vacancy:?}"))),
+                };
             }
             Err(DbError::Constraint(message)) => {
                 let _ = db.run(Transaction::Rollback);

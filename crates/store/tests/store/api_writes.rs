@@ -329,3 +329,48 @@ fn a_nested_allocation_is_not_an_assignment_entity_over_the_api() {
     let after = store.find_by_external_id(&org, EntityType::Employee, "EMP-1").unwrap().unwrap();
     assert_eq!(after["teamAllocations"][0]["fte"], 0.5, "untouched: {after}");
 }
+
+/// Two fills of one vacancy at once (two stores, as two servers would have): one fills it,
+/// the other is told it is filled already; never two fillers.
+fn two_fills_race(first: flowstate_store::Store, second: flowstate_store::Store, org: flowstate_store::OrgId) {
+    let vacancy = crate::helpers::records(&[("VAC-1", json!({ "role": "Engineer" }))]);
+    first.apply_page(&org, "workday", EntityType::Vacancy, &vacancy).unwrap();
+    let fill = |store: &flowstate_store::Store, n: usize| {
+        let body = object(
+            json!({ "firstName": "F", "lastName": "L", "email": format!("f{n}@example.com"), "startDate": "2026-01-01" }),
+        );
+        store.fill_vacancy(&org, "VAC-1", EntityType::Employee, &body)
+    };
+    for round in 0..5 {
+        let results = std::thread::scope(|scope| {
+            let a = scope.spawn(|| fill(&first, round * 2));
+            let b = scope.spawn(|| fill(&second, round * 2 + 1));
+            [a.join().unwrap(), b.join().unwrap()]
+        });
+        let done = results.iter().filter(|result| matches!(result, Ok(flowstate_store::Filled::Done { .. }))).count();
+        let conflicts = results.iter().filter(|result| matches!(result, Err(StoreError::Conflict(_)))).count();
+        assert_eq!((done, conflicts), (1, 1), "round {round}: {results:?}");
+        // Open it again for the next round: the filler leaves.
+        let filler =
+            first.find_by_external_id(&org, EntityType::Vacancy, "VAC-1").unwrap().unwrap()["filledBy"]["id"].clone();
+        let delete = EntityWrite::Delete { id: filler.as_str().unwrap().to_string() };
+        assert_eq!(first.write_entity(&org, EntityType::Employee, delete).unwrap(), Written::Deleted);
+    }
+}
+
+#[test]
+fn two_fills_of_one_vacancy_fill_it_once_on_sqlite() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("flowstate.db");
+    let first = flowstate_store::Store::open_sqlite(&path).unwrap();
+    let org = first.create_org("Acme", "Europe/London", "GBP").unwrap();
+    two_fills_race(first, flowstate_store::Store::open_sqlite(&path).unwrap(), org);
+}
+
+#[test]
+fn two_fills_of_one_vacancy_fill_it_once_on_postgres() {
+    let Some(url) = flowstate_test_support::postgres_schema("fill_race") else { return };
+    let first = flowstate_store::Store::open_postgres(&url).unwrap();
+    let org = first.create_org("Acme", "Europe/London", "GBP").unwrap();
+    two_fills_race(first, flowstate_store::Store::open_postgres(&url).unwrap(), org);
+}
