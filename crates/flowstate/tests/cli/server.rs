@@ -333,7 +333,22 @@ async fn another_organisations_key_is_refused_on_every_route() {
     }
     let (_, employee) = call(&server, &format!("/api/v1/org/{org_a}/employees/EMP-1"), Some(&key_a)).await;
     assert_ne!(employee["data"]["lastName"], "X", "B changed nothing");
-    // Reference data and adjustment histories: B's key on A's organisation is refused.
+    // Reference data and adjustment histories: B's key on A's organisation is refused, and
+    // A's ids under B's organisation are not found.
+    let rate = json!({ "fromCurrency": "EUR", "toCurrency": "GBP", "rate": 0.8, "effectiveDate": "2026-01-01" });
+    let (_, rate) =
+        send(&server, reqwest::Method::POST, &format!("/api/v1/org/{org_a}/exchange-rates"), Some(&key_a), Some(rate))
+            .await;
+    let rate_path = format!("/exchange-rates/{}", rate["data"]["id"].as_str().unwrap());
+    let (_, vacancy) = send(
+        &server,
+        reqwest::Method::POST,
+        &format!("/api/v1/org/{org_a}/vacancies"),
+        Some(&key_a),
+        Some(json!({ "externalId": "VAC-1", "role": "R" })),
+    )
+    .await;
+    assert!(vacancy["data"]["id"].is_string(), "{vacancy}");
     let reference = [
         (reqwest::Method::GET, "/job-roles", None),
         (reqwest::Method::POST, "/job-roles", Some(json!({ "title": "T" }))),
@@ -349,7 +364,7 @@ async fn another_organisations_key_is_refused_on_every_route() {
             "/exchange-rates",
             Some(json!({ "fromCurrency": "EUR", "toCurrency": "GBP", "rate": 1, "effectiveDate": "2026-01-01" })),
         ),
-        (reqwest::Method::DELETE, "/exchange-rates/fx_1", None),
+        (reqwest::Method::DELETE, rate_path.as_str(), None),
         (reqwest::Method::GET, "/employees/EMP-1/salary-adjustments", None),
         (
             reqwest::Method::POST,
@@ -359,10 +374,19 @@ async fn another_organisations_key_is_refused_on_every_route() {
         (reqwest::Method::POST, "/vacancies/VAC-1/fill", Some(json!({}))),
     ];
     for (method, path, body) in &reference {
-        let path = format!("/api/v1/org/{org_a}{path}");
-        let (status, answer) = send(&server, method.clone(), &path, Some(&key_b), body.clone()).await;
-        assert_eq!(status, 403, "B's key: {method} {path}: {answer}");
+        let on_a = format!("/api/v1/org/{org_a}{path}");
+        let (status, answer) = send(&server, method.clone(), &on_a, Some(&key_b), body.clone()).await;
+        assert_eq!(status, 403, "B's key: {method} {on_a}: {answer}");
+        if path.matches('/').count() > 1 {
+            let on_b = format!("/api/v1/org/{org_b}{path}");
+            let (status, answer) = send(&server, method.clone(), &on_b, Some(&key_b), body.clone()).await;
+            assert_eq!(status, 404, "A's id under B's organisation: {method} {on_b}: {answer}");
+        }
     }
+    let (_, rates) = call(&server, &format!("/api/v1/org/{org_a}/exchange-rates"), Some(&key_a)).await;
+    assert_eq!(rates["meta"]["total"], 1, "B deleted nothing of A's");
+    let (_, vacancy) = call(&server, &format!("/api/v1/org/{org_a}/vacancies/VAC-1"), Some(&key_a)).await;
+    assert_eq!(vacancy["data"]["isFilled"], false, "B filled nothing of A's");
 
     // A's integration, secret, hook and execution, tried with B's key: on A's paths 403; on
     // B's own paths with A's ids, 404 (nothing of A's is found from B).
