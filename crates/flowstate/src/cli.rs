@@ -165,7 +165,8 @@ pub struct KeyCreateArgs {
 /// PostgreSQL URL.
 #[derive(Debug, Args)]
 pub struct DbArgs {
-    /// The database: a SQLite file path (or `sqlite:PATH`), or `postgres://user[:password]@host[:port]/database`.
+    /// The database: a SQLite file path (or `sqlite:PATH`), or `postgres://user[:password]@host[:port]/database`
+    /// (TLS as libpq: `?sslmode=prefer|disable|require|verify-ca|verify-full&sslrootcert=CA.pem`).
     #[arg(long, env = "FLOWSTATE_DB", default_value = "flowstate.db", value_name = "URL")]
     pub db: String,
 }

@@ -100,7 +100,12 @@ fn main() {
     let (page, _) =
         store.list_page(&org, EntityType::Employee, flowstate_store::ListOrder::ExternalId, false, middle, 50).unwrap();
     assert_eq!(page.len(), 50.min(total));
-    row(&format!("one page of 50 employees from the database (page {middle})"), 50, started.elapsed().as_secs_f64(), "");
+    row(
+        &format!("one page of 50 employees from the database (page {middle})"),
+        50,
+        started.elapsed().as_secs_f64(),
+        "",
+    );
 
     // The database's own limit: the same rows (entity, 2 assignments, sync state) inserted
     // with prepared statements in one transaction per 1,000 records, no logic.

@@ -33,6 +33,7 @@ pub mod keys;
 mod load;
 mod migrate;
 mod model;
+mod pg_tls;
 mod plan;
 mod postgres;
 pub mod reference;

@@ -48,7 +48,12 @@ impl PostgresDb {
     /// Connects (`postgres://user[:password]@host[:port]/database[?options=…]`) and applies
     /// pending migrations.
     pub fn connect(url: &str) -> Result<PostgresDb, StoreError> {
-        let mut client = Client::connect(url, NoTls).map_err(|error| {
+        let (driver_url, mode, root) = crate::pg_tls::parse(url)?;
+        let connected = match mode {
+            crate::pg_tls::SslMode::Disable => Client::connect(&driver_url, NoTls),
+            mode => Client::connect(&driver_url, crate::pg_tls::connector(&mode, root.as_deref())?),
+        };
+        let mut client = connected.map_err(|error| {
             // The URL may carry a password: say where, not how.
             StoreError::Database(format!("connecting to PostgreSQL at {}: {error}", redact_url(url)))
         })?;
