@@ -10,7 +10,7 @@ use axum::{
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
 };
-use flowstate_store::{EntityWrite, Filled, ListOrder, OrgId, Written};
+use flowstate_store::{EntityWrite, Filled, ListOrder, ListPageQuery, OrgId, Written};
 use flowstate_sync::EntityType;
 use serde_json::{Value, json};
 
@@ -60,15 +60,18 @@ pub(crate) async fn list(
     let org = OrgId::new(org);
     // Ordered by a column and not filtered: paged in the database. Otherwise every entity
     // of the type is read and the query applied in memory (same order either way).
-    let in_database = ListOrder::from_field(&query.sort_by).filter(|_| {
-        query.search.is_none()
-            && entity != EntityType::Assignment
-            && !(entity == EntityType::Vacancy && query.exclude_filled)
-    });
+    let in_database =
+        ListOrder::from_field(&query.sort_by).filter(|_| query.search.is_none() && entity != EntityType::Assignment);
     let (data, total) = match in_database {
         Some(order) => {
-            let (descending, page, limit) = (query.descending, query.page, query.limit);
-            blocking(&state, move |store| store.list_page(&org, entity, order, descending, page, limit)).await?
+            let page = ListPageQuery {
+                order,
+                descending: query.descending,
+                exclude_filled: query.exclude_filled,
+                page: query.page,
+                limit: query.limit,
+            };
+            blocking(&state, move |store| store.list_page(&org, entity, &page)).await?
         }
         None => {
             let entities = blocking(&state, move |store| store.export(&org, entity)).await?;

@@ -97,8 +97,14 @@ fn main() {
     let started = Instant::now();
     // A page from the middle: the database skips to it.
     let middle = (total / 50 / 2).max(1);
-    let (page, _) =
-        store.list_page(&org, EntityType::Employee, flowstate_store::ListOrder::ExternalId, false, middle, 50).unwrap();
+    let query = flowstate_store::ListPageQuery {
+        order: flowstate_store::ListOrder::ExternalId,
+        descending: false,
+        exclude_filled: false,
+        page: middle,
+        limit: 50,
+    };
+    let (page, _) = store.list_page(&org, EntityType::Employee, &query).unwrap();
     assert_eq!(page.len(), 50.min(total));
     row(
         &format!("one page of 50 employees from the database (page {middle})"),

@@ -109,6 +109,8 @@ pub(crate) trait Db: Send {
     /// reads of it next is not changed meanwhile by another (SQLite: every write
     /// transaction already holds the database's write lock).
     fn lock_row(&mut self, table: &str, org: &str, id: &str) -> DbResult<()>;
+    /// An SQL expression for the text of `field` in the JSON text column `column`.
+    fn json_field(&self, column: &str, field: &str) -> String;
     /// What makes a text comparison bytewise in `ORDER BY` (PostgreSQL's default collation
     /// follows the locale).
     fn bytewise(&self) -> &'static str;

@@ -44,7 +44,7 @@ mod world;
 
 use std::collections::BTreeMap;
 
-pub use store::{ChangeEvent, EntityWrite, Filled, ListOrder, Store, Written, is_postgres_url};
+pub use store::{ChangeEvent, EntityWrite, Filled, ListOrder, ListPageQuery, Store, Written, is_postgres_url};
 
 use flowstate_sync::{NestedKind, RecordError, nested::NestedCounts};
 use serde::Serialize;

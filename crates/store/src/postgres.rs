@@ -537,6 +537,10 @@ impl crate::db::Db for PostgresDb {
         Ok(())
     }
 
+    fn json_field(&self, column: &str, field: &str) -> String {
+        format!("(CAST({column} AS jsonb) ->> '{field}')")
+    }
+
     fn bytewise(&self) -> &'static str {
         r#" COLLATE "C""#
     }

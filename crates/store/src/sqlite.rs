@@ -344,13 +344,13 @@ impl crate::db::Db for SqliteDb {
     }
 
     fn execute_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<u64> {
-        let sql = sql.replace('$', "?");
+        let sql = positional(sql);
         let mut statement = self.connection.prepare_cached(&sql)?;
         Ok(statement.execute(rusqlite::params_from_iter(params.iter()))? as u64)
     }
 
     fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<Vec<Vec<Option<String>>>> {
-        let sql = sql.replace('$', "?");
+        let sql = positional(sql);
         let mut statement = self.connection.prepare_cached(&sql)?;
         let columns = statement.column_count();
         let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |row| {
@@ -361,6 +361,10 @@ impl crate::db::Db for SqliteDb {
 
     fn lock_row(&mut self, _table: &str, _org: &str, _id: &str) -> DbResult<()> {
         Ok(()) // BEGIN IMMEDIATE holds the write lock
+    }
+
+    fn json_field(&self, column: &str, field: &str) -> String {
+        format!("json_extract({column}, '$.{field}')")
     }
 
     fn bytewise(&self) -> &'static str {
@@ -534,5 +538,31 @@ impl crate::db::Db for SqliteDb {
             ])?;
         }
         Ok(())
+    }
+}
+
+/// `$1`-style parameters (the SQL both backends share) as SQLite's `?1`; a `$` not followed
+/// by a digit (a JSON path such as `'$.endDate'`) stays.
+fn positional(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parameters_become_positional_and_json_paths_stay() {
+        assert_eq!(
+            super::positional("SELECT json_extract(f, '$.endDate') FROM t WHERE a = $1 AND b = $12"),
+            "SELECT json_extract(f, '$.endDate') FROM t WHERE a = ?1 AND b = ?12"
+        );
     }
 }

@@ -52,6 +52,19 @@ pub enum Written {
     Rejected(Vec<RecordError>),
 }
 
+/// Which page [`Store::list_page`] reads, in which order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListPageQuery {
+    pub order: ListOrder,
+    /// Reversed: absent values first.
+    pub descending: bool,
+    /// Vacancies only: leave out those currently filled.
+    pub exclude_filled: bool,
+    /// 1-based.
+    pub page: usize,
+    pub limit: usize,
+}
+
 /// What [`Store::list_page`] can order by in the database: the columns every entity has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListOrder {
@@ -574,21 +587,39 @@ impl Store {
         &self,
         org: &OrgId,
         entity: EntityType,
-        order: ListOrder,
-        descending: bool,
-        page: usize,
-        limit: usize,
+        query: &ListPageQuery,
     ) -> Result<(Vec<Value>, usize), StoreError> {
+        let ListPageQuery { order, descending, exclude_filled, page, limit } = *query;
         if entity == EntityType::Assignment {
             return Err(StoreError::Invalid("assignments are listed whole".into()));
         }
         let mut db = self.db();
         let timezone = Self::check_org(db.as_mut(), org)?;
+        let today = Utc::now().with_timezone(&timezone).date_naive();
+        let today_text = today.to_string();
         let table = crate::model::table(entity);
-        let total = db.query_text(
-            &format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table} WHERE org_id = $1"),
-            &[Some(org.as_str())],
-        )?;
+        // Vacancies currently filled (`isFilled`: a filler linked whose endDate is not past)
+        // left out, as represent.rs decides it.
+        let filter = if entity == EntityType::Vacancy && exclude_filled {
+            let collate = db.bytewise();
+            let ended = |filler: &str, column: &str| {
+                let end = db.json_field("f.fields", "endDate");
+                format!(
+                    "({column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {filler} f WHERE f.id = {column} AND {end} IS NOT NULL AND {end}{collate} < $2{collate}))"
+                )
+            };
+            format!(
+                " AND NOT ({} OR {})",
+                ended("employees", "filled_by_employee_id"),
+                ended("contractors", "filled_by_contractor_id")
+            )
+        } else {
+            // The same parameters either way: $2 is always bound.
+            " AND CAST($2 AS TEXT) IS NOT NULL".to_string()
+        };
+        let params = [Some(org.as_str()), Some(today_text.as_str())];
+        let total =
+            db.query_text(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table} WHERE org_id = $1{filter}"), &params)?;
         let total = total
             .first()
             .and_then(|row| row.first().cloned().flatten())
@@ -598,16 +629,12 @@ impl Store {
         // Numbers of ours, written into the SQL (text parameters cannot bind to LIMIT on PostgreSQL).
         let offset = page.saturating_sub(1).saturating_mul(limit).min(i64::MAX as usize);
         let sql = format!(
-            "SELECT id FROM {table} WHERE org_id = $1
+            "SELECT id FROM {table} WHERE org_id = $1{filter}
              ORDER BY ({column} IS NULL) {direction}, {column}{collate} {direction}, id{collate} ASC LIMIT {limit} OFFSET {offset}"
         );
-        let ids: Vec<String> = db
-            .query_text(&sql, &[Some(org.as_str())])?
-            .into_iter()
-            .filter_map(|row| row.into_iter().next().flatten())
-            .collect();
+        let ids: Vec<String> =
+            db.query_text(&sql, &params)?.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect();
         let (world, _) = load_entities(db.as_mut(), org.as_str(), entity, EntityFilter::Ids(&ids))?;
-        let today = Utc::now().with_timezone(&timezone).date_naive();
         let rows = ids.iter().filter_map(|id| represent(&world, entity, id, today)).collect();
         Ok((rows, total))
     }
