@@ -326,6 +326,10 @@ impl Store {
         let writer = Writer::Api { entity_id: entity_id.clone(), create, external_id, append };
         let outcome = self.apply(org, writer, entity, std::slice::from_ref(&record), Utc::now())?;
         if !outcome.errors.is_empty() {
+            if !create && self.find(org, entity, &entity_id)?.is_none() {
+                // Deleted (or never there) by the time the write planned: not a bad field.
+                return Err(StoreError::NotFound(format!("{entity} {entity_id:?}")));
+            }
             return Ok(Written::Rejected(outcome.errors));
         }
         if deleting {

@@ -88,7 +88,7 @@ fn rest_created_entities_are_adopted_by_a_sync_and_external_ids_stay_unique(test
     assert_eq!(test.get(EntityType::Employee, "EMP-1")["id"], created["id"]);
 
     let gone = EntityWrite::Update { id: "emp_nope".into(), data: object(json!({ "lastName": "X" })) };
-    assert!(matches!(test.store.write_entity(&test.org, EntityType::Employee, gone).unwrap(), Written::Rejected(_)));
+    assert!(matches!(test.store.write_entity(&test.org, EntityType::Employee, gone), Err(StoreError::NotFound(_))));
     assert_eq!(test.count(EntityType::Employee), 1, "no entity made by updating a missing one");
 
     let assignment = EntityWrite::Create { external_id: None, data: Map::new() };
@@ -323,7 +323,7 @@ fn a_nested_allocation_is_not_an_assignment_entity_over_the_api() {
         .unwrap();
     assert_eq!(store.find(&org, EntityType::Assignment, &allocation).unwrap(), None);
     let update = EntityWrite::Update { id: allocation.clone(), data: object(json!({ "fte": 1.0 })) };
-    assert!(matches!(store.write_entity(&org, EntityType::Assignment, update).unwrap(), Written::Rejected(_)));
+    assert!(matches!(store.write_entity(&org, EntityType::Assignment, update), Err(StoreError::NotFound(_))));
     let delete = EntityWrite::Delete { id: allocation };
     store.write_entity(&org, EntityType::Assignment, delete).unwrap();
     let after = store.find_by_external_id(&org, EntityType::Employee, "EMP-1").unwrap().unwrap();
