@@ -56,6 +56,10 @@ fn row(case: &str, records: usize, seconds: f64, target: &str) {
 }
 
 fn main() {
+    // FLOWSTATE_BENCH_LOG=flowstate_store=debug prints each page's load/plan/write times.
+    if let Ok(filter) = std::env::var("FLOWSTATE_BENCH_LOG") {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("flowstate-store benchmarks, SQLite ({cores} cores)\n");
     println!("| {:<52} | {:>7} | {:>9} | {:>11} | {:<22} |", "case", "records", "ms", "records/s", "target");
