@@ -17,14 +17,11 @@ use crate::{
     auth::authorize,
     body::Body,
     error::{ApiError, ErrorCode},
+    reply::{self, created, whole},
     resources::blocking,
     runner::Job,
     scheduler::MAX_EXECUTIONS_PER_HOUR,
 };
-
-fn created(data: impl serde::Serialize) -> (StatusCode, Json<Value>) {
-    (StatusCode::CREATED, Json(json!({ "data": data })))
-}
 
 fn not_found(what: &str, id: &str) -> ApiError {
     ApiError::new(ErrorCode::NotFound, format!("no {what} {id:?}"))
@@ -57,13 +54,7 @@ pub(crate) async fn list_integrations(
     authorize(&state, &headers, &org, "integrations:read").await?;
     let org = OrgId::new(org);
     let integrations = blocking(&state, move |store| store.integrations(&org)).await?;
-    Ok(Json(list_of(integrations)))
-}
-
-/// Every row on one page (these lists are short).
-fn list_of<T: serde::Serialize>(rows: Vec<T>) -> Value {
-    let total = rows.len();
-    json!({ "data": rows, "meta": { "page": 1, "limit": total.max(1), "total": total, "hasNextPage": false } })
+    Ok(whole(integrations))
 }
 
 pub(crate) async fn get_integration(
@@ -122,7 +113,7 @@ pub(crate) async fn list_secrets(
     let secrets = blocking(&state, move |store| store.secrets(&org, &integration_id)).await?;
     let names: Vec<Value> =
         secrets.into_iter().map(|secret| json!({ "name": secret.name, "updatedAt": secret.updated_at })).collect();
-    Ok(Json(list_of(names)))
+    Ok(whole(names))
 }
 
 pub(crate) async fn create_hook(
@@ -318,7 +309,7 @@ pub(crate) async fn list_hooks(
     authorize(&state, &headers, &org, "integrations:read").await?;
     let org = OrgId::new(org);
     let hooks = blocking(&state, move |store| store.hooks(&org, &integration_id)).await?;
-    Ok(Json(list_of(hooks)))
+    Ok(whole(hooks))
 }
 
 async fn find_hook(state: &AppState, org: &OrgId, id: &str) -> Result<Hook, ApiError> {
@@ -396,10 +387,7 @@ pub(crate) async fn list_executions(
     let hook = find_hook(&state, &org, &id).await?;
     let (page, limit) = (query.page, query.limit);
     let (executions, total) = blocking(&state, move |store| store.executions_page(&org, &hook.id, page, limit)).await?;
-    Ok(Json(json!({
-        "data": executions,
-        "meta": { "page": page, "limit": limit, "total": total, "hasNextPage": page.saturating_mul(limit) < total },
-    })))
+    Ok(reply::page(executions, page, limit, total))
 }
 
 pub(crate) async fn get_execution(

@@ -33,6 +33,7 @@ mod list;
 pub mod metrics;
 mod openapi;
 mod reference;
+mod reply;
 mod resources;
 pub mod runner;
 pub mod schedule;

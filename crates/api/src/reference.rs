@@ -15,18 +15,9 @@ use crate::{
     auth::authorize,
     body::Body,
     error::{ApiError, ErrorCode},
+    reply::{created, whole},
     resources::{blocking, resolve, written},
 };
-
-/// Every row on one page (these lists are short).
-fn whole_list<T: serde::Serialize>(rows: Vec<T>) -> Json<Value> {
-    let total = rows.len();
-    Json(json!({ "data": rows, "meta": { "page": 1, "limit": total.max(1), "total": total, "hasNextPage": false } }))
-}
-
-fn created(data: impl serde::Serialize) -> (StatusCode, Json<Value>) {
-    (StatusCode::CREATED, Json(json!({ "data": data })))
-}
 
 pub(crate) async fn list_job_roles(
     State(state): State<AppState>,
@@ -35,7 +26,7 @@ pub(crate) async fn list_job_roles(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &org, "job-roles:read").await?;
     let org = OrgId::new(org);
-    Ok(whole_list(blocking(&state, move |store| store.job_roles(&org)).await?))
+    Ok(whole(blocking(&state, move |store| store.job_roles(&org)).await?))
 }
 
 /// `POST /job-roles` with `{ title, externalId? }`.
@@ -62,7 +53,7 @@ pub(crate) async fn list_definitions(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &org, "custom-attributes:read").await?;
     let org = OrgId::new(org);
-    Ok(whole_list(blocking(&state, move |store| store.custom_attribute_definitions(&org)).await?))
+    Ok(whole(blocking(&state, move |store| store.custom_attribute_definitions(&org)).await?))
 }
 
 /// `attributeKey` from a name (data-model.md: generated when omitted): lowercase letters,
@@ -145,7 +136,7 @@ pub(crate) async fn list_exchange_rates(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &org, "exchange-rates:read").await?;
     let org = OrgId::new(org);
-    Ok(whole_list(blocking(&state, move |store| store.exchange_rates(&org)).await?))
+    Ok(whole(blocking(&state, move |store| store.exchange_rates(&org)).await?))
 }
 
 /// `POST /exchange-rates` with `{ fromCurrency, toCurrency, rate, effectiveDate }`: sets the
@@ -205,7 +196,7 @@ pub(crate) async fn list_adjustments(
     let found =
         found.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no {entity} with id or externalId {id:?}")))?;
     let rows = found[field].as_array().cloned().unwrap_or_default();
-    Ok(whole_list(rows))
+    Ok(whole(rows))
 }
 
 /// Adds an adjustment to the history (one of the same `effectiveDate` made over the API is

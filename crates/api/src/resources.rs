@@ -78,11 +78,7 @@ pub(crate) async fn list(
             query.apply(entities, entity == EntityType::Vacancy)
         }
     };
-    let has_next_page = query.page.saturating_mul(query.limit) < total;
-    Ok(Json(json!({
-        "data": data,
-        "meta": { "page": query.page, "limit": query.limit, "total": total, "hasNextPage": has_next_page },
-    })))
+    Ok(crate::reply::page(data, query.page, query.limit, total))
 }
 
 pub(crate) async fn get_one(
@@ -147,7 +143,7 @@ pub(crate) async fn create(
     let org = OrgId::new(org);
     let write = EntityWrite::Create { external_id, data };
     let entity = written(blocking(&state, move |store| store.write_entity(&org, entity, write)).await?)?;
-    Ok((StatusCode::CREATED, Json(json!({ "data": entity }))))
+    Ok(crate::reply::created(entity))
 }
 
 /// `PATCH /{resource}/{id}`: the fields given change (null clears), the rest stay.

@@ -1,0 +1,25 @@
+//! Success bodies: one object as `{ data }`, lists in the envelope `{ data, meta: { page,
+//! limit, total, hasNextPage } }`.
+
+use axum::{Json, http::StatusCode};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// 201 with the created object.
+pub(crate) fn created(data: impl Serialize) -> (StatusCode, Json<Value>) {
+    (StatusCode::CREATED, Json(json!({ "data": data })))
+}
+
+/// One page (1-based) of `total` rows.
+pub(crate) fn page(data: impl Serialize, page: usize, limit: usize, total: usize) -> Json<Value> {
+    Json(json!({
+        "data": data,
+        "meta": { "page": page, "limit": limit, "total": total, "hasNextPage": page.saturating_mul(limit) < total },
+    }))
+}
+
+/// Every row on one page (for lists that stay short).
+pub(crate) fn whole<T: Serialize>(rows: Vec<T>) -> Json<Value> {
+    let total = rows.len();
+    page(rows, 1, total.max(1), total)
+}
