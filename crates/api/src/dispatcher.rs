@@ -20,7 +20,7 @@ use flowstate_store::{ChangeEvent, OrgId, Store, integrations::Hook};
 use serde_json::{Value, json};
 
 use crate::{
-    runner::{blocking, now, prepare, save, status_name},
+    runner::{Unprepared, blocking, now, prepare, save, status_name},
     vault::Vault,
 };
 
@@ -229,19 +229,22 @@ async fn deliver(
             return Ok(false);
         }
         let (start_org, hook_id) = (org.clone(), hook.id.clone());
+        // Made ready first: a store that cannot be read leaves the event for a later pass
+        // (the cursor stays) rather than failing its attempts.
+        let ready = match invocation {
+            Some(ready) => Ok(&*ready),
+            None => match prepare(store, vault, org, integration, hook).await {
+                Ok(prepared) => Ok(&*invocation.insert(prepared)),
+                Err(Unprepared::Store(message)) => return Err(format!("preparing the PUSH hook failed: {message}")),
+                Err(unprepared) => Err(unprepared.message()),
+            },
+        };
         let mut execution =
             match blocking(store, move |store| store.start_execution(&start_org, &hook_id, "event")).await {
                 Ok(execution) => execution,
                 Err(message) => return Err(format!("recording a PUSH execution failed: {message}")),
             };
         execution.event_id = Some(event.id.clone());
-        let ready = match invocation {
-            Some(ready) => Ok(&*ready),
-            None => match prepare(store, vault, org, integration, hook).await {
-                Ok(prepared) => Ok(&*invocation.insert(prepared)),
-                Err(message) => Err(message),
-            },
-        };
         let succeeded = match ready {
             Ok(invocation) => {
                 let record = engine.run_push(invocation, &context).await;

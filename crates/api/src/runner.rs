@@ -1,7 +1,8 @@
-//! Runs hook executions on a thread of their own (JavaScript never runs on the HTTP
-//! workers): one current-thread runtime owns the engine and takes jobs from a queue, up to
-//! [`RunnerSettings::pull_concurrency`] PULL executions at once (interleaved while they wait
-//! on HTTP or the store; a hook itself never has two), beside the PUSH dispatcher. A PULL
+//! Runs hook executions on threads of their own (JavaScript never runs on the HTTP
+//! workers): on one, a current-thread runtime owns a hook engine and takes jobs from a
+//! queue, up to [`RunnerSettings::pull_concurrency`] PULL executions at once (interleaved
+//! while they wait on HTTP or the store; a hook itself never has two); on another, with an
+//! engine of its own, runs the PUSH dispatcher. A PULL
 //! execution applies and commits each page before the next page runs, and saves the
 //! execution after every page, so it can be watched while it runs.
 
@@ -140,9 +141,9 @@ async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metri
     let prepared = prepare(store, vault, &org, &integration, &hook).await;
     let invocation = match prepared {
         Ok(invocation) => invocation,
-        Err(message) => {
+        Err(unprepared) => {
             execution.status = "failed".into();
-            execution.error = Some(message);
+            execution.error = Some(unprepared.message());
             execution.finished_at = Some(now());
             save(store, &org, &execution).await;
             return;
@@ -212,24 +213,43 @@ pub(crate) async fn save(store: &Arc<Store>, org: &OrgId, execution: &Execution)
 }
 
 /// The hook's invocation: its code, the organisation, and its integration's secrets opened.
+/// Why a hook could not be made ready to run.
+#[derive(Debug)]
+pub(crate) enum Unprepared {
+    /// The store could not be read: worth trying again later.
+    Store(String),
+    /// A secret cannot be opened with this server's master key: the run fails.
+    Secret(String),
+}
+
+impl Unprepared {
+    pub(crate) fn message(self) -> String {
+        match self {
+            Unprepared::Store(message) | Unprepared::Secret(message) => message,
+        }
+    }
+}
+
 pub(crate) async fn prepare(
     store: &Arc<Store>,
     vault: &Vault,
     org: &OrgId,
     integration: &Integration,
     hook: &Hook,
-) -> Result<HookInvocation, String> {
+) -> Result<HookInvocation, Unprepared> {
     let (secrets_org, integration_id) = (org.clone(), integration.id.clone());
-    let sealed = blocking(store, move |store| store.secrets(&secrets_org, &integration_id)).await?;
+    let sealed =
+        blocking(store, move |store| store.secrets(&secrets_org, &integration_id)).await.map_err(Unprepared::Store)?;
     let mut secrets = Vec::new();
     for secret in sealed {
         let Some(value) = vault.open(&integration.id, &secret) else {
-            return Err(format!("secret {:?} cannot be opened with this server's master key", secret.name));
+            let message = format!("secret {:?} cannot be opened with this server's master key", secret.name);
+            return Err(Unprepared::Secret(message));
         };
         secrets.push((secret.name, value));
     }
     let info_org = org.clone();
-    let organization = blocking(store, move |store| store.organization(&info_org)).await?;
+    let organization = blocking(store, move |store| store.organization(&info_org)).await.map_err(Unprepared::Store)?;
     Ok(HookInvocation {
         file_name: format!("{}.js", hook.name),
         code: hook.code.clone(),

@@ -1,6 +1,8 @@
 //! TLS to PostgreSQL, as libpq reads the URL: `sslmode` = `disable`, `prefer` (the default:
-//! encrypted when the server offers it), `require` (encrypted, the certificate not checked),
-//! `verify-ca` (signed by `sslrootcert`) or `verify-full` (that, and issued for the host).
+//! encrypted when the server offers it), `require` (encrypted, the certificate not checked,
+//! unless `sslrootcert` is given: then as `verify-ca`), `verify-ca` (signed by `sslrootcert`)
+//! or `verify-full` (that, and issued for the host). Unlike libpq, a server certificate that
+//! is itself marked as a CA is refused by the verifying modes (webpki's rule).
 
 use std::sync::Arc;
 
@@ -26,7 +28,12 @@ pub(crate) enum SslMode {
 /// The URL the driver gets (our TLS parameters taken out, `sslmode` as it understands it),
 /// the mode, and the CA file for the verifying modes.
 pub(crate) fn parse(url: &str) -> Result<(String, SslMode, Option<String>), StoreError> {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    // The query starts after the credentials: a password may hold a `?`.
+    let host_start = url.rfind('@').map_or_else(|| url.find("://").map_or(0, |scheme| scheme + 3), |at| at + 1);
+    let (base, query) = match url[host_start..].find('?') {
+        Some(offset) => (&url[..host_start + offset], &url[host_start + offset + 1..]),
+        None => (url, ""),
+    };
     let (mut mode, mut root) = (SslMode::Prefer, None);
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
@@ -60,6 +67,10 @@ pub(crate) fn parse(url: &str) -> Result<(String, SslMode, Option<String>), Stor
         "prefer" => "sslmode=prefer",
         _ => "sslmode=require",
     });
+    if mode == SslMode::Require && root.is_some() {
+        // As libpq: `require` with a root certificate checks the chain (verify-ca).
+        mode = SslMode::VerifyCa;
+    }
     if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) && root.is_none() {
         return Err(StoreError::Invalid(
             "sslmode=verify-ca and verify-full need sslrootcert=<path of the CA certificate (PEM)>".into(),
@@ -211,6 +222,16 @@ mod tests {
         assert_eq!((mode, root.as_deref()), (SslMode::VerifyFull, Some("/ca.pem")));
         let (url, mode, _) = parse("postgres://h/db").unwrap();
         assert_eq!((url.as_str(), mode), ("postgres://h/db?sslmode=prefer", SslMode::Prefer));
+        let (url, mode, _) = parse("postgres://u:pa?ss@h/db?sslmode=require").unwrap();
+        assert_eq!(
+            (url.as_str(), mode),
+            ("postgres://u:pa?ss@h/db?sslmode=require", SslMode::Require),
+            "a ? in the password"
+        );
+        let (url, _, _) = parse("postgres://u:pa?ss@h/db").unwrap();
+        assert_eq!(url, "postgres://u:pa?ss@h/db?sslmode=prefer");
+        let (_, mode, _) = parse("postgres://h/db?sslmode=require&sslrootcert=ca.pem").unwrap();
+        assert_eq!(mode, SslMode::VerifyCa, "require with a root checks the chain, as libpq");
         assert!(parse("postgres://h/db?sslmode=verify-ca").unwrap_err().to_string().contains("sslrootcert"));
         assert!(parse("postgres://h/db?sslmode=sometimes").unwrap_err().to_string().contains("sslmode must be"));
     }

@@ -157,9 +157,6 @@ pub(crate) fn find_existing(world: &World, page: &Page<'_>, external_id: &str) -
 
 type Planned = Result<PageOutcome, Vec<RecordError>>;
 
-/// A REST fill, all or nothing: the filler is created (`filler_page` is a `Writer::Api`
-/// create of the filler's type) and takes over the vacancy's allocations, then the vacancy
-/// is linked to it with status `filled`. Each changed entity gets its event.
 /// Why a fill was not planned.
 #[derive(Debug)]
 pub(crate) enum FillRefused {
@@ -169,6 +166,9 @@ pub(crate) enum FillRefused {
     Invalid(Vec<RecordError>),
 }
 
+/// A REST fill, all or nothing: the filler is created (`filler_page` is a `Writer::Api`
+/// create of the filler's type) and takes over the vacancy's allocations, then the vacancy
+/// is linked to it with status `filled`. Each changed entity gets its event.
 pub(crate) fn plan_fill(
     world: &mut World,
     filler_page: &Page<'_>,

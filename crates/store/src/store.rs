@@ -609,7 +609,7 @@ impl Store {
             let ended = |filler: &str, column: &str| {
                 let end = db.json_field("f.fields", "endDate");
                 format!(
-                    "({column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {filler} f WHERE f.id = {column} AND {end} IS NOT NULL AND {end}{collate} < $2{collate}))"
+                    "({column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {filler} f WHERE f.org_id = $1 AND f.id = {column} AND {end} IS NOT NULL AND {end}{collate} < $2{collate}))"
                 )
             };
             format!(
