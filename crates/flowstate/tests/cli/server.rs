@@ -887,21 +887,10 @@ fn total(execution: &Value, count: &str) -> u64 {
 /// same run again changing nothing; the secret's value never comes back.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pull_hook_runs_through_the_server_into_the_store() {
-    let hr = flowstate_example_api::TlsServer::start(
-        flowstate_example_api::hr_router(flowstate_example_api::HrDataset::new(120, 0, HR_KEY)),
-        &["hr.example.com"],
-    )
-    .await
-    .unwrap();
     let directory = tempfile::tempdir().unwrap();
-    std::fs::write(directory.path().join("ca.pem"), hr.ca_pem()).unwrap();
+    let dataset = flowstate_example_api::HrDataset::new(120, 0, HR_KEY);
+    let (_hr, routing) = routed_to(flowstate_example_api::hr_router(dataset), "hr.example.com", directory.path()).await;
     let db = directory.path().join("flowstate.db").display().to_string();
-    let routing = [
-        "--connect-to".to_string(),
-        format!("hr.example.com:443:127.0.0.1:{}", hr.addr().port()),
-        "--cacert".to_string(),
-        directory.path().join("ca.pem").display().to_string(),
-    ];
     let server = start_with(&db, directory.path(), &routing);
     let (org, key) = server.first_start.clone().unwrap();
     let post = |path: String, body: Value| {
@@ -1139,18 +1128,10 @@ fn receiver() -> (axum::Router, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_push_hook_receives_every_change_in_order_with_retries() {
     let (router, received) = receiver();
-    let target = flowstate_example_api::TlsServer::start(router, &["hooks.example.com"]).await.unwrap();
     let directory = tempfile::tempdir().unwrap();
-    std::fs::write(directory.path().join("ca.pem"), target.ca_pem()).unwrap();
+    let (_target, mut extra) = routed_to(router, "hooks.example.com", directory.path()).await;
+    extra.extend(["--push-retry-backoff-ms".to_string(), "20".to_string()]);
     let db = directory.path().join("flowstate.db").display().to_string();
-    let extra = [
-        "--connect-to".to_string(),
-        format!("hooks.example.com:443:127.0.0.1:{}", target.addr().port()),
-        "--cacert".to_string(),
-        directory.path().join("ca.pem").display().to_string(),
-        "--push-retry-backoff-ms".to_string(),
-        "20".to_string(),
-    ];
     let server = start_with(&db, directory.path(), &extra);
     let (org, key) = server.first_start.clone().unwrap();
     let a = |path: &str| format!("/api/v1/org/{org}{path}");
@@ -1378,16 +1359,8 @@ async fn two_server_processes_on_postgres_deliver_each_change_once() {
     let Some(db) = postgres_url() else { return };
     // Slower than a dispatcher's poll: without a lease both servers would take the same event.
     let (router, received) = accepting_receiver(std::time::Duration::from_millis(150));
-    let target = flowstate_example_api::TlsServer::start(router, &["hooks.example.com"]).await.unwrap();
     let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let ca = first_dir.path().join("ca.pem");
-    std::fs::write(&ca, target.ca_pem()).unwrap();
-    let extra = [
-        "--connect-to".to_string(),
-        format!("hooks.example.com:443:127.0.0.1:{}", target.addr().port()),
-        "--cacert".to_string(),
-        ca.display().to_string(),
-    ];
+    let (_target, extra) = routed_to(router, "hooks.example.com", first_dir.path()).await;
     let first = start_with(&db, first_dir.path(), &extra);
     let (org, key) = first.first_start.clone().unwrap();
     // The same master key, but a key file (and so a node id) of its own: another node.
@@ -1462,16 +1435,9 @@ fn accepting_receiver(delay: std::time::Duration) -> (axum::Router, std::sync::A
 #[tokio::test(flavor = "multi_thread")]
 async fn a_change_committed_while_the_server_is_down_is_delivered_after_restart() {
     let (router, received) = accepting_receiver(std::time::Duration::ZERO);
-    let target = flowstate_example_api::TlsServer::start(router, &["hooks.example.com"]).await.unwrap();
     let directory = tempfile::tempdir().unwrap();
-    std::fs::write(directory.path().join("ca.pem"), target.ca_pem()).unwrap();
+    let (_target, extra) = routed_to(router, "hooks.example.com", directory.path()).await;
     let db = directory.path().join("flowstate.db").display().to_string();
-    let extra = [
-        "--connect-to".to_string(),
-        format!("hooks.example.com:443:127.0.0.1:{}", target.addr().port()),
-        "--cacert".to_string(),
-        directory.path().join("ca.pem").display().to_string(),
-    ];
     let server = start_with(&db, directory.path(), &extra);
     let (org, key) = server.first_start.clone().unwrap();
     let a = |path: &str| format!("/api/v1/org/{org}{path}");
@@ -1527,16 +1493,9 @@ async fn a_quick_pull_run_is_not_held_up_by_a_slow_one() {
             }),
         )
         .route("/fast", axum::routing::get(|| async { axum::Json(json!({ "ok": true })) }));
-    let hr = flowstate_example_api::TlsServer::start(router, &["hr.example.com"]).await.unwrap();
     let directory = tempfile::tempdir().unwrap();
-    std::fs::write(directory.path().join("ca.pem"), hr.ca_pem()).unwrap();
+    let (_hr, extra) = routed_to(router, "hr.example.com", directory.path()).await;
     let db = directory.path().join("flowstate.db").display().to_string();
-    let extra = [
-        "--connect-to".to_string(),
-        format!("hr.example.com:443:127.0.0.1:{}", hr.addr().port()),
-        "--cacert".to_string(),
-        directory.path().join("ca.pem").display().to_string(),
-    ];
     let server = start_with(&db, directory.path(), &extra);
     let (org, key) = server.first_start.clone().unwrap();
     let a = |path: &str| format!("/api/v1/org/{org}{path}");
@@ -1628,16 +1587,9 @@ async fn a_failing_page_ends_the_run_and_earlier_pages_stay_saved() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_busy_pull_run_does_not_hold_up_push_delivery() {
     let (router, received) = accepting_receiver(std::time::Duration::ZERO);
-    let target = flowstate_example_api::TlsServer::start(router, &["hooks.example.com"]).await.unwrap();
     let directory = tempfile::tempdir().unwrap();
-    std::fs::write(directory.path().join("ca.pem"), target.ca_pem()).unwrap();
+    let (_target, extra) = routed_to(router, "hooks.example.com", directory.path()).await;
     let db = directory.path().join("flowstate.db").display().to_string();
-    let extra = [
-        "--connect-to".to_string(),
-        format!("hooks.example.com:443:127.0.0.1:{}", target.addr().port()),
-        "--cacert".to_string(),
-        directory.path().join("ca.pem").display().to_string(),
-    ];
     let server = start_with(&db, directory.path(), &extra);
     let (org, key) = server.first_start.clone().unwrap();
     let a = |path: &str| format!("/api/v1/org/{org}{path}");
@@ -1677,4 +1629,23 @@ async fn a_busy_pull_run_does_not_hold_up_push_delivery() {
     assert_eq!(received.lock().unwrap().len(), 1, "delivered while the PULL run computes");
     let (_, busy_now) = call(&server, &execution, Some(&key)).await;
     assert_eq!(busy_now["data"]["status"], "running", "{busy_now}");
+}
+
+/// A local HTTPS server answering as `host`, and the `serve` arguments that send hooks'
+/// requests for `host` to it (its CA certificate written into `directory`).
+async fn routed_to(
+    router: axum::Router,
+    host: &str,
+    directory: &std::path::Path,
+) -> (flowstate_example_api::TlsServer, Vec<String>) {
+    let target = flowstate_example_api::TlsServer::start(router, &[host]).await.unwrap();
+    let ca = directory.join("ca.pem");
+    std::fs::write(&ca, target.ca_pem()).unwrap();
+    let arguments = vec![
+        "--connect-to".to_string(),
+        format!("{host}:443:127.0.0.1:{}", target.addr().port()),
+        "--cacert".to_string(),
+        ca.display().to_string(),
+    ];
+    (target, arguments)
 }
