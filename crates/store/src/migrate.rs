@@ -4,24 +4,19 @@ use rusqlite::Connection;
 
 use crate::StoreError;
 
-const SQLITE: &[(i64, &str)] = &[
+/// Versions 1 and 2 differ by backend (SQLite keeps per-row `org_id` foreign keys).
+const SQLITE_OWN: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_workforce.sql")),
     (2, include_str!("../migrations/sqlite/0002_api_keys.sql")),
-    (3, include_str!("../migrations/shared/0003_integrations.sql")),
-    (4, include_str!("../migrations/shared/0004_hook_schedule.sql")),
-    (5, include_str!("../migrations/shared/0005_push.sql")),
-    (6, include_str!("../migrations/shared/0006_execution_leases.sql")),
-    (7, include_str!("../migrations/shared/0007_one_running_execution.sql")),
-    (8, include_str!("../migrations/shared/0008_push_cursor_leases.sql")),
-    (9, include_str!("../migrations/shared/0009_hook_retry_policy.sql")),
-    (10, include_str!("../migrations/shared/0010_exchange_rates.sql")),
-    (11, include_str!("../migrations/shared/0011_hook_kv.sql")),
 ];
-/// The same versions as [`SQLITE`], each making the same tables. From version 3 on, the
-/// SQL is the same on both (`migrations/shared/`: text columns, standard DDL).
-const POSTGRES: &[(i64, &str)] = &[
+/// The same versions as [`SQLITE_OWN`], making the same tables.
+const POSTGRES_OWN: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_workforce.sql")),
     (2, include_str!("../migrations/postgres/0002_api_keys.sql")),
+];
+/// From version 3 on the SQL is the same on both (`migrations/shared/`: text columns,
+/// standard DDL).
+const SHARED: &[(i64, &str)] = &[
     (3, include_str!("../migrations/shared/0003_integrations.sql")),
     (4, include_str!("../migrations/shared/0004_hook_schedule.sql")),
     (5, include_str!("../migrations/shared/0005_push.sql")),
@@ -40,7 +35,7 @@ pub(crate) fn migrate_sqlite(connection: &mut Connection) -> Result<(), StoreErr
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
         )
         .map_err(fail)?;
-    for (version, sql) in SQLITE {
+    for (version, sql) in SQLITE_OWN.iter().chain(SHARED) {
         let transaction = connection.transaction().map_err(fail)?;
         let applied: bool = transaction
             .query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |row| {
@@ -73,7 +68,7 @@ pub(crate) fn migrate_postgres(client: &mut postgres::Client) -> Result<(), Stor
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
         )
         .map_err(fail)?;
-    for (version, sql) in POSTGRES {
+    for (version, sql) in POSTGRES_OWN.iter().chain(SHARED) {
         let applied = transaction
             .query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[version])
             .map_err(fail)?
