@@ -157,6 +157,19 @@ pub(crate) fn adjustment_table(kind: NestedKind) -> &'static str {
     if kind == NestedKind::SalaryAdjustments { "salary_adjustments" } else { "rate_adjustments" }
 }
 
+/// The first column of the first row of a text query as a number (a count, a sequence
+/// number); `None` when there is no row or it is not one.
+pub(crate) fn first_number<T: std::str::FromStr>(rows: &[Vec<Option<String>>]) -> Option<T> {
+    rows.first().and_then(|row| row.first().cloned().flatten()).and_then(|text| text.parse().ok())
+}
+
+/// `LIMIT … OFFSET …` for a 1-based page. The numbers are ours and written into the SQL:
+/// text parameters cannot bind to `LIMIT` on PostgreSQL.
+pub(crate) fn limit_offset(page: usize, limit: usize) -> String {
+    let offset = page.saturating_sub(1).saturating_mul(limit).min(i64::MAX as usize);
+    format!("LIMIT {limit} OFFSET {offset}")
+}
+
 /// A JSON object as stored in a text column.
 pub(crate) fn json_text(object: &serde_json::Map<String, serde_json::Value>) -> String {
     serde_json::to_string(object).expect("JSON values serialize")

@@ -6,7 +6,11 @@ use flowstate_sync::EntityType;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{OrgId, Store, StoreError, db::DbError, model::new_id};
+use crate::{
+    OrgId, Store, StoreError,
+    db::{DbError, first_number, limit_offset},
+    model::new_id,
+};
 
 /// A connection to one external system; its `sourceSystem` key marks what its hooks sync.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -655,7 +659,7 @@ impl Store {
     /// something changed); `Some(0)` before the first.
     pub fn latest_event_seq(&self) -> Result<Option<i64>, StoreError> {
         let rows = self.db().query_text("SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM change_events", &[])?;
-        Ok(rows.first().and_then(|row| optional(row, 0)).and_then(|seq| seq.parse().ok()))
+        Ok(first_number(&rows))
     }
 
     /// Every enabled PUSH hook, of every organisation (the dispatcher's view).
@@ -673,7 +677,7 @@ impl Store {
             "SELECT last_seq FROM push_cursors WHERE org_id = $1 AND hook_id = $2",
             &[Some(org.as_str()), Some(hook_id)],
         )?;
-        Ok(rows.first().and_then(|row| optional(row, 0)).and_then(|seq| seq.parse().ok()))
+        Ok(first_number(&rows))
     }
 
     /// Starts the hook's cursor at the organisation's newest event (history is not
@@ -684,7 +688,7 @@ impl Store {
             "SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM change_events WHERE org_id = $1",
             &[Some(org.as_str())],
         )?;
-        let newest = rows.first().and_then(|row| optional(row, 0)).and_then(|seq| seq.parse().ok()).unwrap_or(0i64);
+        let newest = first_number(&rows).unwrap_or(0i64);
         let now = crate::timestamp(Utc::now());
         let started = db.execute_text(
             "INSERT INTO push_cursors (hook_id, org_id, last_seq, updated_at) VALUES ($1, $2, $3, $4)",
@@ -954,13 +958,10 @@ impl Store {
             "SELECT CAST(COUNT(*) AS TEXT) FROM executions WHERE org_id = $1 AND hook_id = $2",
             &[Some(org.as_str()), Some(hook_id)],
         )?;
-        let total = total.first().and_then(|row| optional(row, 0)).and_then(|count| count.parse().ok()).unwrap_or(0);
-        // Numbers of ours, written into the SQL: the text parameters cannot bind to LIMIT on
-        // PostgreSQL.
-        let offset = page.saturating_sub(1).saturating_mul(limit).min(i64::MAX as usize);
+        let total = first_number(&total).unwrap_or(0);
         let sql = format!(
-            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE org_id = $1 AND hook_id = $2 ORDER BY started_at DESC, id DESC
-             LIMIT {limit} OFFSET {offset}"
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE org_id = $1 AND hook_id = $2 ORDER BY started_at DESC, id DESC {}",
+            limit_offset(page, limit)
         );
         let rows = db.query_text(&sql, &[Some(org.as_str()), Some(hook_id)])?;
         Ok((rows.iter().map(|row| execution(row)).collect(), total))

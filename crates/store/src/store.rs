@@ -624,17 +624,12 @@ impl Store {
         let params = [Some(org.as_str()), Some(today_text.as_str())];
         let total =
             db.query_text(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table} WHERE org_id = $1{filter}"), &params)?;
-        let total = total
-            .first()
-            .and_then(|row| row.first().cloned().flatten())
-            .and_then(|count| count.parse().ok())
-            .unwrap_or(0);
+        let total = crate::db::first_number(&total).unwrap_or(0);
         let (column, collate, direction) = (order.column(), db.bytewise(), if descending { "DESC" } else { "ASC" });
-        // Numbers of ours, written into the SQL (text parameters cannot bind to LIMIT on PostgreSQL).
-        let offset = page.saturating_sub(1).saturating_mul(limit).min(i64::MAX as usize);
         let sql = format!(
             "SELECT id FROM {table} WHERE org_id = $1{filter}
-             ORDER BY ({column} IS NULL) {direction}, {column}{collate} {direction}, id{collate} ASC LIMIT {limit} OFFSET {offset}"
+             ORDER BY ({column} IS NULL) {direction}, {column}{collate} {direction}, id{collate} ASC {}",
+            crate::db::limit_offset(page, limit)
         );
         let ids: Vec<String> =
             db.query_text(&sql, &params)?.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect();

@@ -1137,10 +1137,7 @@ async fn a_push_hook_receives_every_change_in_order_with_retries() {
     let a = |path: &str| format!("/api/v1/org/{org}{path}");
     let integration =
         create_integration(&server, &a(""), &key, json!({ "name": "Payroll", "sourceSystem": "payroll" })).await;
-    let code = "async function run(ctx) {
-        const resp = await ctx.http.post('https://hooks.example.com/events', ctx.event);
-        if (resp.status !== 200) throw new Error(`receiver answered ${resp.status}`);
-    }";
+    let code = FORWARD_TO_RECEIVER;
     let (status, body) = send(
         &server,
         reqwest::Method::POST,
@@ -1371,10 +1368,7 @@ async fn two_server_processes_on_postgres_deliver_each_change_once() {
     let a = |path: &str| format!("/api/v1/org/{org}{path}");
     let integration =
         create_integration(&first, &a(""), &key, json!({ "name": "Payroll", "sourceSystem": "payroll" })).await;
-    let code = "async function run(ctx) {
-        const resp = await ctx.http.post('https://hooks.example.com/events', ctx.event);
-        if (resp.status !== 200) throw new Error(`receiver answered ${resp.status}`);
-    }";
+    let code = FORWARD_TO_RECEIVER;
     create_hook(
         &second,
         &a(""),
@@ -1411,6 +1405,13 @@ async fn two_server_processes_on_postgres_deliver_each_change_once() {
     assert_eq!(names.len(), total, "every change, none twice");
 }
 
+/// A PUSH hook sending each change to the tests' receiver (`hooks.example.com`); an answer
+/// other than 200 fails the attempt.
+const FORWARD_TO_RECEIVER: &str = "async function run(ctx) {
+    const resp = await ctx.http.post('https://hooks.example.com/events', ctx.event);
+    if (resp.status !== 200) throw new Error(`receiver answered ${resp.status}`);
+}";
+
 /// A receiver of PUSH deliveries that takes `delay` to answer 200 to each, recording them.
 fn accepting_receiver(delay: std::time::Duration) -> (axum::Router, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
     use std::sync::{Arc, Mutex};
@@ -1443,10 +1444,7 @@ async fn a_change_committed_while_the_server_is_down_is_delivered_after_restart(
     let a = |path: &str| format!("/api/v1/org/{org}{path}");
     let integration =
         create_integration(&server, &a(""), &key, json!({ "name": "Payroll", "sourceSystem": "payroll" })).await;
-    let code = "async function run(ctx) {
-        const resp = await ctx.http.post('https://hooks.example.com/events', ctx.event);
-        if (resp.status !== 200) throw new Error(`receiver answered ${resp.status}`);
-    }";
+    let code = FORWARD_TO_RECEIVER;
     create_hook(
         &server,
         &a(""),
@@ -1603,7 +1601,7 @@ async fn a_busy_pull_run_does_not_hold_up_push_delivery() {
         json!({ "name": "busy", "type": "PULL", "entityType": "employee", "code": busy }),
     )
     .await;
-    let forward = "async function run(ctx) { await ctx.http.post('https://hooks.example.com/events', ctx.event); }";
+    let forward = FORWARD_TO_RECEIVER;
     create_hook(
         &server,
         &a(""),
