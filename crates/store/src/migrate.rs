@@ -27,6 +27,8 @@ const SHARED: &[(i64, &str)] = &[
     (10, include_str!("../migrations/shared/0010_exchange_rates.sql")),
     (11, include_str!("../migrations/shared/0011_hook_kv.sql")),
 ];
+/// SQLite's own again after the shared ones (PostgreSQL has no version 12).
+const SQLITE_LATE: &[(i64, &str)] = &[(12, include_str!("../migrations/sqlite/0012_checks_without_in_lists.sql"))];
 
 pub(crate) fn migrate_sqlite(connection: &mut Connection) -> Result<(), StoreError> {
     let fail = |error: rusqlite::Error| StoreError::Migration(error.to_string());
@@ -35,7 +37,7 @@ pub(crate) fn migrate_sqlite(connection: &mut Connection) -> Result<(), StoreErr
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
         )
         .map_err(fail)?;
-    for (version, sql) in SQLITE_OWN.iter().chain(SHARED) {
+    for (version, sql) in SQLITE_OWN.iter().chain(SHARED).chain(SQLITE_LATE) {
         let transaction = connection.transaction().map_err(fail)?;
         let applied: bool = transaction
             .query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |row| {
@@ -84,4 +86,84 @@ pub(crate) fn migrate_postgres(client: &mut postgres::Client) -> Result<(), Stor
         }
     }
     transaction.commit().map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    /// Whether the statement's program builds a temporary B-tree (what `IN` lists in CHECK
+    /// constraints cost on every insert).
+    fn builds_ephemeral_table(connection: &Connection, sql: &str) -> bool {
+        let mut statement = connection.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        let parameters = statement.parameter_count();
+        let opcodes: Vec<String> = statement
+            .query_map(rusqlite::params_from_iter(std::iter::repeat_n(None::<String>, parameters)), |row| row.get(1))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        opcodes.iter().any(|opcode| opcode == "OpenEphemeral")
+    }
+
+    const INSERT_EVENT: &str =
+        "INSERT INTO change_events (org_id, entity_type, entity_id, change_type, before, after, source, created_at)
+        VALUES ('org_1', 'employee', 'emp_1', ?1, NULL, '{}', 'workday', 't')";
+    const INSERT_ASSIGNMENT: &str = "INSERT INTO assignments (id, org_id, resource_type, resource_id, target_type, target_id, fte, start_date, created_at, updated_at)
+        VALUES (?1, 'org_1', ?2, 'emp_1', 'team', 'team_1', 0.5, '2026-01-01', 't', 't')";
+
+    /// A database made before version 12 keeps its rows, its indexes and its event counter
+    /// (an event whose seq was the highest is gone: the seq is not handed out again), and
+    /// its CHECK constraints still refuse what they refused.
+    #[test]
+    fn version_12_rebuilds_the_tables_keeping_rows_and_the_event_counter() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        for (_, sql) in super::SQLITE_OWN.iter().chain(super::SHARED) {
+            connection.execute_batch(sql).unwrap();
+        }
+        connection
+            .execute_batch(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
+                 INSERT INTO organizations VALUES ('org_1', 'Acme', 'UTC', 'GBP', 't');",
+            )
+            .unwrap();
+        for version in 1..=11 {
+            connection.execute("INSERT INTO schema_migrations VALUES (?1, 't')", [version]).unwrap();
+        }
+        assert!(builds_ephemeral_table(&connection, INSERT_EVENT), "version 11 builds one for the IN list");
+        for change in ["create", "update", "delete"] {
+            connection.execute(INSERT_EVENT, [change]).unwrap();
+        }
+        connection.execute("DELETE FROM change_events WHERE seq = 3", []).unwrap();
+        connection.execute(INSERT_ASSIGNMENT, ["asg_1", "employee"]).unwrap();
+
+        super::migrate_sqlite(&mut connection).unwrap();
+
+        assert!(!builds_ephemeral_table(&connection, INSERT_EVENT));
+        assert!(!builds_ephemeral_table(&connection, INSERT_ASSIGNMENT));
+        let kept: Vec<(i64, String)> = connection
+            .prepare("SELECT seq, change_type FROM change_events ORDER BY seq")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(kept, [(1, "create".to_string()), (2, "update".to_string())]);
+        connection.execute(INSERT_EVENT, ["update"]).unwrap();
+        assert_eq!(connection.last_insert_rowid(), 4, "seq 3 was handed out before");
+        let resource: String = connection
+            .query_row("SELECT resource_id FROM assignments WHERE id = 'asg_1'", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(resource, "emp_1");
+        let indexes: i64 = connection
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('assignments', 'change_events') AND sql IS NOT NULL",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 4);
+        assert!(connection.execute(INSERT_EVENT, ["upsert"]).is_err());
+        assert!(connection.execute(INSERT_ASSIGNMENT, ["asg_2", "robot"]).is_err());
+        connection.execute(INSERT_ASSIGNMENT, ["asg_3", "vacancy"]).unwrap();
+    }
 }

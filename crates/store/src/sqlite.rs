@@ -58,17 +58,12 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
-                use std::sync::mpsc::RecvTimeoutError;
                 while nudged.recv().is_ok() {
                     let deadline = std::time::Instant::now() + CHECKPOINT_DELAY;
                     // Commits arriving meanwhile join this checkpoint; a store being
                     // dropped still gets its last commits copied.
-                    loop {
-                        match nudged.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
-                            Ok(()) => continue,
-                            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-                        }
-                    }
+                    let until_deadline = || deadline.saturating_duration_since(std::time::Instant::now());
+                    while nudged.recv_timeout(until_deadline()).is_ok() {}
                     if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                         tracing::warn!(%error, "WAL checkpoint failed; the next one copies these pages");
                     }
