@@ -13,7 +13,7 @@ use crate::{
     ChangeEvent, StoreError,
     db::{
         AssignmentFilter, DbError, DbResult, DefinitionRow, EntityFilter, Transaction, WRITE_ORDER, WriteScope,
-        adjustment_columns, adjustment_owner, adjustment_table, entity_columns, entity_insert, json_text,
+        adjustment_columns, adjustment_owner, adjustment_table, entity_columns, entity_insert, event_json, json_text,
     },
     keys::ApiKeyRow,
     migrate::migrate_postgres,
@@ -749,9 +749,9 @@ impl crate::db::Db for PostgresDb {
             let ids: Vec<&str> = events.iter().map(|event| event.entity_id.as_str()).collect();
             let changes_: Vec<&str> = events.iter().map(|event| event.change_type).collect();
             let before: Vec<Option<String>> =
-                events.iter().map(|event| event.before.as_ref().map(Value::to_string)).collect();
+                events.iter().map(|event| event_json(&event.before)).collect();
             let after: Vec<Option<String>> =
-                events.iter().map(|event| event.after.as_ref().map(Value::to_string)).collect();
+                events.iter().map(|event| event_json(&event.after)).collect();
             let source = scope.event_source;
             // WITH ORDINALITY: the events take their sequence numbers in page order.
             self.execute(

@@ -12,7 +12,7 @@ use crate::{
     ChangeEvent, StoreError,
     db::{
         AssignmentFilter, DbError, DbResult, DefinitionRow, EntityFilter, Transaction, WRITE_ORDER, WriteScope,
-        adjustment_columns, adjustment_owner, adjustment_table, entity_columns, entity_insert, json_text,
+        adjustment_columns, adjustment_owner, adjustment_table, entity_columns, entity_insert, event_json, json_text,
     },
     keys::ApiKeyRow,
     migrate::migrate_sqlite,
@@ -605,8 +605,8 @@ impl crate::db::Db for SqliteDb {
                 event.entity_type.as_str(),
                 event.entity_id,
                 event.change_type,
-                event.before.as_ref().map(Value::to_string),
-                event.after.as_ref().map(Value::to_string),
+                event_json(&event.before),
+                event_json(&event.after),
                 source,
                 scope.now
             ])?;
