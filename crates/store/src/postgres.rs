@@ -748,10 +748,8 @@ impl crate::db::Db for PostgresDb {
             let types: Vec<&str> = events.iter().map(|event| event.entity_type.as_str()).collect();
             let ids: Vec<&str> = events.iter().map(|event| event.entity_id.as_str()).collect();
             let changes_: Vec<&str> = events.iter().map(|event| event.change_type).collect();
-            let before: Vec<Option<String>> =
-                events.iter().map(|event| event_json(&event.before)).collect();
-            let after: Vec<Option<String>> =
-                events.iter().map(|event| event_json(&event.after)).collect();
+            let before: Vec<Option<String>> = events.iter().map(|event| event_json(&event.before)).collect();
+            let after: Vec<Option<String>> = events.iter().map(|event| event_json(&event.after)).collect();
             let source = scope.event_source;
             // WITH ORDINALITY: the events take their sequence numbers in page order.
             self.execute(
