@@ -425,3 +425,41 @@ fn committed_pages_reach_the_database_file_in_the_background() {
     }
     drop(store);
 }
+
+/// PostgreSQL: the tables a sync fills are analyzed as they grow (here where autovacuum is
+/// off, or has not come round yet), so the planner sees their size: after 1,000 rows and
+/// again each time they doubled.
+#[test]
+fn postgres_statistics_follow_the_tables_a_sync_fills() {
+    // A schema of its own: other tests' rows would move the sizes.
+    let Some(url) = flowstate_test_support::postgres_schema("statistics") else { return };
+    let store = flowstate_store::Store::open_postgres(&url).unwrap();
+    let org = store.create_org("Acme", "Europe/London", "GBP").unwrap();
+    let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    let believed = |client: &mut ::postgres::Client, table: &str| -> i64 {
+        client
+            .query_one("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)", &[&table])
+            .unwrap()
+            .get(0)
+    };
+    for page in 0..2 {
+        let list: Vec<(String, serde_json::Value)> = (0..1000)
+            .map(|index| {
+                let id = format!("E-{page}-{index}");
+                let record = json!({
+                    "firstName": "A", "lastName": "B", "email": format!("{id}@example.com"),
+                    "teamAllocations": [{ "teamId": "T1", "fte": 0.5, "startDate": "2026-01-01" }],
+                });
+                (id, record)
+            })
+            .collect();
+        let list: Vec<(&str, serde_json::Value)> = list.iter().map(|(id, data)| (id.as_str(), data.clone())).collect();
+        let outcome = store.apply_page(&org, "workday", EntityType::Employee, &crate::helpers::records(&list)).unwrap();
+        assert_eq!(outcome.created, 1000);
+        // -1: never analyzed.
+        let expected = 1000 * (page + 1);
+        for table in ["employees", "sync_state", "assignments"] {
+            assert_eq!(believed(&mut client, table), expected, "{table} after page {page}");
+        }
+    }
+}
