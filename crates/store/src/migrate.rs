@@ -14,8 +14,8 @@ const POSTGRES_OWN: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_workforce.sql")),
     (2, include_str!("../migrations/postgres/0002_api_keys.sql")),
 ];
-/// From version 3 on the SQL is the same on both (`migrations/shared/`: text columns,
-/// standard DDL).
+/// Versions 3 to 11 are the same SQL on both (`migrations/shared/`: text columns, standard
+/// DDL); so is every later version not listed as one backend's own.
 const SHARED: &[(i64, &str)] = &[
     (3, include_str!("../migrations/shared/0003_integrations.sql")),
     (4, include_str!("../migrations/shared/0004_hook_schedule.sql")),
@@ -27,8 +27,16 @@ const SHARED: &[(i64, &str)] = &[
     (10, include_str!("../migrations/shared/0010_exchange_rates.sql")),
     (11, include_str!("../migrations/shared/0011_hook_kv.sql")),
 ];
-/// SQLite's own again after the shared ones (PostgreSQL has no version 12).
+/// SQLite's own versions after 2. Their numbers are taken: PostgreSQL has no version 12, and
+/// the next shared version is 13.
 const SQLITE_LATE: &[(i64, &str)] = &[(12, include_str!("../migrations/sqlite/0012_checks_without_in_lists.sql"))];
+
+/// Every SQLite version, in the order they apply.
+fn sqlite_versions() -> Vec<(i64, &'static str)> {
+    let mut versions: Vec<(i64, &'static str)> = SQLITE_OWN.iter().chain(SHARED).chain(SQLITE_LATE).copied().collect();
+    versions.sort_by_key(|(version, _)| *version);
+    versions
+}
 
 pub(crate) fn migrate_sqlite(connection: &mut Connection) -> Result<(), StoreError> {
     let fail = |error: rusqlite::Error| StoreError::Migration(error.to_string());
@@ -37,14 +45,19 @@ pub(crate) fn migrate_sqlite(connection: &mut Connection) -> Result<(), StoreErr
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
         )
         .map_err(fail)?;
-    for (version, sql) in SQLITE_OWN.iter().chain(SHARED).chain(SQLITE_LATE) {
-        let transaction = connection.transaction().map_err(fail)?;
+    let mut applied_any = false;
+    for (version, sql) in sqlite_versions() {
+        // IMMEDIATE: two processes opening one new file take turns (a deferred transaction
+        // that reads first could not wait for the other's write lock).
+        let transaction =
+            connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(fail)?;
         let applied: bool = transaction
             .query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |row| {
                 row.get(0)
             })
             .map_err(fail)?;
         if !applied {
+            tracing::info!(version, "applying migration");
             transaction.execute_batch(sql).map_err(fail)?;
             transaction
                 .execute(
@@ -52,8 +65,14 @@ pub(crate) fn migrate_sqlite(connection: &mut Connection) -> Result<(), StoreErr
                     rusqlite::params![version, chrono::Utc::now().to_rfc3339()],
                 )
                 .map_err(fail)?;
+            applied_any = true;
         }
         transaction.commit().map_err(fail)?;
+    }
+    if applied_any {
+        // A migration that copies a table (version 12 copies the events) leaves a WAL of its
+        // size; copy it into the database file now and shrink it, rather than keep it.
+        connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(fail)?;
     }
     Ok(())
 }
@@ -111,12 +130,30 @@ mod tests {
     const INSERT_ASSIGNMENT: &str = "INSERT INTO assignments (id, org_id, resource_type, resource_id, target_type, target_id, fte, start_date, created_at, updated_at)
         VALUES (?1, 'org_1', ?2, 'emp_1', 'team', 'team_1', 0.5, '2026-01-01', 't', 't')";
 
+    /// No version number is used twice on a backend: a migration whose number has been
+    /// recorded would be taken as applied and skipped.
+    #[test]
+    fn each_backend_numbers_its_versions_once() {
+        let sqlite: Vec<i64> = super::sqlite_versions().iter().map(|(version, _)| *version).collect();
+        assert_eq!(sqlite, (1..=sqlite.len() as i64).collect::<Vec<_>>());
+        let mut postgres: Vec<i64> =
+            super::POSTGRES_OWN.iter().chain(super::SHARED).map(|(version, _)| *version).collect();
+        postgres.sort();
+        postgres.dedup();
+        assert_eq!(postgres.len(), super::POSTGRES_OWN.len() + super::SHARED.len());
+        for (version, _) in super::SQLITE_LATE {
+            assert!(!postgres.contains(version), "version {version} is SQLite's own");
+        }
+    }
+
     /// A database made before version 12 keeps its rows, its indexes and its event counter
     /// (an event whose seq was the highest is gone: the seq is not handed out again), and
     /// its CHECK constraints still refuse what they refused.
     #[test]
     fn version_12_rebuilds_the_tables_keeping_rows_and_the_event_counter() {
         let mut connection = Connection::open_in_memory().unwrap();
+        // As the store opens it: a rebuild must not trip over a reference to the tables.
+        connection.execute_batch("PRAGMA foreign_keys = ON").unwrap();
         for (_, sql) in super::SQLITE_OWN.iter().chain(super::SHARED) {
             connection.execute_batch(sql).unwrap();
         }

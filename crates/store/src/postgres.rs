@@ -27,8 +27,8 @@ pub(crate) struct PostgresDb {
     statistics: Statistics,
 }
 
-/// A table is analyzed again once it has taken, through this connection, as many rows as it
-/// held when last analyzed here, and never for fewer than this many.
+/// A table is analyzed again once it has taken, through this connection, as many rows as the
+/// planner believed it held, and never for fewer than this many.
 const ANALYZE_AFTER_ROWS: u64 = 1_000;
 
 /// Keeps the planner's statistics of the tables a sync fills in step with their size.
@@ -38,15 +38,16 @@ const ANALYZE_AFTER_ROWS: u64 = 1_000;
 /// these numbers come from). A table filled faster than that still looks nearly empty to the
 /// planner: it then reads the whole organisation's range of `sync_state` and filters it,
 /// for every page. Over a first sync of 100,000 employees, loading grew from 4 ms to 54 ms a
-/// page. So, after a commit, each table that has taken as many rows as it had at its last
-/// ANALYZE here (and at least [`ANALYZE_AFTER_ROWS`]) is analyzed again: a handful of
-/// ANALYZEs over an import, each at twice the size of the one before.
+/// page. So, after a commit, each table that has taken as many rows as the planner believed
+/// it held (its `reltuples`, read when this connection first wrote to it and after each
+/// ANALYZE), and at least [`ANALYZE_AFTER_ROWS`], is analyzed again: a handful of ANALYZEs
+/// over an import, each at twice the size of the one before.
 #[derive(Default)]
 struct Statistics {
     /// Rows written per table by the open transaction.
     pending: HashMap<&'static str, u64>,
-    /// Per table: rows written (committed) since this connection last analyzed it, and how
-    /// many rows it had then.
+    /// Per table: rows written (committed) through this connection since the planner's
+    /// size was read, and that size.
     tables: HashMap<&'static str, (u64, u64)>,
 }
 
@@ -57,11 +58,16 @@ impl Statistics {
         }
     }
 
-    /// The transaction committed: the tables now due for an ANALYZE.
-    fn committed(&mut self) -> Vec<&'static str> {
+    /// The transaction committed: counts its rows. `size` gives the planner's size of a
+    /// table seen for the first time.
+    fn committed(&mut self, mut size: impl FnMut(&str) -> u64) {
         for (table, rows) in self.pending.drain() {
-            self.tables.entry(table).or_default().0 += rows;
+            self.tables.entry(table).or_insert_with(|| (0, size(table))).0 += rows;
         }
+    }
+
+    /// The tables due for an ANALYZE.
+    fn due(&self) -> Vec<&'static str> {
         self.tables
             .iter()
             .filter(|(_, (written, size))| *written >= ANALYZE_AFTER_ROWS.max(*size))
@@ -113,9 +119,12 @@ impl PostgresDb {
         // A page's loads probe an index once per key (1,000 of them). At the default
         // random_page_cost of 4, a cost meant for spinning disks, PostgreSQL reads a table of
         // fewer than ~50,000 rows whole instead: 6–8 ms a lookup against 1–1.5 ms, measured.
-        // Where an operator has tuned the setting it stays as they set it.
-        let random_page_cost: String = client.query_one("SHOW random_page_cost", &[]).map_err(fail)?.get(0);
-        if random_page_cost == "4" {
+        // Where an operator has set it (server, database, role or connection) it stays.
+        let source: String = client
+            .query_one("SELECT source FROM pg_settings WHERE name = 'random_page_cost'", &[])
+            .map_err(fail)?
+            .get(0);
+        if source == "default" {
             client.batch_execute("SET random_page_cost = 1.1").map_err(fail)?;
         }
         migrate_postgres(&mut client)?;
@@ -144,15 +153,21 @@ impl PostgresDb {
     /// ANALYZEs the tables [`Statistics`] finds due. A failure is logged, not returned: the
     /// page is committed, and autovacuum may still do it.
     fn refresh_statistics(&mut self) {
-        for table in self.statistics.committed() {
-            let analyzed = self.client.batch_execute(&format!("ANALYZE {table}")).and_then(|()| {
-                self.client.query_one("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)", &[&table])
-            });
+        /// The planner's idea of a table's size (0 where it has none).
+        fn believed(client: &mut Client, table: &str) -> Result<u64, postgres::Error> {
+            let row =
+                client.query_one("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)", &[&table])?;
+            // -1: never analyzed.
+            Ok(row.get::<_, i64>(0).max(0) as u64)
+        }
+        let client = &mut self.client;
+        self.statistics.committed(|table| believed(client, table).unwrap_or(0));
+        for table in self.statistics.due() {
+            let analyzed = client.batch_execute(&format!("ANALYZE {table}")).and_then(|()| believed(client, table));
             match analyzed {
-                Ok(row) => {
-                    let size: i64 = row.get(0);
+                Ok(size) => {
                     tracing::debug!(table, rows = size, "analyzed");
-                    self.statistics.analyzed(table, size.max(0) as u64);
+                    self.statistics.analyzed(table, size);
                 }
                 Err(error) => {
                     tracing::warn!(table, %error, "ANALYZE failed; the planner keeps the statistics it has");
@@ -161,6 +176,7 @@ impl PostgresDb {
             }
         }
     }
+
     /// One statement for a table's rows: new ones inserted, stored ones (`upsert`) updated.
     fn put_entities(&mut self, org: &str, entity: EntityType, rows: &[&EntityRow], upsert: bool) -> DbResult<()> {
         if rows.is_empty() {

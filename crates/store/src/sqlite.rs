@@ -21,10 +21,18 @@ use crate::{
 };
 
 pub(crate) struct SqliteDb {
-    // Declared first so it stops (and closes its connection) before `connection` closes:
-    // the last connection to close is the one that checkpoints and removes the WAL.
-    checkpointer: Option<Checkpointer>,
     connection: Connection,
+    checkpointer: Option<Checkpointer>,
+}
+
+impl Drop for SqliteDb {
+    fn drop(&mut self) {
+        // The commit hook holds the checkpointer's only sender: dropping it closes the
+        // channel, and the thread ends. Then `connection`, the last to close, checkpoints what
+        // is left and removes the WAL.
+        self.connection.commit_hook(None::<fn() -> bool>);
+        drop(self.checkpointer.take());
+    }
 }
 
 /// How many WAL pages (4 KB each) may pile up before a commit copies them into the
@@ -41,49 +49,47 @@ const CHECKPOINT_DELAY: std::time::Duration = std::time::Duration::from_millis(1
 /// A checkpoint copies every page a sync wrote a second time and waits for the disk; done
 /// by the committing connection (SQLite's default) it took about a fifth of a first sync's
 /// time. A `PASSIVE` checkpoint from a second connection runs beside the writer without
-/// blocking it (and readers keep reading). When the WAL is wholly copied, the next write
-/// transaction starts it over from its beginning.
+/// blocking it (and readers keep reading). It is nudged by the connection's commit hook,
+/// so every commit counts, whether of a transaction or of a single statement.
 struct Checkpointer {
-    nudge: Option<std::sync::mpsc::SyncSender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Checkpointer {
-    fn start(path: &Path) -> Result<Checkpointer, StoreError> {
+    /// Starts the thread; the sender nudges it (one pending nudge is enough: a checkpoint
+    /// copies whatever is committed by then). The thread ends when the sender is dropped.
+    fn start(path: &Path) -> Result<(Checkpointer, std::sync::mpsc::SyncSender<()>), StoreError> {
         let fail = |error: rusqlite::Error| StoreError::Database(error.to_string());
         let connection = Connection::open(path).map_err(fail)?;
         connection.execute_batch("PRAGMA busy_timeout = 5000;").map_err(fail)?;
-        // One pending nudge is enough: the checkpoint copies whatever is committed by then.
         let (nudge, nudged) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
+                use std::sync::mpsc::RecvTimeoutError;
                 while nudged.recv().is_ok() {
+                    // Commits arriving meanwhile join this checkpoint.
                     let deadline = std::time::Instant::now() + CHECKPOINT_DELAY;
-                    // Commits arriving meanwhile join this checkpoint; a store being
-                    // dropped still gets its last commits copied.
-                    let until_deadline = || deadline.saturating_duration_since(std::time::Instant::now());
-                    while nudged.recv_timeout(until_deadline()).is_ok() {}
+                    loop {
+                        match nudged.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+                            Ok(()) => {}
+                            Err(RecvTimeoutError::Timeout) => break,
+                            // The store is closing; its connection checkpoints as it closes.
+                            Err(RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
                     if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                         tracing::warn!(%error, "WAL checkpoint failed; the next one copies these pages");
                     }
                 }
             })
             .map_err(|error| StoreError::Database(format!("cannot start the checkpoint thread: {error}")))?;
-        Ok(Checkpointer { nudge: Some(nudge), thread: Some(thread) })
-    }
-
-    /// A transaction committed: its pages are due for copying.
-    fn nudge(&self) {
-        if let Some(nudge) = &self.nudge {
-            let _ = nudge.try_send(());
-        }
+        Ok((Checkpointer { thread: Some(thread) }, nudge))
     }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        drop(self.nudge.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -118,9 +124,17 @@ impl SqliteDb {
             .map_err(fail)?;
         migrate_sqlite(&mut connection)?;
         // An in-memory database has no WAL (and a second connection would not see it).
-        let checkpointer =
-            if journal_mode.eq_ignore_ascii_case("wal") { Some(Checkpointer::start(path)?) } else { None };
-        Ok(SqliteDb { checkpointer, connection })
+        let checkpointer = if journal_mode.eq_ignore_ascii_case("wal") {
+            let (checkpointer, nudge) = Checkpointer::start(path)?;
+            connection.commit_hook(Some(move || {
+                let _ = nudge.try_send(());
+                false // let the commit go ahead
+            }));
+            Some(checkpointer)
+        } else {
+            None
+        };
+        Ok(SqliteDb { connection, checkpointer })
     }
 }
 
@@ -446,11 +460,6 @@ impl crate::db::Db for SqliteDb {
         // busy timeout. Every transaction here writes, so it takes the write lock up front.
         let sql = if statement == Transaction::Begin { "BEGIN IMMEDIATE" } else { statement.sql() };
         self.connection.execute_batch(sql)?;
-        if statement == Transaction::Commit
-            && let Some(checkpointer) = &self.checkpointer
-        {
-            checkpointer.nudge();
-        }
         Ok(())
     }
 

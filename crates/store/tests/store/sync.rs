@@ -391,15 +391,31 @@ fn two_writers_on_one_sqlite_file_wait_for_each_other() {
     assert_eq!(first.export(&org, EntityType::Employee).unwrap().len(), 1200);
 }
 
-/// What a sync commits reaches the database file itself soon after, copied by the store's
-/// checkpoint thread, while the store stays open and long before the WAL holds the 20,000
-/// pages at which the committing connection would copy it.
+/// What the store commits reaches the database file itself soon after, copied by the
+/// store's checkpoint thread, while the store stays open and long before the WAL holds the
+/// 20,000 pages at which the committing connection would copy it: a single statement (an
+/// organisation created) as well as a sync's page.
 #[test]
 fn committed_pages_reach_the_database_file_in_the_background() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("flowstate.db");
     let store = flowstate_store::Store::open_sqlite(&path).unwrap();
+    // A copy of the database file alone (no WAL beside it) holds only what was checkpointed.
+    let copy = directory.path().join("copy.db");
+    let in_file = |table: &str| {
+        std::fs::copy(&path, &copy).ok()?;
+        let connection = rusqlite::Connection::open(&copy).ok()?;
+        connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get::<_, i64>(0)).ok()
+    };
+    let wait_for = |table: &str, rows: i64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while in_file(table) != Some(rows) {
+            assert!(std::time::Instant::now() < deadline, "{table} is still only in the WAL: {:?}", in_file(table));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
     let org = store.create_org("Acme", "Europe/London", "GBP").unwrap();
+    wait_for("organizations", 1);
     let list: Vec<(String, serde_json::Value)> = (0..50)
         .map(|index| {
             (
@@ -411,18 +427,7 @@ fn committed_pages_reach_the_database_file_in_the_background() {
     let list: Vec<(&str, serde_json::Value)> = list.iter().map(|(id, data)| (id.as_str(), data.clone())).collect();
     let outcome = store.apply_page(&org, "workday", EntityType::Employee, &crate::helpers::records(&list)).unwrap();
     assert_eq!(outcome.created, 50);
-    // A copy of the database file alone (no WAL beside it) holds only what was checkpointed.
-    let copy = directory.path().join("copy.db");
-    let in_file = || {
-        std::fs::copy(&path, &copy).ok()?;
-        let connection = rusqlite::Connection::open(&copy).ok()?;
-        connection.query_row("SELECT COUNT(*) FROM employees", [], |row| row.get::<_, i64>(0)).ok()
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while in_file() != Some(50) {
-        assert!(std::time::Instant::now() < deadline, "the page is still only in the WAL: {:?}", in_file());
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for("employees", 50);
     drop(store);
 }
 
