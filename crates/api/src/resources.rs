@@ -58,8 +58,9 @@ pub(crate) async fn list(
     authorize(&state, &headers, &org, &format!("{segment}:read")).await?;
     let query = ListQuery::parse(&params)?;
     let org = OrgId::new(org);
-    // Ordered by a column and not filtered: paged in the database. Otherwise every entity
-    // of the type is read and the query applied in memory (same order either way).
+    // Ordered by a column and not searched: paged in the database. Otherwise the query is
+    // applied in memory (same order either way) to every entity of the type, or, with a
+    // search, to those the database finds may mention it.
     let in_database =
         ListOrder::from_field(&query.sort_by).filter(|_| query.search.is_none() && entity != EntityType::Assignment);
     let (data, total) = match in_database {
@@ -74,7 +75,12 @@ pub(crate) async fn list(
             blocking(&state, move |store| store.list_page(&org, entity, &page)).await?
         }
         None => {
-            let entities = blocking(&state, move |store| store.export(&org, entity)).await?;
+            let search = query.search.clone();
+            let entities = blocking(&state, move |store| match &search {
+                Some(text) => store.export_mentioning(&org, entity, text),
+                None => store.export(&org, entity),
+            })
+            .await?;
             query.apply(entities, entity == EntityType::Vacancy)
         }
     };

@@ -118,11 +118,15 @@ fn main() {
     let refused = (0..total).filter(|n| matches!(n % 100, 17 | 63)).count();
     assert_eq!((created, errors), (total - refused, refused));
 
-    // What a REST list of employees reads today (it pages in memory).
+    // What a REST list sorted by a field that is no column reads (it pages in memory).
     let started = Instant::now();
     let exported = store.export(&org, EntityType::Employee).unwrap();
     assert_eq!(exported.len(), total);
-    row("export every employee (a searched REST list reads this)", total, started.elapsed().as_secs_f64(), "");
+    row("export every employee (a list sorted by lastName reads this)", total, started.elapsed().as_secs_f64(), "");
+    // What a searched REST list reads: the candidates the database finds.
+    let started = Instant::now();
+    let found = store.export_mentioning(&org, EntityType::Employee, "lovelace 4242").unwrap();
+    row("employees mentioning \"lovelace 4242\" (a searched list)", found.len(), started.elapsed().as_secs_f64(), "");
     let started = Instant::now();
     // A page from the middle: the database skips to it.
     let middle = (total / 50 / 2).max(1);

@@ -637,6 +637,10 @@ impl crate::db::Db for PostgresDb {
         r#" COLLATE "C""#
     }
 
+    fn like_ignoring_case(&self) -> &'static str {
+        "ILIKE"
+    }
+
     fn run(&mut self, statement: Transaction) -> DbResult<()> {
         self.client.batch_execute(statement.sql())?;
         match statement {

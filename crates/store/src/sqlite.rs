@@ -454,6 +454,10 @@ impl crate::db::Db for SqliteDb {
         ""
     }
 
+    fn like_ignoring_case(&self) -> &'static str {
+        "LIKE"
+    }
+
     fn run(&mut self, statement: Transaction) -> DbResult<()> {
         // A deferred transaction that reads first and writes later cannot wait for another
         // process's writer: SQLite answers "database is locked" at once instead of using the

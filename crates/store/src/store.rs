@@ -483,12 +483,60 @@ impl Store {
     /// Every entity of a type, as change events show them (nested rows included), ordered by
     /// externalId.
     pub fn export(&self, org: &OrgId, entity: EntityType) -> Result<Vec<Value>, StoreError> {
+        self.export_where(org, entity, EntityFilter::All)
+    }
+
+    /// What [`Store::export`] gives, narrowed in the database to the entities that may
+    /// mention `text` (lowercase) in a top-level text value: every one whose id, externalId,
+    /// createdAt, updatedAt or a text field contains it, ignoring case, and perhaps others
+    /// (a field's name or a number may contain it too). The caller checks each; this saves
+    /// reading every row when few match.
+    ///
+    /// Text the database cannot look for exactly as Rust lowercases it (non-ASCII, or a
+    /// character JSON escapes) gets every entity, as do assignments.
+    pub fn export_mentioning(&self, org: &OrgId, entity: EntityType, text: &str) -> Result<Vec<Value>, StoreError> {
+        let searchable = |c: char| c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\';
+        if entity == EntityType::Assignment || text.is_empty() || !text.chars().all(searchable) {
+            return self.export(org, entity);
+        }
+        let pattern = format!("%{}%", text.replace('!', "!!").replace('%', "!%").replace('_', "!_"));
+        let ids = {
+            let mut db = self.db();
+            Self::check_org(db.as_mut(), org)?;
+            let like = db.like_ignoring_case();
+            let mentions = |column: &str| format!("{column} {like} $2 ESCAPE '!'");
+            // Two letters outside ASCII lowercase to ASCII in Rust (U+0130 to "i\u{307}", the
+            // Kelvin sign to "k"): rows with them are candidates for any text.
+            let exotic = |column: &str| format!("{column} LIKE $3 OR {column} LIKE $4");
+            let sql = format!(
+                "SELECT id FROM {} WHERE org_id = $1 AND ({} OR {} OR {} OR {} OR {} OR {} OR {})",
+                crate::model::table(entity),
+                mentions("id"),
+                mentions("external_id"),
+                mentions("fields"),
+                mentions("created_at"),
+                mentions("updated_at"),
+                exotic("external_id"),
+                exotic("fields"),
+            );
+            let params = [Some(org.as_str()), Some(pattern.as_str()), Some("%\u{130}%"), Some("%\u{212a}%")];
+            let rows = db.query_text(&sql, &params)?;
+            rows.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect::<Vec<String>>()
+        };
+        self.export_where(org, entity, EntityFilter::Ids(&ids))
+    }
+
+    fn export_where(
+        &self,
+        org: &OrgId,
+        entity: EntityType,
+        filter: EntityFilter<'_>,
+    ) -> Result<Vec<Value>, StoreError> {
         let mut db = self.db();
         let timezone = Self::check_org(db.as_mut(), org)?;
-        let (world, _) = load_entities(db.as_mut(), org.as_str(), entity, EntityFilter::All)?;
+        let (world, ids) = load_entities(db.as_mut(), org.as_str(), entity, filter)?;
         let today = Utc::now().with_timezone(&timezone).date_naive();
-        let mut entities: Vec<Value> =
-            world_ids(&world, entity).into_iter().filter_map(|id| represent(&world, entity, &id, today)).collect();
+        let mut entities: Vec<Value> = ids.iter().filter_map(|id| represent(&world, entity, id, today)).collect();
         // Bytewise, whatever the database's collation; entities without an externalId last.
         let key = |value: &Value| {
             let external_id = value.get("externalId").and_then(Value::as_str).map(str::to_string);
@@ -671,14 +719,6 @@ impl Store {
         let (world, ids) = load_entities(db.as_mut(), org.as_str(), entity, EntityFilter::ExternalIds(&keys))?;
         let today = Utc::now().with_timezone(&timezone).date_naive();
         Ok(ids.first().and_then(|id| represent(&world, entity, id, today)))
-    }
-}
-
-fn world_ids(world: &crate::world::World, entity: EntityType) -> Vec<String> {
-    if entity == EntityType::Assignment {
-        world.assignment_ids()
-    } else {
-        world.entities_of(entity).map(|row| row.id.clone()).collect()
     }
 }
 

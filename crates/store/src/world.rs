@@ -199,10 +199,6 @@ impl World {
         self.assignments.get(id)
     }
 
-    pub fn assignment_ids(&self) -> Vec<String> {
-        self.assignments.keys().cloned().collect()
-    }
-
     pub fn assignment_by_external(&self, external_id: &str) -> Option<&AssignmentRow> {
         self.assignments_by_external.get(external_id).and_then(|id| self.assignments.get(id))
     }

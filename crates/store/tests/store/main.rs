@@ -37,5 +37,6 @@ mod integrations;
 mod keys;
 mod nested;
 mod reference;
+mod search;
 mod sync;
 mod vacancy;
