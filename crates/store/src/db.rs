@@ -114,8 +114,9 @@ pub(crate) trait Db: Send {
     /// What makes a text comparison bytewise in `ORDER BY` (PostgreSQL's default collation
     /// follows the locale).
     fn bytewise(&self) -> &'static str;
-    /// `LIKE` that ignores the case of ASCII letters (SQLite's `LIKE`, PostgreSQL's `ILIKE`).
-    fn like_ignoring_case(&self) -> &'static str;
+    /// An SQL condition: text `column` matches the `LIKE` pattern `pattern` (lowercase, `!`
+    /// its escape), the case of ASCII letters ignored, whatever the database's locale.
+    fn like_ascii_lowercase(&self, column: &str, pattern: &str) -> String;
     /// A query over text values returning text columns.
     fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<Vec<Vec<Option<String>>>>;
 

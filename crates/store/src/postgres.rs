@@ -637,8 +637,11 @@ impl crate::db::Db for PostgresDb {
         r#" COLLATE "C""#
     }
 
-    fn like_ignoring_case(&self) -> &'static str {
-        "ILIKE"
+    fn like_ascii_lowercase(&self, column: &str, pattern: &str) -> String {
+        // Not ILIKE or lower(): they follow the locale (in Turkish, `I` is not `i`).
+        format!(
+            "translate({column}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') LIKE {pattern} ESCAPE '!'"
+        )
     }
 
     fn run(&mut self, statement: Transaction) -> DbResult<()> {

@@ -454,8 +454,9 @@ impl crate::db::Db for SqliteDb {
         ""
     }
 
-    fn like_ignoring_case(&self) -> &'static str {
-        "LIKE"
+    fn like_ascii_lowercase(&self, column: &str, pattern: &str) -> String {
+        // SQLite's LIKE folds the case of ASCII letters, and only theirs.
+        format!("{column} LIKE {pattern} ESCAPE '!'")
     }
 
     fn run(&mut self, statement: Transaction) -> DbResult<()> {

@@ -499,12 +499,12 @@ impl Store {
         if entity == EntityType::Assignment || text.is_empty() || !text.chars().all(searchable) {
             return self.export(org, entity);
         }
+        let text = text.to_ascii_lowercase();
         let pattern = format!("%{}%", text.replace('!', "!!").replace('%', "!%").replace('_', "!_"));
         let ids = {
             let mut db = self.db();
             Self::check_org(db.as_mut(), org)?;
-            let like = db.like_ignoring_case();
-            let mentions = |column: &str| format!("{column} {like} $2 ESCAPE '!'");
+            let mentions = |column: &str| db.like_ascii_lowercase(column, "$2");
             // Two letters outside ASCII lowercase to ASCII in Rust (U+0130 to "i\u{307}", the
             // Kelvin sign to "k"): rows with them are candidates for any text.
             let exotic = |column: &str| format!("{column} LIKE $3 OR {column} LIKE $4");
