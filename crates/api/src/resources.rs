@@ -61,8 +61,8 @@ pub(crate) async fn list(
     // Ordered by a column and not searched: paged in the database. Otherwise the query is
     // applied in memory (same order either way) to every entity of the type, or, with a
     // search, to those the database finds may mention it.
-    let in_database =
-        ListOrder::from_field(&query.sort_by).filter(|_| query.search.is_none() && entity != EntityType::Assignment);
+    let in_database = ListOrder::for_field(entity, &query.sort_by)
+        .filter(|_| query.search.is_none() && entity != EntityType::Assignment);
     let (data, total) = match in_database {
         Some(order) => {
             let page = ListPageQuery {

@@ -111,6 +111,9 @@ pub(crate) trait Db: Send {
     fn lock_row(&mut self, table: &str, org: &str, id: &str) -> DbResult<()>;
     /// An SQL expression for the text of `field` in the JSON text column `column`.
     fn json_field(&self, column: &str, field: &str) -> String;
+    /// An SQL expression for the number in `field` of the JSON text column `column` (NULL
+    /// where it holds no number).
+    fn json_number(&self, column: &str, field: &str) -> String;
     /// What makes a text comparison bytewise in `ORDER BY` (PostgreSQL's default collation
     /// follows the locale).
     fn bytewise(&self) -> &'static str;

@@ -633,6 +633,11 @@ impl crate::db::Db for PostgresDb {
         format!("(CAST({column} AS jsonb) ->> '{field}')")
     }
 
+    fn json_number(&self, column: &str, field: &str) -> String {
+        let value = format!("(CAST({column} AS jsonb) -> '{field}')");
+        format!("(CASE WHEN jsonb_typeof({value}) = 'number' THEN CAST({value} AS double precision) END)")
+    }
+
     fn bytewise(&self) -> &'static str {
         r#" COLLATE "C""#
     }

@@ -450,6 +450,13 @@ impl crate::db::Db for SqliteDb {
         format!("json_extract({column}, '$.{field}')")
     }
 
+    fn json_number(&self, column: &str, field: &str) -> String {
+        let path = format!("'$.{field}'");
+        format!(
+            "(CASE WHEN json_type({column}, {path}) IN ('integer', 'real') THEN json_extract({column}, {path}) END)"
+        )
+    }
+
     fn bytewise(&self) -> &'static str {
         ""
     }

@@ -65,33 +65,57 @@ pub struct ListPageQuery {
     pub limit: usize,
 }
 
-/// What [`Store::list_page`] can order by in the database: the columns every entity has.
+/// What [`Store::list_page`] can order by in the database: the columns every entity has, and
+/// the scalar fields of its type that hold text or a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListOrder {
     ExternalId,
     Id,
     CreatedAt,
     UpdatedAt,
+    /// A field holding text: names, codes, emails, dates (`YYYY-MM-DD`) and enums.
+    TextField(&'static str),
+    /// A field holding a number.
+    NumberField(&'static str),
 }
 
 impl ListOrder {
-    /// The order a list's `sortBy` names, if it is one of these.
-    pub fn from_field(name: &str) -> Option<ListOrder> {
+    /// The order a list of `entity` sorted by `name` takes, if the database can sort by it.
+    /// (A job role may be text or an object: not this way.)
+    pub fn for_field(entity: EntityType, name: &str) -> Option<ListOrder> {
+        use flowstate_sync::schema::FieldKind;
         match name {
             "externalId" => Some(ListOrder::ExternalId),
             "id" => Some(ListOrder::Id),
             "createdAt" => Some(ListOrder::CreatedAt),
             "updatedAt" => Some(ListOrder::UpdatedAt),
-            _ => None,
+            _ => {
+                let spec = flowstate_sync::schema::fields(entity).iter().find(|spec| spec.name == name)?;
+                match spec.kind {
+                    FieldKind::Text { .. }
+                    | FieldKind::Id
+                    | FieldKind::Email
+                    | FieldKind::Date
+                    | FieldKind::Enum(_)
+                    | FieldKind::Currency => Some(ListOrder::TextField(spec.name)),
+                    FieldKind::Number { .. } | FieldKind::Money | FieldKind::Integer { .. } => {
+                        Some(ListOrder::NumberField(spec.name))
+                    }
+                    FieldKind::JobRole => None,
+                }
+            }
         }
     }
 
-    fn column(self) -> &'static str {
+    /// The SQL value to order by, and whether it is text (compared bytewise).
+    fn expression(self, db: &dyn Db) -> (String, bool) {
         match self {
-            ListOrder::ExternalId => "external_id",
-            ListOrder::Id => "id",
-            ListOrder::CreatedAt => "created_at",
-            ListOrder::UpdatedAt => "updated_at",
+            ListOrder::ExternalId => ("external_id".into(), true),
+            ListOrder::Id => ("id".into(), true),
+            ListOrder::CreatedAt => ("created_at".into(), true),
+            ListOrder::UpdatedAt => ("updated_at".into(), true),
+            ListOrder::TextField(name) => (db.json_field("fields", name), true),
+            ListOrder::NumberField(name) => (db.json_number("fields", name), false),
         }
     }
 }
@@ -673,10 +697,12 @@ impl Store {
         let total =
             db.query_text(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table} WHERE org_id = $1{filter}"), &params)?;
         let total = crate::db::first_number(&total).unwrap_or(0);
-        let (column, collate, direction) = (order.column(), db.bytewise(), if descending { "DESC" } else { "ASC" });
+        let (value, is_text) = order.expression(db.as_ref());
+        let (collate, direction) = (db.bytewise(), if descending { "DESC" } else { "ASC" });
+        let value_collate = if is_text { collate } else { "" };
         let sql = format!(
             "SELECT id FROM {table} WHERE org_id = $1{filter}
-             ORDER BY ({column} IS NULL) {direction}, {column}{collate} {direction}, id{collate} ASC {}",
+             ORDER BY ({value} IS NULL) {direction}, {value}{value_collate} {direction}, id{collate} ASC {}",
             crate::db::limit_offset(page, limit)
         );
         let ids: Vec<String> =

@@ -151,21 +151,26 @@ async fn first_start_then_api_then_restart(db: &str) {
 
     // Lists ordered by a column page in the database; with a search they are sorted in
     // memory. Both give the same pages: absent externalIds last, text bytewise, ties by id.
-    for (external_id, email) in [
-        (None, "n1@example.com"),
-        (None, "n2@example.com"),
-        (Some("emp-3"), "l@example.com"),
-        (Some("Émile"), "e@example.com"),
-        (Some("EMP-10"), "t@example.com"),
+    // Fields sort in the database too: text bytewise ("Émile" after "b"), ties by id, absent
+    // start dates last.
+    for (external_id, email, last_name, start_date) in [
+        (None, "n1@example.com", "b", None),
+        (None, "n2@example.com", "Émile", Some("2024-02-01")),
+        (Some("emp-3"), "l@example.com", "B", Some("2023-12-31")),
+        (Some("Émile"), "e@example.com", "b", None),
+        (Some("EMP-10"), "t@example.com", "Y", Some("2024-02-01")),
     ] {
-        let mut body = json!({ "firstName": "X", "lastName": "Y", "email": email });
+        let mut body = json!({ "firstName": "X", "lastName": last_name, "email": email });
         if let Some(external_id) = external_id {
             body["externalId"] = json!(external_id);
+        }
+        if let Some(start_date) = start_date {
+            body["startDate"] = json!(start_date);
         }
         let (status, created) = send(&server, reqwest::Method::POST, &employees, Some(&key), Some(body)).await;
         assert_eq!(status, 201, "{created}");
     }
-    for sort in ["externalId", "id", "createdAt", "updatedAt"] {
+    for sort in ["externalId", "id", "createdAt", "updatedAt", "lastName", "email", "startDate", "firstName"] {
         for direction in ["asc", "desc"] {
             for page in 1..=3 {
                 let query = format!("limit=3&page={page}&sortBy={sort}&sortDir={direction}");
@@ -204,7 +209,18 @@ async fn first_start_then_api_then_restart(db: &str) {
         (Some("VAC-D"), None),
         (None, None),
     ] {
-        let mut body = json!({ "role": "Role" });
+        // Numbers sort as numbers in the database too; absent salaries last.
+        let (fte, salary_min) = match external_id {
+            Some("VAC-A") => (0.5, Some(50000.0)),
+            Some("VAC-B") => (1.0, None),
+            Some("VAC-C") => (0.25, Some(70000.5)),
+            Some(_) => (0.5, Some(9000.0)),
+            None => (1.0, None),
+        };
+        let mut body = json!({ "role": "Role", "fte": fte });
+        if let Some(salary_min) = salary_min {
+            body["salaryMin"] = json!(salary_min);
+        }
         if let Some(external_id) = external_id {
             body["externalId"] = json!(external_id);
         }
@@ -216,10 +232,12 @@ async fn first_start_then_api_then_restart(db: &str) {
             assert_eq!(status, 201, "{filled}");
         }
     }
-    for filled in ["", "&excludeFilled=false"] {
+    for (filled, sort) in ["", "&excludeFilled=false"].into_iter().flat_map(|filled| {
+        ["externalId", "fte", "salaryMin", "role", "status"].into_iter().map(move |sort| (filled, sort))
+    }) {
         for direction in ["asc", "desc"] {
-            for page in 1..=2 {
-                let query = format!("limit=2&page={page}&sortDir={direction}{filled}");
+            for page in 1..=3 {
+                let query = format!("limit=2&page={page}&sortBy={sort}&sortDir={direction}{filled}");
                 let (_, in_database) = call(&server, &format!("{vacancies}?{query}"), Some(&key)).await;
                 let (_, in_memory) = call(&server, &format!("{vacancies}?{query}&search=role"), Some(&key)).await;
                 let ids = |body: &Value| -> Vec<Value> {
