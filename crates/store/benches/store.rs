@@ -118,7 +118,7 @@ fn main() {
     let refused = (0..total).filter(|n| matches!(n % 100, 17 | 63)).count();
     assert_eq!((created, errors), (total - refused, refused));
 
-    // What a REST list of assignments reads (it pages in memory).
+    // What a list paged in memory reads (assignments, or sorted by a field the database cannot).
     let started = Instant::now();
     let exported = store.export(&org, EntityType::Employee).unwrap();
     assert_eq!(exported.len(), total);

@@ -28,7 +28,10 @@ pub(crate) fn load_page(
     for record in records {
         *seen.entry(record.external_id.as_str()).or_default() += 1;
     }
-    let external_ids: Vec<String> = seen.keys().map(|id| id.to_string()).collect();
+    // A key holding U+0000 is refused by the parser, and PostgreSQL would refuse a query
+    // naming it (failing the whole page): it is never looked up.
+    let queryable = |id: &str| !id.contains('\0');
+    let external_ids: Vec<String> = seen.keys().filter(|id| queryable(id)).map(|id| id.to_string()).collect();
     if let Writer::Sync(source) = page.writer {
         for state in db.sync_states(page.org, source, page.entity, &external_ids)? {
             world.load_sync_state(state);
@@ -50,7 +53,7 @@ pub(crate) fn load_page(
     let changing: Vec<String> = records
         .iter()
         .zip(&unchanged)
-        .filter(|(_, unchanged)| !**unchanged)
+        .filter(|(record, unchanged)| !**unchanged && queryable(&record.external_id))
         .map(|(record, _)| record.external_id.clone())
         .collect();
     let mut state_ids: Vec<String> =

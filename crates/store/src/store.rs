@@ -65,6 +65,10 @@ pub struct ListPageQuery {
     pub limit: usize,
 }
 
+/// Searched text longer than this is looked for in every row rather than by the database
+/// (SQLite refuses `LIKE` patterns over 50,000 bytes).
+const MAX_SEARCHED_TEXT: usize = 1_000;
+
 /// What [`Store::list_page`] can order by in the database: the columns every entity has, and
 /// the scalar fields of its type that hold text or a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -330,6 +334,9 @@ impl Store {
                     if external_id.trim().is_empty() {
                         return Err(StoreError::Invalid("externalId must not be blank".into()));
                     }
+                    if external_id.contains('\0') {
+                        return Err(StoreError::Invalid(format!("externalId {}", flowstate_sync::NUL)));
+                    }
                     if self.find_by_external_id(org, entity, external_id)?.is_some() {
                         return Err(StoreError::Conflict(format!("{entity} with externalId {external_id:?} exists")));
                     }
@@ -507,58 +514,61 @@ impl Store {
     /// Every entity of a type, as change events show them (nested rows included), ordered by
     /// externalId.
     pub fn export(&self, org: &OrgId, entity: EntityType) -> Result<Vec<Value>, StoreError> {
-        self.export_where(org, entity, EntityFilter::All)
+        let mut db = self.db();
+        Self::export_where(db.as_mut(), org, entity, EntityFilter::All)
     }
 
     /// What [`Store::export`] gives, narrowed in the database to the entities that may
-    /// mention `text` (lowercase) in a top-level text value: every one whose id, externalId,
-    /// createdAt, updatedAt or a text field contains it, ignoring case, and perhaps others
-    /// (a field's name or a number may contain it too). The caller checks each; this saves
+    /// mention `text` in a top-level text value, ignoring case: every one whose id,
+    /// externalId, createdAt, updatedAt or a text field contains it, and perhaps others (a
+    /// field's name or a number may contain it too). The caller checks each; this saves
     /// reading every row when few match.
     ///
     /// Text the database cannot look for exactly as Rust lowercases it (non-ASCII, or a
-    /// character JSON escapes) gets every entity, as do assignments.
+    /// character JSON escapes) or longer than 1,000 bytes gets every entity, as
+    /// do assignments.
     pub fn export_mentioning(&self, org: &OrgId, entity: EntityType, text: &str) -> Result<Vec<Value>, StoreError> {
+        let mut db = self.db();
         let searchable = |c: char| c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\';
-        if entity == EntityType::Assignment || text.is_empty() || !text.chars().all(searchable) {
-            return self.export(org, entity);
+        let narrowed = entity != EntityType::Assignment
+            && !text.is_empty()
+            && text.len() <= MAX_SEARCHED_TEXT
+            && text.chars().all(searchable);
+        if !narrowed {
+            return Self::export_where(db.as_mut(), org, entity, EntityFilter::All);
         }
+        Self::check_org(db.as_mut(), org)?;
         let text = text.to_ascii_lowercase();
         let pattern = format!("%{}%", text.replace('!', "!!").replace('%', "!%").replace('_', "!_"));
-        let ids = {
-            let mut db = self.db();
-            Self::check_org(db.as_mut(), org)?;
-            let mentions = |column: &str| db.like_ascii_lowercase(column, "$2");
-            // Two letters outside ASCII lowercase to ASCII in Rust (U+0130 to "i\u{307}", the
-            // Kelvin sign to "k"): rows with them are candidates for any text.
-            let exotic = |column: &str| format!("{column} LIKE $3 OR {column} LIKE $4");
-            let sql = format!(
-                "SELECT id FROM {} WHERE org_id = $1 AND ({} OR {} OR {} OR {} OR {} OR {} OR {})",
-                crate::model::table(entity),
-                mentions("id"),
-                mentions("external_id"),
-                mentions("fields"),
-                mentions("created_at"),
-                mentions("updated_at"),
-                exotic("external_id"),
-                exotic("fields"),
-            );
-            let params = [Some(org.as_str()), Some(pattern.as_str()), Some("%\u{130}%"), Some("%\u{212a}%")];
-            let rows = db.query_text(&sql, &params)?;
-            rows.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect::<Vec<String>>()
-        };
-        self.export_where(org, entity, EntityFilter::Ids(&ids))
+        let mentions = |column: &str| db.like_ascii_lowercase(column, "$2");
+        // Two letters outside ASCII lowercase to ASCII in Rust (U+0130 to "i\u{307}", the
+        // Kelvin sign to "k"): rows with them are candidates for any text.
+        let exotic = |column: &str| format!("{column} LIKE $3 OR {column} LIKE $4");
+        let sql = format!(
+            "SELECT id FROM {} WHERE org_id = $1 AND ({} OR {} OR {} OR {} OR {} OR {} OR {})",
+            crate::model::table(entity),
+            mentions("id"),
+            mentions("external_id"),
+            mentions("fields"),
+            mentions("created_at"),
+            mentions("updated_at"),
+            exotic("external_id"),
+            exotic("fields"),
+        );
+        let params = [Some(org.as_str()), Some(pattern.as_str()), Some("%\u{130}%"), Some("%\u{212a}%")];
+        let ids: Vec<String> =
+            db.query_text(&sql, &params)?.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect();
+        Self::export_where(db.as_mut(), org, entity, EntityFilter::Ids(&ids))
     }
 
     fn export_where(
-        &self,
+        db: &mut dyn Db,
         org: &OrgId,
         entity: EntityType,
         filter: EntityFilter<'_>,
     ) -> Result<Vec<Value>, StoreError> {
-        let mut db = self.db();
-        let timezone = Self::check_org(db.as_mut(), org)?;
-        let (world, ids) = load_entities(db.as_mut(), org.as_str(), entity, filter)?;
+        let timezone = Self::check_org(db, org)?;
+        let (world, ids) = load_entities(db, org.as_str(), entity, filter)?;
         let today = Utc::now().with_timezone(&timezone).date_naive();
         let mut entities: Vec<Value> = ids.iter().filter_map(|id| represent(&world, entity, id, today)).collect();
         // Bytewise, whatever the database's collation; entities without an externalId last.
@@ -714,6 +724,9 @@ impl Store {
 
     /// The entity with this id or, failing that, this externalId, as export shows it.
     pub fn find(&self, org: &OrgId, entity: EntityType, id_or_external_id: &str) -> Result<Option<Value>, StoreError> {
+        if id_or_external_id.contains('\0') {
+            return Ok(None); // never stored (PostgreSQL could not even be asked)
+        }
         let mut db = self.db();
         let timezone = Self::check_org(db.as_mut(), org)?;
         let keys = [id_or_external_id.to_string()];
@@ -739,6 +752,9 @@ impl Store {
         entity: EntityType,
         external_id: &str,
     ) -> Result<Option<Value>, StoreError> {
+        if external_id.contains('\0') {
+            return Ok(None); // never stored (PostgreSQL could not even be asked)
+        }
         let mut db = self.db();
         let timezone = Self::check_org(db.as_mut(), org)?;
         let keys = [external_id.to_string()];

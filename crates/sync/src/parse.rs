@@ -117,6 +117,10 @@ pub fn parse_record(
     custom_definitions: &[CustomAttributeDefinition],
 ) -> Result<ParsedRecord, Vec<RecordError>> {
     let mut errors = Errors { external_id, list: Vec::new() };
+    if external_id.contains('\0') {
+        errors.push("externalId", crate::value::NUL);
+        return Err(errors.list);
+    }
 
     if let Some(deleted_at) = data.get("deletedAt").filter(|value| !value.is_null()) {
         return match check(FieldKind::Date, deleted_at) {
@@ -176,6 +180,9 @@ pub fn parse_record(
             (EntityType::Vacancy, "filledBy") => match value {
                 Value::Null => upsert.fill = merge_fill(&mut errors, &upsert.fill, FillChange::Clear, key),
                 Value::Object(filler) => match filler.get("externalId") {
+                    Some(Value::String(id)) if id.contains('\0') => {
+                        errors.push("filledBy.externalId", crate::value::NUL)
+                    }
                     Some(Value::String(id)) if !id.trim().is_empty() => {
                         upsert.fill = merge_fill(&mut errors, &upsert.fill, FillChange::Set(id.clone()), key)
                     }
@@ -188,6 +195,7 @@ pub fn parse_record(
             },
             (EntityType::Vacancy, "filledByExternalId") => match value {
                 Value::Null => upsert.fill = merge_fill(&mut errors, &upsert.fill, FillChange::Clear, key),
+                Value::String(id) if id.contains('\0') => errors.push("filledByExternalId", crate::value::NUL),
                 Value::String(id) if !id.trim().is_empty() => {
                     upsert.fill = merge_fill(&mut errors, &upsert.fill, FillChange::Set(id.clone()), key)
                 }

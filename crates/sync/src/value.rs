@@ -95,10 +95,15 @@ fn is_email(text: &str) -> bool {
         && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// The message for text holding U+0000, which PostgreSQL cannot store in a text column and
+/// a searched list could not find in SQLite: refused everywhere a record carries text.
+pub const NUL: &str = "must not contain the NUL character (U+0000)";
+
 /// Checks one non-null JSON value against a kind; the error is the message after the field
 /// name (`"must be a date (YYYY-MM-DD), got \"03/15/2024\""`).
 pub fn check(kind: FieldKind, value: &Value) -> Result<FieldValue, String> {
     let text = |value: &Value| match value {
+        Value::String(text) if text.contains('\0') => Err(NUL.to_string()),
         Value::String(text) => Ok(text.clone()),
         other => Err(format!("must be a string, got {}", type_name(other))),
     };

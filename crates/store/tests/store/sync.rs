@@ -357,7 +357,37 @@ crate::on_both_backends!(
     a_team_deleted_and_referenced_again_in_one_page_is_created_anew,
     custom_attribute_definitions_are_checked,
     a_batch_the_database_refuses_is_applied_record_by_record,
+    text_with_a_nul_character_is_refused_per_record,
 );
+
+/// Text holding U+0000 (which a PostgreSQL text column cannot store) is a per-record error
+/// naming the field, on both backends; the rest of the page is written.
+fn text_with_a_nul_character_is_refused_per_record(test: TestStore) {
+    let outcome = test.apply(
+        EntityType::Employee,
+        &[
+            ("E-1", json!({ "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com" })),
+            ("E-\u{0}2", json!({ "firstName": "Nul", "lastName": "Key", "email": "key@example.com" })),
+            ("E-3", json!({ "firstName": "Nul\u{0}", "lastName": "Field", "email": "field@example.com" })),
+            (
+                "E-4",
+                json!({ "firstName": "Nul", "lastName": "Team", "email": "team@example.com",
+                        "teamAllocations": [{ "teamId": "T\u{0}1", "fte": 1, "startDate": "2026-01-01" }] }),
+            ),
+        ],
+    );
+    let fields: Vec<Option<String>> = outcome.errors.iter().map(|error| error.field.clone()).collect();
+    assert_eq!(
+        fields,
+        [Some("externalId".to_string()), Some("firstName".to_string()), Some("teamAllocations[0].teamId".to_string())],
+        "{:?}",
+        outcome.errors
+    );
+    assert_eq!(outcome.errors[1].message, "firstName must not contain the NUL character (U+0000)");
+    assert_eq!(outcome.created, 1);
+    let vacancy = test.apply(EntityType::Vacancy, &[("V-1", json!({ "role": "R", "filledByExternalId": "E\u{0}1" }))]);
+    assert_eq!(vacancy.errors[0].field.as_deref(), Some("filledByExternalId"), "{:?}", vacancy.errors);
+}
 
 /// Two processes (here: two stores, each with its own connection) syncing into one SQLite
 /// file wait for each other's writes; neither is told "database is locked".
