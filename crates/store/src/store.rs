@@ -334,9 +334,6 @@ impl Store {
                     if external_id.trim().is_empty() {
                         return Err(StoreError::Invalid("externalId must not be blank".into()));
                     }
-                    if external_id.contains('\0') {
-                        return Err(StoreError::Invalid(format!("externalId {}", flowstate_sync::NUL)));
-                    }
                     if self.find_by_external_id(org, entity, external_id)?.is_some() {
                         return Err(StoreError::Conflict(format!("{entity} with externalId {external_id:?} exists")));
                     }

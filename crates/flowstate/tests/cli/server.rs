@@ -152,6 +152,7 @@ async fn first_start_then_api_then_restart(db: &str) {
     let nul = json!({ "externalId": "E\u{0}1", "firstName": "N", "lastName": "U", "email": "nul@example.com" });
     let (status, refused) = send(&server, reqwest::Method::POST, &employees, Some(&key), Some(nul)).await;
     assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["details"][0]["field"], "externalId", "{refused}");
     let (status, _) = call(&server, &format!("{employees}/E%001"), Some(&key)).await;
     assert_eq!(status, 404);
 
