@@ -78,6 +78,10 @@ impl From<DbError> for crate::StoreError {
 pub(crate) type DbResult<T> = Result<T, DbError>;
 
 pub(crate) trait Db: Send {
+    /// Whether the connection is gone for good (the pool then drops it and opens another).
+    fn is_broken(&self) -> bool {
+        false
+    }
     /// The organisation's IANA time zone, or `None` when there is no such organisation.
     fn org_timezone(&mut self, org: &str) -> DbResult<Option<String>>;
     fn insert_org(&mut self, id: &str, name: &str, timezone: &str, currency: &str, created_at: &str) -> DbResult<()>;
@@ -135,6 +139,8 @@ pub(crate) trait Db: Send {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Transaction {
     Begin,
+    /// A read-only transaction that sees one committed state throughout.
+    BeginSnapshot,
     Commit,
     Rollback,
     Savepoint,
@@ -146,6 +152,7 @@ impl Transaction {
     pub fn sql(self) -> &'static str {
         match self {
             Transaction::Begin => "BEGIN",
+            Transaction::BeginSnapshot => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             Transaction::Commit => "COMMIT",
             Transaction::Rollback => "ROLLBACK",
             Transaction::Savepoint => "SAVEPOINT record",

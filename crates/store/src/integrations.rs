@@ -262,7 +262,7 @@ pub struct Organization {
 
 impl Store {
     pub fn organization(&self, org: &OrgId) -> Result<Organization, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let rows = db.query_text(
             "SELECT id, name, timezone, currency FROM organizations WHERE id = $1",
@@ -299,7 +299,7 @@ impl Store {
             created_at: now.clone(),
             updated_at: now,
         };
-        let mut db = self.db();
+        let mut db = self.db()?;
         Self::check_org(db.as_mut(), org)?;
         db.execute_text(
             "INSERT INTO integrations (id, org_id, name, description, source_system, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -318,14 +318,14 @@ impl Store {
     }
 
     pub fn integrations(&self, org: &OrgId) -> Result<Vec<Integration>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE org_id = $1 ORDER BY created_at, id");
         Ok(db.query_text(&sql, &[Some(org.as_str())])?.iter().map(|row| integration(row)).collect())
     }
 
     pub fn integration(&self, org: &OrgId, id: &str) -> Result<Option<Integration>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE org_id = $1 AND id = $2");
         Ok(db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| integration(row)))
@@ -357,7 +357,7 @@ impl Store {
         let hour = hook.preferred_hour.map(|hour| hour.to_string());
         let enabled = hook.enabled.to_string();
         let attempts = hook.retry_policy.map(|policy| policy.max_attempts.to_string());
-        self.db().execute_text(
+        self.db()?.execute_text(
             &format!("INSERT INTO hooks (org_id, {HOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
             &[
                 Some(org.as_str()),
@@ -393,7 +393,7 @@ impl Store {
 
     pub fn hooks(&self, org: &OrgId, integration_id: &str) -> Result<Vec<Hook>, StoreError> {
         self.require_integration(org, integration_id)?;
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!(
             "SELECT {HOOK_COLUMNS} FROM hooks WHERE org_id = $1 AND integration_id = $2 ORDER BY created_at, id"
@@ -402,7 +402,7 @@ impl Store {
     }
 
     pub fn hook(&self, org: &OrgId, id: &str) -> Result<Option<Hook>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!("SELECT {HOOK_COLUMNS} FROM hooks WHERE org_id = $1 AND id = $2");
         db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| hook(row)).transpose()
@@ -428,7 +428,7 @@ impl Store {
         let hour = merged.preferred_hour.map(|hour| hour.to_string());
         let enabled = merged.enabled.to_string();
         let attempts = merged.retry_policy.map(|policy| policy.max_attempts.to_string());
-        self.db().execute_text(
+        self.db()?.execute_text(
             "UPDATE hooks SET name = $3, event_types = $4, code = $5, schedule = $6, preferred_hour = $7, enabled = $8,
              max_attempts = $9, updated_at = $10 WHERE org_id = $1 AND id = $2",
             &[
@@ -457,7 +457,7 @@ impl Store {
         if self.has_running_execution(org, id)? {
             return Err(StoreError::Conflict("an execution of this hook is running; delete it once it ends".into()));
         }
-        let mut db = self.db();
+        let mut db = self.db()?;
         Self::check_org(db.as_mut(), org)?;
         let deleted =
             db.execute_text("DELETE FROM hooks WHERE org_id = $1 AND id = $2", &[Some(org.as_str()), Some(id)])?;
@@ -480,7 +480,7 @@ impl Store {
         }
         let description = description.unwrap_or(stored.description.as_deref());
         let now = crate::timestamp(Utc::now());
-        self.db().execute_text(
+        self.db()?.execute_text(
             "UPDATE integrations SET name = $3, description = $4, updated_at = $5 WHERE org_id = $1 AND id = $2",
             &[Some(org.as_str()), Some(id), Some(name), description, Some(&now)],
         )?;
@@ -502,7 +502,7 @@ impl Store {
             }
         }
         let deleted = self
-            .db()
+            .db()?
             .execute_text("DELETE FROM integrations WHERE org_id = $1 AND id = $2", &[Some(org.as_str()), Some(id)])?;
         Ok(deleted == 1)
     }
@@ -510,7 +510,7 @@ impl Store {
     /// A hook's `ctx.kv` value, unless absent or expired at `now` (RFC 3339, as
     /// [`crate::timestamp`] writes).
     pub fn kv_get(&self, org: &OrgId, hook_id: &str, key: &str, now: &str) -> Result<Option<String>, StoreError> {
-        let rows = self.db().query_text(
+        let rows = self.reader()?.query_text(
             "SELECT value FROM hook_kv WHERE org_id = $1 AND hook_id = $2 AND key = $3 AND expires_at > $4",
             &[Some(org.as_str()), Some(hook_id), Some(key), Some(now)],
         )?;
@@ -527,7 +527,7 @@ impl Store {
         value: &str,
         expires_at: &str,
     ) -> Result<(), StoreError> {
-        let written = self.db().execute_text(
+        let written = self.db()?.execute_text(
             "INSERT INTO hook_kv (org_id, hook_id, key, value, expires_at)
              SELECT $1, id, $3, $4, $5 FROM hooks WHERE org_id = $1 AND id = $2
              ON CONFLICT (hook_id, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
@@ -541,7 +541,7 @@ impl Store {
 
     /// Deletes `ctx.kv` values expired at `now`, of every organisation; how many.
     pub fn prune_kv(&self, now: &str) -> Result<u64, StoreError> {
-        Ok(self.db().execute_text("DELETE FROM hook_kv WHERE expires_at <= $1", &[Some(now)])?)
+        Ok(self.db()?.execute_text("DELETE FROM hook_kv WHERE expires_at <= $1", &[Some(now)])?)
     }
 
     /// Sets (or replaces) a sealed secret of the integration.
@@ -556,7 +556,7 @@ impl Store {
             )));
         }
         self.require_integration(org, integration_id)?;
-        self.db().execute_text(
+        self.db()?.execute_text(
             "INSERT INTO integration_secrets (integration_id, org_id, name, nonce, ciphertext, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (integration_id, name) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, updated_at = excluded.updated_at",
             &[
@@ -573,7 +573,7 @@ impl Store {
 
     pub fn delete_secret(&self, org: &OrgId, integration_id: &str, name: &str) -> Result<bool, StoreError> {
         self.require_integration(org, integration_id)?;
-        let mut db = self.db();
+        let mut db = self.db()?;
         Self::check_org(db.as_mut(), org)?;
         let deleted = db.execute_text(
             "DELETE FROM integration_secrets WHERE integration_id = $1 AND org_id = $2 AND name = $3",
@@ -585,7 +585,7 @@ impl Store {
     /// The integration's secrets, sealed, by name.
     pub fn secrets(&self, org: &OrgId, integration_id: &str) -> Result<Vec<SealedSecret>, StoreError> {
         self.require_integration(org, integration_id)?;
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let rows = db.query_text(
             "SELECT name, nonce, ciphertext, updated_at FROM integration_secrets WHERE integration_id = $1 AND org_id = $2 ORDER BY name",
@@ -610,7 +610,7 @@ impl Store {
              WHERE h.hook_type = 'PULL' AND h.enabled = 'true' AND h.schedule IS NOT NULL ORDER BY h.id",
             columns.join(", ")
         );
-        let rows = self.db().query_text(&sql, &[])?;
+        let rows = self.reader()?.query_text(&sql, &[])?;
         rows.iter()
             .map(|row| {
                 Ok(ScheduledHook {
@@ -633,11 +633,11 @@ impl Store {
         slot: &str,
     ) -> Result<bool, StoreError> {
         let changed = match previous {
-            Some(previous) => self.db().execute_text(
+            Some(previous) => self.db()?.execute_text(
                 "UPDATE hooks SET last_scheduled_at = $4 WHERE org_id = $1 AND id = $2 AND last_scheduled_at = $3",
                 &[Some(org.as_str()), Some(hook_id), Some(previous), Some(slot)],
             )?,
-            None => self.db().execute_text(
+            None => self.db()?.execute_text(
                 "UPDATE hooks SET last_scheduled_at = $3 WHERE org_id = $1 AND id = $2 AND last_scheduled_at IS NULL",
                 &[Some(org.as_str()), Some(hook_id), Some(slot)],
             )?,
@@ -648,7 +648,7 @@ impl Store {
     /// Executions of the hook (not counting skipped ones) started at or after `since`
     /// (RFC 3339 with microseconds, as executions are stamped).
     pub fn executions_since(&self, org: &OrgId, hook_id: &str, since: &str) -> Result<usize, StoreError> {
-        let rows = self.db().query_text(
+        let rows = self.reader()?.query_text(
             "SELECT id FROM executions WHERE org_id = $1 AND hook_id = $2 AND status <> 'skipped' AND started_at >= $3",
             &[Some(org.as_str()), Some(hook_id), Some(since)],
         )?;
@@ -658,7 +658,7 @@ impl Store {
     /// The newest change event's number, of every organisation (the dispatcher's cue that
     /// something changed); `Some(0)` before the first.
     pub fn latest_event_seq(&self) -> Result<Option<i64>, StoreError> {
-        let rows = self.db().query_text("SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM change_events", &[])?;
+        let rows = self.reader()?.query_text("SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM change_events", &[])?;
         Ok(first_number(&rows))
     }
 
@@ -667,13 +667,13 @@ impl Store {
         let sql = format!(
             "SELECT {HOOK_COLUMNS}, org_id FROM hooks WHERE hook_type = 'PUSH' AND enabled = 'true' ORDER BY created_at, id"
         );
-        let rows = self.db().query_text(&sql, &[])?;
+        let rows = self.reader()?.query_text(&sql, &[])?;
         rows.iter().map(|row| Ok((OrgId(text(row, 13)), hook(row)?))).collect()
     }
 
     /// The last change event (seq) the PUSH hook is done with; `None` before its first use.
     pub fn push_cursor(&self, org: &OrgId, hook_id: &str) -> Result<Option<i64>, StoreError> {
-        let rows = self.db().query_text(
+        let rows = self.reader()?.query_text(
             "SELECT last_seq FROM push_cursors WHERE org_id = $1 AND hook_id = $2",
             &[Some(org.as_str()), Some(hook_id)],
         )?;
@@ -683,7 +683,7 @@ impl Store {
     /// Starts the hook's cursor at the organisation's newest event (history is not
     /// replayed); returns where it starts. A cursor that exists is left as it is.
     pub fn start_push_cursor(&self, org: &OrgId, hook_id: &str) -> Result<i64, StoreError> {
-        let mut db = self.db();
+        let mut db = self.db()?;
         let rows = db.query_text(
             "SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM change_events WHERE org_id = $1",
             &[Some(org.as_str())],
@@ -705,7 +705,7 @@ impl Store {
     /// Takes (or renews) the lease on delivering the hook's events until `until`, if no other
     /// server holds a lease that is still running at `now`: whether this server holds it.
     pub fn lease_push_cursor(&self, org: &OrgId, hook_id: &str, now: &str, until: &str) -> Result<bool, StoreError> {
-        let taken = self.db().execute_text(
+        let taken = self.db()?.execute_text(
             "UPDATE push_cursors SET lease_owner = $3, lease_until = $5
              WHERE org_id = $1 AND hook_id = $2 AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until < $4)",
             &[Some(org.as_str()), Some(hook_id), Some(self.node_id()), Some(now), Some(until)],
@@ -715,7 +715,7 @@ impl Store {
 
     /// Moves the cursor from `from` to `to` (compare-and-set): whether this caller moved it.
     pub fn advance_push_cursor(&self, org: &OrgId, hook_id: &str, from: i64, to: i64) -> Result<bool, StoreError> {
-        let changed = self.db().execute_text(
+        let changed = self.db()?.execute_text(
             "UPDATE push_cursors SET last_seq = $4, updated_at = $5 WHERE org_id = $1 AND hook_id = $2 AND last_seq = $3",
             &[Some(org.as_str()), Some(hook_id), Some(&from.to_string()), Some(&to.to_string()), Some(&crate::timestamp(Utc::now()))],
         )?;
@@ -725,7 +725,7 @@ impl Store {
     /// One sealed secret of any organisation (to tell which master key is in use), with its
     /// integration id.
     pub fn any_sealed_secret(&self) -> Result<Option<(String, SealedSecret)>, StoreError> {
-        let rows = self.db().query_text(
+        let rows = self.reader()?.query_text(
             "SELECT integration_id, name, nonce, ciphertext, updated_at FROM integration_secrets ORDER BY integration_id, name LIMIT 1",
             &[],
         )?;
@@ -747,7 +747,7 @@ impl Store {
         &self,
         reseal: impl Fn(&str, &SealedSecret) -> Option<SealedSecret>,
     ) -> Result<usize, StoreError> {
-        let mut db = self.db();
+        let mut db = self.db()?;
         db.run(crate::db::Transaction::Begin)?;
         let outcome = (|| {
             let rows = db.query_text(
@@ -790,7 +790,7 @@ impl Store {
     /// How many executions are kept, by status (every organisation; for metrics).
     pub fn execution_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let rows = self
-            .db()
+            .reader()?
             .query_text("SELECT status, CAST(COUNT(*) AS TEXT) FROM executions GROUP BY status ORDER BY status", &[])?;
         Ok(rows.iter().map(|row| (text(row, 0), text(row, 1).parse().unwrap_or(0))).collect())
     }
@@ -799,13 +799,13 @@ impl Store {
     /// not running; how many.
     pub fn prune_executions(&self, before: &str) -> Result<u64, StoreError> {
         Ok(self
-            .db()
+            .db()?
             .execute_text("DELETE FROM executions WHERE status <> 'running' AND started_at < $1", &[Some(before)])?)
     }
 
     /// Whether an execution of the hook is running.
     pub fn has_running_execution(&self, org: &OrgId, hook_id: &str) -> Result<bool, StoreError> {
-        let rows = self.db().query_text(
+        let rows = self.reader()?.query_text(
             "SELECT id FROM executions WHERE org_id = $1 AND hook_id = $2 AND status = 'running'",
             &[Some(org.as_str()), Some(hook_id)],
         )?;
@@ -814,7 +814,7 @@ impl Store {
 
     /// Renews the leases of every execution this node is running (it is alive), to `until`.
     pub fn renew_execution_leases(&self, until: &str) -> Result<u64, StoreError> {
-        Ok(self.db().execute_text(
+        Ok(self.db()?.execute_text(
             "UPDATE executions SET lease_until = $2 WHERE status = 'running' AND node_id = $1",
             &[Some(self.node_id()), Some(until)],
         )?)
@@ -843,7 +843,7 @@ impl Store {
     pub fn fail_interrupted_executions_at(&self, now: &str, this_node_restarted: bool) -> Result<u64, StoreError> {
         let now = now.to_string();
         let mine = if this_node_restarted { Some(self.node_id()) } else { None };
-        Ok(self.db().execute_text(
+        Ok(self.db()?.execute_text(
             "UPDATE executions SET status = 'failed', error = 'interrupted', finished_at = $1
              WHERE status = 'running' AND (lease_until IS NULL OR lease_until < $1 OR node_id = $2)",
             &[Some(&now), mine],
@@ -889,7 +889,7 @@ impl Store {
             error: error.map(str::to_string),
             event_id: None,
         };
-        let mut db = self.db();
+        let mut db = self.db()?;
         Self::check_org(db.as_mut(), org)?;
         db.execute_text(
             &format!(
@@ -919,7 +919,7 @@ impl Store {
     pub fn save_execution(&self, org: &OrgId, execution: &Execution) -> Result<(), StoreError> {
         let pages = execution.pages.to_string();
         let record = execution.record.as_ref().map(Value::to_string);
-        self.db().execute_text(
+        self.db()?.execute_text(
             "UPDATE executions SET status = $3, finished_at = $4, pages = $5, record = $6, error = $7, event_id = $8, lease_until = $9 WHERE org_id = $1 AND id = $2",
             &[
                 Some(org.as_str()),
@@ -937,7 +937,7 @@ impl Store {
     }
 
     pub fn execution(&self, org: &OrgId, id: &str) -> Result<Option<Execution>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE org_id = $1 AND id = $2");
         Ok(db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| execution(row)))
@@ -952,7 +952,7 @@ impl Store {
         page: usize,
         limit: usize,
     ) -> Result<(Vec<Execution>, usize), StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let total = db.query_text(
             "SELECT CAST(COUNT(*) AS TEXT) FROM executions WHERE org_id = $1 AND hook_id = $2",
@@ -968,7 +968,7 @@ impl Store {
     }
 
     pub fn executions(&self, org: &OrgId, hook_id: &str) -> Result<Vec<Execution>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!(
             "SELECT {EXECUTION_COLUMNS} FROM executions WHERE org_id = $1 AND hook_id = $2 ORDER BY started_at DESC, id DESC"

@@ -35,6 +35,7 @@ mod migrate;
 mod model;
 mod pg_tls;
 mod plan;
+mod pool;
 mod postgres;
 pub mod reference;
 mod represent;
@@ -44,6 +45,7 @@ mod world;
 
 use std::collections::BTreeMap;
 
+pub use pool::PoolSettings;
 pub use store::{ChangeEvent, EntityWrite, Filled, ListOrder, ListPageQuery, Store, Written, is_postgres_url};
 
 use flowstate_sync::{NestedKind, RecordError, nested::NestedCounts};

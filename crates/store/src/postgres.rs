@@ -102,6 +102,14 @@ impl PostgresDb {
     /// Connects (`postgres://user[:password]@host[:port]/database[?options=…]`) and applies
     /// pending migrations.
     pub fn connect(url: &str) -> Result<PostgresDb, StoreError> {
+        let mut db = PostgresDb::session(url)?;
+        migrate_postgres(&mut db.client)?;
+        Ok(db)
+    }
+
+    /// Connects and sets the session up, without migrating (a pool's further connections:
+    /// the first one migrated).
+    pub fn session(url: &str) -> Result<PostgresDb, StoreError> {
         let (driver_url, mode, root) = crate::pg_tls::parse(url)?;
         let connected = match mode {
             crate::pg_tls::SslMode::Disable => Client::connect(&driver_url, NoTls),
@@ -127,7 +135,6 @@ impl PostgresDb {
         if source == "default" {
             client.batch_execute("SET random_page_cost = 1.1").map_err(fail)?;
         }
-        migrate_postgres(&mut client)?;
         Ok(PostgresDb { client, statements: HashMap::new(), statistics: Statistics::default() })
     }
 
@@ -370,6 +377,10 @@ fn assignment_row(row: &Row) -> DbResult<AssignmentRow> {
 }
 
 impl crate::db::Db for PostgresDb {
+    fn is_broken(&self) -> bool {
+        self.client.is_closed()
+    }
+
     fn org_timezone(&mut self, org: &str) -> DbResult<Option<String>> {
         let rows = self.query("SELECT timezone FROM organizations WHERE id = $1", &[&org])?;
         Ok(rows.first().map(|row| row.get(0)))

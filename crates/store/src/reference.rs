@@ -83,7 +83,7 @@ const RATE_COLUMNS: &str = "id, from_currency, to_currency, rate, effective_date
 impl Store {
     /// The organisation's job roles, by title.
     pub fn job_roles(&self, org: &OrgId) -> Result<Vec<JobRole>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!("SELECT {JOB_ROLE_COLUMNS} FROM job_roles WHERE org_id = $1 ORDER BY title, id");
         Ok(db.query_text(&sql, &[Some(org.as_str())])?.iter().map(|row| job_role(row)).collect())
@@ -119,7 +119,7 @@ impl Store {
             created_at: now.clone(),
             updated_at: now,
         };
-        self.db()
+        self.db()?
             .execute_text(
                 &format!("INSERT INTO job_roles (org_id, {JOB_ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"),
                 &[
@@ -140,7 +140,7 @@ impl Store {
 
     /// The organisation's active custom attribute definitions, by attributeKey.
     pub fn custom_attribute_definitions(&self, org: &OrgId) -> Result<Vec<CustomAttributeDefinitionInfo>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         Ok(db
             .definitions(org.as_str())?
@@ -161,7 +161,7 @@ impl Store {
 
     /// The organisation's exchange rates, by pair then date.
     pub fn exchange_rates(&self, org: &OrgId) -> Result<Vec<ExchangeRate>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!(
             "SELECT {RATE_COLUMNS} FROM exchange_rates WHERE org_id = $1 ORDER BY from_currency, to_currency, effective_date"
@@ -196,7 +196,7 @@ impl Store {
             )));
         }
         let now = crate::timestamp(Utc::now());
-        let mut db = self.db();
+        let mut db = self.db()?;
         Self::check_org(db.as_mut(), org)?;
         let rate_text = Value::from(rate).to_string();
         db.execute_text(
@@ -216,7 +216,7 @@ impl Store {
 
     /// Whether the organisation had such a rate.
     pub fn delete_exchange_rate(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
-        let mut db = self.db();
+        let mut db = self.db()?;
         Self::check_org(db.as_mut(), org)?;
         Ok(db.execute_text(
             "DELETE FROM exchange_rates WHERE org_id = $1 AND id = $2",

@@ -136,6 +136,27 @@ impl SqliteDb {
         };
         Ok(SqliteDb { connection, checkpointer })
     }
+
+    /// A second connection to a database [`SqliteDb::open`] has opened, for reading only
+    /// (`query_only`: a write through it is an error, never a wait for the write lock). In
+    /// WAL mode it reads the last committed state beside the writer's open transaction.
+    pub fn open_reader(path: &Path) -> Result<SqliteDb, StoreError> {
+        let fail = |error: rusqlite::Error| StoreError::Database(error.to_string());
+        let connection = Connection::open(path).map_err(fail)?;
+        connection
+            .execute_batch(
+                "PRAGMA query_only = ON; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;",
+            )
+            .map_err(fail)?;
+        Ok(SqliteDb { connection, checkpointer: None })
+    }
+
+    /// Whether the database runs in WAL mode (where readers need no lock the writer holds).
+    pub fn is_wal(&mut self) -> bool {
+        self.connection
+            .query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0))
+            .is_ok_and(|mode| mode.eq_ignore_ascii_case("wal"))
+    }
 }
 
 fn list(ids: &[String]) -> String {
@@ -470,7 +491,12 @@ impl crate::db::Db for SqliteDb {
         // A deferred transaction that reads first and writes later cannot wait for another
         // process's writer: SQLite answers "database is locked" at once instead of using the
         // busy timeout. Every transaction here writes, so it takes the write lock up front.
-        let sql = if statement == Transaction::Begin { "BEGIN IMMEDIATE" } else { statement.sql() };
+        // A snapshot is a deferred transaction: its first read fixes what it sees.
+        let sql = match statement {
+            Transaction::Begin => "BEGIN IMMEDIATE",
+            Transaction::BeginSnapshot => "BEGIN DEFERRED",
+            other => other.sql(),
+        };
         self.connection.execute_batch(sql)?;
         Ok(())
     }

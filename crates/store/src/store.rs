@@ -14,12 +14,13 @@ use crate::{
     load::{load_entities, load_page},
     model::new_id,
     plan::{FillRefused, Page, Prepared, Writer, plan_fill, plan_page},
+    pool::{Connection, Connections, PoolSettings, Snapshot},
     represent::represent,
 };
 
 /// The workforce store, on SQLite or PostgreSQL.
 pub struct Store {
-    db: Mutex<Box<dyn Db>>,
+    connections: crate::pool::Connections,
     /// Called after a page that changed something commits (the PUSH dispatcher wakes up).
     change_listeners: Mutex<Vec<ChangeListener>>,
     /// Which server this is, in the executions it runs (see [`Store::set_node_id`]).
@@ -155,22 +156,32 @@ pub fn is_postgres_url(location: &str) -> bool {
 impl Store {
     /// Opens the store at `location`: a `postgres://` URL, or else a SQLite file path.
     pub fn open(location: &str) -> Result<Store, StoreError> {
-        if is_postgres_url(location) { Store::open_postgres(location) } else { Store::open_sqlite(Path::new(location)) }
+        Store::open_with(location, PoolSettings::default())
+    }
+
+    /// [`Store::open`] with connection settings.
+    pub fn open_with(location: &str, settings: PoolSettings) -> Result<Store, StoreError> {
+        let connections = if is_postgres_url(location) {
+            Connections::postgres(location, settings)?
+        } else {
+            Connections::sqlite(Path::new(location), settings)?
+        };
+        Ok(Store::with(connections))
     }
 
     /// Opens (creating if needed) a SQLite database file and applies pending migrations.
     pub fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
-        Ok(Store::with(Box::new(crate::sqlite::SqliteDb::open(path)?)))
+        Ok(Store::with(Connections::sqlite(path, PoolSettings::default())?))
     }
 
     /// Connects to PostgreSQL (`postgres://user@host:port/database`) and applies pending
     /// migrations.
     pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
-        Ok(Store::with(Box::new(crate::postgres::PostgresDb::connect(url)?)))
+        Ok(Store::with(Connections::postgres(url, PoolSettings::default())?))
     }
 
-    fn with(db: Box<dyn Db>) -> Store {
-        Store { db: Mutex::new(db), change_listeners: Mutex::new(Vec::new()), node_id: std::sync::OnceLock::new() }
+    fn with(connections: Connections) -> Store {
+        Store { connections, change_listeners: Mutex::new(Vec::new()), node_id: std::sync::OnceLock::new() }
     }
 
     /// Names this server in the executions it starts (once; by default `local`).
@@ -196,8 +207,14 @@ impl Store {
         }
     }
 
-    pub(crate) fn db(&self) -> std::sync::MutexGuard<'_, Box<dyn Db>> {
-        self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// A connection that may write (see `pool.rs`).
+    pub(crate) fn db(&self) -> Result<Connection<'_>, StoreError> {
+        self.connections.writer()
+    }
+
+    /// A connection for a read on its own: never waits behind a write.
+    pub(crate) fn reader(&self) -> Result<Snapshot<'_>, StoreError> {
+        self.connections.reader()
     }
 
     /// The organisation's time zone; an error if there is no such organisation.
@@ -224,7 +241,7 @@ impl Store {
             )));
         }
         let id = new_id("org");
-        self.db().insert_org(&id, name, timezone, currency, &crate::timestamp(Utc::now()))?;
+        self.db()?.insert_org(&id, name, timezone, currency, &crate::timestamp(Utc::now()))?;
         Ok(OrgId(id))
     }
 
@@ -254,7 +271,7 @@ impl Store {
                 "entityTypes must be some of employee, contractor, vacancy, team and project".into(),
             ));
         }
-        let mut db = self.db();
+        let mut db = self.db()?;
         Self::check_org(db.as_mut(), org)?;
         let definition = DefinitionRow {
             id: new_id("cad"),
@@ -389,7 +406,7 @@ impl Store {
             return Err(StoreError::Conflict("the vacancy is already filled".into()));
         }
         let vacancy_id = found["id"].as_str().unwrap_or_default().to_string();
-        let timezone = Self::check_org(self.db().as_mut(), org)?;
+        let timezone = Self::check_org(self.db()?.as_mut(), org)?;
         let now = Utc::now();
         let today = now.with_timezone(&timezone).date_naive().to_string();
         let crate::fill::FillerRecord { external_id, data } = match crate::fill::filler_record(filler, body, &today) {
@@ -403,7 +420,7 @@ impl Store {
         }
         let filler_id = crate::model::new_id(crate::model::id_prefix(filler));
         let record = IncomingRecord { external_id: external_id.clone().unwrap_or_else(|| filler_id.clone()), data };
-        let mut guard = self.db();
+        let mut guard = self.db()?;
         let db = guard.as_mut();
         let page = Page {
             org: org.as_str(),
@@ -472,7 +489,7 @@ impl Store {
         records: &[IncomingRecord],
         now: DateTime<Utc>,
     ) -> Result<PageOutcome, StoreError> {
-        let mut guard = self.db();
+        let mut guard = self.db()?;
         let db = guard.as_mut();
         let timezone = Self::check_org(db, org)?;
         let page = Page {
@@ -511,7 +528,7 @@ impl Store {
     /// Every entity of a type, as change events show them (nested rows included), ordered by
     /// externalId.
     pub fn export(&self, org: &OrgId, entity: EntityType) -> Result<Vec<Value>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::export_where(db.as_mut(), org, entity, EntityFilter::All)
     }
 
@@ -525,7 +542,7 @@ impl Store {
     /// character JSON escapes) or longer than 1,000 bytes gets every entity, as do
     /// assignments. An unknown organisation is `NotFound`, as for `export`.
     pub fn export_mentioning(&self, org: &OrgId, entity: EntityType, text: &str) -> Result<Vec<Value>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         let searchable = |c: char| c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\';
         let narrowed = entity != EntityType::Assignment
             && !text.is_empty()
@@ -584,7 +601,7 @@ impl Store {
 
     /// How many organisations exist (none: the database is new).
     pub fn organization_count(&self) -> Result<i64, StoreError> {
-        Ok(self.db().org_count()?)
+        Ok(self.reader()?.org_count()?)
     }
 
     /// Creates an API key of the organisation with these scopes (each one of
@@ -599,7 +616,7 @@ impl Store {
                 ALL_SCOPES.join(", ")
             )));
         }
-        let mut db = self.db();
+        let mut db = self.db()?;
         Self::check_org(db.as_mut(), org)?;
         let id = uuid::Uuid::now_v7().simple().to_string();
         let secret = new_secret();
@@ -621,7 +638,7 @@ impl Store {
     /// The key a bearer token stands for, if the token is one of ours and not revoked.
     pub fn authenticate(&self, token: &str) -> Result<Option<ApiKey>, StoreError> {
         let Some((id, secret)) = parse_token(token) else { return Ok(None) };
-        let Some(row) = self.db().api_key(id)? else { return Ok(None) };
+        let Some(row) = self.reader()?.api_key(id)? else { return Ok(None) };
         if row.revoked_at.is_some() || !same_secret(&row.secret_sha256, &sha256_hex(secret)) {
             return Ok(None);
         }
@@ -636,14 +653,14 @@ impl Store {
 
     /// Revokes one of the organisation's keys; whether it was live.
     pub fn revoke_api_key(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
-        let mut db = self.db();
+        let mut db = self.db()?;
         Self::check_org(db.as_mut(), org)?;
         Ok(db.revoke_api_key(org.as_str(), id, &crate::timestamp(Utc::now()))?)
     }
 
     /// At most `limit` of the organisation's change events after `after_seq`, oldest first.
     pub fn change_events_page(&self, org: &OrgId, after_seq: i64, limit: i64) -> Result<Vec<ChangeEvent>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         Ok(db.change_events(org.as_str(), after_seq, limit)?)
     }
@@ -656,7 +673,7 @@ impl Store {
         entity: EntityType,
         external_id: &str,
     ) -> Result<Option<String>, StoreError> {
-        let mut db = self.db();
+        let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let states = db.sync_states(org.as_str(), source, entity, &[external_id.to_string()])?;
         Ok(states.into_iter().next().map(|state| state.last_synced_at))
@@ -675,7 +692,7 @@ impl Store {
         if entity == EntityType::Assignment {
             return Err(StoreError::Invalid("assignments are listed whole".into()));
         }
-        let mut db = self.db();
+        let mut db = self.reader()?;
         let timezone = Self::check_org(db.as_mut(), org)?;
         let today = Utc::now().with_timezone(&timezone).date_naive();
         let today_text = today.to_string();
@@ -723,7 +740,7 @@ impl Store {
         if id_or_external_id.contains('\0') {
             return Ok(None); // never stored (PostgreSQL could not even be asked)
         }
-        let mut db = self.db();
+        let mut db = self.reader()?;
         let timezone = Self::check_org(db.as_mut(), org)?;
         let keys = [id_or_external_id.to_string()];
         let today = Utc::now().with_timezone(&timezone).date_naive();
@@ -751,7 +768,7 @@ impl Store {
         if external_id.contains('\0') {
             return Ok(None); // never stored (PostgreSQL could not even be asked)
         }
-        let mut db = self.db();
+        let mut db = self.reader()?;
         let timezone = Self::check_org(db.as_mut(), org)?;
         let keys = [external_id.to_string()];
         let (world, ids) = load_entities(db.as_mut(), org.as_str(), entity, EntityFilter::ExternalIds(&keys))?;

@@ -36,6 +36,7 @@ mod api_writes;
 mod integrations;
 mod keys;
 mod nested;
+mod pool;
 mod reference;
 mod search;
 mod sync;
