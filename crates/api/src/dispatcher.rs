@@ -12,6 +12,10 @@
 //! trigger `event` and the event's id. Before every attempt the lease is renewed if a quarter
 //! of it has passed, so an attempt (10 s at most) always starts with 45 s of lease ahead and
 //! no second server starts on the same event.
+//!
+//! Each hook with events waiting is a piece of work for the worker pool (`runner.rs`), one at
+//! a time per hook: hooks deliver independently, and a slow or spinning hook delays only its
+//! own events.
 
 use std::{sync::Arc, time::Duration};
 
@@ -55,55 +59,63 @@ const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 /// created or enabled meanwhile, and leases of other servers that passed.
 const FULL_PASS: Duration = Duration::from_secs(5);
 
-pub(crate) async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, settings: PushSettings) {
-    // Woken at once by changes this process commits (and PUSH hooks it creates or changes);
-    // other writers are found by polling the newest event number (one cheap query), and
-    // every hook is looked at only when woken, when that number moved, when the last pass
-    // delivered something, or every FULL_PASS.
-    let changed = Arc::new(tokio::sync::Notify::new());
-    let waker = changed.clone();
-    store.on_change(move || waker.notify_one());
-    let mut seen_seq = None;
-    let mut last_full_pass: Option<std::time::Instant> = None;
-    let mut delivered = 0;
-    let mut woken = false;
-    loop {
-        let latest = blocking(store, |store| store.latest_event_seq()).await.unwrap_or_else(|message| {
-            tracing::error!(%message, "reading the newest change event failed");
-            None
-        });
+/// Decides when to look for PUSH hooks with events waiting: when the dispatch loop was woken
+/// (a change committed by this process, a PUSH hook created or changed, a worker finished),
+/// when the newest event number moved (other writers' changes: one cheap query), when work
+/// was left waiting, and every [`FULL_PASS`] (hooks enabled by other servers, leases that
+/// passed).
+#[derive(Debug, Default)]
+pub(crate) struct Watch {
+    seen_seq: Option<i64>,
+    last_full_pass: Option<std::time::Instant>,
+    again: bool,
+}
+
+impl Watch {
+    /// Look at every hook on the next pass.
+    pub(crate) fn look_again(&mut self) {
+        self.again = true;
+    }
+
+    /// The enabled PUSH hooks (of every organisation) with change events past their cursor,
+    /// when a look is due; none otherwise. A hook seen for the first time gets its cursor
+    /// here, at the newest event (history is not replayed).
+    pub(crate) async fn pending_hooks(
+        &mut self,
+        store: &Arc<Store>,
+        woken: bool,
+    ) -> Result<Vec<(OrgId, Hook)>, String> {
+        let latest = blocking(store, |store| store.latest_event_seq()).await?;
         let due = woken
-            || delivered > 0
+            || self.again
             || latest.is_none()
-            || latest != seen_seq
-            || last_full_pass.is_none_or(|at| at.elapsed() >= FULL_PASS);
-        delivered = 0;
-        if due {
-            seen_seq = latest;
-            last_full_pass = Some(std::time::Instant::now());
-            let hooks = blocking(store, |store| store.push_hooks()).await.unwrap_or_else(|message| {
-                tracing::error!(%message, "reading PUSH hooks failed");
-                Vec::new()
-            });
-            for (org, hook) in hooks {
-                match deliver_pending(engine, store, vault, settings, &org, &hook).await {
-                    Ok(count) => delivered += count,
-                    Err(message) => tracing::error!(hook = %hook.id, %message, "PUSH dispatch failed"),
+            || latest != self.seen_seq
+            || self.last_full_pass.is_none_or(|at| at.elapsed() >= FULL_PASS);
+        if !due {
+            return Ok(Vec::new());
+        }
+        self.again = false;
+        self.seen_seq = latest;
+        self.last_full_pass = Some(std::time::Instant::now());
+        blocking(store, |store| {
+            let mut pending = Vec::new();
+            for (org, hook) in store.push_hooks()? {
+                let Some(position) = store.push_cursor(&org, &hook.id)? else {
+                    store.start_push_cursor(&org, &hook.id)?;
+                    continue;
+                };
+                if !store.change_events_page(&org, position, 1)?.is_empty() {
+                    pending.push((org, hook));
                 }
             }
-        }
-        woken = false;
-        if delivered == 0 {
-            woken = tokio::select! {
-                () = changed.notified() => true,
-                () = tokio::time::sleep(settings.poll) => false,
-            };
-        }
+            Ok(pending)
+        })
+        .await
     }
 }
 
 /// Delivers the hook's next events; how many events it went past (delivered or not wanted).
-async fn deliver_pending(
+pub(crate) async fn deliver_pending(
     engine: &Engine,
     store: &Arc<Store>,
     vault: &Vault,

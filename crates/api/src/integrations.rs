@@ -19,7 +19,6 @@ use crate::{
     error::{ApiError, ErrorCode},
     reply::{self, created, whole},
     resources::blocking,
-    runner::Job,
     scheduler::MAX_EXECUTIONS_PER_HOUR,
 };
 
@@ -346,15 +345,18 @@ pub(crate) async fn run_hook(
     let (lookup_org, integration_id, hook_id) = (org.clone(), hook.integration_id.clone(), hook.id.clone());
     let (integration, running, recent) = blocking(&state, move |store| {
         let integration = store.integration(&lookup_org, &integration_id)?;
-        let running = store.has_running_execution(&lookup_org, &hook_id)?;
+        let running = store.has_unfinished_execution(&lookup_org, &hook_id)?;
         let hour_ago = flowstate_store::timestamp(chrono::Utc::now() - chrono::Duration::hours(1));
         let recent = store.executions_since(&lookup_org, &hook_id, &hour_ago)?;
         Ok((integration, running, recent))
     })
     .await?;
-    let integration = integration.ok_or_else(|| not_found("integration", &hook.integration_id))?;
+    integration.ok_or_else(|| not_found("integration", &hook.integration_id))?;
     if running {
-        return Err(ApiError::new(ErrorCode::Conflict, "an execution of this hook is running; one at a time"));
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "an execution of this hook is queued or running; one at a time",
+        ));
     }
     if recent >= MAX_EXECUTIONS_PER_HOUR {
         return Err(ApiError::new(
@@ -365,11 +367,10 @@ pub(crate) async fn run_hook(
     let Some(runner) = state.runner.clone() else {
         return Err(ApiError::internal("this server runs no hooks"));
     };
-    let (start_org, hook_id) = (org.clone(), hook.id.clone());
-    let execution = blocking(&state, move |store| store.start_execution(&start_org, &hook_id, "manual")).await?;
-    if !runner.submit(Job { org, integration, hook, execution: execution.clone() }) {
-        return Err(ApiError::internal("the execution queue is closed"));
-    }
+    let (queue_org, hook_id) = (org.clone(), hook.id.clone());
+    let at = flowstate_store::timestamp(chrono::Utc::now());
+    let execution = blocking(&state, move |store| store.queue_execution(&queue_org, &hook_id, "manual", &at)).await?;
+    runner.wake();
     Ok((StatusCode::ACCEPTED, Json(json!({ "data": execution }))))
 }
 

@@ -27,6 +27,7 @@ mod auth;
 mod body;
 pub mod dispatcher;
 mod error;
+pub mod fair;
 mod integrations;
 pub mod kv;
 mod list;
@@ -39,6 +40,7 @@ pub mod runner;
 pub mod schedule;
 pub mod scheduler;
 pub mod vault;
+mod workers;
 
 use std::{future::Future, sync::Arc};
 
@@ -66,7 +68,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let org = "/api/v1/org/{org}";
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::document()) }))
         .route("/metrics", get(render_metrics))
         .route(
@@ -114,6 +116,16 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .with_state(state)
+}
+
+/// `ok`, or 503 with what is wrong (a hook worker or the dispatch loop could not start).
+async fn health(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    match state.runner.as_ref().map_or(Ok(()), runner::Runner::health) {
+        Ok(()) => Ok(Json(json!({ "status": "ok" }))),
+        Err(problem) => Err(ApiError::new(ErrorCode::Unavailable, problem)),
+    }
 }
 
 async fn render_metrics(axum::extract::State(state): axum::extract::State<AppState>) -> Result<String, ApiError> {

@@ -2,7 +2,7 @@
 
 use std::{
     fmt::Write as _,
-    sync::atomic::{AtomicI64, AtomicU64, Ordering},
+    sync::atomic::{AtomicU64, Ordering},
 };
 
 /// Upper bounds (seconds) of the page-duration histogram.
@@ -12,7 +12,6 @@ pub const RESULTS: [&str; 5] = ["created", "updated", "unchanged", "deleted", "f
 
 #[derive(Default)]
 pub struct Metrics {
-    queued: AtomicI64,
     page_count: AtomicU64,
     page_micros: AtomicU64,
     page_buckets: [AtomicU64; BUCKETS.len()],
@@ -21,10 +20,6 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn queued(&self, change: i64) {
-        self.queued.fetch_add(change, Ordering::Relaxed);
-    }
-
     /// One PULL page, from the hook's call to the page committed.
     pub fn page(&self, seconds: f64) {
         self.page_count.fetch_add(1, Ordering::Relaxed);
@@ -55,8 +50,9 @@ impl Metrics {
         for (status, count) in executions_by_status {
             let _ = writeln!(out, "flowstate_executions{{status=\"{status}\"}} {count}");
         }
-        out.push_str("# HELP flowstate_execution_queue_depth Executions waiting for the execution thread.\n# TYPE flowstate_execution_queue_depth gauge\n");
-        let _ = writeln!(out, "flowstate_execution_queue_depth {}", self.queued.load(Ordering::Relaxed).max(0));
+        out.push_str("# HELP flowstate_execution_queue_depth PULL runs queued in the database, waiting for a worker of any server.\n# TYPE flowstate_execution_queue_depth gauge\n");
+        let queued = executions_by_status.iter().find(|(status, _)| status == "queued").map_or(0, |(_, count)| *count);
+        let _ = writeln!(out, "flowstate_execution_queue_depth {queued}");
         out.push_str("# HELP flowstate_pull_page_duration_seconds A PULL page, from the hook's call to the page committed.\n# TYPE flowstate_pull_page_duration_seconds histogram\n");
         for (bound, count) in BUCKETS.iter().zip(&self.page_buckets) {
             let _ = writeln!(out, "flowstate_pull_page_duration_seconds_bucket{{le=\"{bound}\"}} {}", load(count));

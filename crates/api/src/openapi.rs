@@ -8,7 +8,7 @@ pub(crate) fn document() -> Value {
     let mut paths = Map::new();
     paths.insert(
         "/healthz".into(),
-        json!({ "get": { "summary": "Liveness", "security": [], "responses": { "200": { "description": "The server is up" } } } }),
+        json!({ "get": { "summary": "Health: 200 when the server and its hook workers are working, 503 (error shape, saying what is wrong) when a worker or the dispatch loop could not start", "security": [], "responses": { "200": { "description": "The server is up" }, "503": { "description": "The server cannot run hooks", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } } }),
     );
     paths.insert(
         "/api/v1/openapi.json".into(),
@@ -230,7 +230,7 @@ pub(crate) fn document() -> Value {
     );
     paths.insert(
         "/api/v1/org/{orgId}/hooks/{hookId}/run".into(),
-        json!({ "post": operation("Run a PULL hook now (one execution of a hook at a time: 409 while one runs)", "integrations:write", vec![org.clone(), hook.clone()], ("202", "The execution, running")) }),
+        json!({ "post": operation("Run a PULL hook now: queues an execution, which a free worker of any server starts (one execution of a hook at a time: 409 while one is queued or runs)", "integrations:write", vec![org.clone(), hook.clone()], ("202", "The execution, queued")) }),
     );
     paths.insert(
         "/api/v1/org/{orgId}/hooks/{hookId}/executions".into(),
@@ -257,7 +257,7 @@ pub(crate) fn document() -> Value {
                 } },
                 "Single": { "type": "object", "required": ["data"], "properties": { "data": { "type": "object" } } },
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message", "errorId"], "properties": {
-                    "code": { "type": "string", "enum": ["VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "RATE_LIMITED", "INTERNAL_ERROR"] },
+                    "code": { "type": "string", "enum": ["VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "RATE_LIMITED", "INTERNAL_ERROR", "UNAVAILABLE"] },
                     "message": { "type": "string" }, "details": {}, "errorId": { "type": "string" } } } } },
             },
         },

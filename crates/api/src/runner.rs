@@ -1,26 +1,38 @@
-//! Runs hook executions on threads of their own (JavaScript never runs on the HTTP
-//! workers): on one, a current-thread runtime owns a hook engine and takes jobs from a
-//! queue, up to [`RunnerSettings::pull_concurrency`] PULL executions at once (interleaved
-//! while they wait on HTTP or the store; a hook itself never has two); on another, with an
-//! engine of its own, runs the PUSH dispatcher. A PULL
-//! execution applies and commits each page before the next page runs, and saves the
+//! Runs hook executions on pools of worker threads (JavaScript never runs on the HTTP
+//! workers): each worker owns a current-thread runtime and a hook engine of its own and runs
+//! one execution at a time, so a hook that computes occupies its worker only. PULL runs and
+//! PUSH deliveries have a pool each (`--workers` threads apiece), so neither waits for the
+//! other: an organisation's PUSH deliveries go on while its own long sync runs.
+//!
+//! The queue of PULL runs lives in the database (`queued` executions, claimed by
+//! compare-and-set by whichever server has a worker free: nothing queued is lost when a
+//! server stops). PUSH delivery is per hook: a hook with change events waiting is a job of
+//! its own (one at a time per hook, so its events stay in order), so a slow or spinning PUSH
+//! hook delays only its own queue. The dispatch loop ([`Runner::start`]) hands both kinds to
+//! free workers fairly between organisations (`fair.rs`), renews the lease of every execution
+//! it runs, and says on `/healthz` when a worker could not start.
+//!
+//! A PULL execution applies and commits each page before the next page runs, and saves the
 //! execution after every page, so it can be watched while it runs.
 
-use std::sync::Arc;
+use std::{
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use flowstate_runtime::{Engine, ExecutionRecord, HookInvocation, OrgInfo, Secrets, Status};
 use flowstate_store::{
     IncomingRecord, OrgId, Store,
-    integrations::{Execution, Hook, Integration},
+    integrations::{EXECUTION_LEASE_SECONDS, Execution, Hook, Integration, QueuedExecution},
 };
-use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tracing::Instrument;
 
-use crate::{dispatcher::PushSettings, metrics::Metrics, vault::Vault};
+use crate::{dispatcher::PushSettings, fair::Fairness, metrics::Metrics, vault::Vault};
 
-/// One execution to run.
+/// One PULL execution to run, claimed.
 pub struct Job {
     pub org: OrgId,
     pub integration: Integration,
@@ -28,33 +40,74 @@ pub struct Job {
     pub execution: Execution,
 }
 
-/// How the execution thread works.
+/// How executions are run.
 #[derive(Clone, Copy, Debug)]
 pub struct RunnerSettings {
     /// PUSH dispatch; `None`: no PUSH hook is dispatched.
     pub push: Option<PushSettings>,
-    /// PULL executions run at once (at least 1).
-    pub pull_concurrency: usize,
+    /// Worker threads per pool (PULL runs; PUSH deliveries), each running one execution at
+    /// a time (at least 1).
+    pub workers: usize,
+    /// Workers of a pool one organisation may hold at once (at least 1).
+    pub org_max_concurrency: usize,
+}
+
+impl RunnerSettings {
+    /// The defaults for a machine: a worker per core (at least 2), and half of them (at
+    /// least 1) per organisation.
+    pub fn for_this_machine() -> RunnerSettings {
+        let workers = std::thread::available_parallelism().map_or(2, usize::from).max(2);
+        RunnerSettings { push: None, workers, org_max_concurrency: (workers / 2).max(1) }
+    }
 }
 
 impl Default for RunnerSettings {
     fn default() -> RunnerSettings {
-        RunnerSettings { push: None, pull_concurrency: 4 }
+        RunnerSettings::for_this_machine()
     }
 }
 
-/// Where jobs go.
+/// How often the queue is looked at when nothing woke the loop (runs queued by other
+/// servers).
+const QUEUE_POLL: Duration = Duration::from_millis(250);
+
+/// Queued executions read per pass.
+const QUEUE_BATCH: usize = 200;
+
+/// How often the leases of running executions are renewed (a lease lasts
+/// [`EXECUTION_LEASE_SECONDS`]).
+const LEASE_RENEWAL: Duration = Duration::from_secs(20);
+
+/// What the operator should know about the execution machinery (`/healthz`).
+#[derive(Debug, Default)]
+pub struct Health {
+    problems: Mutex<Vec<String>>,
+}
+
+impl Health {
+    pub(crate) fn report(&self, problem: String) {
+        tracing::error!(%problem, "the execution machinery is unhealthy");
+        self.problems.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(problem);
+    }
+
+    /// `Err` with what is wrong, when something is.
+    pub fn check(&self) -> Result<(), String> {
+        let problems = self.problems.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+    }
+}
+
+/// The handle the server keeps: wakes the dispatch loop when a run is queued.
 #[derive(Clone)]
 pub struct Runner {
-    queue: mpsc::UnboundedSender<Job>,
-    metrics: Arc<Metrics>,
+    wake: Arc<Notify>,
+    health: Arc<Health>,
 }
 
 impl Runner {
-    /// Starts the execution thread and, with `settings.push`, the PUSH dispatch thread;
-    /// `engine` builds each thread's hook engine on it. PUSH delivery has a thread of its
-    /// own so that PULL runs computing at length never starve it (a delivery must finish
-    /// inside its lease).
+    /// Starts `settings.workers` worker threads, each with an engine from `engine`, and the
+    /// dispatch loop on a thread of its own. A worker whose engine cannot be built is
+    /// reported on `/healthz` and in the log; the others work on.
     pub fn start(
         store: Arc<Store>,
         vault: Vault,
@@ -62,66 +115,336 @@ impl Runner {
         metrics: Arc<Metrics>,
         engine: impl Fn() -> anyhow::Result<Engine> + Send + Sync + 'static,
     ) -> std::io::Result<Runner> {
-        let engine = Arc::new(engine);
-        if let Some(push) = settings.push {
-            let (store, vault, engine) = (store.clone(), vault.clone(), engine.clone());
-            execution_thread("push-dispatch", store, move |store| async move {
-                match engine() {
-                    Ok(engine) => crate::dispatcher::run(&engine, &store, &vault, push).await,
-                    Err(error) => tracing::error!(error = %format!("{error:#}"), "cannot build the PUSH hook engine"),
-                }
-            })?;
-        }
-        let (queue, mut jobs) = mpsc::unbounded_channel::<Job>();
-        let runner = Runner { queue, metrics: metrics.clone() };
-        execution_thread("hook-executions", store, move |store| async move {
-            let engine = match engine() {
-                Ok(engine) => engine,
-                Err(error) => return tracing::error!(error = %format!("{error:#}"), "cannot build the hook engine"),
+        let health = Arc::new(Health::default());
+        let wake = Arc::new(Notify::new());
+        let (finished_sender, finished) = mpsc::unbounded_channel();
+        let context = Arc::new(WorkerContext { store: store.clone(), vault, metrics, push: settings.push });
+        let engine: crate::workers::EngineFactory = Arc::new(engine);
+        let lane = |kind: &str| -> std::io::Result<Lane> {
+            let workers = crate::workers::start(
+                kind,
+                settings.workers.max(1),
+                engine.clone(),
+                context.clone(),
+                finished_sender.clone(),
+                &health,
+            )?;
+            if workers.idle == 0 {
+                health.report(format!("no {kind} worker could start: no {kind} hook runs"));
+            }
+            Ok(Lane { workers, fairness: Fairness::new(settings.org_max_concurrency) })
+        };
+        let pull = lane("PULL")?;
+        let push = match settings.push {
+            Some(push_settings) => Some((lane("PUSH")?, push_settings)),
+            None => None,
+        };
+        let dispatch = Dispatch {
+            store: store.clone(),
+            pull,
+            push,
+            finished,
+            wake: wake.clone(),
+            in_flight: HashMap::new(),
+            push_busy: HashSet::new(),
+        };
+        // Woken at once by changes this process commits (and PUSH hooks it creates or changes).
+        let waker = wake.clone();
+        store.on_change(move || waker.notify_one());
+        let loop_health = health.clone();
+        std::thread::Builder::new().name("execution-dispatch".into()).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => return loop_health.report(format!("cannot start the dispatch loop: {error}")),
             };
-            let (engine, metrics, vault, store) = (&engine, &metrics, &vault, &store);
-            let queue =
-                futures_util::stream::unfold(&mut jobs, |jobs| async move { jobs.recv().await.map(|job| (job, jobs)) });
-            queue
-                .for_each_concurrent(settings.pull_concurrency.max(1), |job| {
-                    metrics.queued(-1);
-                    let span = tracing::info_span!("execution", id = %job.execution.id, hook = %job.hook.id);
-                    run(engine, store, vault, metrics, job).instrument(span)
-                })
-                .await;
+            runtime.block_on(dispatch.run());
         })?;
-        Ok(runner)
+        Ok(Runner { wake, health })
     }
 
-    pub fn submit(&self, job: Job) -> bool {
-        self.metrics.queued(1);
-        let sent = self.queue.send(job).is_ok();
-        if !sent {
-            self.metrics.queued(-1);
-        }
-        sent
+    /// Something was queued (or changed): look at the queue now rather than at the next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Whether every worker and the dispatch loop are working.
+    pub fn health(&self) -> Result<(), String> {
+        self.health.check()
     }
 }
 
-/// A thread running `work` on a current-thread runtime of its own. The thread keeps a
-/// handle to the store that it drops after that runtime: a PostgreSQL store (whose client
-/// owns a small runtime) may only be dropped outside another.
-fn execution_thread<F, Fut>(name: &str, store: Arc<Store>, work: F) -> std::io::Result<()>
-where
-    F: FnOnce(Arc<Store>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    std::thread::Builder::new().name(name.into()).stack_size(8 * 1024 * 1024).spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(runtime) => runtime,
-            Err(error) => return tracing::error!(%error, "cannot start an execution runtime"),
+/// What every worker shares.
+pub(crate) struct WorkerContext {
+    pub store: Arc<Store>,
+    pub vault: Vault,
+    pub metrics: Arc<Metrics>,
+    pub push: Option<PushSettings>,
+}
+
+/// Work for one worker.
+pub(crate) enum Work {
+    Pull(Job),
+    /// Deliver the hook's waiting change events.
+    Push {
+        org: OrgId,
+        hook: Hook,
+    },
+}
+
+impl Work {
+    pub(crate) fn key(&self) -> (OrgId, WorkKey) {
+        match self {
+            Work::Pull(job) => (job.org.clone(), WorkKey::Pull(job.execution.id.clone())),
+            Work::Push { org, hook } => (org.clone(), WorkKey::Push(hook.id.clone())),
+        }
+    }
+
+    /// Runs on a worker, with its engine: whether it got anywhere (a PUSH hook whose lease
+    /// another server holds does not, and is not looked at again at once).
+    pub(crate) async fn run(self, engine: &Engine, context: &WorkerContext) -> bool {
+        match self {
+            Work::Pull(job) => {
+                let span = tracing::info_span!("execution", id = %job.execution.id, hook = %job.hook.id);
+                run(engine, &context.store, &context.vault, &context.metrics, job).instrument(span).await;
+                true
+            }
+            Work::Push { org, hook } => {
+                let Some(settings) = context.push else { return false };
+                match crate::dispatcher::deliver_pending(engine, &context.store, &context.vault, settings, &org, &hook)
+                    .await
+                {
+                    Ok(delivered) => delivered > 0,
+                    Err(message) => {
+                        tracing::error!(hook = %hook.id, %message, "PUSH dispatch failed");
+                        false
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Which work finished.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum WorkKey {
+    /// An execution id.
+    Pull(String),
+    /// A PUSH hook id.
+    Push(String),
+}
+
+/// A worker is done with some work of an organisation.
+pub(crate) struct Finished {
+    pub org: OrgId,
+    pub key: WorkKey,
+    /// Whether the work got anywhere.
+    pub progressed: bool,
+}
+
+/// One pool of workers and its turns between organisations.
+struct Lane {
+    workers: crate::workers::Workers,
+    fairness: Fairness,
+}
+
+impl Lane {
+    /// Hands work from `waiting` to idle workers, organisations taking turns; `make` turns a
+    /// candidate into work (`None`: nothing to run after all). What is left stays in
+    /// `waiting`. Returns the work handed out.
+    async fn fill<C, F>(
+        &mut self,
+        waiting: &mut BTreeMap<OrgId, VecDeque<C>>,
+        mut make: impl FnMut(OrgId, C) -> F,
+    ) -> Vec<(OrgId, Work)>
+    where
+        F: std::future::Future<Output = Option<Work>>,
+    {
+        let mut handed = Vec::new();
+        while self.workers.idle > 0 {
+            let with_work = waiting.iter().filter(|(_, work)| !work.is_empty()).map(|(org, _)| org);
+            let Some(org) = self.fairness.next(with_work).cloned() else { break };
+            let Some(candidate) = waiting.get_mut(&org).and_then(VecDeque::pop_front) else { break };
+            let Some(work) = make(org.clone(), candidate).await else { continue };
+            self.fairness.started(&org);
+            handed.push((org, work));
+        }
+        handed
+    }
+}
+
+/// The dispatch loop's state.
+struct Dispatch {
+    store: Arc<Store>,
+    pull: Lane,
+    /// PUSH delivery, when on.
+    push: Option<(Lane, PushSettings)>,
+    finished: mpsc::UnboundedReceiver<Finished>,
+    wake: Arc<Notify>,
+    /// Running PULL executions this server claimed: their leases are renewed.
+    in_flight: HashMap<String, OrgId>,
+    /// PUSH hooks being delivered by a worker.
+    push_busy: HashSet<String>,
+}
+
+impl Dispatch {
+    async fn run(mut self) {
+        let poll = self.push.as_ref().map_or(QUEUE_POLL, |(_, push)| push.poll.min(QUEUE_POLL));
+        let mut push_watch = crate::dispatcher::Watch::default();
+        let mut renewed = Instant::now();
+        let mut woken = true;
+        loop {
+            if self.pull.workers.idle > 0 {
+                self.dispatch_pull().await;
+            }
+            if self.push.as_ref().is_some_and(|(lane, _)| lane.workers.idle > 0) {
+                self.dispatch_push(&mut push_watch, woken).await;
+            }
+            if renewed.elapsed() >= LEASE_RENEWAL {
+                renewed = Instant::now();
+                self.renew_leases().await;
+            }
+            woken = tokio::select! {
+                Some(finished) = self.finished.recv() => {
+                    let mut progressed = self.done(finished);
+                    // And whatever else finished meanwhile.
+                    while let Ok(finished) = self.finished.try_recv() {
+                        progressed |= self.done(finished);
+                    }
+                    progressed
+                }
+                () = self.wake.notified() => true,
+                () = tokio::time::sleep(poll) => false,
+            };
+        }
+    }
+
+    /// A worker is free again; whether its work got anywhere.
+    fn done(&mut self, finished: Finished) -> bool {
+        match finished.key {
+            WorkKey::Pull(id) => {
+                self.in_flight.remove(&id);
+                self.pull.workers.idle += 1;
+                self.pull.fairness.finished(&finished.org);
+            }
+            WorkKey::Push(hook) => {
+                self.push_busy.remove(&hook);
+                if let Some((lane, _)) = &mut self.push {
+                    lane.workers.idle += 1;
+                    lane.fairness.finished(&finished.org);
+                }
+            }
+        }
+        finished.progressed
+    }
+
+    /// Claims queued PULL runs for idle PULL workers, organisations taking turns.
+    async fn dispatch_pull(&mut self) {
+        let mut waiting: BTreeMap<OrgId, VecDeque<QueuedExecution>> = BTreeMap::new();
+        match blocking(&self.store, |store| store.queued_executions(QUEUE_BATCH)).await {
+            Ok(queued) => {
+                for queued in queued {
+                    waiting.entry(queued.org.clone()).or_default().push_back(queued);
+                }
+            }
+            Err(message) => return tracing::error!(%message, "reading the execution queue failed"),
+        }
+        let store = self.store.clone();
+        let handed = self
+            .pull
+            .fill(&mut waiting, |_, queued| {
+                let store = store.clone();
+                async move { claim(&store, queued).await.map(Work::Pull) }
+            })
+            .await;
+        for (org, work) in handed {
+            if let Work::Pull(job) = &work {
+                self.in_flight.insert(job.execution.id.clone(), org);
+            }
+            self.pull.workers.send(work);
+        }
+    }
+
+    /// Hands PUSH hooks with events waiting to idle PUSH workers, organisations taking turns.
+    async fn dispatch_push(&mut self, push_watch: &mut crate::dispatcher::Watch, woken: bool) {
+        let Some((lane, _)) = &mut self.push else { return };
+        let mut waiting: BTreeMap<OrgId, VecDeque<Hook>> = BTreeMap::new();
+        match push_watch.pending_hooks(&self.store, woken).await {
+            Ok(hooks) => {
+                for (org, hook) in hooks {
+                    if !self.push_busy.contains(&hook.id) {
+                        waiting.entry(org).or_default().push_back(hook);
+                    }
+                }
+            }
+            Err(message) => return tracing::error!(%message, "reading PUSH hooks failed"),
+        }
+        let handed = lane.fill(&mut waiting, |org, hook| async move { Some(Work::Push { org, hook }) }).await;
+        for (_, work) in handed {
+            if let Work::Push { hook, .. } = &work {
+                self.push_busy.insert(hook.id.clone());
+            }
+            lane.workers.send(work);
+        }
+        // Hooks left waiting are looked at again when a worker is free.
+        if waiting.values().any(|hooks| !hooks.is_empty()) {
+            push_watch.look_again();
+        }
+    }
+
+    /// Renews the lease of every execution this server runs: a worker busy in JavaScript
+    /// cannot, and a lease that passed would mark the execution interrupted.
+    async fn renew_leases(&self) {
+        let lease = chrono::Duration::seconds(EXECUTION_LEASE_SECONDS);
+        let until = flowstate_store::timestamp(chrono::Utc::now() + lease);
+        let running: Vec<(String, OrgId)> = self.in_flight.iter().map(|(id, org)| (id.clone(), org.clone())).collect();
+        let renewed = blocking(&self.store, move |store| {
+            for (id, org) in &running {
+                store.renew_execution_lease(org, id, &until)?;
+            }
+            Ok(())
+        })
+        .await;
+        if let Err(message) = renewed {
+            tracing::error!(%message, "renewing execution leases failed");
+        }
+    }
+}
+
+/// Claims a queued execution for this server and makes it a job; `None` when another
+/// server got it first, or it cannot run (then it is failed with the reason).
+async fn claim(store: &Arc<Store>, queued: QueuedExecution) -> Option<Job> {
+    let (org, id) = (queued.org.clone(), queued.id.clone());
+    let claimed = blocking(store, move |store| {
+        let Some(execution) = store.claim_execution(&org, &id, chrono::Utc::now())? else { return Ok(None) };
+        let hook = store.hook(&org, &execution.hook_id)?;
+        let integration = match &hook {
+            Some(hook) => store.integration(&org, &hook.integration_id)?,
+            None => None,
         };
-        let kept = store.clone();
-        runtime.block_on(work(store));
-        drop(runtime);
-        drop(kept);
-    })?;
-    Ok(())
+        Ok(Some((execution, hook, integration)))
+    })
+    .await;
+    let (mut execution, hook, integration) = match claimed {
+        Ok(Some(claimed)) => claimed,
+        Ok(None) => return None, // another server claimed it
+        Err(message) => {
+            tracing::error!(%message, "claiming a queued execution failed");
+            return None;
+        }
+    };
+    match (hook, integration) {
+        (Some(hook), Some(integration)) if hook.enabled => Some(Job { org: queued.org, integration, hook, execution }),
+        (hook, _) => {
+            execution.status = "failed".into();
+            execution.error = Some(match hook {
+                Some(hook) if !hook.enabled => "the hook was disabled before its queued run started".into(),
+                _ => "the hook or its integration was deleted before its queued run started".into(),
+            });
+            execution.finished_at = Some(now());
+            save(store, &queued.org, &execution).await;
+            None
+        }
+    }
 }
 
 /// The store is synchronous: calls go to the blocking pool.

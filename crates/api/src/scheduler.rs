@@ -3,7 +3,8 @@
 //! once per missed slot. A slot is claimed by compare-and-set in the store, so it runs at
 //! most once whatever the number of servers. A run over the limit of
 //! [`MAX_EXECUTIONS_PER_HOUR`] (scheduled and manual together, rolling hour), or while the
-//! hook is still running, is recorded as `skipped` with the reason.
+//! hook is still queued or running, is recorded as `skipped` with the reason. A run that is
+//! due is queued in the database (`runner.rs` takes it from there).
 
 use std::{future::Future, sync::Arc, time::Duration as StdDuration};
 
@@ -11,10 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use flowstate_store::{Store, StoreError};
 
-use crate::{
-    runner::{Job, Runner},
-    schedule::Schedule,
-};
+use crate::{runner::Runner, schedule::Schedule};
 
 /// Executions of one hook per rolling hour, scheduled and manual together (spec: Limits).
 pub const MAX_EXECUTIONS_PER_HOUR: usize = 5;
@@ -37,8 +35,8 @@ pub fn may_start(
     hook_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<(), String>, StoreError> {
-    if store.has_running_execution(org, hook_id)? {
-        return Ok(Err("an execution of this hook is still running (one at a time)".into()));
+    if store.has_unfinished_execution(org, hook_id)? {
+        return Ok(Err("an execution of this hook is still queued or running (one at a time)".into()));
     }
     let recent = store.executions_since(org, hook_id, &stamp(now - Duration::hours(1)))?;
     if recent >= MAX_EXECUTIONS_PER_HOUR {
@@ -76,9 +74,9 @@ pub fn tick(store: &Store, runner: &Runner, now: DateTime<Utc>) -> Result<Tick, 
             report.skipped.push(hook.id.clone());
             continue;
         }
-        let Some(integration) = store.integration(&scheduled.org, &hook.integration_id)? else { continue };
-        let execution = store.start_execution_at(&scheduled.org, &hook.id, "schedule", &at)?;
-        runner.submit(Job { org: scheduled.org.clone(), integration, hook: hook.clone(), execution });
+        // Queued in the database: whichever server has a worker free runs it.
+        store.queue_execution(&scheduled.org, &hook.id, "schedule", &at)?;
+        runner.wake();
         report.started.push(hook.id.clone());
     }
     Ok(report)
@@ -117,9 +115,6 @@ pub async fn run(
                             tracing::info!(expired, "expired ctx.kv values deleted");
                         }
                     }
-                    // This node is alive: its executions (queued ones too) keep their leases.
-                    let lease = Duration::seconds(flowstate_store::integrations::EXECUTION_LEASE_SECONDS);
-                    store.renew_execution_leases(&stamp(now + lease))?;
                     // A server that died and did not come back leaves its leases to pass.
                     let interrupted = store.fail_interrupted_executions_at(&stamp(now), false)?;
                     if interrupted > 0 {

@@ -116,11 +116,22 @@ pub struct ServeArgs {
     /// Executions older than this many days are deleted.
     #[arg(long, env = "FLOWSTATE_EXECUTION_RETENTION_DAYS", default_value_t = 30, value_name = "DAYS")]
     pub execution_retention_days: u32,
-    /// PULL executions run at once (a hook never has two). They interleave on one thread
-    /// while they wait on HTTP or the database.
-    #[arg(long, env = "FLOWSTATE_PULL_CONCURRENCY", default_value_t = 4, value_name = "N",
-          value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub pull_concurrency: u16,
+    /// Worker threads running hooks, each one execution at a time, each with its own
+    /// JavaScript engine (default: the number of cores, at least 2). A hook that computes
+    /// occupies its worker only.
+    #[arg(long, env = "FLOWSTATE_WORKERS", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
+    /// Workers one organisation may hold at once; organisations take turns for the rest
+    /// (default: half the workers, at least 1).
+    #[arg(long, env = "FLOWSTATE_ORG_MAX_CONCURRENCY", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub org_max_concurrency: Option<u16>,
+    /// Database connections at most: PostgreSQL sessions, or SQLite readers beside the one
+    /// writer.
+    #[arg(long, env = "FLOWSTATE_DB_POOL_SIZE", default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: u32,
     /// The wait before retrying a failed PUSH delivery, doubled for each further attempt.
     #[arg(long, env = "FLOWSTATE_PUSH_RETRY_BACKOFF_MS", default_value_t = 1000, value_name = "MS")]
     pub push_retry_backoff_ms: u64,

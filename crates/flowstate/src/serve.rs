@@ -14,11 +14,12 @@ use flowstate_api::{
 use flowstate_runtime::Limits;
 use flowstate_store::{Store, keys::ALL_SCOPES};
 
-use crate::{Outcome, UsageError, cli::ServeArgs, hook_run::EngineSettings, store_cmd::open};
+use crate::{Outcome, UsageError, cli::ServeArgs, hook_run::EngineSettings, store_cmd::open_with};
 
 pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
     // The store is opened before the async runtime starts (see main.rs).
-    let store = Arc::new(open(&args.db)?);
+    let pool = flowstate_store::PoolSettings { size: args.db_pool_size, ..Default::default() };
+    let store = Arc::new(open_with(&args.db, pool)?);
     if args.master_key.is_none()
         && let Some(staged) = crate::master_key::staged(&args.master_key_file)?
     {
@@ -58,10 +59,17 @@ pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
         ..PushSettings::default()
     };
     let metrics = Arc::new(Metrics::default());
-    let runner_settings = RunnerSettings { push: Some(push), pull_concurrency: usize::from(args.pull_concurrency) };
+    let defaults = RunnerSettings::for_this_machine();
+    let workers = args.workers.map_or(defaults.workers, usize::from);
+    let runner_settings = RunnerSettings {
+        push: Some(push),
+        workers,
+        org_max_concurrency: args.org_max_concurrency.map_or((workers / 2).max(1), usize::from),
+    };
+    tracing::info!(workers, org_max_concurrency = runner_settings.org_max_concurrency, "starting hook workers");
     let runner =
         Runner::start(store.clone(), vault.clone(), runner_settings, metrics.clone(), move || settings.clone().build())
-            .context("starting the execution thread")?;
+            .context("starting the hook workers")?;
     let runtime = crate::async_runtime().context("starting the async runtime")?;
     // The server's handles to the store end inside the runtime; this one outlives it, so the
     // store (whose PostgreSQL client owns a small runtime of its own, which may not be

@@ -7,7 +7,9 @@ use std::{
 
 use anyhow::Context as _;
 use flowstate_api::vault::Vault;
-use flowstate_store::{IncomingRecord, OrgId, PageOutcome, Store, integrations::SealedSecret, is_postgres_url};
+use flowstate_store::{
+    IncomingRecord, OrgId, PageOutcome, PoolSettings, Store, integrations::SealedSecret, is_postgres_url,
+};
 use flowstate_sync::{NestedKind, RecordError, nested::NestedCounts};
 use serde_json::{Value, json};
 
@@ -20,12 +22,17 @@ use crate::{
 const PAGE_SIZE: usize = 1000;
 
 pub(crate) fn open(db: &DbArgs) -> anyhow::Result<Store> {
+    open_with(db, PoolSettings::default())
+}
+
+/// [`open`] with connection settings.
+pub(crate) fn open_with(db: &DbArgs, pool: PoolSettings) -> anyhow::Result<Store> {
     if is_postgres_url(&db.db) {
         // The store's error names the server without the password.
-        return Ok(Store::open_postgres(&db.db)?);
+        return Ok(Store::open_with(&db.db, pool)?);
     }
     let path = db.db.strip_prefix("sqlite://").or_else(|| db.db.strip_prefix("sqlite:")).unwrap_or(&db.db);
-    Store::open_sqlite(path.as_ref()).with_context(|| format!("opening {path}"))
+    Store::open_with(path, pool).with_context(|| format!("opening {path}"))
 }
 
 pub fn org_create(args: OrgCreateArgs) -> Result<Outcome, UsageError> {

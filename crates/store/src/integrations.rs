@@ -113,7 +113,7 @@ pub struct SealedSecret {
 pub struct Execution {
     pub id: String,
     pub hook_id: String,
-    /// `running`, `succeeded`, `failed`, `timed_out` or `skipped`.
+    /// `queued`, `running`, `succeeded`, `failed`, `timed_out` or `skipped`.
     pub status: String,
     /// `manual` or `schedule` (PUSH: `event`).
     pub trigger: String,
@@ -239,6 +239,14 @@ pub const EXECUTION_LEASE_SECONDS: i64 = 120;
 
 fn lease_from(at: chrono::DateTime<Utc>) -> String {
     crate::timestamp(at + chrono::Duration::seconds(EXECUTION_LEASE_SECONDS))
+}
+
+/// A PULL run waiting in the queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedExecution {
+    pub org: OrgId,
+    pub id: String,
+    pub hook_id: String,
 }
 
 /// An enabled PULL hook with a schedule, for the scheduler.
@@ -796,11 +804,77 @@ impl Store {
     }
 
     /// Deletes the executions (of every organisation) that started before `before` and are
-    /// not running; how many.
+    /// finished (not queued, not running); how many.
     pub fn prune_executions(&self, before: &str) -> Result<u64, StoreError> {
-        Ok(self
-            .db()?
-            .execute_text("DELETE FROM executions WHERE status <> 'running' AND started_at < $1", &[Some(before)])?)
+        Ok(self.db()?.execute_text(
+            "DELETE FROM executions WHERE status <> 'running' AND status <> 'queued' AND started_at < $1",
+            &[Some(before)],
+        )?)
+    }
+
+    /// Whether an execution of the hook is queued or running (a hook has one at a time).
+    pub fn has_unfinished_execution(&self, org: &OrgId, hook_id: &str) -> Result<bool, StoreError> {
+        let rows = self.reader()?.query_text(
+            "SELECT id FROM executions WHERE org_id = $1 AND hook_id = $2 AND (status = 'queued' OR status = 'running')",
+            &[Some(org.as_str()), Some(hook_id)],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Queues a PULL run of the hook (`manual` or `schedule`), asked for at `at`: any server
+    /// may claim it ([`Store::claim_execution`]); it waits in the database, so a server that
+    /// stops loses nothing queued. A hook has one execution queued or running at most: a
+    /// second is a [`StoreError::Conflict`].
+    pub fn queue_execution(
+        &self,
+        org: &OrgId,
+        hook_id: &str,
+        trigger: &str,
+        at: &str,
+    ) -> Result<Execution, StoreError> {
+        self.insert_execution(org, hook_id, trigger, at, "queued", None)
+    }
+
+    /// Queued executions of every organisation, oldest first, at most `limit`.
+    pub fn queued_executions(&self, limit: usize) -> Result<Vec<QueuedExecution>, StoreError> {
+        let sql = format!(
+            "SELECT org_id, id, hook_id FROM executions WHERE status = 'queued' ORDER BY started_at, id {}",
+            limit_offset(1, limit)
+        );
+        let rows = self.reader()?.query_text(&sql, &[])?;
+        Ok(rows
+            .iter()
+            .map(|row| QueuedExecution { org: OrgId(text(row, 0)), id: text(row, 1), hook_id: text(row, 2) })
+            .collect())
+    }
+
+    /// Claims a queued execution for this server (compare-and-set from `queued` to
+    /// `running`, with a lease from `now`): the execution if this caller got it.
+    pub fn claim_execution(
+        &self,
+        org: &OrgId,
+        id: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Option<Execution>, StoreError> {
+        let claimed = self.db()?.execute_text(
+            "UPDATE executions SET status = 'running', node_id = $3, lease_until = $4
+             WHERE org_id = $1 AND id = $2 AND status = 'queued'",
+            &[Some(org.as_str()), Some(id), Some(self.node_id()), Some(&lease_from(now))],
+        )?;
+        if claimed != 1 {
+            return Ok(None);
+        }
+        self.execution(org, id)
+    }
+
+    /// Renews the lease of one execution this server runs, to `until`: whether it is still
+    /// running here.
+    pub fn renew_execution_lease(&self, org: &OrgId, id: &str, until: &str) -> Result<bool, StoreError> {
+        let renewed = self.db()?.execute_text(
+            "UPDATE executions SET lease_until = $4 WHERE org_id = $1 AND id = $2 AND node_id = $3 AND status = 'running'",
+            &[Some(org.as_str()), Some(id), Some(self.node_id()), Some(until)],
+        )?;
+        Ok(renewed == 1)
     }
 
     /// Whether an execution of the hook is running.
@@ -810,14 +884,6 @@ impl Store {
             &[Some(org.as_str()), Some(hook_id)],
         )?;
         Ok(!rows.is_empty())
-    }
-
-    /// Renews the leases of every execution this node is running (it is alive), to `until`.
-    pub fn renew_execution_leases(&self, until: &str) -> Result<u64, StoreError> {
-        Ok(self.db()?.execute_text(
-            "UPDATE executions SET lease_until = $2 WHERE status = 'running' AND node_id = $1",
-            &[Some(self.node_id()), Some(until)],
-        )?)
     }
 
     /// Records an execution that did not run, with the reason.
@@ -876,7 +942,7 @@ impl Store {
         status: &str,
         error: Option<&str>,
     ) -> Result<Execution, StoreError> {
-        let finished = (status != "running").then(|| at.to_string());
+        let finished = (status != "running" && status != "queued").then(|| at.to_string());
         let execution = Execution {
             id: new_id("exec"),
             hook_id: hook_id.to_string(),
@@ -911,7 +977,7 @@ impl Store {
                 Some(&lease_from(chrono::DateTime::parse_from_rfc3339(at).map_or_else(|_| Utc::now(), |at| at.with_timezone(&Utc)))),
             ],
         )
-        .map_err(|error| conflict_as(error, "an execution of this hook is running; one at a time".into()))?;
+        .map_err(|error| conflict_as(error, "an execution of this hook is queued or running; one at a time".into()))?;
         Ok(execution)
     }
 

@@ -33,7 +33,7 @@ fn at(text: &str) -> DateTime<Utc> {
 
 fn wait_idle(store: &Store, org: &OrgId, hooks: &[String]) {
     for _ in 0..1000 {
-        if hooks.iter().all(|hook| !store.has_running_execution(org, hook).unwrap()) {
+        if hooks.iter().all(|hook| !store.has_unfinished_execution(org, hook).unwrap()) {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));

@@ -50,7 +50,7 @@ impl Setup {
     fn tick(&self, now: &str) -> usize {
         let report = tick(&self.store, &self.runner, at(now)).unwrap();
         for _ in 0..400 {
-            if !self.store.has_running_execution(&self.org, &self.hook).unwrap() {
+            if !self.store.has_unfinished_execution(&self.org, &self.hook).unwrap() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));

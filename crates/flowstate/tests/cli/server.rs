@@ -885,17 +885,29 @@ async fn hooks_and_integrations_change_and_go_over_the_api() {
 
 const HR_KEY: &str = "hr-secret-key-7f3a";
 
+/// Waits (up to 30 s) until the execution at `path` has `status`.
+async fn wait_for_status(server: &Server, path: &str, key: &str, status: &str) -> Value {
+    for _ in 0..600 {
+        let (_, body) = call(server, path, Some(key)).await;
+        if body["data"]["status"] == status {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{path} never reached {status}");
+}
+
 /// Runs the hook through the API and waits for its execution to end.
 async fn run_and_wait(server: &Server, org: &str, key: &str, hook: &str) -> Value {
     let (status, started) =
         send(server, reqwest::Method::POST, &format!("/api/v1/org/{org}/hooks/{hook}/run"), Some(key), None).await;
     assert_eq!(status, 202, "{started}");
-    assert_eq!(started["data"]["status"], "running");
+    assert_eq!(started["data"]["status"], "queued");
     let execution = started["data"]["id"].as_str().unwrap().to_string();
     for _ in 0..300 {
         let (status, body) = call(server, &format!("/api/v1/org/{org}/executions/{execution}"), Some(key)).await;
         assert_eq!(status, 200, "{body}");
-        if body["data"]["status"] != "running" {
+        if !["queued", "running"].contains(&body["data"]["status"].as_str().unwrap_or_default()) {
             return body["data"].clone();
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -1074,6 +1086,8 @@ async fn an_execution_cut_off_by_a_crash_is_failed_as_interrupted_on_restart() {
         send(&server, reqwest::Method::POST, &a(&format!("/hooks/{hook}/run")), Some(&key), None).await;
     assert_eq!(status, 202);
     let execution = body["data"]["id"].as_str().unwrap().to_string();
+    // Queued, then claimed by a worker: the crash must cut it off while it runs.
+    wait_for_status(&server, &a(&format!("/executions/{execution}")), &key, "running").await;
     let (status, body) =
         send(&server, reqwest::Method::POST, &a(&format!("/hooks/{hook}/run")), Some(&key), None).await;
     assert_eq!(status, 409, "one execution of a hook at a time: {body}");
@@ -1503,8 +1517,8 @@ async fn a_change_committed_while_the_server_is_down_is_delivered_after_restart(
     );
 }
 
-/// PULL executions of different hooks run at once: a quick hook is not held up behind one
-/// waiting on a slow HR API.
+/// PULL executions of different hooks run at once, up to the organisation's share of the
+/// workers: a quick hook is not held up behind one waiting on a slow HR API.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_quick_pull_run_is_not_held_up_by_a_slow_one() {
     let router = axum::Router::new()
@@ -1518,6 +1532,9 @@ async fn a_quick_pull_run_is_not_held_up_by_a_slow_one() {
         .route("/fast", axum::routing::get(|| async { axum::Json(json!({ "ok": true })) }));
     let directory = tempfile::tempdir().unwrap();
     let (_hr, extra) = routed_to(router, "hr.example.com", directory.path()).await;
+    // Two workers, both of which this one organisation may hold.
+    let extra: Vec<String> =
+        extra.into_iter().chain(["--workers", "2", "--org-max-concurrency", "2"].map(String::from)).collect();
     let db = directory.path().join("flowstate.db").display().to_string();
     let server = start_with(&db, directory.path(), &extra);
     let (org, key) = server.first_start.clone().unwrap();
@@ -1556,7 +1573,7 @@ async fn a_quick_pull_run_is_not_held_up_by_a_slow_one() {
     assert_eq!(slow_now["data"]["status"], "running", "the quick run finished first: {slow_now}");
     let done = loop {
         let (_, body) = call(&server, &a(&format!("/executions/{slow_execution}")), Some(&key)).await;
-        if body["data"]["status"] != "running" {
+        if !["queued", "running"].contains(&body["data"]["status"].as_str().unwrap_or_default()) {
             break body;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
