@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use crate::{args, flowstate, postgres_url, stdout, sync_apply_args};
 
 /// A running `flowstate serve`, killed when dropped.
-struct Server {
-    child: Child,
+pub(crate) struct Server {
+    pub(crate) child: Child,
     base: String,
     /// The first-start lines: organisation id and admin key (None on a later start).
-    first_start: Option<(String, String)>,
+    pub(crate) first_start: Option<(String, String)>,
 }
 
 impl Drop for Server {
@@ -24,11 +24,11 @@ impl Drop for Server {
     }
 }
 
-fn start(db: &str, directory: &std::path::Path) -> Server {
+pub(crate) fn start(db: &str, directory: &std::path::Path) -> Server {
     start_with(db, directory, &[])
 }
 
-fn start_with(db: &str, directory: &std::path::Path, extra: &[String]) -> Server {
+pub(crate) fn start_with(db: &str, directory: &std::path::Path, extra: &[String]) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_flowstate"))
         .args(["serve", "--listen", "127.0.0.1:0", "--db", db, "--master-key-file"])
         .arg(directory.join("flowstate.key"))
@@ -56,11 +56,11 @@ fn start_with(db: &str, directory: &std::path::Path, extra: &[String]) -> Server
     }
 }
 
-async fn call(server: &Server, path: &str, key: Option<&str>) -> (u16, Value) {
+pub(crate) async fn call(server: &Server, path: &str, key: Option<&str>) -> (u16, Value) {
     send(server, reqwest::Method::GET, path, key, None).await
 }
 
-async fn send(
+pub(crate) async fn send(
     server: &Server,
     method: reqwest::Method,
     path: &str,
@@ -81,7 +81,7 @@ async fn send(
 }
 
 /// Creates an integration under `org_path` (`/api/v1/org/{orgId}`); its id.
-async fn create_integration(server: &Server, org_path: &str, key: &str, body: Value) -> String {
+pub(crate) async fn create_integration(server: &Server, org_path: &str, key: &str, body: Value) -> String {
     let (status, created) =
         send(server, reqwest::Method::POST, &format!("{org_path}/integrations"), Some(key), Some(body)).await;
     assert_eq!(status, 201, "{created}");
@@ -89,14 +89,14 @@ async fn create_integration(server: &Server, org_path: &str, key: &str, body: Va
 }
 
 /// Creates a hook of the integration; its id.
-async fn create_hook(server: &Server, org_path: &str, key: &str, integration: &str, body: Value) -> String {
+pub(crate) async fn create_hook(server: &Server, org_path: &str, key: &str, integration: &str, body: Value) -> String {
     let path = format!("{org_path}/integrations/{integration}/hooks");
     let (status, created) = send(server, reqwest::Method::POST, &path, Some(key), Some(body)).await;
     assert_eq!(status, 201, "{created}");
     created["data"]["id"].as_str().unwrap().to_string()
 }
 
-fn assert_error(body: &Value, code: &str) {
+pub(crate) fn assert_error(body: &Value, code: &str) {
     assert_eq!(body["error"]["code"], code, "{body}");
     assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     assert!(body["error"]["errorId"].as_str().is_some_and(|id| id.starts_with("err_")), "{body}");
@@ -886,7 +886,7 @@ async fn hooks_and_integrations_change_and_go_over_the_api() {
 const HR_KEY: &str = "hr-secret-key-7f3a";
 
 /// Waits (up to 30 s) until the execution at `path` has `status`.
-async fn wait_for_status(server: &Server, path: &str, key: &str, status: &str) -> Value {
+pub(crate) async fn wait_for_status(server: &Server, path: &str, key: &str, status: &str) -> Value {
     for _ in 0..600 {
         let (_, body) = call(server, path, Some(key)).await;
         if body["data"]["status"] == status {
@@ -1446,13 +1446,15 @@ async fn two_server_processes_on_postgres_deliver_each_change_once() {
 
 /// A PUSH hook sending each change to the tests' receiver (`hooks.example.com`); an answer
 /// other than 200 fails the attempt.
-const FORWARD_TO_RECEIVER: &str = "async function run(ctx) {
+pub(crate) const FORWARD_TO_RECEIVER: &str = "async function run(ctx) {
     const resp = await ctx.http.post('https://hooks.example.com/events', ctx.event);
     if (resp.status !== 200) throw new Error(`receiver answered ${resp.status}`);
 }";
 
 /// A receiver of PUSH deliveries that takes `delay` to answer 200 to each, recording them.
-fn accepting_receiver(delay: std::time::Duration) -> (axum::Router, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+pub(crate) fn accepting_receiver(
+    delay: std::time::Duration,
+) -> (axum::Router, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
     use std::sync::{Arc, Mutex};
     let received: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
     let seen = received.clone();
@@ -1673,7 +1675,7 @@ async fn a_busy_pull_run_does_not_hold_up_push_delivery() {
 
 /// A local HTTPS server answering as `host`, and the `serve` arguments that send hooks'
 /// requests for `host` to it (its CA certificate written into `directory`).
-async fn routed_to(
+pub(crate) async fn routed_to(
     router: axum::Router,
     host: &str,
     directory: &std::path::Path,
