@@ -19,6 +19,9 @@ pub enum ErrorCode {
     InternalError,
     /// The server cannot do its work (`/healthz`).
     Unavailable,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UriTooLong,
 }
 
 impl ErrorCode {
@@ -32,6 +35,9 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UriTooLong => "URI_TOO_LONG",
         }
     }
 
@@ -45,6 +51,27 @@ impl ErrorCode {
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UriTooLong => StatusCode::URI_TOO_LONG,
+        }
+    }
+
+    /// The code of an error response with this status that some layer other than ours
+    /// produced (its status is kept).
+    pub fn for_status(status: StatusCode) -> ErrorCode {
+        match status {
+            StatusCode::UNAUTHORIZED => ErrorCode::Unauthorized,
+            StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::CONFLICT => ErrorCode::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::URI_TOO_LONG => ErrorCode::UriTooLong,
+            StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+            status if status.is_server_error() => ErrorCode::InternalError,
+            _ => ErrorCode::ValidationError,
         }
     }
 }

@@ -3,7 +3,7 @@
 use axum::{
     Json,
     extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
 };
 use flowstate_store::{
     OrgId,
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::{
     AppState,
-    auth::authorize,
+    auth::{Caller, authorize},
     body::Body,
     error::{ApiError, ErrorCode},
     reply::{self, created, whole},
@@ -29,10 +29,10 @@ fn not_found(what: &str, id: &str) -> ApiError {
 pub(crate) async fn create_integration(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers, &org, "integrations:write").await?;
+    authorize(&caller, &org, "integrations:write")?;
     let mut body = Body::new(body)?;
     let name = body.text("name", true);
     let description = body.text("description", false);
@@ -48,9 +48,9 @@ pub(crate) async fn create_integration(
 pub(crate) async fn list_integrations(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "integrations:read").await?;
+    authorize(&caller, &org, "integrations:read")?;
     let org = OrgId::new(org);
     let integrations = blocking(&state, move |store| store.integrations(&org)).await?;
     Ok(whole(integrations))
@@ -59,9 +59,9 @@ pub(crate) async fn list_integrations(
 pub(crate) async fn get_integration(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "integrations:read").await?;
+    authorize(&caller, &org, "integrations:read")?;
     let (org, key) = (OrgId::new(org), id.clone());
     match blocking(&state, move |store| store.integration(&org, &key)).await? {
         Some(integration) => Ok(Json(json!({ "data": integration }))),
@@ -73,10 +73,10 @@ pub(crate) async fn get_integration(
 pub(crate) async fn put_secret(
     State(state): State<AppState>,
     Path((org, integration_id, name)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "integrations:write").await?;
+    authorize(&caller, &org, "integrations:write")?;
     let mut body = Body::new(body)?;
     let value = body.text("value", true);
     body.finish()?;
@@ -90,9 +90,9 @@ pub(crate) async fn put_secret(
 pub(crate) async fn delete_secret(
     State(state): State<AppState>,
     Path((org, integration_id, name)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&state, &headers, &org, "integrations:write").await?;
+    authorize(&caller, &org, "integrations:write")?;
     let (org, key) = (OrgId::new(org), name.clone());
     if blocking(&state, move |store| store.delete_secret(&org, &integration_id, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -105,9 +105,9 @@ pub(crate) async fn delete_secret(
 pub(crate) async fn list_secrets(
     State(state): State<AppState>,
     Path((org, integration_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "integrations:read").await?;
+    authorize(&caller, &org, "integrations:read")?;
     let org = OrgId::new(org);
     let secrets = blocking(&state, move |store| store.secrets(&org, &integration_id)).await?;
     let names: Vec<Value> =
@@ -118,10 +118,10 @@ pub(crate) async fn list_secrets(
 pub(crate) async fn create_hook(
     State(state): State<AppState>,
     Path((org, integration_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers, &org, "integrations:write").await?;
+    authorize(&caller, &org, "integrations:write")?;
     let mut body = Body::new(body)?;
     let fields = HookFields::read(&mut body);
     let name = body.text("name", true);
@@ -218,10 +218,10 @@ impl HookFields {
 pub(crate) async fn update_hook(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "integrations:write").await?;
+    authorize(&caller, &org, "integrations:write")?;
     let org = OrgId::new(org);
     let stored = find_hook(&state, &org, &id).await?;
     let mut body = Body::new(body)?;
@@ -250,9 +250,9 @@ pub(crate) async fn update_hook(
 pub(crate) async fn delete_hook(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&state, &headers, &org, "integrations:write").await?;
+    authorize(&caller, &org, "integrations:write")?;
     let (org, key) = (OrgId::new(org), id.clone());
     if blocking(&state, move |store| store.delete_hook(&org, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -266,10 +266,10 @@ pub(crate) async fn delete_hook(
 pub(crate) async fn update_integration(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "integrations:write").await?;
+    authorize(&caller, &org, "integrations:write")?;
     let org = OrgId::new(org);
     let mut body = Body::new(body)?;
     let name = body.text("name", false);
@@ -289,9 +289,9 @@ pub(crate) async fn update_integration(
 pub(crate) async fn delete_integration(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&state, &headers, &org, "integrations:write").await?;
+    authorize(&caller, &org, "integrations:write")?;
     let (org, key) = (OrgId::new(org), id.clone());
     if blocking(&state, move |store| store.delete_integration(&org, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -303,9 +303,9 @@ pub(crate) async fn delete_integration(
 pub(crate) async fn list_hooks(
     State(state): State<AppState>,
     Path((org, integration_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "integrations:read").await?;
+    authorize(&caller, &org, "integrations:read")?;
     let org = OrgId::new(org);
     let hooks = blocking(&state, move |store| store.hooks(&org, &integration_id)).await?;
     Ok(whole(hooks))
@@ -319,9 +319,9 @@ async fn find_hook(state: &AppState, org: &OrgId, id: &str) -> Result<Hook, ApiE
 pub(crate) async fn get_hook(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "integrations:read").await?;
+    authorize(&caller, &org, "integrations:read")?;
     let hook = find_hook(&state, &OrgId::new(org), &id).await?;
     Ok(Json(json!({ "data": hook })))
 }
@@ -331,9 +331,9 @@ pub(crate) async fn get_hook(
 pub(crate) async fn run_hook(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers, &org, "integrations:write").await?;
+    authorize(&caller, &org, "integrations:write")?;
     let org = OrgId::new(org);
     let hook = find_hook(&state, &org, &id).await?;
     if hook.hook_type != "PULL" {
@@ -380,9 +380,9 @@ pub(crate) async fn list_executions(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
     Query(params): Query<std::collections::HashMap<String, String>>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "executions:read").await?;
+    authorize(&caller, &org, "executions:read")?;
     let query = crate::list::ListQuery::parse(&params)?;
     let org = OrgId::new(org);
     let hook = find_hook(&state, &org, &id).await?;
@@ -394,9 +394,9 @@ pub(crate) async fn list_executions(
 pub(crate) async fn get_execution(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "executions:read").await?;
+    authorize(&caller, &org, "executions:read")?;
     let (org, key) = (OrgId::new(org), id.clone());
     match blocking(&state, move |store| store.execution(&org, &key)).await? {
         Some(execution) => Ok(Json(json!({ "data": execution }))),

@@ -26,6 +26,7 @@
 mod auth;
 mod body;
 pub mod dispatcher;
+mod edge;
 mod error;
 pub mod fair;
 mod integrations;
@@ -51,6 +52,7 @@ use axum::{
 use flowstate_store::Store;
 use serde_json::json;
 
+pub use edge::{EdgeSettings, MAX_URI_BYTES};
 pub use error::{ApiError, ErrorCode};
 
 /// What every handler shares.
@@ -67,10 +69,7 @@ pub struct AppState {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let org = "/api/v1/org/{org}";
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/api/v1/openapi.json", get(|| async { Json(openapi::document()) }))
-        .route("/metrics", get(render_metrics))
+    let organisation = Router::new()
         .route(
             &format!("{org}/integrations"),
             post(integrations::create_integration).get(integrations::list_integrations),
@@ -114,6 +113,13 @@ pub fn router(state: AppState) -> Router {
             &format!("{org}/{{resource}}/{{id}}"),
             get(resources::get_one).patch(resources::update).delete(resources::delete),
         )
+        // The key before anything else, the body included.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/api/v1/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/metrics", get(render_metrics))
+        .merge(organisation)
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .with_state(state)
 }
@@ -134,11 +140,22 @@ async fn render_metrics(axum::extract::State(state): axum::extract::State<AppSta
     Ok(state.metrics.render(&counts))
 }
 
-/// Serves the API on `listener` until `shutdown` completes (in-flight requests finish).
+/// Serves the API on `listener` until `shutdown` completes (in-flight requests finish), with
+/// the default [`EdgeSettings`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    serve_with(listener, state, EdgeSettings::default(), shutdown).await
+}
+
+/// [`serve`] with connection settings.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    settings: EdgeSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    edge::serve(listener, router(state), settings, shutdown).await
 }

@@ -257,7 +257,7 @@ pub(crate) fn document() -> Value {
                 } },
                 "Single": { "type": "object", "required": ["data"], "properties": { "data": { "type": "object" } } },
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message", "errorId"], "properties": {
-                    "code": { "type": "string", "enum": ["VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "RATE_LIMITED", "INTERNAL_ERROR", "UNAVAILABLE"] },
+                    "code": { "type": "string", "enum": ["VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "RATE_LIMITED", "INTERNAL_ERROR", "UNAVAILABLE", "METHOD_NOT_ALLOWED", "PAYLOAD_TOO_LARGE", "URI_TOO_LONG"] },
                     "message": { "type": "string" }, "details": {}, "errorId": { "type": "string" } } } } },
             },
         },

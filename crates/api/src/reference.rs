@@ -4,7 +4,7 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
 };
 use flowstate_store::{EntityWrite, OrgId};
 use flowstate_sync::{CustomFieldType, EntityType};
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::{
     AppState,
-    auth::authorize,
+    auth::{Caller, authorize},
     body::Body,
     error::{ApiError, ErrorCode},
     reply::{created, whole},
@@ -22,9 +22,9 @@ use crate::{
 pub(crate) async fn list_job_roles(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "job-roles:read").await?;
+    authorize(&caller, &org, "job-roles:read")?;
     let org = OrgId::new(org);
     Ok(whole(blocking(&state, move |store| store.job_roles(&org)).await?))
 }
@@ -33,10 +33,10 @@ pub(crate) async fn list_job_roles(
 pub(crate) async fn create_job_role(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers, &org, "job-roles:write").await?;
+    authorize(&caller, &org, "job-roles:write")?;
     let mut body = Body::new(body)?;
     let title = body.text("title", true).unwrap_or_default();
     let external_id = body.text("externalId", false);
@@ -49,9 +49,9 @@ pub(crate) async fn create_job_role(
 pub(crate) async fn list_definitions(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "custom-attributes:read").await?;
+    authorize(&caller, &org, "custom-attributes:read")?;
     let org = OrgId::new(org);
     Ok(whole(blocking(&state, move |store| store.custom_attribute_definitions(&org)).await?))
 }
@@ -76,10 +76,10 @@ fn key_from_name(name: &str) -> String {
 pub(crate) async fn create_definition(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers, &org, "custom-attributes:write").await?;
+    authorize(&caller, &org, "custom-attributes:write")?;
     let mut body = Body::new(body)?;
     let name = body.text("name", true).unwrap_or_default();
     let key = body.text("attributeKey", false).unwrap_or_else(|| key_from_name(&name));
@@ -132,9 +132,9 @@ pub(crate) async fn create_definition(
 pub(crate) async fn list_exchange_rates(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &org, "exchange-rates:read").await?;
+    authorize(&caller, &org, "exchange-rates:read")?;
     let org = OrgId::new(org);
     Ok(whole(blocking(&state, move |store| store.exchange_rates(&org)).await?))
 }
@@ -144,10 +144,10 @@ pub(crate) async fn list_exchange_rates(
 pub(crate) async fn put_exchange_rate(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers, &org, "exchange-rates:write").await?;
+    authorize(&caller, &org, "exchange-rates:write")?;
     let mut body = Body::new(body)?;
     let from = body.text("fromCurrency", true).unwrap_or_default();
     let to = body.text("toCurrency", true).unwrap_or_default();
@@ -162,9 +162,9 @@ pub(crate) async fn put_exchange_rate(
 pub(crate) async fn delete_exchange_rate(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&state, &headers, &org, "exchange-rates:write").await?;
+    authorize(&caller, &org, "exchange-rates:write")?;
     let (org, key) = (OrgId::new(org), id.clone());
     if blocking(&state, move |store| store.delete_exchange_rate(&org, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -187,10 +187,10 @@ fn history(segment: &str, kind: &str) -> Result<(EntityType, &'static str), ApiE
 pub(crate) async fn list_adjustments(
     State(state): State<AppState>,
     Path((org, segment, id, kind)): Path<(String, String, String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
     let (entity, field) = history(&segment, &kind)?;
-    authorize(&state, &headers, &org, "adjustments:read").await?;
+    authorize(&caller, &org, "adjustments:read")?;
     let (org, key) = (OrgId::new(org), id.clone());
     let found = blocking(&state, move |store| store.find(&org, entity, &key)).await?;
     let found =
@@ -205,11 +205,11 @@ pub(crate) async fn list_adjustments(
 pub(crate) async fn add_adjustment(
     State(state): State<AppState>,
     Path((org, segment, id, kind)): Path<(String, String, String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (entity, field) = history(&segment, &kind)?;
-    authorize(&state, &headers, &org, "adjustments:write").await?;
+    authorize(&caller, &org, "adjustments:write")?;
     let adjustment = crate::body::object(&body)?;
     let org = OrgId::new(org);
     let id = resolve(&state, &org, entity, &id).await?;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use axum::{
     Json,
     extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
 };
 use flowstate_store::{EntityWrite, Filled, ListOrder, ListPageQuery, OrgId, Written};
 use flowstate_sync::EntityType;
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::{
     AppState,
-    auth::authorize,
+    auth::{Caller, authorize},
     error::{ApiError, ErrorCode},
     list::ListQuery,
 };
@@ -52,10 +52,10 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Path((org, segment)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
     let entity = resource(&segment)?;
-    authorize(&state, &headers, &org, &format!("{segment}:read")).await?;
+    authorize(&caller, &org, &format!("{segment}:read"))?;
     let query = ListQuery::parse(&params)?;
     let org = OrgId::new(org);
     // Ordered by a column and not searched: paged in the database. Otherwise the query is
@@ -90,10 +90,10 @@ pub(crate) async fn list(
 pub(crate) async fn get_one(
     State(state): State<AppState>,
     Path((org, segment, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
     let entity = resource(&segment)?;
-    authorize(&state, &headers, &org, &format!("{segment}:read")).await?;
+    authorize(&caller, &org, &format!("{segment}:read"))?;
     let org = OrgId::new(org);
     let key = id.clone();
     match blocking(&state, move |store| store.find(&org, entity, &key)).await? {
@@ -132,11 +132,11 @@ pub(crate) async fn resolve(state: &AppState, org: &OrgId, entity: EntityType, i
 pub(crate) async fn create(
     State(state): State<AppState>,
     Path((org, segment)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let entity = resource(&segment)?;
-    authorize(&state, &headers, &org, &format!("{segment}:write")).await?;
+    authorize(&caller, &org, &format!("{segment}:write"))?;
     let mut data = crate::body::object(&body)?;
     let external_id = match data.remove("externalId") {
         None | Some(Value::Null) => None,
@@ -156,11 +156,11 @@ pub(crate) async fn create(
 pub(crate) async fn update(
     State(state): State<AppState>,
     Path((org, segment, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let entity = resource(&segment)?;
-    authorize(&state, &headers, &org, &format!("{segment}:write")).await?;
+    authorize(&caller, &org, &format!("{segment}:write"))?;
     let data = crate::body::object(&body)?;
     if data.contains_key("externalId") {
         return Err(ApiError::new(ErrorCode::ValidationError, "externalId is set on creation and fixed after")
@@ -179,10 +179,10 @@ pub(crate) async fn update(
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Path((org, segment, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<StatusCode, ApiError> {
     let entity = resource(&segment)?;
-    authorize(&state, &headers, &org, &format!("{segment}:write")).await?;
+    authorize(&caller, &org, &format!("{segment}:write"))?;
     let org = OrgId::new(org);
     let id = resolve(&state, &org, entity, &id).await?;
     written(blocking(&state, move |store| store.write_entity(&org, entity, EntityWrite::Delete { id })).await?)?;
@@ -196,10 +196,10 @@ pub(crate) async fn delete(
 pub(crate) async fn fill(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers, &org, "vacancies:write").await?;
+    authorize(&caller, &org, "vacancies:write")?;
     let body = crate::body::object(&body)?;
     let filler = match body.get("fillerType") {
         None | Some(Value::Null) => EntityType::Employee,
@@ -212,7 +212,7 @@ pub(crate) async fn fill(
         }
     };
     let segment = if filler == EntityType::Employee { "employees" } else { "contractors" };
-    authorize(&state, &headers, &org, &format!("{segment}:write")).await?;
+    authorize(&caller, &org, &format!("{segment}:write"))?;
     let org = OrgId::new(org);
     match blocking(&state, move |store| store.fill_vacancy(&org, &id, filler, &body)).await? {
         Filled::Done { vacancy, filler: person } => {

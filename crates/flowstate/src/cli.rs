@@ -127,6 +127,15 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWSTATE_ORG_MAX_CONCURRENCY", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub org_max_concurrency: Option<u16>,
+    /// Seconds a client has to send a request's headers; an idle keep-alive connection is
+    /// closed after the same time.
+    #[arg(long, env = "FLOWSTATE_HEADER_TIMEOUT_SECS", default_value_t = 10, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+    /// HTTP connections open at once; further ones wait until one closes.
+    #[arg(long, env = "FLOWSTATE_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
     /// Database connections at most: PostgreSQL sessions, or SQLite readers beside the one
     /// writer.
     #[arg(long, env = "FLOWSTATE_DB_POOL_SIZE", default_value_t = 8, value_name = "N",

@@ -76,6 +76,7 @@ pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
     // dropped inside another) is dropped after `block_on` returns.
     let served = store.clone();
     let retention_days = args.execution_retention_days;
+    let (header_timeout_secs, max_connections) = (args.header_timeout_secs, args.max_connections);
     let outcome = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -98,7 +99,12 @@ pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
             shutdown_signal().await;
             let _ = stop.send(true);
         };
-        flowstate_api::serve(listener, state, shutdown).await.context("serving HTTP")?;
+        let edge = flowstate_api::EdgeSettings {
+            header_timeout: std::time::Duration::from_secs(header_timeout_secs),
+            max_connections: max_connections as usize,
+            ..Default::default()
+        };
+        flowstate_api::serve_with(listener, state, edge, shutdown).await.context("serving HTTP")?;
         let _ = scheduler.await;
         tracing::info!("stopped");
         Ok(Outcome::Succeeded)

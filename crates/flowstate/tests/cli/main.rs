@@ -1,5 +1,6 @@
 //! The `flowstate` binary, driven as a user would: exit codes, stdout/stderr, files.
 
+mod edge;
 mod isolation;
 mod server;
 

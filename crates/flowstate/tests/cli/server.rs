@@ -12,7 +12,7 @@ use crate::{args, flowstate, postgres_url, stdout, sync_apply_args};
 /// A running `flowstate serve`, killed when dropped.
 pub(crate) struct Server {
     pub(crate) child: Child,
-    base: String,
+    pub(crate) base: String,
     /// The first-start lines: organisation id and admin key (None on a later start).
     pub(crate) first_start: Option<(String, String)>,
 }
