@@ -14,21 +14,35 @@ pub(crate) fn object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// Field-by-field reading of a JSON body, collecting every problem.
+/// Field-by-field reading of a JSON body, collecting every problem. A field the handler
+/// never asks for is unknown: [`Body::finish`] refuses it by name (a misspelt `shedule` is a
+/// 400, not a silent no-op).
 pub(crate) struct Body {
-    pub object: Map<String, Value>,
+    object: Map<String, Value>,
+    asked: std::collections::BTreeSet<String>,
     problems: Vec<Value>,
 }
 
 impl Body {
     /// The request body, which must be a JSON object (any problem is a `VALIDATION_ERROR`).
     pub fn new(bytes: axum::body::Bytes) -> Result<Body, ApiError> {
-        Ok(Body { object: object(&bytes)?, problems: Vec::new() })
+        Ok(Body { object: object(&bytes)?, asked: Default::default(), problems: Vec::new() })
+    }
+
+    /// The field's value as sent, if it was (the field is known from now on).
+    pub fn get(&mut self, field: &str) -> Option<&Value> {
+        self.asked.insert(field.to_string());
+        self.object.get(field)
+    }
+
+    /// Whether the body has the field (the field is known from now on).
+    pub fn has(&mut self, field: &str) -> bool {
+        self.get(field).is_some()
     }
 
     /// A number, or `None` (with a problem when required or not a number).
     pub fn number(&mut self, field: &str, required: bool) -> Option<f64> {
-        match self.object.get(field) {
+        match self.get(field).cloned() {
             Some(Value::Number(number)) => number.as_f64(),
             None | Some(Value::Null) if !required => None,
             None | Some(Value::Null) => {
@@ -47,8 +61,8 @@ impl Body {
     }
 
     pub fn text(&mut self, field: &str, required: bool) -> Option<String> {
-        match self.object.get(field) {
-            Some(Value::String(text)) => Some(text.clone()),
+        match self.get(field).cloned() {
+            Some(Value::String(text)) => Some(text),
             None | Some(Value::Null) if !required => None,
             None | Some(Value::Null) => {
                 self.problem(field, format!("{field} is required"));
@@ -63,10 +77,10 @@ impl Body {
 
     /// Absent: `None`; null: `Some(None)` (clear it); a string: `Some(Some(..))`.
     pub fn nullable_text(&mut self, field: &str) -> Option<Option<String>> {
-        match self.object.get(field) {
+        match self.get(field).cloned() {
             None => None,
             Some(Value::Null) => Some(None),
-            Some(Value::String(text)) => Some(Some(text.clone())),
+            Some(Value::String(text)) => Some(Some(text)),
             Some(_) => {
                 self.problem(field, format!("{field} must be a string or null"));
                 None
@@ -75,9 +89,9 @@ impl Body {
     }
 
     pub fn boolean(&mut self, field: &str) -> Option<bool> {
-        match self.object.get(field) {
+        match self.get(field).cloned() {
             None | Some(Value::Null) => None,
-            Some(Value::Bool(value)) => Some(*value),
+            Some(Value::Bool(value)) => Some(value),
             Some(_) => {
                 self.problem(field, format!("{field} must be true or false"));
                 None
@@ -85,7 +99,12 @@ impl Body {
         }
     }
 
-    pub fn finish(self) -> Result<(), ApiError> {
+    /// Every problem found, unknown fields included, as one `VALIDATION_ERROR`.
+    pub fn finish(mut self) -> Result<(), ApiError> {
+        let unknown: Vec<String> = self.object.keys().filter(|key| !self.asked.contains(*key)).cloned().collect();
+        for field in unknown {
+            self.problem(&field, format!("unknown field {field:?}"));
+        }
         if self.problems.is_empty() {
             Ok(())
         } else {

@@ -95,7 +95,7 @@ pub(crate) async fn create_definition(
             }
         }
     });
-    let entities: Vec<EntityType> = match body.object.get("entityTypes").cloned() {
+    let entities: Vec<EntityType> = match body.get("entityTypes").cloned() {
         Some(Value::Array(items)) => items
             .iter()
             .filter_map(|item| {

@@ -46,6 +46,7 @@ mod output;
 mod record;
 mod redact;
 mod sandbox;
+mod syntax;
 mod watchdog;
 
 pub use engine::{
@@ -59,3 +60,4 @@ pub use record::{
     ErrorKind, ExecutionError, ExecutionRecord, HookType, HttpCall, LogEntry, LogLevel, PageSummary, Status,
 };
 pub use redact::Redactor;
+pub use syntax::{SyntaxError, check_syntax};

@@ -122,3 +122,141 @@ async fn a_client_trickling_its_headers_is_cut_off_while_others_are_served() {
     }
     assert!(closed_after < Duration::from_secs(10), "closed after {closed_after:?}");
 }
+
+/// Every request body names the fields it does not know (a misspelt `shedule` used to be
+/// ignored with a 200), and changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn request_bodies_refuse_unknown_fields_by_name() {
+    use serde_json::json;
+    let directory = tempfile::tempdir().unwrap();
+    let server = start(&directory);
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration =
+        crate::server::create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let code = "async function run(ctx) { return { records: [] }; }";
+    let hook = crate::server::create_hook(
+        &server,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "h", "type": "PULL", "entityType": "employee", "code": code }),
+    )
+    .await;
+    let cases = [
+        (
+            reqwest::Method::POST,
+            a("/integrations"),
+            json!({ "name": "X", "sourceSystem": "x", "nmae": "typo" }),
+            "nmae",
+        ),
+        (
+            reqwest::Method::PATCH,
+            a(&format!("/integrations/{integration}")),
+            json!({ "descripton": "typo" }),
+            "descripton",
+        ),
+        (
+            reqwest::Method::POST,
+            a(&format!("/integrations/{integration}/hooks")),
+            json!({ "name": "h2", "type": "PULL", "entityType": "employee", "code": code, "shedule": "1h" }),
+            "shedule",
+        ),
+        (reqwest::Method::PATCH, a(&format!("/hooks/{hook}")), json!({ "shedule": "1h" }), "shedule"),
+        (
+            reqwest::Method::PATCH,
+            a(&format!("/hooks/{hook}")),
+            json!({ "retryPolicy": { "maxAttempts": 2, "backoff": 5 } }),
+            "retryPolicy.backoff",
+        ),
+        (
+            reqwest::Method::PUT,
+            a(&format!("/integrations/{integration}/secrets/token")),
+            json!({ "value": "long enough", "vaule": 1 }),
+            "vaule",
+        ),
+        (reqwest::Method::POST, a("/job-roles"), json!({ "title": "Engineer", "titel": "typo" }), "titel"),
+        (
+            reqwest::Method::POST,
+            a("/custom-attribute-definitions"),
+            json!({ "name": "Cost centre", "fieldType": "STRING", "entityTypes": ["employee"], "colour": "red" }),
+            "colour",
+        ),
+        (
+            reqwest::Method::POST,
+            a("/exchange-rates"),
+            json!({ "fromCurrency": "EUR", "toCurrency": "GBP", "rate": 0.85, "effectiveDate": "2026-01-01", "source": "ECB" }),
+            "source",
+        ),
+    ];
+    for (method, path, body, field) in cases {
+        let (status, answer) = send(&server, method.clone(), &path, Some(&key), Some(body)).await;
+        assert_shape(status, &answer, 400, "VALIDATION_ERROR");
+        let named = answer["error"]["details"].as_array().is_some_and(|details| {
+            details.iter().any(|detail| {
+                detail["field"] == field && detail["message"].as_str().is_some_and(|m| m.contains("unknown"))
+            })
+        });
+        assert!(named, "{method} {path}: {answer}");
+    }
+    let (_, stored) = crate::server::call(&server, &a(&format!("/hooks/{hook}")), Some(&key)).await;
+    assert_eq!(stored["data"]["schedule"], Value::Null, "nothing changed: {stored}");
+}
+
+/// Hook code is compiled when it is saved: a syntax error is a 400 naming the line and
+/// column, and the hook is not created (or keeps its code).
+#[tokio::test(flavor = "multi_thread")]
+async fn hook_code_that_does_not_compile_is_refused_with_its_line_and_column() {
+    use serde_json::json;
+    let directory = tempfile::tempdir().unwrap();
+    let server = start(&directory);
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration =
+        crate::server::create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let hooks = a(&format!("/integrations/{integration}/hooks"));
+    let broken = "async function run(ctx) {\n  const total = ;\n}";
+    let body = json!({ "name": "h", "type": "PULL", "entityType": "employee", "code": broken });
+    let (status, answer) = send(&server, reqwest::Method::POST, &hooks, Some(&key), Some(body)).await;
+    assert_shape(status, &answer, 400, "VALIDATION_ERROR");
+    assert_eq!(answer["error"]["details"]["line"], 2, "{answer}");
+    assert_eq!(answer["error"]["details"]["column"], 17, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("SyntaxError"), "{answer}");
+    let (_, listed) = crate::server::call(&server, &hooks, Some(&key)).await;
+    assert_eq!(listed["meta"]["total"], 0, "{listed}");
+
+    let good = "async function run(ctx) { return { records: [] }; }";
+    let body = json!({ "name": "h", "type": "PULL", "entityType": "employee", "code": good });
+    let (status, created) = send(&server, reqwest::Method::POST, &hooks, Some(&key), Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    let hook = a(&format!("/hooks/{}", created["data"]["id"].as_str().unwrap()));
+    let (status, answer) =
+        send(&server, reqwest::Method::PATCH, &hook, Some(&key), Some(json!({ "code": "function run( {" }))).await;
+    assert_shape(status, &answer, 400, "VALIDATION_ERROR");
+    assert_eq!(answer["error"]["details"]["line"], 1, "{answer}");
+    let (_, stored) = crate::server::call(&server, &hook, Some(&key)).await;
+    assert_eq!(stored["data"]["code"], good);
+}
+
+/// A secret of fewer than 4 characters could only be redacted by blanking ordinary text
+/// in every log: it is refused when set.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_under_four_characters_is_refused() {
+    use serde_json::json;
+    let directory = tempfile::tempdir().unwrap();
+    let server = start(&directory);
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration =
+        crate::server::create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let secret = a(&format!("/integrations/{integration}/secrets/pin"));
+    for short in ["", "a", "é9", "123"] {
+        let (status, answer) =
+            send(&server, reqwest::Method::PUT, &secret, Some(&key), Some(json!({ "value": short }))).await;
+        assert_shape(status, &answer, 400, "VALIDATION_ERROR");
+        assert_eq!(answer["error"]["details"][0]["field"], "value", "{answer}");
+    }
+    let (status, answer) =
+        send(&server, reqwest::Method::PUT, &secret, Some(&key), Some(json!({ "value": "1234" }))).await;
+    assert_eq!(status, 200, "{answer}");
+}
