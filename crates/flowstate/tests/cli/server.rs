@@ -490,7 +490,7 @@ async fn another_organisations_key_is_refused_on_every_route() {
         (reqwest::Method::POST, "/integrations".to_string(), Some(json!({ "name": "X", "sourceSystem": "x" }))),
         (reqwest::Method::GET, format!("/integrations/{integration}"), None),
         (reqwest::Method::GET, format!("/integrations/{integration}/secrets"), None),
-        (reqwest::Method::PUT, format!("/integrations/{integration}/secrets/token"), Some(json!({ "value": "b" }))),
+        (reqwest::Method::PUT, format!("/integrations/{integration}/secrets/token"), Some(json!({ "value": "bbbb" }))),
         (reqwest::Method::DELETE, format!("/integrations/{integration}/secrets/token"), None),
         (reqwest::Method::GET, format!("/integrations/{integration}/hooks"), None),
         (
