@@ -136,6 +136,12 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWSTATE_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
+    /// `ctx.kv` keys one hook may hold (expired ones do not count).
+    #[arg(long, env = "FLOWSTATE_KV_MAX_KEYS", default_value_t = 10_000, value_name = "N")]
+    pub kv_max_keys: usize,
+    /// Bytes of `ctx.kv` values one hook may hold (expired ones do not count).
+    #[arg(long, env = "FLOWSTATE_KV_MAX_BYTES", default_value_t = 10 * 1024 * 1024, value_name = "BYTES")]
+    pub kv_max_bytes: usize,
     /// Database connections at most: PostgreSQL sessions, or SQLite readers beside the one
     /// writer.
     #[arg(long, env = "FLOWSTATE_DB_POOL_SIZE", default_value_t = 8, value_name = "N",

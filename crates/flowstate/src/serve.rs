@@ -52,7 +52,10 @@ pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
         connect_to: args.connect_to.clone(),
         ca_certificates_pem,
         // In the database: it survives restarts and is shared by every server.
-        kv: Arc::new(flowstate_api::kv::StoreKv::new(store.clone())),
+        kv: Arc::new(flowstate_api::kv::StoreKv::new(
+            store.clone(),
+            flowstate_store::integrations::KvQuota { max_keys: args.kv_max_keys, max_bytes: args.kv_max_bytes },
+        )),
     };
     let push = PushSettings {
         first_backoff: std::time::Duration::from_millis(args.push_retry_backoff_ms),

@@ -14,10 +14,18 @@ use serde::{Deserialize, Serialize};
 /// A boxed future, so stores can be trait objects.
 pub type KvFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, KvError>> + Send + 'a>>;
 
-/// A storage failure (not a hook mistake: those are thrown in the sandbox before a call).
+/// Why a `get` or `set` failed; the hook gets the message as an `Error`. (A hook's own
+/// mistakes, such as a key too long, are thrown in the sandbox before a call.)
 #[derive(Debug, thiserror::Error)]
-#[error("key-value store: {0}")]
-pub struct KvError(pub String);
+#[non_exhaustive]
+pub enum KvError {
+    /// The store failed.
+    #[error("key-value store: {0}")]
+    Store(String),
+    /// The set would take the hook over its quota; nothing was stored.
+    #[error("kv quota exceeded: {0}")]
+    Quota(String),
+}
 
 /// Where `ctx.kv` keeps values. `scope` identifies the hook; a store never lets one scope
 /// see another's keys. Expiry is decided by the caller's clock, passed in as `now`.
@@ -85,9 +93,9 @@ impl FileKv {
     pub fn open(path: &Path) -> Result<FileKv, KvError> {
         let table = match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|error| KvError(format!("{} is not a key-value file: {error}", path.display())))?,
+                .map_err(|error| KvError::Store(format!("{} is not a key-value file: {error}", path.display())))?,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Table::new(),
-            Err(error) => return Err(KvError(format!("reading {}: {error}", path.display()))),
+            Err(error) => return Err(KvError::Store(format!("reading {}: {error}", path.display()))),
         };
         Ok(FileKv { path: path.to_path_buf(), table: Mutex::new(table) })
     }
@@ -97,7 +105,7 @@ impl FileKv {
         let temporary = self.path.with_extension("tmp");
         std::fs::write(&temporary, bytes)
             .and_then(|()| std::fs::rename(&temporary, &self.path))
-            .map_err(|error| KvError(format!("writing {}: {error}", self.path.display())))
+            .map_err(|error| KvError::Store(format!("writing {}: {error}", self.path.display())))
     }
 }
 

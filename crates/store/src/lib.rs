@@ -135,4 +135,7 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A hook's `ctx.kv` would go over its quota.
+    #[error("kv quota exceeded: {0}")]
+    Quota(String),
 }

@@ -640,6 +640,10 @@ impl crate::db::Db for PostgresDb {
         Ok(())
     }
 
+    fn byte_length(&self, column: &str) -> String {
+        format!("octet_length({column})")
+    }
+
     fn json_field(&self, column: &str, field: &str) -> String {
         format!("(CAST({column} AS jsonb) ->> '{field}')")
     }

@@ -467,6 +467,10 @@ impl crate::db::Db for SqliteDb {
         Ok(()) // BEGIN IMMEDIATE holds the write lock
     }
 
+    fn byte_length(&self, column: &str) -> String {
+        format!("length(CAST({column} AS BLOB))")
+    }
+
     fn json_field(&self, column: &str, field: &str) -> String {
         format!("json_extract({column}, '$.{field}')")
     }

@@ -172,3 +172,40 @@ async fn a_queued_run_survives_a_restart() {
         (Some("failed"), Some("interrupted"))
     );
 }
+
+/// `ctx.kv` has a quota per hook (here 5 keys): the sixth key throws `kv quota exceeded`
+/// naming the limit, and what the hook stored stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hook_over_its_kv_quota_gets_an_error_naming_the_limit() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start_with(&db, directory.path(), &["--kv-max-keys", "5"].map(String::from));
+    let (org, key) = server.first_start.clone().unwrap();
+    let integration =
+        create_integration(&server, &format!("/api/v1/org/{org}"), &key, json!({ "name": "A", "sourceSystem": "a" }))
+            .await;
+    let code = "async function run(ctx) {
+        for (let i = 0; i < 5; i++) await ctx.kv.set('k' + i, 'v' + i);
+        try { await ctx.kv.set('k5', 'v5'); ctx.log.info('stored'); } catch (error) { ctx.log.info(error.message); }
+        await ctx.kv.set('k0', 'replaced');
+        ctx.log.info('k4 is ' + await ctx.kv.get('k4') + ', k0 is ' + await ctx.kv.get('k0'));
+        return { records: [] };
+    }";
+    let hook = pull_hook(&server, &org, &key, &integration, "kv", code).await;
+    let execution = run(&server, &org, &key, &hook).await;
+    let done = wait_for_status(&server, &execution, &key, "succeeded").await;
+    let messages: Vec<&str> = done["data"]["record"]["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["message"].as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "kv quota exceeded: at most 5 keys per hook (expired ones do not count); this set would make 6",
+            "k4 is v4, k0 is replaced"
+        ],
+        "{done}"
+    );
+}

@@ -1,4 +1,4 @@
-use flowstate_store::integrations::{HookUpdate, NewHook, RetryPolicy, SealedSecret};
+use flowstate_store::integrations::{HookUpdate, KvQuota, NewHook, RetryPolicy, SealedSecret};
 use flowstate_sync::EntityType;
 
 use crate::helpers::TestStore;
@@ -208,16 +208,16 @@ fn hook_kv_values_expire_and_stay_with_their_hook(test: TestStore) {
     let other_hook = store.create_hook(&test.org, &integration.id, new_hook("PULL", None)).unwrap();
     let (now, later, much_later) =
         ("2026-01-01T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z", "2026-02-01T00:00:00.000000Z");
-    store.kv_set(&test.org, &hook.id, "cursor", "abc", later).unwrap();
-    store.kv_set(&test.org, &hook.id, "cursor", "def", much_later).unwrap();
-    store.kv_set(&test.org, &hook.id, "short", "x", later).unwrap();
+    store.kv_set(&test.org, &hook.id, "cursor", "abc", later, now, KvQuota::default()).unwrap();
+    store.kv_set(&test.org, &hook.id, "cursor", "def", much_later, now, KvQuota::default()).unwrap();
+    store.kv_set(&test.org, &hook.id, "short", "x", later, now, KvQuota::default()).unwrap();
     assert_eq!(store.kv_get(&test.org, &hook.id, "cursor", now).unwrap().as_deref(), Some("def"), "replaced");
     assert_eq!(store.kv_get(&test.org, &other_hook.id, "cursor", now).unwrap(), None, "per hook");
     assert_eq!(store.kv_get(&test.org, &hook.id, "short", later).unwrap(), None, "expired at its time");
     let other = store.create_org("Other", "UTC", "USD").unwrap();
     assert_eq!(store.kv_get(&other, &hook.id, "cursor", now).unwrap(), None);
     assert!(matches!(
-        store.kv_set(&other, &hook.id, "cursor", "evil", much_later),
+        store.kv_set(&other, &hook.id, "cursor", "evil", much_later, now, KvQuota::default()),
         Err(flowstate_store::StoreError::NotFound(_))
     ));
     assert_eq!(store.kv_get(&test.org, &hook.id, "cursor", now).unwrap().as_deref(), Some("def"));
@@ -226,8 +226,41 @@ fn hook_kv_values_expire_and_stay_with_their_hook(test: TestStore) {
     assert_eq!(store.kv_get(&test.org, &hook.id, "cursor", now).unwrap(), None, "gone with the hook");
 }
 
+/// Issue 10: a hook's `ctx.kv` is held to a quota of keys and bytes. A set over it is
+/// refused naming the limit and keeps everything stored; replacing a value counts it once;
+/// expired values do not count.
+fn hook_kv_holds_a_hook_to_its_quota(test: TestStore) {
+    let store = &test.store;
+    let integration = store.create_integration(&test.org, "HR", None, "hr").unwrap();
+    let hook = store.create_hook(&test.org, &integration.id, new_hook("PULL", None)).unwrap();
+    // Years after the other kv test's times: its prune of every organisation leaves these.
+    let (now, soon, later) =
+        ("2030-01-01T00:00:00.000000Z", "2030-01-01T00:01:00.000000Z", "2030-02-01T00:00:00.000000Z");
+    let quota = KvQuota { max_keys: 3, max_bytes: 10 };
+    let set = |key: &str, value: &str, expires: &str, at: &str| {
+        store.kv_set(&test.org, &hook.id, key, value, expires, at, quota)
+    };
+    set("a", "1234", later, now).unwrap();
+    set("b", "12", later, now).unwrap();
+    set("c", "1", soon, now).unwrap();
+    let refused = set("d", "1", later, now).unwrap_err();
+    assert!(matches!(refused, flowstate_store::StoreError::Quota(_)), "{refused:?}");
+    assert!(refused.to_string().starts_with("kv quota exceeded: at most 3 keys"), "{refused}");
+    set("a", "123456", later, now).unwrap(); // replaced: still 3 keys, 9 bytes
+    let refused = set("b", "1234", later, now).unwrap_err(); // 6 + 4 + 1 bytes
+    assert!(refused.to_string().contains("at most 10 bytes"), "{refused}");
+    for (key, value) in [("a", "123456"), ("b", "12"), ("c", "1")] {
+        assert_eq!(store.kv_get(&test.org, &hook.id, key, now).unwrap().as_deref(), Some(value), "{key} kept");
+    }
+    // Once `c` has expired it no longer counts.
+    let after = "2030-01-01T00:02:00.000000Z";
+    set("d", "1", later, after).unwrap();
+    assert_eq!(store.kv_get(&test.org, &hook.id, "d", after).unwrap().as_deref(), Some("1"));
+}
+
 crate::on_both_backends!(
     integrations_hooks_secrets_and_executions_are_kept_per_organisation,
     hooks_and_integrations_update_and_delete,
-    hook_kv_values_expire_and_stay_with_their_hook
+    hook_kv_values_expire_and_stay_with_their_hook,
+    hook_kv_holds_a_hook_to_its_quota
 );
