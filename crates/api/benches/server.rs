@@ -153,7 +153,7 @@ fn main() {
                 let id = execution["data"]["id"].as_str().unwrap().to_string();
                 let finished = loop {
                     let execution = call(reqwest::Method::GET, &tenant, format!("/executions/{id}"), None).await;
-                    if execution["data"]["status"] != "running" {
+                    if !matches!(execution["data"]["status"].as_str(), Some("queued" | "running")) {
                         break execution;
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
