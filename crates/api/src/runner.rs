@@ -472,6 +472,7 @@ async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metri
             return;
         }
     };
+    let redactor = invocation.secrets.redactor();
     let mut pull = engine.start_pull(&invocation);
     let mut page_started = std::time::Instant::now();
     while let Some(page) = pull.next_page().await {
@@ -495,6 +496,9 @@ async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metri
                     metrics.records(result, count);
                 }
                 let mut summary = serde_json::to_value(&outcome).expect("outcomes serialize");
+                // Per-record errors quote the record (its externalId, the value refused): a
+                // hook may have put a secret there.
+                redactor.redact_json(&mut summary);
                 summary["index"] = json!(page.index);
                 summary["recordCount"] = json!(count);
                 if let Value::Array(pages) = &mut execution.pages {

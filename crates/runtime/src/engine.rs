@@ -76,7 +76,8 @@ impl Secrets {
         serde_json::to_string(&self.0).expect("strings serialize")
     }
 
-    fn redactor(&self) -> Redactor {
+    /// The redactor of these secrets, for text the caller adds to an execution record.
+    pub fn redactor(&self) -> Redactor {
         Redactor::new(self.0.iter().map(|(name, value)| (name.as_str(), value.as_str())))
     }
 }

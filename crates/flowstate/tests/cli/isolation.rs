@@ -209,3 +209,40 @@ async fn a_hook_over_its_kv_quota_gets_an_error_naming_the_limit() {
         "{done}"
     );
 }
+
+/// A per-record sync error quotes the record (its externalId, the value refused): a secret a
+/// hook put there is redacted in the execution like everything else the execution records.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_in_a_refused_record_is_redacted_in_the_execution() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start_with(&db, directory.path(), &[]);
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = format!("/api/v1/org/{org}");
+    let integration = create_integration(&server, &a, &key, json!({ "name": "A", "sourceSystem": "a" })).await;
+    let secret = "s3cret-Token-91";
+    let (status, body) = send(
+        &server,
+        reqwest::Method::PUT,
+        &format!("{a}/integrations/{integration}/secrets/token"),
+        Some(&key),
+        Some(json!({ "value": secret })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let code = "async function run(ctx) {
+        const token = ctx.secrets.token;
+        return { records: [
+            { externalId: 'EMP-' + token, data: { firstName: 'A', lastName: 'B', email: 'not an email ' + token } },
+            { externalId: 'EMP-2', data: { firstName: 'C', lastName: 'D', email: 'c@example.com', startDate: token } },
+        ] };
+    }";
+    let hook = pull_hook(&server, &org, &key, &integration, "leaky", code).await;
+    let execution = run(&server, &org, &key, &hook).await;
+    let done = wait_for_status(&server, &execution, &key, "succeeded").await;
+    let errors = &done["data"]["pages"][0]["errors"];
+    assert_eq!(errors.as_array().map(Vec::len), Some(2), "both records refused: {done}");
+    let text = done.to_string();
+    assert!(!text.contains(secret), "the secret reached the execution: {text}");
+    assert!(errors.to_string().contains("[REDACTED:token]"), "{errors}");
+}
