@@ -71,8 +71,11 @@ impl Default for RunnerSettings {
 /// servers).
 const QUEUE_POLL: Duration = Duration::from_millis(250);
 
-/// Queued executions read per pass.
-const QUEUE_BATCH: usize = 200;
+/// Queued executions read per pass: at most this many of each organisation (more than any
+/// pool takes of one at once)...
+const QUEUE_PER_ORG: usize = 16;
+/// ...and this many in all.
+const QUEUE_BATCH: usize = 1_000;
 
 /// How often the leases of running executions are renewed (a lease lasts
 /// [`EXECUTION_LEASE_SECONDS`]).
@@ -340,7 +343,7 @@ impl Dispatch {
     /// Claims queued PULL runs for idle PULL workers, organisations taking turns.
     async fn dispatch_pull(&mut self) {
         let mut waiting: BTreeMap<OrgId, VecDeque<QueuedExecution>> = BTreeMap::new();
-        match blocking(&self.store, |store| store.queued_executions(QUEUE_BATCH)).await {
+        match blocking(&self.store, |store| store.queued_executions(QUEUE_PER_ORG, QUEUE_BATCH)).await {
             Ok(queued) => {
                 for queued in queued {
                     waiting.entry(queued.org.clone()).or_default().push_back(queued);

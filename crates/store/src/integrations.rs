@@ -899,10 +899,15 @@ impl Store {
         self.insert_execution(org, hook_id, trigger, at, "queued", None)
     }
 
-    /// Queued executions of every organisation, oldest first, at most `limit`.
-    pub fn queued_executions(&self, limit: usize) -> Result<Vec<QueuedExecution>, StoreError> {
+    /// Queued executions of every organisation, oldest first: at most `per_org` of each
+    /// organisation (so one with a long queue cannot hide another's), `limit` in all.
+    pub fn queued_executions(&self, per_org: usize, limit: usize) -> Result<Vec<QueuedExecution>, StoreError> {
         let sql = format!(
-            "SELECT org_id, id, hook_id FROM executions WHERE status = 'queued' ORDER BY started_at, id {}",
+            "SELECT org_id, id, hook_id FROM (
+                 SELECT org_id, id, hook_id, started_at,
+                        ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY started_at, id) AS place
+                 FROM executions WHERE status = 'queued'
+             ) queued WHERE place <= {per_org} ORDER BY started_at, id {}",
             limit_offset(1, limit)
         );
         let rows = self.reader()?.query_text(&sql, &[])?;

@@ -258,7 +258,61 @@ fn hook_kv_holds_a_hook_to_its_quota(test: TestStore) {
     assert_eq!(store.kv_get(&test.org, &hook.id, "d", after).unwrap().as_deref(), Some("1"));
 }
 
+/// Issue 10: the PULL queue in the database. A hook has one execution queued or running; the
+/// queue is read oldest first with a bound per organisation; a queued run is claimed once;
+/// neither the interrupted-lease sweep nor pruning touches queued runs.
+fn queued_runs_are_claimed_once_and_read_fairly(test: TestStore) {
+    let store = &test.store;
+    let other = store.create_org("Other", "UTC", "USD").unwrap();
+    let hooks = |org: &flowstate_store::OrgId, count: usize| -> Vec<String> {
+        let integration = store.create_integration(org, "HR", None, &format!("hr_{org}")).unwrap();
+        (0..count).map(|_| store.create_hook(org, &integration.id, new_hook("PULL", None)).unwrap().id).collect()
+    };
+    let (mine, theirs) = (hooks(&test.org, 3), hooks(&other, 1));
+    // Queued in 2025: the sweep and the prune below (mid-2025) reach no other test's rows,
+    // which share a PostgreSQL schema with these.
+    let at = |minute: u32| format!("2025-01-01T00:{minute:02}:00.000000Z");
+    for (minute, hook) in mine.iter().enumerate() {
+        let queued = store.queue_execution(&test.org, hook, "manual", &at(minute as u32)).unwrap();
+        assert_eq!((queued.status.as_str(), queued.finished_at.as_deref()), ("queued", None));
+    }
+    store.queue_execution(&other, &theirs[0], "schedule", &at(10)).unwrap();
+    assert!(matches!(
+        store.queue_execution(&test.org, &mine[0], "manual", &at(11)),
+        Err(flowstate_store::StoreError::Conflict(_))
+    ));
+    assert!(store.has_unfinished_execution(&test.org, &mine[0]).unwrap());
+    // Two of each organisation at most: the other's run is not hidden behind mine.
+    let queued: Vec<(String, String)> = store
+        .queued_executions(2, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|queued| queued.org == test.org || queued.org == other)
+        .map(|queued| (queued.org.to_string(), queued.hook_id))
+        .collect();
+    let expected = vec![
+        (test.org.to_string(), mine[0].clone()),
+        (test.org.to_string(), mine[1].clone()),
+        (other.to_string(), theirs[0].clone()),
+    ];
+    assert_eq!(queued, expected);
+    let id = store.executions(&test.org, &mine[0]).unwrap()[0].id.clone();
+    let claimed = store.claim_execution(&test.org, &id, chrono::Utc::now()).unwrap().expect("claimed");
+    assert_eq!(claimed.status, "running");
+    assert_eq!(store.claim_execution(&test.org, &id, chrono::Utc::now()).unwrap(), None, "claimed once");
+    assert_eq!(store.claim_execution(&other, &id, chrono::Utc::now()).unwrap(), None, "never by another organisation");
+    assert!(store.renew_execution_lease(&test.org, &id, "2099-01-01T00:00:00.000000Z").unwrap());
+    // A sweep after the queued runs' leases would have passed fails nothing queued, and
+    // pruning keeps queued runs.
+    store.fail_interrupted_executions_at("2025-06-01T00:00:00.000000Z", false).unwrap();
+    store.prune_executions("2025-06-01T00:00:00.000000Z").unwrap();
+    let second = &store.executions(&test.org, &mine[1]).unwrap()[0];
+    assert_eq!(second.status, "queued");
+    assert_eq!(store.execution(&test.org, &id).unwrap().unwrap().status, "running", "its lease was renewed");
+}
+
 crate::on_both_backends!(
+    queued_runs_are_claimed_once_and_read_fairly,
     integrations_hooks_secrets_and_executions_are_kept_per_organisation,
     hooks_and_integrations_update_and_delete,
     hook_kv_values_expire_and_stay_with_their_hook,
