@@ -74,6 +74,8 @@ fn person(n: usize, prefix: &str) -> IncomingRecord {
 struct Api {
     base: String,
     client: reqwest::Client,
+    stop: tokio::sync::watch::Sender<bool>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Api {
@@ -81,8 +83,18 @@ impl Api {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState { store, vault: Vault::new([3; 32]), runner, metrics: Default::default() };
-        tokio::spawn(flowstate_api::serve(listener, state, std::future::pending()));
-        Api { base, client: reqwest::Client::new() }
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let shutdown = async move {
+            let _ = stopped.wait_for(|stopped| *stopped).await;
+        };
+        let served = tokio::spawn(flowstate_api::serve(listener, state, shutdown));
+        Api { base, client: reqwest::Client::new(), stop, served }
+    }
+
+    /// Stops serving; the server's handle to the store is gone when this returns.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.served.await.unwrap().unwrap();
     }
 
     async fn call(&self, method: reqwest::Method, key: &str, path: &str) -> (u16, Value) {
@@ -285,6 +297,7 @@ async fn reads_beside_slow_lists(backend: &str, store: Arc<Store>) {
     .await
     .unwrap();
     let api = Arc::new(Api::start(store.clone(), None).await);
+    let served = api.clone();
     let get = |n: usize| format!("/api/v1/org/{org}/employees/EMP-{:06}", (n * 7919) % total);
     let mut alone = Vec::new();
     for n in 0..50 {
@@ -340,7 +353,8 @@ async fn reads_beside_slow_lists(backend: &str, store: Arc<Store>) {
         quantile(&mut list_times, 0.5),
         "",
     );
-    let store_drop = store;
-    // A PostgreSQL store owns a small runtime of its own: dropped off this one.
-    tokio::task::spawn_blocking(move || drop(store_drop)).await.unwrap();
+    drop(api);
+    Arc::into_inner(served).expect("the lists are done").stop().await;
+    // A PostgreSQL store's connections own small runtimes of their own: dropped off this one.
+    tokio::task::spawn_blocking(move || drop(store)).await.unwrap();
 }
