@@ -76,7 +76,8 @@ impl Secrets {
         serde_json::to_string(&self.0).expect("strings serialize")
     }
 
-    fn redactor(&self) -> Redactor {
+    /// The redactor for these secrets' values (see [`Redactor`]).
+    pub fn redactor(&self) -> Redactor {
         Redactor::new(self.0.iter().map(|(name, value)| (name.as_str(), value.as_str())))
     }
 }
@@ -299,6 +300,12 @@ impl PullExecution<'_> {
                 None
             }
         }
+    }
+
+    /// The redactor this execution's record passes through, for text the caller adds to the
+    /// record itself (per-record sync errors).
+    pub fn redactor(&self) -> &Redactor {
+        &self.host.redactor
     }
 
     /// The pages run so far.
