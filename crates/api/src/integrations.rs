@@ -70,7 +70,7 @@ pub(crate) async fn get_integration(
 }
 
 /// The shortest secret value accepted (docs/decisions.md: very short secrets).
-pub const MIN_SECRET_CHARS: usize = 4;
+pub const MIN_SECRET_CHARS: usize = flowstate_runtime::MIN_REDACTED_CHARS;
 
 /// `PUT …/secrets/{name}` with `{ "value": "…" }`: sets or replaces; the value never comes back.
 pub(crate) async fn put_secret(

@@ -3,7 +3,11 @@
 //! - a fresh runtime running a trivial PULL hook, whole execution (target p50 ≤ 0.3 ms);
 //! - the same for PUSH;
 //! - a page of 10,000 records built by the hook and taken into Rust, whole execution
-//!   (target ≥ 200,000 records/s).
+//!   (target ≥ 200,000 records/s);
+//! - a tight JavaScript loop of 10^7 iterations, which shows what polling the interrupt
+//!   handler costs CPU-bound hooks;
+//! - redacting a 16 KB log message (the longest kept) holding no secret, and one holding
+//!   secrets in several forms.
 
 use std::{
     sync::Arc,
@@ -12,7 +16,7 @@ use std::{
 
 use flowstate_egress::{EgressOptions, HttpClient};
 use flowstate_runtime::{
-    Engine, EngineConfig, HookInvocation, Limits, MemoryKv, OrgInfo, Secrets, Status, system_clock,
+    Engine, EngineConfig, HookInvocation, Limits, MemoryKv, OrgInfo, Redactor, Secrets, Status, system_clock,
 };
 
 // The same allocator as the `flowstate` binary, so the numbers are the product's. QuickJS
@@ -149,6 +153,45 @@ fn main() {
                 &mut samples,
                 &format!("{:.0} records/s", 10_000.0 / median),
             );
+        }
+
+        let tight_loop = invocation(
+            "async function run(ctx) { let sum = 0; for (let i = 0; i < 1e7; i++) sum += i & 7; \
+             return { records: [{ externalId: 'sum', data: { sum } }] }; }",
+        );
+        if wanted("tight loop") {
+            let mut samples = Vec::new();
+            for _ in 0..20 {
+                let started = Instant::now();
+                pull_once(&engine, &tight_loop).await;
+                samples.push(started.elapsed());
+            }
+            samples.sort();
+            let median = percentile(&samples, 0.5).as_secs_f64();
+            row("tight loop: 10^7 iterations", &mut samples, &format!("{:.0} ns/iteration", median * 1e9 / 1e7));
+        }
+
+        if wanted("redact") {
+            let redactor = Redactor::new([("api_key", "sk_live_9f8e7d6c5b4a"), ("password", "p@ss w\"rd")]);
+            let plain: String = "GET https://api.example.com/v1/employees?page=2&limit=100 returned 200 in 35 ms; "
+                .repeat(200)
+                .chars()
+                .take(16 * 1024)
+                .collect();
+            let leaky: String = "token sk_live_9f8e7d6c5b4a, {\"pw\":\"p@ss w\\\"rd\"}, Basic YTpza19saXZlXzlmOGU3ZDZjNWI0YQ==; "
+                .repeat(200)
+                .chars()
+                .take(16 * 1024)
+                .collect();
+            for (name, text) in [("redact: 16 KB log message, no secret", &plain), ("redact: 16 KB, secrets in 3 forms", &leaky)] {
+                let mut samples = Vec::new();
+                for _ in 0..2000 {
+                    let started = Instant::now();
+                    std::hint::black_box(redactor.redact(std::hint::black_box(text)));
+                    samples.push(started.elapsed());
+                }
+                row(name, &mut samples, "");
+            }
         }
     });
 }

@@ -76,7 +76,8 @@ impl Secrets {
         serde_json::to_string(&self.0).expect("strings serialize")
     }
 
-    /// The redactor of these secrets, for text the caller adds to an execution record.
+    /// The redactor for these secrets' values (see [`Redactor`]), also for text the caller
+    /// adds to an execution record.
     pub fn redactor(&self) -> Redactor {
         Redactor::new(self.0.iter().map(|(name, value)| (name.as_str(), value.as_str())))
     }
@@ -300,6 +301,12 @@ impl PullExecution<'_> {
                 None
             }
         }
+    }
+
+    /// The redactor this execution's record passes through, for text the caller adds to the
+    /// record itself (per-record sync errors).
+    pub fn redactor(&self) -> &Redactor {
+        &self.host.redactor
     }
 
     /// The pages run so far.

@@ -103,12 +103,14 @@ impl Host {
             journal.logs_dropped += 1;
             return;
         }
+        // Redacted before the cut, which could otherwise leave the start of a secret behind.
         let mut message = self.redactor.redact(&message).into_owned();
         truncate(&mut message, self.limits.log_entry_bytes);
-        let data = data_json.map(|mut json| {
+        let data = data_json.map(|json| {
             if json.len() > self.limits.log_entry_bytes {
+                let mut json = self.redactor.redact(&json).into_owned();
                 truncate(&mut json, self.limits.log_entry_bytes);
-                Value::String(self.redactor.redact(&json).into_owned())
+                Value::String(json)
             } else {
                 let mut value = serde_json::from_str(&json).unwrap_or(Value::String(json));
                 self.redactor.redact_json(&mut value);

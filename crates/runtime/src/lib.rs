@@ -59,5 +59,5 @@ pub use output::{ExternalId, HookRecord, OutputError, PageOutput, parse_page};
 pub use record::{
     ErrorKind, ExecutionError, ExecutionRecord, HookType, HttpCall, LogEntry, LogLevel, PageSummary, Status,
 };
-pub use redact::Redactor;
+pub use redact::{MIN_REDACTED_CHARS, Redactor};
 pub use syntax::{SyntaxError, check_syntax};

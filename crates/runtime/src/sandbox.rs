@@ -2,9 +2,11 @@
 //!
 //! **Architecture Invariant:** nothing survives a page: every call of [`run_page`] builds a
 //! new runtime and context, installs the prelude from bytecode, and drops it all at the end.
-//! The wall-clock deadline is enforced twice: by the interrupt handler while JavaScript runs,
-//! and by `tokio::time::timeout_at` while it awaits a host future (which the interrupt handler
-//! cannot see).
+//! The wall-clock deadline is enforced three ways: by the interrupt handler while JavaScript
+//! runs (QuickJS calls it every 30 operations; see `watchdog::InterruptCheck`), by
+//! `tokio::time::timeout_at` while it awaits a host future (which the interrupt handler cannot
+//! see), and by the watchdog's starving of the allocator while a single built-in call runs
+//! (see `watchdog`).
 
 use std::{
     sync::{Arc, atomic::Ordering},
@@ -22,7 +24,7 @@ use crate::{
     host::{Host, HostError},
     memory::LimitedAllocator,
     record::{ErrorKind, ExecutionError, HookType},
-    watchdog::Watchdog,
+    watchdog::{InterruptCheck, Watchdog},
 };
 
 /// What a page runs.
@@ -82,21 +84,8 @@ pub(crate) async fn run_page(
     let runtime = AsyncRuntime::new_with_alloc(allocator)
         .map_err(|error| failure(ErrorKind::Internal, error.to_string(), None))?;
     runtime.set_max_stack_size(limits.stack_bytes).await;
-    {
-        let signals = signals.clone();
-        let deadline = input.deadline;
-        runtime
-            .set_interrupt_handler(Some(Box::new(move || {
-                // The clock as well as the flag: the watchdog may be a moment late.
-                let over = signals.cancelled.load(Ordering::Relaxed) || Instant::now() >= deadline;
-                if over {
-                    signals.cancelled.store(true, Ordering::Relaxed);
-                    signals.interrupted.store(true, Ordering::Relaxed);
-                }
-                over
-            })))
-            .await;
-    }
+    let mut interrupt_check = InterruptCheck::new(signals.clone(), input.deadline);
+    runtime.set_interrupt_handler(Some(Box::new(move || interrupt_check.must_stop()))).await;
     let context =
         AsyncContext::full(&runtime).await.map_err(|error| failure(ErrorKind::Internal, error.to_string(), None))?;
 

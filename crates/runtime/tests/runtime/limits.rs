@@ -50,6 +50,41 @@ async fn a_busy_loop_is_stopped_at_the_deadline() {
 }
 
 #[tokio::test]
+async fn a_loop_around_a_long_built_in_that_does_not_allocate_is_stopped_within_2_s_of_the_deadline() {
+    let deadline = Duration::from_secs(1);
+    let limits = Limits { pull_page_time: deadline, ..Limits::default() };
+    let test = engine_with(Setup { limits, ..Setup::default() }).await;
+    // Each call scans the array without allocating, so the watchdog's starved allocator cannot
+    // stop it; only the interrupt handler can, between calls. The sizes make one call take a
+    // few milliseconds in this (unoptimised) test build.
+    let mut late = Vec::new();
+    for (array, body) in [
+        ("new Array(5e5).fill(1)", "a.indexOf(2);"),
+        ("new Array(1.5e5).fill('x')", "a.includes('y'); a.lastIndexOf('y');"),
+        // Starved, `join('')` still walks the whole array before it reports its one failed
+        // allocation, and the `catch` swallows that.
+        ("new Array(1e5).fill('')", "try { a.join(''); } catch {}"),
+    ] {
+        let code =
+            format!("async function run(ctx) {{ const a = {array}; ctx.log.info('looping'); for (;;) {{ {body} }} }}");
+        let started = Instant::now();
+        let result = test.pull(&code).await;
+        let elapsed = started.elapsed();
+        assert_eq!(result.record.status, Status::TimedOut, "{code}");
+        // The deadline fell inside the loop, not while the array was being built.
+        assert_eq!(result.record.logs.first().map(|entry| entry.message.as_str()), Some("looping"), "{code}");
+        // Polled every 10,000 operations, as QuickJS does unpatched, these ran 11 to 17 s past
+        // the deadline here; polled every 30, they stop within about 0.1 s. The 2 s the rule
+        // allows leaves ample room for a loaded machine.
+        if elapsed >= deadline + Duration::from_secs(2) {
+            late.push(format!("{body} stopped {:?} after the deadline", elapsed - deadline));
+        }
+    }
+    assert!(late.is_empty(), "{late:#?}");
+    assert_next_execution_is_fine(&test).await;
+}
+
+#[tokio::test]
 async fn a_promise_that_never_settles_is_stopped_at_the_deadline() {
     let test = engine_with(short_time()).await;
     let result = test.pull("async function run(ctx) { await new Promise(() => {}); }").await;

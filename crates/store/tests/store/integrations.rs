@@ -263,6 +263,9 @@ fn hook_kv_holds_a_hook_to_its_quota(test: TestStore) {
 /// neither the interrupted-lease sweep nor pruning touches queued runs.
 fn queued_runs_are_claimed_once_and_read_fairly(test: TestStore) {
     let store = &test.store;
+    // Another node than the other tests' stores (which share a PostgreSQL schema with this
+    // one): their "this node restarted" sweep must not fail the run claimed here.
+    store.set_node_id("queue-test");
     let other = store.create_org("Other", "UTC", "USD").unwrap();
     let hooks = |org: &flowstate_store::OrgId, count: usize| -> Vec<String> {
         let integration = store.create_integration(org, "HR", None, &format!("hr_{org}")).unwrap();
