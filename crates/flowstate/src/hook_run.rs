@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::{Context as _, anyhow, bail};
 use flowstate_egress::{ConnectTo, EgressOptions, HttpClient};
-use flowstate_runtime::{
+use flowstate_runtime::{MIN_REDACTED_CHARS, 
     Engine, EngineConfig, ExecutionRecord, FileKv, HookInvocation, KvStore, Limits, MemoryKv, OrgInfo, Secrets, Status,
     system_clock,
 };
@@ -75,6 +75,10 @@ fn parse(args: HookRunArgs) -> anyhow::Result<(Job, EngineSettings)> {
             bail!("--secret {pair:?} has an empty name");
         }
         secrets.insert(name.to_string(), value.to_string());
+    }
+    // As the server refuses them: a value this short cannot be kept out of the record.
+    if let Some((name, _)) = secrets.iter().find(|(_, value)| value.chars().count() < MIN_REDACTED_CHARS) {
+        bail!("secret {name:?} is shorter than {MIN_REDACTED_CHARS} characters: it could not be redacted from the execution record");
     }
     let org = match &args.org {
         Some(path) => read_json(path, "org file")?,

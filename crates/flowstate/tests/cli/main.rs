@@ -184,6 +184,10 @@ async fn usage_errors_exit_2_and_say_what_is_wrong() {
             args(&["hook", "run", &hook, "--type", "pull", "--entity", "employee", "--secret", "novalue"]),
             "is not NAME=VALUE",
         ),
+        (
+            args(&["hook", "run", &hook, "--type", "pull", "--entity", "employee", "--secret", "pin=123"]),
+            "secret \"pin\" is shorter than 4 characters",
+        ),
         (args(&["hook", "run", &hook, "--type", "push", "--entity", "employee"]), "--type push needs --event"),
         (
             args(&["hook", "run", &hook, "--type", "pull", "--entity", "employee", "--event", &hook]),

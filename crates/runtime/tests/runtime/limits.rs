@@ -168,3 +168,25 @@ async fn deep_recursion_is_a_clean_failure() {
     assert_eq!(result.error_message(), "RangeError: Maximum call stack size exceeded");
     assert_next_execution_is_fine(&test).await;
 }
+
+/// One call of a built-in that neither allocates nor polls (a naive substring search) can run
+/// past the deadline; a page that comes back late is timed out all the same, and what it
+/// returned is not used.
+#[tokio::test]
+async fn a_page_that_returns_after_its_deadline_is_timed_out() {
+    let test = engine_with(short_time()).await;
+    // Everything the page returns is made before the search: nothing is left to allocate
+    // after the deadline, where the starved allocator would end the page anyway.
+    let code = "async function run(ctx) {
+        const page = { records: [{ externalId: 'late', data: {} }] };
+        const haystack = 'a'.repeat(1000000), needle = 'a'.repeat(600) + 'b';
+        haystack.indexOf(needle);
+        return page;
+    }";
+    let started = Instant::now();
+    let result = test.pull(code).await;
+    let took = started.elapsed();
+    assert!(took > Duration::from_millis(300), "the search finished inside the deadline ({took:?}): make it longer");
+    assert_eq!(result.record.status, Status::TimedOut, "{:?}", result.record.error);
+    assert!(result.pages.is_empty(), "a late page's records are not used: {:?}", result.ids());
+}
