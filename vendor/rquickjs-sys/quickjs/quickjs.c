@@ -47402,6 +47402,9 @@ static JSValue js_string_indexOf(JSContext *ctx, JSValueConst this_val,
     ret = -1;
     if (len >= v_len && inc * (stop - start) >= 0) {
         for (i = start;; i += inc) {
+            /* flowstate: as in js_string_includes. */
+            if (unlikely((i & 255) == 0) && __js_poll_interrupts(ctx))
+                goto fail;
             if (!string_cmp(p, p1, i, 0, v_len)) {
                 ret = i;
                 break;
@@ -47468,6 +47471,10 @@ static JSValue js_string_includes(JSContext *ctx, JSValueConst this_val,
     }
     if (start >= 0 && start <= stop) {
         for (i = start;; i++) {
+            /* flowstate: one call can compare a long needle at millions of places
+               (O(n*m)) without polling; ask the interrupt handler every 256 places. */
+            if (unlikely((i & 255) == 0) && __js_poll_interrupts(ctx))
+                goto fail;
             if (!string_cmp(p, p1, i, 0, v_len)) {
                 ret = 1;
                 break;

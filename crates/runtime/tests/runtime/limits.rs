@@ -177,10 +177,11 @@ async fn a_page_that_returns_after_its_deadline_is_timed_out() {
     let test = engine_with(short_time()).await;
     // Everything the page returns is made before the search: nothing is left to allocate
     // after the deadline, where the starved allocator would end the page anyway.
+    // (`replaceAll` searches without polling: the patched `indexOf` would be interrupted.)
     let code = "async function run(ctx) {
         const page = { records: [{ externalId: 'late', data: {} }] };
         const haystack = 'a'.repeat(1000000), needle = 'a'.repeat(600) + 'b';
-        haystack.indexOf(needle);
+        haystack.replaceAll(needle, 'x');
         return page;
     }";
     let started = Instant::now();
@@ -189,4 +190,24 @@ async fn a_page_that_returns_after_its_deadline_is_timed_out() {
     assert!(took > Duration::from_millis(300), "the search finished inside the deadline ({took:?}): make it longer");
     assert_eq!(result.record.status, Status::TimedOut, "{:?}", result.record.error);
     assert!(result.pages.is_empty(), "a late page's records are not used: {:?}", result.ids());
+}
+
+/// One call of `indexOf`, `lastIndexOf` or `includes` with a long needle compares it at every
+/// place of the string (O(n·m)) without allocating: the patched QuickJS asks the interrupt
+/// handler during the search, so it stops at the deadline rather than minutes later.
+#[tokio::test]
+async fn one_long_substring_search_is_stopped_at_the_deadline() {
+    let test = engine_with(short_time()).await;
+    for search in ["indexOf(needle)", "lastIndexOf(needle)", "includes(needle)"] {
+        let code = format!(
+            "async function run(ctx) {{ const haystack = 'a'.repeat(1000000), needle = 'a'.repeat(5000) + 'b'; haystack.{search}; return {{ records: [] }}; }}"
+        );
+        let started = Instant::now();
+        let result = test.pull(&code).await;
+        let took = started.elapsed();
+        assert_eq!(result.record.status, Status::TimedOut, "{search}: {:?}", result.record.error);
+        // Unpatched, each search runs about 40 s in this build.
+        assert!(took < Duration::from_secs(5), "{search} stopped after {took:?}");
+    }
+    assert_next_execution_is_fine(&test).await;
 }
