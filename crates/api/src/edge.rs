@@ -60,7 +60,10 @@ pub(crate) async fn serve(
     let router = router.layer(axum::middleware::from_fn(error_shape));
     let permits = Arc::new(tokio::sync::Semaphore::new(settings.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1 only: detecting HTTP/2 would read the first bytes with no timeout, so a client
+    // that connects and says nothing would hold its connection for ever (and HTTP/2 has no
+    // header timeout). The API needs nothing HTTP/2 brings.
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder.http1().timer(TokioTimer::new()).header_read_timeout(settings.header_timeout);
     tokio::pin!(shutdown);
     loop {
@@ -82,8 +85,7 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
-        let connection =
-            graceful.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned());
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");

@@ -71,8 +71,9 @@ impl Default for RunnerSettings {
 /// servers).
 const QUEUE_POLL: Duration = Duration::from_millis(250);
 
-/// Queued executions read per pass: at most this many of each organisation (more than any
-/// pool takes of one at once)...
+/// Queued executions read per pass: at most this many of each organisation (its share of a
+/// pool takes no more at once unless `--org-max-concurrency` is set higher; the rest wait for
+/// the next pass)...
 const QUEUE_PER_ORG: usize = 16;
 /// ...and this many in all.
 const QUEUE_BATCH: usize = 1_000;
@@ -160,7 +161,11 @@ impl Runner {
                 Ok(runtime) => runtime,
                 Err(error) => return loop_health.report(format!("cannot start the dispatch loop: {error}")),
             };
-            runtime.block_on(dispatch.run());
+            // A panic here would stop every hook of this server in silence: say so instead.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(dispatch.run())));
+            if ran.is_err() {
+                loop_health.report("the dispatch loop stopped with a panic: no hook runs on this server".into());
+            }
         })?;
         Ok(Runner { wake, health })
     }
@@ -250,29 +255,29 @@ struct Lane {
     fairness: Fairness,
 }
 
-impl Lane {
-    /// Hands work from `waiting` to idle workers, organisations taking turns; `make` turns a
-    /// candidate into work (`None`: nothing to run after all). What is left stays in
-    /// `waiting`. Returns the work handed out.
-    async fn fill<C, F>(
-        &mut self,
-        waiting: &mut BTreeMap<OrgId, VecDeque<C>>,
-        mut make: impl FnMut(OrgId, C) -> F,
-    ) -> Vec<(OrgId, Work)>
-    where
-        F: std::future::Future<Output = Option<Work>>,
-    {
-        let mut handed = Vec::new();
-        while self.workers.idle > 0 {
-            let with_work = waiting.iter().filter(|(_, work)| !work.is_empty()).map(|(org, _)| org);
-            let Some(org) = self.fairness.next(with_work).cloned() else { break };
-            let Some(candidate) = waiting.get_mut(&org).and_then(VecDeque::pop_front) else { break };
-            let Some(work) = make(org.clone(), candidate).await else { continue };
-            self.fairness.started(&org);
-            handed.push((org, work));
-        }
-        handed
+/// Hands candidates from `waiting` to at most `idle` workers, organisations taking turns
+/// under `fairness`; `make` turns a candidate into work (`None`: nothing to run after all).
+/// What is left stays in `waiting`. Returns the work handed out, which the caller sends (one
+/// worker each).
+async fn fill<C, W, F>(
+    fairness: &mut Fairness,
+    idle: usize,
+    waiting: &mut BTreeMap<OrgId, VecDeque<C>>,
+    mut make: impl FnMut(OrgId, C) -> F,
+) -> Vec<(OrgId, W)>
+where
+    F: std::future::Future<Output = Option<W>>,
+{
+    let mut handed = Vec::new();
+    while handed.len() < idle {
+        let with_work = waiting.iter().filter(|(_, work)| !work.is_empty()).map(|(org, _)| org);
+        let Some(org) = fairness.next(with_work).cloned() else { break };
+        let Some(candidate) = waiting.get_mut(&org).and_then(VecDeque::pop_front) else { break };
+        let Some(work) = make(org.clone(), candidate).await else { continue };
+        fairness.started(&org);
+        handed.push((org, work));
     }
+    handed
 }
 
 /// The dispatch loop's state.
@@ -352,13 +357,12 @@ impl Dispatch {
             Err(message) => return tracing::error!(%message, "reading the execution queue failed"),
         }
         let store = self.store.clone();
-        let handed = self
-            .pull
-            .fill(&mut waiting, |_, queued| {
-                let store = store.clone();
-                async move { claim(&store, queued).await.map(Work::Pull) }
-            })
-            .await;
+        let idle = self.pull.workers.idle;
+        let handed = fill(&mut self.pull.fairness, idle, &mut waiting, |_, queued| {
+            let store = store.clone();
+            async move { claim(&store, queued).await.map(Work::Pull) }
+        })
+        .await;
         for (org, work) in handed {
             if let Work::Pull(job) = &work {
                 self.in_flight.insert(job.execution.id.clone(), org);
@@ -381,7 +385,10 @@ impl Dispatch {
             }
             Err(message) => return tracing::error!(%message, "reading PUSH hooks failed"),
         }
-        let handed = lane.fill(&mut waiting, |org, hook| async move { Some(Work::Push { org, hook }) }).await;
+        let idle = lane.workers.idle;
+        let handed =
+            fill(&mut lane.fairness, idle, &mut waiting, |org, hook| async move { Some(Work::Push { org, hook }) })
+                .await;
         for (_, work) in handed {
             if let Work::Push { hook, .. } = &work {
                 self.push_busy.insert(hook.id.clone());
@@ -414,24 +421,38 @@ impl Dispatch {
 }
 
 /// Claims a queued execution for this server and makes it a job; `None` when another
-/// server got it first, or it cannot run (then it is failed with the reason).
+/// server got it first, or it cannot run (then it is failed with the reason). If what it
+/// needs cannot be read, it goes back to the queue for a later pass (never left `running`
+/// with nobody running it).
 async fn claim(store: &Arc<Store>, queued: QueuedExecution) -> Option<Job> {
     let (org, id) = (queued.org.clone(), queued.id.clone());
-    let claimed = blocking(store, move |store| {
-        let Some(execution) = store.claim_execution(&org, &id, chrono::Utc::now())? else { return Ok(None) };
-        let hook = store.hook(&org, &execution.hook_id)?;
+    let claimed = blocking(store, move |store| store.claim_execution(&org, &id, chrono::Utc::now())).await;
+    let mut execution = match claimed {
+        Ok(Some(execution)) => execution,
+        Ok(None) => return None, // another server claimed it
+        Err(message) => {
+            tracing::error!(%message, "claiming a queued execution failed");
+            return None;
+        }
+    };
+    let (org, hook_id) = (queued.org.clone(), execution.hook_id.clone());
+    let loaded = blocking(store, move |store| {
+        let hook = store.hook(&org, &hook_id)?;
         let integration = match &hook {
             Some(hook) => store.integration(&org, &hook.integration_id)?,
             None => None,
         };
-        Ok(Some((execution, hook, integration)))
+        Ok((hook, integration))
     })
     .await;
-    let (mut execution, hook, integration) = match claimed {
-        Ok(Some(claimed)) => claimed,
-        Ok(None) => return None, // another server claimed it
+    let (hook, integration) = match loaded {
+        Ok(loaded) => loaded,
         Err(message) => {
-            tracing::error!(%message, "claiming a queued execution failed");
+            tracing::error!(%message, execution = %execution.id, "reading a claimed execution's hook failed; it is queued again");
+            let (org, id) = (queued.org.clone(), execution.id.clone());
+            if let Err(message) = blocking(store, move |store| store.requeue_execution(&org, &id)).await {
+                tracing::error!(%message, "putting an execution back in the queue failed; its lease will pass");
+            }
             return None;
         }
     };
@@ -592,4 +613,29 @@ pub(crate) async fn prepare(
             currency: organization.currency,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three organisations with work and two idle workers: two pieces are handed out, never
+    /// more (each organisation's cap allowing one).
+    #[tokio::test]
+    async fn no_more_work_is_handed_out_than_there_are_idle_workers() {
+        let mut fairness = Fairness::new(1);
+        let mut waiting: BTreeMap<OrgId, VecDeque<u32>> = BTreeMap::new();
+        for (org, work) in [("a", 1), ("b", 2), ("c", 3)] {
+            waiting.entry(OrgId::new(org)).or_default().push_back(work);
+        }
+        let handed = fill(&mut fairness, 2, &mut waiting, |_, work| async move { Some(work) }).await;
+        assert_eq!(handed.iter().map(|(_, work)| *work).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(waiting[&OrgId::new("c")].len(), 1, "left waiting for the next free worker");
+        // Work that turns out to be nothing does not use a worker.
+        let mut waiting: BTreeMap<OrgId, VecDeque<u32>> = BTreeMap::new();
+        waiting.entry(OrgId::new("d")).or_default().extend([0, 4]);
+        let mut fairness = Fairness::new(2);
+        let handed = fill(&mut fairness, 1, &mut waiting, |_, work| async move { (work > 0).then_some(work) }).await;
+        assert_eq!(handed.iter().map(|(_, work)| *work).collect::<Vec<_>>(), [4]);
+    }
 }

@@ -74,10 +74,19 @@ pub fn tick(store: &Store, runner: &Runner, now: DateTime<Utc>) -> Result<Tick, 
             report.skipped.push(hook.id.clone());
             continue;
         }
-        // Queued in the database: whichever server has a worker free runs it.
-        store.queue_execution(&scheduled.org, &hook.id, "schedule", &at)?;
-        runner.wake();
-        report.started.push(hook.id.clone());
+        // Queued in the database: whichever server has a worker free runs it. A manual run
+        // queued since the check above takes the hook's one place: this slot is skipped.
+        match store.queue_execution(&scheduled.org, &hook.id, "schedule", &at) {
+            Ok(_) => {
+                runner.wake();
+                report.started.push(hook.id.clone());
+            }
+            Err(StoreError::Conflict(reason)) => {
+                store.record_skipped_execution(&scheduled.org, &hook.id, "schedule", &at, &reason)?;
+                report.skipped.push(hook.id.clone());
+            }
+            Err(error) => return Err(error),
+        }
     }
     Ok(report)
 }

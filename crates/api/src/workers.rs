@@ -1,6 +1,7 @@
 //! The worker threads: each owns a current-thread runtime and a hook engine, and runs one
-//! piece of work at a time. The dispatch loop (`runner.rs`) sends work only to idle workers,
-//! so the channel never holds more than there are idle workers to take it.
+//! piece of work at a time. The dispatch loop (`runner.rs`) hands out no more work than it
+//! counts idle workers, so the channel never holds more than there are idle workers to take
+//! it (work never waits there behind a running hook).
 
 use std::{
     panic::AssertUnwindSafe,
@@ -53,20 +54,29 @@ pub(crate) fn start(
         let name = format!("{}-worker-{index}", kind.to_lowercase());
         let kind = kind.to_string();
         std::thread::Builder::new().name(name).stack_size(8 * 1024 * 1024).spawn(move || {
-            let started = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(anyhow::Error::from)
-                .and_then(|runtime| Ok((runtime, engine()?)));
+            // A panic while starting counts as a failure too: `start` waits for every worker's
+            // answer.
+            let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|runtime| Ok((runtime, engine()?)))
+            }))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("it panicked")));
             let (runtime, engine) = match started {
                 Ok(started) => started,
                 Err(error) => {
-                    health.report(format!("{kind} worker {index} cannot start: {error:#}"));
+                    // The cause (paths, OS errors) goes to the log; `/healthz`, which needs no
+                    // key, says only which worker.
+                    tracing::error!(%kind, worker = index, error = %format!("{error:#}"), "a hook worker cannot start");
+                    health.report(format!("{kind} worker {index} cannot start (the log says why)"));
                     let _ = ready.send(false);
                     return;
                 }
             };
             let _ = ready.send(true);
+            drop(ready);
             loop {
                 let next = receiver.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).recv();
                 let Ok(work) = next else { break }; // the server is stopping

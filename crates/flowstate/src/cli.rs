@@ -143,10 +143,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWSTATE_KV_MAX_BYTES", default_value_t = 10 * 1024 * 1024, value_name = "BYTES")]
     pub kv_max_bytes: usize,
     /// Database connections at most: PostgreSQL sessions, or SQLite readers beside the one
-    /// writer.
-    #[arg(long, env = "FLOWSTATE_DB_POOL_SIZE", default_value_t = 8, value_name = "N",
+    /// writer (default: 8 more than the workers of both pools, so that hooks saving their
+    /// pages leave connections for the API's reads).
+    #[arg(long, env = "FLOWSTATE_DB_POOL_SIZE", value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub db_pool_size: u32,
+    pub db_pool_size: Option<u32>,
     /// The wait before retrying a failed PUSH delivery, doubled for each further attempt.
     #[arg(long, env = "FLOWSTATE_PUSH_RETRY_BACKOFF_MS", default_value_t = 1000, value_name = "MS")]
     pub push_retry_backoff_ms: u64,

@@ -9,9 +9,9 @@ use std::{
 
 use anyhow::{Context as _, anyhow, bail};
 use flowstate_egress::{ConnectTo, EgressOptions, HttpClient};
-use flowstate_runtime::{MIN_REDACTED_CHARS, 
-    Engine, EngineConfig, ExecutionRecord, FileKv, HookInvocation, KvStore, Limits, MemoryKv, OrgInfo, Secrets, Status,
-    system_clock,
+use flowstate_runtime::{
+    Engine, EngineConfig, ExecutionRecord, FileKv, HookInvocation, KvStore, Limits, MIN_REDACTED_CHARS, MemoryKv,
+    OrgInfo, Secrets, Status, system_clock,
 };
 use flowstate_sync::EntityType;
 use serde_json::Value;
@@ -78,7 +78,9 @@ fn parse(args: HookRunArgs) -> anyhow::Result<(Job, EngineSettings)> {
     }
     // As the server refuses them: a value this short cannot be kept out of the record.
     if let Some((name, _)) = secrets.iter().find(|(_, value)| value.chars().count() < MIN_REDACTED_CHARS) {
-        bail!("secret {name:?} is shorter than {MIN_REDACTED_CHARS} characters: it could not be redacted from the execution record");
+        bail!(
+            "secret {name:?} is shorter than {MIN_REDACTED_CHARS} characters: it could not be redacted from the execution record"
+        );
     }
     let org = match &args.org {
         Some(path) => read_json(path, "org file")?,

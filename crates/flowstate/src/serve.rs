@@ -18,7 +18,11 @@ use crate::{Outcome, UsageError, cli::ServeArgs, hook_run::EngineSettings, store
 
 pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
     // The store is opened before the async runtime starts (see main.rs).
-    let pool = flowstate_store::PoolSettings { size: args.db_pool_size, ..Default::default() };
+    let workers = args.workers.map_or(RunnerSettings::for_this_machine().workers, usize::from);
+    // Every worker of both pools may hold a connection while it saves; the API's reads and
+    // the dispatch loop get the 8 beyond them.
+    let pool_size = args.db_pool_size.unwrap_or(2 * workers as u32 + 8);
+    let pool = flowstate_store::PoolSettings { size: pool_size, ..Default::default() };
     let store = Arc::new(open_with(&args.db, pool)?);
     if args.master_key.is_none()
         && let Some(staged) = crate::master_key::staged(&args.master_key_file)?
@@ -62,8 +66,6 @@ pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
         ..PushSettings::default()
     };
     let metrics = Arc::new(Metrics::default());
-    let defaults = RunnerSettings::for_this_machine();
-    let workers = args.workers.map_or(defaults.workers, usize::from);
     let runner_settings = RunnerSettings {
         push: Some(push),
         workers,

@@ -99,9 +99,7 @@ pub(crate) async fn run_page(
         Err(_elapsed) => Err(timed_out()),
         // Back after its deadline (a built-in that ran on without polling): late is timed
         // out, and what it returned is not used.
-        Ok(Ok(_)) if signals.cancelled.load(Ordering::Relaxed) || Instant::now() >= input.deadline => {
-            Err(timed_out())
-        }
+        Ok(Ok(_)) if signals.cancelled.load(Ordering::Relaxed) || Instant::now() >= input.deadline => Err(timed_out()),
         Ok(Ok(value)) => Ok(value),
         Ok(Err(_)) if signals.cancelled.load(Ordering::Relaxed) => Err(timed_out()),
         Ok(Err(script)) => {

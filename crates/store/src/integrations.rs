@@ -936,6 +936,16 @@ impl Store {
         self.execution(org, id)
     }
 
+    /// Puts an execution this server claimed but could not start back in the queue (another
+    /// pass, or another server, takes it): whether it was still this server's.
+    pub fn requeue_execution(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+        let requeued = self.db()?.execute_text(
+            "UPDATE executions SET status = 'queued' WHERE org_id = $1 AND id = $2 AND node_id = $3 AND status = 'running'",
+            &[Some(org.as_str()), Some(id), Some(self.node_id())],
+        )?;
+        Ok(requeued == 1)
+    }
+
     /// Renews the lease of one execution this server runs, to `until`: whether it is still
     /// running here.
     pub fn renew_execution_lease(&self, org: &OrgId, id: &str, until: &str) -> Result<bool, StoreError> {

@@ -218,4 +218,49 @@ mod tests {
         assert!(connection.execute(INSERT_ASSIGNMENT, ["asg_2", "robot"]).is_err());
         connection.execute(INSERT_ASSIGNMENT, ["asg_3", "vacancy"]).unwrap();
     }
+
+    /// A database made before version 13 keeps every execution with every column; after it
+    /// an execution may be `queued`, one per hook may be queued or running, and inserting one
+    /// builds no temporary table for the status CHECK.
+    #[test]
+    fn version_13_lets_executions_queue_and_keeps_them() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        connection.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        let before: Vec<(i64, &str)> =
+            super::sqlite_versions().into_iter().filter(|(version, _)| *version < 13).collect();
+        for (_, sql) in &before {
+            connection.execute_batch(sql).unwrap();
+        }
+        connection
+            .execute_batch(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
+                 INSERT INTO organizations VALUES ('org_1', 'Acme', 'UTC', 'GBP', 't');
+                 INSERT INTO integrations (id, org_id, name, source_system, created_at, updated_at) VALUES ('int_1', 'org_1', 'HR', 'hr', 't', 't');
+                 INSERT INTO hooks (id, org_id, integration_id, name, hook_type, entity_type, event_types, code, enabled, created_at, updated_at)
+                     VALUES ('hook_1', 'org_1', 'int_1', 'h', 'PULL', 'employee', '[]', 'x', 'true', 't', 't');
+                 INSERT INTO executions (id, org_id, hook_id, status, trigger, started_at, finished_at, pages, record, error, event_id, node_id, lease_until)
+                     VALUES ('exec_1', 'org_1', 'hook_1', 'running', 'manual', 's', NULL, '[]', NULL, NULL, 'evt_1', 'node', 'l');",
+            )
+            .unwrap();
+        for (version, _) in &before {
+            connection.execute("INSERT INTO schema_migrations VALUES (?1, 't')", [version]).unwrap();
+        }
+        let queued = "INSERT INTO executions (id, org_id, hook_id, status, trigger, started_at, pages) VALUES (?1, 'org_1', 'hook_1', ?2, 'manual', 's', '[]')";
+        assert!(connection.execute(queued, ["exec_2", "queued"]).is_err(), "version 12 knows no queued");
+
+        super::migrate_sqlite(&mut connection).unwrap();
+
+        let kept: Vec<Option<String>> = connection
+            .query_row("SELECT id, status, event_id, node_id, lease_until, pages FROM executions", [], |row| {
+                (0..6).map(|column| row.get(column)).collect()
+            })
+            .unwrap();
+        let kept: Vec<&str> = kept.iter().map(|value| value.as_deref().unwrap_or("NULL")).collect();
+        assert_eq!(kept, ["exec_1", "running", "evt_1", "node", "l", "[]"]);
+        assert!(connection.execute(queued, ["exec_2", "queued"]).is_err(), "one queued or running per hook");
+        connection.execute("UPDATE executions SET status = 'succeeded' WHERE id = 'exec_1'", []).unwrap();
+        connection.execute(queued, ["exec_2", "queued"]).unwrap();
+        assert!(connection.execute(queued, ["exec_3", "waiting"]).is_err(), "the CHECK still refuses");
+        assert!(!builds_ephemeral_table(&connection, queued));
+    }
 }

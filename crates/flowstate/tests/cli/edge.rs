@@ -89,8 +89,8 @@ async fn the_key_is_checked_before_the_body_is_read() {
     assert!(asked.starts_with("HTTP/1.1 100 Continue"), "{asked}");
 }
 
-/// A client that sends half its headers and stops holds its connection only until the
-/// header timeout (1 s here); other clients are answered meanwhile.
+/// A client that sends half its headers and stops, or nothing at all, holds its connection
+/// only until the header timeout (1 s here); other clients are answered meanwhile.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_trickling_its_headers_is_cut_off_while_others_are_served() {
     let directory = tempfile::tempdir().unwrap();
@@ -98,6 +98,8 @@ async fn a_client_trickling_its_headers_is_cut_off_while_others_are_served() {
     let address = server.base.trim_start_matches("http://").to_string();
     let mut trickling = tokio::net::TcpStream::connect(&address).await.unwrap();
     trickling.write_all(b"GET /healthz HTTP/1.1\r\nHost: loc").await.unwrap();
+    // And one that connects and says nothing at all.
+    let mut silent = tokio::net::TcpStream::connect(&address).await.unwrap();
     let started = Instant::now();
     for _ in 0..5 {
         let (status, body) = send(&server, reqwest::Method::GET, "/healthz", None, None).await;
@@ -121,6 +123,8 @@ async fn a_client_trickling_its_headers_is_cut_off_while_others_are_served() {
         Err(_) => panic!("the trickling connection was still open after {closed_after:?}"),
     }
     assert!(closed_after < Duration::from_secs(10), "closed after {closed_after:?}");
+    let read = tokio::time::timeout(Duration::from_secs(10), silent.read(&mut buffer)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "the silent connection was still open: {read:?}");
 }
 
 /// Every request body names the fields it does not know (a misspelt `shedule` used to be

@@ -110,7 +110,7 @@ async fn demo_runs_the_bundled_hook_end_to_end() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pull_run_prints_one_json_record_and_writes_ndjson() {
     let api = Api::start().await;
-    let secrets = api.write("secrets.json", r#"{ "api_key": "wrong", "other": "x" }"#);
+    let secrets = api.write("secrets.json", r#"{ "api_key": "wrong", "other": "xyzw" }"#);
     let out = api.path("records.ndjson");
     let output = flowstate(api.run_args(
         &examples("contractors-offset.js"),

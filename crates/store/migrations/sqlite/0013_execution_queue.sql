@@ -1,12 +1,13 @@
 -- Issue 10: the PULL queue lives in the database. A manual or due run is a `queued`
 -- execution any server may claim (compare-and-set to `running`); a hook has at most one
 -- execution queued or running, whatever the number of servers or concurrent requests.
--- SQLite cannot change a CHECK constraint: the table is rebuilt with its rows as they are.
+-- SQLite cannot change a CHECK constraint: the table is rebuilt with its rows as they are
+-- (the CHECK spelled with OR, not IN: see 0012).
 CREATE TABLE executions_rebuilt (
     id          TEXT PRIMARY KEY,
     org_id      TEXT NOT NULL,
     hook_id     TEXT NOT NULL REFERENCES hooks(id) ON DELETE CASCADE,
-    status      TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'timed_out', 'skipped')),
+    status      TEXT NOT NULL CHECK (status = 'queued' OR status = 'running' OR status = 'succeeded' OR status = 'failed' OR status = 'timed_out' OR status = 'skipped'),
     trigger     TEXT NOT NULL,
     started_at  TEXT NOT NULL,
     finished_at TEXT,
