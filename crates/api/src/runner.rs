@@ -121,6 +121,8 @@ impl Runner {
     ) -> std::io::Result<Runner> {
         let health = Arc::new(Health::default());
         let wake = Arc::new(Notify::new());
+        let changed = Arc::new(Notify::new());
+        let changed_waker = changed.clone();
         let (finished_sender, finished) = mpsc::unbounded_channel();
         let context = Arc::new(WorkerContext { store: store.clone(), vault, metrics, push: settings.push });
         let engine: crate::workers::EngineFactory = Arc::new(engine);
@@ -148,13 +150,13 @@ impl Runner {
             pull,
             push,
             finished,
-            wake: wake.clone(),
+            queued: wake.clone(),
+            changed: changed.clone(),
             in_flight: HashMap::new(),
             push_busy: HashSet::new(),
         };
         // Woken at once by changes this process commits (and PUSH hooks it creates or changes).
-        let waker = wake.clone();
-        store.on_change(move || waker.notify_one());
+        store.on_change(move || changed_waker.notify_one());
         let loop_health = health.clone();
         std::thread::Builder::new().name("execution-dispatch".into()).spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -170,7 +172,7 @@ impl Runner {
         Ok(Runner { wake, health })
     }
 
-    /// Something was queued (or changed): look at the queue now rather than at the next poll.
+    /// A run was queued: look at the queue now rather than at the next poll.
     pub fn wake(&self) {
         self.wake.notify_one();
     }
@@ -232,6 +234,13 @@ impl Work {
     }
 }
 
+/// Which pool a piece of work ran in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WorkKind {
+    Pull,
+    Push,
+}
+
 /// Which work finished.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum WorkKey {
@@ -287,7 +296,10 @@ struct Dispatch {
     /// PUSH delivery, when on.
     push: Option<(Lane, PushSettings)>,
     finished: mpsc::UnboundedReceiver<Finished>,
-    wake: Arc<Notify>,
+    /// A run was queued by this process.
+    queued: Arc<Notify>,
+    /// This process committed a change, or created or changed a PUSH hook.
+    changed: Arc<Notify>,
     /// Running PULL executions this server claimed: their leases are renewed.
     in_flight: HashMap<String, OrgId>,
     /// PUSH hooks being delivered by a worker.
@@ -299,35 +311,48 @@ impl Dispatch {
         let poll = self.push.as_ref().map_or(QUEUE_POLL, |(_, push)| push.poll.min(QUEUE_POLL));
         let mut push_watch = crate::dispatcher::Watch::default();
         let mut renewed = Instant::now();
-        let mut woken = true;
+        // The queue is read when a run was queued here, a PULL worker came free, or every
+        // QUEUE_POLL (runs other servers queued); the outbox when a change was committed
+        // here, a delivery got somewhere, or as the PUSH watch polls. A change does not
+        // make the loop read the queue, nor a queued run the outbox.
+        let (mut read_queue, mut queue_read_at, mut push_woken) = (true, Instant::now(), true);
         loop {
-            if self.pull.workers.idle > 0 {
-                self.dispatch_pull().await;
-            }
             if self.push.as_ref().is_some_and(|(lane, _)| lane.workers.idle > 0) {
-                self.dispatch_push(&mut push_watch, woken).await;
+                self.dispatch_push(&mut push_watch, push_woken).await;
+            }
+            if self.pull.workers.idle > 0 && (read_queue || queue_read_at.elapsed() >= QUEUE_POLL) {
+                (read_queue, queue_read_at) = (false, Instant::now());
+                self.dispatch_pull().await;
             }
             if renewed.elapsed() >= LEASE_RENEWAL {
                 renewed = Instant::now();
                 self.renew_leases().await;
             }
-            woken = tokio::select! {
+            push_woken = false;
+            tokio::select! {
                 Some(finished) = self.finished.recv() => {
-                    let mut progressed = self.done(finished);
+                    let mut finished = Some(finished);
                     // And whatever else finished meanwhile.
-                    while let Ok(finished) = self.finished.try_recv() {
-                        progressed |= self.done(finished);
+                    while let Some(done) = finished.take().or_else(|| self.finished.try_recv().ok()) {
+                        match self.done(done) {
+                            (WorkKind::Pull, _) => read_queue = true,
+                            (WorkKind::Push, progressed) => push_woken |= progressed,
+                        }
                     }
-                    progressed
                 }
-                () = self.wake.notified() => true,
-                () = tokio::time::sleep(poll) => false,
-            };
+                () = self.queued.notified() => read_queue = true,
+                () = self.changed.notified() => push_woken = true,
+                () = tokio::time::sleep(poll) => {}
+            }
         }
     }
 
-    /// A worker is free again; whether its work got anywhere.
-    fn done(&mut self, finished: Finished) -> bool {
+    /// A worker is free again: of which pool, and whether its work got anywhere.
+    fn done(&mut self, finished: Finished) -> (WorkKind, bool) {
+        let kind = match &finished.key {
+            WorkKey::Pull(_) => WorkKind::Pull,
+            WorkKey::Push(_) => WorkKind::Push,
+        };
         match finished.key {
             WorkKey::Pull(id) => {
                 self.in_flight.remove(&id);
@@ -342,7 +367,7 @@ impl Dispatch {
                 }
             }
         }
-        finished.progressed
+        (kind, finished.progressed)
     }
 
     /// Claims queued PULL runs for idle PULL workers, organisations taking turns.

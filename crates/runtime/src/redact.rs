@@ -71,6 +71,9 @@ impl Redactor {
     /// `text` with every secret replaced.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut result = Cow::Borrowed(text);
+        if self.secrets.is_empty() {
+            return result; // nothing to look for, in any form
+        }
         for secret in &self.secrets {
             if let Some(replaced) = secret.replace_spelled(&result) {
                 result = Cow::Owned(replaced);

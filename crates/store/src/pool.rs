@@ -66,10 +66,14 @@ type Pool = r2d2::Pool<Connector>;
 
 /// A pool that opens connections as calls need them (its worker threads open them), one
 /// opened at once so that a wrong path, URL or password is an error now.
-fn pool(settings: PoolSettings, connector: Connector) -> Result<Pool, StoreError> {
+///
+/// With `open_all`, every connection is opened now (SQLite readers cost a file open each):
+/// the first reads after a start then wait for none to be opened.
+fn pool(settings: PoolSettings, connector: Connector, open_all: bool) -> Result<Pool, StoreError> {
+    let size = settings.size.max(1);
     let pool = r2d2::Pool::builder()
-        .max_size(settings.size.max(1))
-        .min_idle(Some(0))
+        .max_size(size)
+        .min_idle(Some(if open_all { size } else { 0 }))
         .connection_timeout(settings.wait)
         .test_on_check_out(false)
         // Sessions keep per-connection state (prepared statements, the planner-statistics
@@ -124,7 +128,7 @@ impl Connections {
         let readers = if writer.is_wal() {
             let path = path.to_path_buf();
             let open = move || Ok(Box::new(crate::sqlite::SqliteDb::open_reader(&path)?) as Box<dyn Db>);
-            Some(pool(settings, Connector { open: Box::new(open) })?)
+            Some(pool(settings, Connector { open: Box::new(open) }, true)?)
         } else {
             None
         };
@@ -136,7 +140,7 @@ impl Connections {
         drop(crate::postgres::PostgresDb::connect(url)?);
         let url = url.to_string();
         let open = move || Ok(Box::new(crate::postgres::PostgresDb::session(&url)?) as Box<dyn Db>);
-        Ok(Connections::Postgres(pool(settings, Connector { open: Box::new(open) })?))
+        Ok(Connections::Postgres(pool(settings, Connector { open: Box::new(open) }, false)?))
     }
 
     /// A connection that may write.

@@ -148,6 +148,8 @@ impl SqliteDb {
                 "PRAGMA query_only = ON; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;",
             )
             .map_err(fail)?;
+        // Reads the schema now, not on the first request this connection serves.
+        connection.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |_| Ok(())).map_err(fail)?;
         Ok(SqliteDb { connection, checkpointer: None })
     }
 
