@@ -75,13 +75,17 @@ pub(crate) async fn list(
             blocking(&state, move |store| store.list_page(&org, entity, &page)).await?
         }
         None => {
-            let search = query.search.clone();
-            let entities = blocking(&state, move |store| match &search {
-                Some(text) => store.export_mentioning(&org, entity, text),
-                None => store.export(&org, entity),
+            // Sorting and filtering every entity is CPU work of its own: on the blocking pool,
+            // not on an HTTP worker, where it held up every other request for as long.
+            let applied = query.clone();
+            blocking(&state, move |store| {
+                let entities = match &applied.search {
+                    Some(text) => store.export_mentioning(&org, entity, text)?,
+                    None => store.export(&org, entity)?,
+                };
+                Ok(applied.apply(entities, entity == EntityType::Vacancy))
             })
-            .await?;
-            query.apply(entities, entity == EntityType::Vacancy)
+            .await?
         }
     };
     Ok(crate::reply::page(data, query.page, query.limit, total))
