@@ -29,6 +29,7 @@ pub mod dispatcher;
 mod edge;
 mod error;
 pub mod fair;
+pub mod forecast;
 mod integrations;
 pub mod kv;
 mod list;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{org}/hooks/{{id}}/executions"), get(integrations::list_executions))
         .route(&format!("{org}/executions/{{id}}"), get(integrations::get_execution))
         .route(&format!("{org}/vacancies/{{id}}/fill"), post(resources::fill))
+        .route(&format!("{org}/forecast"), get(forecast::forecast))
         .route(&format!("{org}/job-roles"), get(reference::list_job_roles).post(reference::create_job_role))
         .route(
             &format!("{org}/custom-attribute-definitions"),

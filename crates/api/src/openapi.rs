@@ -130,6 +130,22 @@ pub(crate) fn document() -> Value {
         }),
     );
     paths.insert(
+        "/api/v1/org/{orgId}/forecast".into(),
+        json!({ "get": operation(
+            "The team cost forecast (forecast.md): per month in the reporting currency, the cost of each team (parents first; a team's total includes its descendants') or project, and of Unallocated; amounts are decimal strings with two decimals. 200: { data: { currency, groupBy, months, total, groups: [{ id, externalId, name, parentId (teams), total, own, lines? }], notCosted: [{ resourceType, id, externalId, reason, months }] } }",
+            "forecast:read",
+            vec![
+                org.clone(),
+                json!({ "name": "from", "in": "query", "required": true, "schema": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }, "description": "First month, YYYY-MM" }),
+                json!({ "name": "to", "in": "query", "required": true, "schema": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }, "description": "Last month, YYYY-MM; at most 60 months from `from`" }),
+                json!({ "name": "groupBy", "in": "query", "schema": { "type": "string", "enum": ["team", "project"], "default": "team" } }),
+                json!({ "name": "teamId", "in": "query", "schema": { "type": "string" }, "description": "A team's id or externalId: that team and its descendants only (groupBy team)" }),
+                json!({ "name": "lines", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "Each group's lines, one per resource" }),
+            ],
+            ("200", "The forecast"),
+        ) }),
+    );
+    paths.insert(
         "/api/v1/org/{orgId}/exchange-rates/{rateId}".into(),
         json!({ "delete": operation("Delete an exchange rate", "exchange-rates:write", vec![org.clone(), path_param("rateId", "The rate's id")], ("204", "Deleted")) }),
     );

@@ -178,6 +178,11 @@ pub(crate) fn first_number<T: std::str::FromStr>(rows: &[Vec<Option<String>>]) -
     rows.first().and_then(|row| row.first().cloned().flatten()).and_then(|text| text.parse().ok())
 }
 
+/// The first column of the first row of a text query, if any.
+pub(crate) fn first_text(rows: &[Vec<Option<String>>]) -> Option<String> {
+    rows.first().and_then(|row| row.first().cloned().flatten())
+}
+
 /// `LIMIT … OFFSET …` for a 1-based page. The numbers are ours and written into the SQL:
 /// text parameters cannot bind to `LIMIT` on PostgreSQL.
 pub(crate) fn limit_offset(page: usize, limit: usize) -> String {

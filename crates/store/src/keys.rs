@@ -20,6 +20,7 @@ pub const ALL_SCOPES: &[&str] = &[
     "projects:write",
     "assignments:read",
     "assignments:write",
+    "forecast:read",
     "adjustments:read",
     "adjustments:write",
     "job-roles:read",

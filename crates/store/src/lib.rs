@@ -28,6 +28,7 @@
 
 mod db;
 mod fill;
+mod forecast;
 pub mod integrations;
 pub mod keys;
 mod load;

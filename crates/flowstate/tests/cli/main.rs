@@ -1,6 +1,7 @@
 //! The `flowstate` binary, driven as a user would: exit codes, stdout/stderr, files.
 
 mod edge;
+mod forecast;
 mod isolation;
 mod server;
 

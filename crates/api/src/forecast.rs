@@ -1,0 +1,138 @@
+//! `GET /api/v1/org/{orgId}/forecast`: the team cost forecast (forecast.md). The store reads
+//! the organisation's rows and `flowstate_forecast` computes, both on the blocking pool;
+//! this handler parses the query and renders the answer.
+
+use std::collections::HashMap;
+
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+};
+use flowstate_forecast::{Decimal, Forecast, GroupBy, Line, MonthRange};
+use flowstate_store::OrgId;
+use flowstate_sync::EntityType;
+use serde_json::{Value, json};
+
+use crate::{
+    AppState,
+    auth::{Caller, authorize},
+    error::{ApiError, ErrorCode},
+    resources::blocking,
+};
+
+/// The query parameters the forecast takes.
+const PARAMETERS: [&str; 5] = ["from", "to", "groupBy", "teamId", "lines"];
+
+fn invalid(parameter: &str, message: String) -> ApiError {
+    ApiError::new(ErrorCode::ValidationError, message.clone())
+        .with_details(json!([{ "field": parameter, "message": message }]))
+}
+
+pub(crate) async fn forecast(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&caller, &org, "forecast:read")?;
+    if let Some(unknown) = params.keys().find(|name| !PARAMETERS.contains(&name.as_str())) {
+        return Err(invalid(
+            unknown,
+            format!("unknown query parameter {unknown:?}; the forecast takes {}", PARAMETERS.join(", ")),
+        ));
+    }
+    let required = |name: &'static str| {
+        params.get(name).ok_or_else(|| invalid(name, format!("{name} is required (a month as YYYY-MM)")))
+    };
+    let range = MonthRange::parse(required("from")?, required("to")?)
+        .map_err(|error| invalid(error.parameter, error.message))?;
+    let group_by = match params.get("groupBy").map(String::as_str) {
+        None | Some("team") => GroupBy::Team,
+        Some("project") => GroupBy::Project,
+        Some(other) => return Err(invalid("groupBy", format!("groupBy must be team or project, got {other:?}"))),
+    };
+    let with_lines = match params.get("lines").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return Err(invalid("lines", format!("lines must be true or false, got {other:?}"))),
+    };
+    let team = params.get("teamId").cloned();
+    if team.is_some() && group_by == GroupBy::Project {
+        return Err(invalid("teamId", "teamId narrows a forecast grouped by team".into()));
+    }
+    let org = OrgId::new(org);
+    let computed = blocking(&state, move |store| {
+        // A team by its id or externalId, as every path takes it.
+        let team_id = match &team {
+            Some(key) => match store.find(&org, EntityType::Team, key)? {
+                Some(found) => Some(found["id"].as_str().unwrap_or_default().to_string()),
+                None => return Ok(Err(key.clone())),
+            },
+            None => None,
+        };
+        let rows = store.forecast_rows(&org)?;
+        Ok(Ok(flowstate_forecast::forecast(&rows, range, group_by, team_id.as_deref())))
+    })
+    .await?;
+    let forecast = computed.map_err(|key| ApiError::new(ErrorCode::NotFound, format!("team {key:?} not found")))?;
+    Ok(Json(json!({ "data": render(&forecast, with_lines) })))
+}
+
+fn amounts(values: &[Decimal]) -> Value {
+    Value::Array(values.iter().map(|value| Value::String(value.to_string())).collect())
+}
+
+fn line(line: &Line) -> Value {
+    json!({
+        "resourceType": line.resource_type.as_str(),
+        "id": line.id,
+        "externalId": line.external_id,
+        "name": line.name,
+        "amounts": amounts(&line.amounts),
+    })
+}
+
+/// The `data` of the answer (also what `flowstate forecast --json` prints).
+pub fn render(forecast: &Forecast, with_lines: bool) -> Value {
+    let groups: Vec<Value> = forecast
+        .groups
+        .iter()
+        .map(|group| {
+            let mut rendered = json!({
+                "id": group.id,
+                "externalId": group.external_id,
+                "name": group.name,
+                "total": amounts(&group.total),
+                "own": amounts(&group.own),
+            });
+            if forecast.group_by == GroupBy::Team {
+                rendered["parentId"] = json!(group.parent_id);
+            }
+            if with_lines {
+                rendered["lines"] = Value::Array(group.lines.iter().map(line).collect());
+            }
+            rendered
+        })
+        .collect();
+    let not_costed: Vec<Value> = forecast
+        .not_costed
+        .iter()
+        .map(|missing| {
+            json!({
+                "resourceType": missing.resource_type.as_str(),
+                "id": missing.id,
+                "externalId": missing.external_id,
+                "reason": missing.reason,
+                "months": missing.months.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "currency": forecast.currency,
+        "groupBy": match forecast.group_by { GroupBy::Team => "team", GroupBy::Project => "project" },
+        "months": forecast.months.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "total": amounts(&forecast.total),
+        "groups": groups,
+        "notCosted": not_costed,
+    })
+}

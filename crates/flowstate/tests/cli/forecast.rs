@@ -1,0 +1,108 @@
+//! Issue 11 (in progress): the team cost forecast over the REST API, on SQLite and PostgreSQL.
+
+use serde_json::{Value, json};
+
+use crate::{
+    postgres_url,
+    server::{assert_error, call, send, start_with},
+};
+
+/// forecast.md's worked example, written through the REST API: Ada costs Platform 500.00 a
+/// working day; the vacancy she fills costs nothing until the day after she leaves.
+async fn the_worked_example_over_the_api(db: &str, directory: &std::path::Path) {
+    let server = start_with(db, directory, &["--org-currency", "GBP"].map(String::from));
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let ada = json!({
+        "externalId": "ADA", "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "startDate": "2026-03-02",
+        "salaryAdjustments": [{ "effectiveDate": "2026-01-01", "salary": 130500, "currencyCode": "GBP" }],
+        "teamAllocations": [{ "teamId": "TEAM-platform", "teamName": "Platform", "fte": 1.0, "startDate": "2026-03-02" }],
+    });
+    let (status, body) = send(&server, reqwest::Method::POST, &a("/employees"), Some(&key), Some(ada)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, march) = call(&server, &a("/forecast?from=2026-03&to=2026-03&lines=true"), Some(&key)).await;
+    assert_eq!(status, 200, "{march}");
+    let platform = &march["data"]["groups"][0];
+    assert_eq!(
+        (platform["name"].clone(), platform["total"].clone()),
+        (json!("Platform"), json!(["11000.00"])),
+        "{march}"
+    );
+    assert_eq!(platform["lines"][0]["amounts"], json!(["11000.00"]));
+    assert_eq!(march["data"]["currency"], "GBP");
+
+    let (status, body) = send(
+        &server,
+        reqwest::Method::PATCH,
+        &a("/employees/ADA"),
+        Some(&key),
+        Some(json!({ "endDate": "2026-06-15" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let position = json!({
+        "externalId": "POS-001", "role": "Engineer", "status": "filled", "salaryMin": 120000, "salaryMax": 141000, "currencyCode": "GBP",
+        "teamAllocations": [{ "teamId": "TEAM-platform", "fte": 1.0, "startDate": "2026-03-02" }],
+        "filledBy": { "externalId": "ADA" },
+    });
+    let (status, body) = send(&server, reqwest::Method::POST, &a("/vacancies"), Some(&key), Some(position)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, spring) = call(&server, &a("/forecast?from=2026-03&to=2026-07&lines=true"), Some(&key)).await;
+    assert_eq!(status, 200, "{spring}");
+    let data = &spring["data"];
+    assert_eq!(data["months"], json!(["2026-03", "2026-04", "2026-05", "2026-06", "2026-07"]));
+    let lines: Vec<(Value, Value)> = data["groups"][0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| (line["externalId"].clone(), line["amounts"].clone()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (json!("ADA"), json!(["11000.00", "11000.00", "10500.00", "5500.00", "0.00"])),
+            (json!("POS-001"), json!(["0.00", "0.00", "0.00", "5500.00", "11500.00"])),
+        ],
+        "{spring}"
+    );
+    assert_eq!(data["total"], json!(["11000.00", "11000.00", "10500.00", "11000.00", "11500.00"]));
+    assert_eq!(data["groups"][1]["name"], "Unallocated");
+    assert!(data["groups"][0].get("lines").is_some() && data["notCosted"] == json!([]));
+    let (_, totals) = call(&server, &a("/forecast?from=2026-03&to=2026-07"), Some(&key)).await;
+    assert!(totals["data"]["groups"][0].get("lines").is_none(), "lines only when asked: {totals}");
+    let (status, narrowed) =
+        call(&server, &a("/forecast?from=2026-07&to=2026-07&teamId=TEAM-platform"), Some(&key)).await;
+    assert_eq!((status, narrowed["data"]["total"].clone()), (200, json!(["11500.00"])), "{narrowed}");
+
+    // Bad queries name their parameter.
+    for (query, parameter) in [
+        ("from=2026-13&to=2027-01", "from"),
+        ("from=2026-05&to=2026-04", "to"),
+        ("from=2026-01&to=2031-01", "to"),
+        ("to=2026-04", "from"),
+        ("from=2026-01&to=2026-02&groupBy=person", "groupBy"),
+        ("from=2026-01&to=2026-02&lines=yes", "lines"),
+        ("from=2026-01&to=2026-02&form=2026-01", "form"),
+    ] {
+        let (status, body) = call(&server, &a(&format!("/forecast?{query}")), Some(&key)).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_error(&body, "VALIDATION_ERROR");
+        assert_eq!(body["error"]["details"][0]["field"], parameter, "{query}: {body}");
+    }
+    let (status, body) = call(&server, &a("/forecast?from=2026-01&to=2026-02&teamId=NOPE"), Some(&key)).await;
+    assert_eq!(status, 404, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worked_example_over_the_api_on_sqlite() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    the_worked_example_over_the_api(&db, directory.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worked_example_over_the_api_on_postgres() {
+    let Some(db) = postgres_url() else { return };
+    let directory = tempfile::tempdir().unwrap();
+    the_worked_example_over_the_api(&db, directory.path()).await;
+}
