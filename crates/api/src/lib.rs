@@ -99,6 +99,11 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{org}/executions/{{id}}"), get(integrations::get_execution))
         .route(&format!("{org}/vacancies/{{id}}/fill"), post(resources::fill))
         .route(&format!("{org}/forecast"), get(forecast::forecast))
+        .route(&format!("{org}/work-types"), get(reference::list_work_types).post(reference::create_work_type))
+        .route(
+            &format!("{org}/work-types/{{id}}"),
+            axum::routing::patch(reference::update_work_type).delete(reference::delete_work_type),
+        )
         .route(&format!("{org}/job-roles"), get(reference::list_job_roles).post(reference::create_job_role))
         .route(
             &format!("{org}/custom-attribute-definitions"),

@@ -145,6 +145,28 @@ pub(crate) fn document() -> Value {
             ("200", "The forecast"),
         ) }),
     );
+    let work_type_fields = |required: Vec<&str>| {
+        json!({ "type": "object", "required": required, "additionalProperties": false, "properties": {
+            "name": { "type": "string", "minLength": 1 },
+            "externalId": { "type": ["string", "null"] },
+            "overheadPercentage": { "type": "number", "minimum": 0, "description": "30 means 30 %" } } })
+    };
+    paths.insert(
+        "/api/v1/org/{orgId}/work-types".into(),
+        json!({
+            "get": list_of("List work types (by name)", "work-types:read"),
+            "post": with_body(operation("Create a work type (409 when its name or externalId is taken)", "work-types:write", vec![org.clone()], ("201", "The work type")),
+                body(work_type_fields(vec!["name", "overheadPercentage"]))),
+        }),
+    );
+    paths.insert(
+        "/api/v1/org/{orgId}/work-types/{workTypeId}".into(),
+        json!({
+            "patch": with_body(operation("Change a work type: the fields given (externalId null clears it)", "work-types:write", vec![org.clone(), path_param("workTypeId", "The work type's id or externalId")], ("200", "The work type")),
+                body(work_type_fields(Vec::new()))),
+            "delete": operation("Delete a work type (employees and vacancies naming it cost without overhead from then on)", "work-types:write", vec![org.clone(), path_param("workTypeId", "The work type's id or externalId")], ("204", "Deleted")),
+        }),
+    );
     paths.insert(
         "/api/v1/org/{orgId}/exchange-rates/{rateId}".into(),
         json!({ "delete": operation("Delete an exchange rate", "exchange-rates:write", vec![org.clone(), path_param("rateId", "The rate's id")], ("204", "Deleted")) }),

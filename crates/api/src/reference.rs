@@ -232,3 +232,66 @@ mod tests {
         assert_eq!(key_from_name(&"x".repeat(150)).len(), 100);
     }
 }
+
+pub(crate) async fn list_work_types(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&caller, &org, "work-types:read")?;
+    let org = OrgId::new(org);
+    Ok(whole(blocking(&state, move |store| store.work_types(&org)).await?))
+}
+
+/// `POST /work-types` with `{ name, externalId?, overheadPercentage }` (`30` is 30 %).
+pub(crate) async fn create_work_type(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&caller, &org, "work-types:write")?;
+    let mut body = Body::new(body)?;
+    let name = body.text("name", true).unwrap_or_default();
+    let external_id = body.text("externalId", false);
+    let overhead = body.number("overheadPercentage", true).unwrap_or_default();
+    body.finish()?;
+    let org = OrgId::new(org);
+    let created_type =
+        blocking(&state, move |store| store.create_work_type(&org, &name, external_id.as_deref(), overhead)).await?;
+    Ok(created(created_type))
+}
+
+/// `PATCH /work-types/{id}`: the fields given (`externalId: null` clears it).
+pub(crate) async fn update_work_type(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&caller, &org, "work-types:write")?;
+    let mut body = Body::new(body)?;
+    let update = flowstate_store::reference::WorkTypeUpdate {
+        name: body.text("name", false),
+        external_id: body.nullable_text("externalId"),
+        overhead_percentage: body.number("overheadPercentage", false),
+    };
+    body.finish()?;
+    let org = OrgId::new(org);
+    let changed = blocking(&state, move |store| store.update_work_type(&org, &id, update)).await?;
+    Ok(Json(json!({ "data": changed })))
+}
+
+pub(crate) async fn delete_work_type(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<StatusCode, ApiError> {
+    authorize(&caller, &org, "work-types:write")?;
+    let (org, key) = (OrgId::new(org), id.clone());
+    if blocking(&state, move |store| store.delete_work_type(&org, &key)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(ErrorCode::NotFound, format!("no work type {id:?}")))
+    }
+}

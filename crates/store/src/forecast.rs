@@ -87,6 +87,22 @@ impl Store {
         )
         .unwrap_or_default();
         let mut rows = Organisation { currency, ..Organisation::default() };
+        // Work types by externalId, else by name: their overhead.
+        let work_types = db.query_text(
+            "SELECT name, external_id, overhead_percentage FROM work_types WHERE org_id = $1",
+            &[Some(org.as_str())],
+        )?;
+        let overhead = |fields: &Map<String, Value>| -> Decimal {
+            let Some(key) = field_text(fields, "workType") else { return Decimal::ZERO };
+            let percentage =
+                |row: &Vec<Option<String>>| row.get(2).cloned().flatten().and_then(|text| text.parse().ok());
+            work_types
+                .iter()
+                .find(|row| row.get(1).cloned().flatten().as_deref() == Some(key))
+                .or_else(|| work_types.iter().find(|row| row.first().cloned().flatten().as_deref() == Some(key)))
+                .and_then(percentage)
+                .unwrap_or_default()
+        };
         let (world, _) = load_entities(db.as_mut(), org.as_str(), EntityType::Team, EntityFilter::All)?;
         rows.teams = world
             .entities_of(EntityType::Team)
@@ -121,8 +137,7 @@ impl Store {
                     name,
                     start: field_date(&row.fields, "startDate"),
                     end: field_date(&row.fields, "endDate"),
-                    // Work types (overhead) are not built yet.
-                    overhead_percentage: Decimal::ZERO,
+                    overhead_percentage: overhead(&row.fields),
                     salaries: adjustments(&world, &row.id, NestedKind::SalaryAdjustments)
                         .into_iter()
                         .filter_map(|adjustment| {
@@ -196,7 +211,7 @@ impl Store {
                     salary_min: field_decimal(&row.fields, "salaryMin"),
                     salary_max: field_decimal(&row.fields, "salaryMax"),
                     currency: field_text(&row.fields, "currencyCode").map(str::to_string),
-                    overhead_percentage: Decimal::ZERO,
+                    overhead_percentage: overhead(&row.fields),
                     filler_end,
                     allocations: allocations(&world, &row.id),
                 }

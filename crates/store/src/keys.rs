@@ -21,6 +21,8 @@ pub const ALL_SCOPES: &[&str] = &[
     "assignments:read",
     "assignments:write",
     "forecast:read",
+    "work-types:read",
+    "work-types:write",
     "adjustments:read",
     "adjustments:write",
     "job-roles:read",

@@ -123,6 +123,16 @@ pub(crate) fn load_page(
             world.load_job_role(row);
         }
     }
+    if wanted.work_types {
+        // A handful of rows per organisation: all of them.
+        let rows = db.query_text("SELECT name, external_id FROM work_types WHERE org_id = $1", &[Some(page.org)])?;
+        for row in rows {
+            let mut columns = row.into_iter();
+            if let Some(Some(name)) = columns.next() {
+                world.load_work_type(name, columns.next().flatten());
+            }
+        }
+    }
     if page.entity == EntityType::Team {
         // The whole tree, for the cycle check and the children of deleted teams.
         for row in db.entities(page.org, EntityType::Team, EntityFilter::All)? {
@@ -237,6 +247,8 @@ struct Wanted {
     emails: BTreeSet<String>,
     role_ids: BTreeSet<String>,
     role_titles: BTreeSet<String>,
+    /// Whether a record names a work type.
+    work_types: bool,
     /// Ids of the entities the page deletes.
     deleted: BTreeSet<String>,
 }
@@ -263,6 +275,7 @@ impl Wanted {
                 ("email", FieldValue::Text(email)) => {
                     self.emails.insert(email.to_lowercase());
                 }
+                ("workType", FieldValue::Text(_)) => self.work_types = true,
                 ("jobRole", FieldValue::JobRole { title, external_id }) => {
                     match external_id {
                         Some(id) => self.role_ids.insert(id.clone()),

@@ -381,6 +381,11 @@ fn plan_entity(
         }
     }
     check_merged_fields(page.entity, external_id, upsert, &fields)?;
+    if let Some(FieldChange::Set(FieldValue::Text(work_type))) = upsert.fields.get("workType")
+        && !world.has_work_type(work_type)
+    {
+        return Err(reject(external_id, "workType", format!("work type {work_type:?} not found")));
+    }
     let mut custom = stored.as_ref().map(|row| row.custom.clone()).unwrap_or_default();
     for (key, value) in &upsert.custom_attributes {
         match value {

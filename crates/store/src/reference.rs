@@ -224,3 +224,142 @@ impl Store {
         )? == 1)
     }
 }
+
+/// A work type: its overhead loads the cost of the employees and vacancies that name it
+/// (forecast.md "Work types").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkType {
+    pub id: String,
+    pub name: String,
+    pub external_id: Option<String>,
+    /// `30` is 30 %; a decimal as written.
+    pub overhead_percentage: f64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// What a `PATCH` changes: `None` keeps a field; `Some(None)` clears the externalId.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkTypeUpdate {
+    pub name: Option<String>,
+    pub external_id: Option<Option<String>>,
+    pub overhead_percentage: Option<f64>,
+}
+
+const WORK_TYPE_COLUMNS: &str = "id, name, external_id, overhead_percentage, created_at, updated_at";
+
+fn work_type(row: &[Option<String>]) -> WorkType {
+    WorkType {
+        id: text(row, 0),
+        name: text(row, 1),
+        external_id: row.get(2).cloned().flatten(),
+        overhead_percentage: text(row, 3).parse().unwrap_or(0.0),
+        created_at: text(row, 4),
+        updated_at: text(row, 5),
+    }
+}
+
+fn check_work_type(name: &str, external_id: Option<&str>, overhead: f64) -> Result<(), StoreError> {
+    if name.trim().is_empty() {
+        return Err(StoreError::Invalid("name must not be blank".into()));
+    }
+    if external_id.is_some_and(|id| id.trim().is_empty()) {
+        return Err(StoreError::Invalid("externalId must not be blank".into()));
+    }
+    if !(overhead.is_finite() && overhead >= 0.0) {
+        return Err(StoreError::Invalid(format!("overheadPercentage must be a number ≥ 0, got {overhead}")));
+    }
+    Ok(())
+}
+
+fn work_type_conflict(error: DbError) -> StoreError {
+    match error {
+        DbError::Constraint(_) => StoreError::Conflict("a work type with that name or externalId exists".into()),
+        other => other.into(),
+    }
+}
+
+impl Store {
+    /// The organisation's work types, by name.
+    pub fn work_types(&self, org: &OrgId) -> Result<Vec<WorkType>, StoreError> {
+        let mut db = self.reader()?;
+        Self::check_org(db.as_mut(), org)?;
+        let sql = format!("SELECT {WORK_TYPE_COLUMNS} FROM work_types WHERE org_id = $1 ORDER BY name, id");
+        Ok(db.query_text(&sql, &[Some(org.as_str())])?.iter().map(|row| work_type(row)).collect())
+    }
+
+    /// A work type by its id or externalId.
+    pub fn work_type(&self, org: &OrgId, id_or_external_id: &str) -> Result<Option<WorkType>, StoreError> {
+        Ok(self.work_types(org)?.into_iter().find(|candidate| {
+            candidate.id == id_or_external_id || candidate.external_id.as_deref() == Some(id_or_external_id)
+        }))
+    }
+
+    /// A new work type; a taken name or externalId is a `Conflict`.
+    pub fn create_work_type(
+        &self,
+        org: &OrgId,
+        name: &str,
+        external_id: Option<&str>,
+        overhead_percentage: f64,
+    ) -> Result<WorkType, StoreError> {
+        check_work_type(name, external_id, overhead_percentage)?;
+        let now = crate::timestamp(Utc::now());
+        let row = WorkType {
+            id: new_id("wt"),
+            name: name.to_string(),
+            external_id: external_id.map(str::to_string),
+            overhead_percentage,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        let mut db = self.db()?;
+        Self::check_org(db.as_mut(), org)?;
+        let overhead = Value::from(overhead_percentage).to_string();
+        db.execute_text(
+            &format!("INSERT INTO work_types (org_id, {WORK_TYPE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+            &[
+                Some(org.as_str()),
+                Some(&row.id),
+                Some(&row.name),
+                row.external_id.as_deref(),
+                Some(&overhead),
+                Some(&row.created_at),
+                Some(&row.updated_at),
+            ],
+        )
+        .map_err(work_type_conflict)?;
+        Ok(row)
+    }
+
+    /// Changes a work type (by id or externalId); `NotFound` when there is none.
+    pub fn update_work_type(&self, org: &OrgId, id: &str, update: WorkTypeUpdate) -> Result<WorkType, StoreError> {
+        let stored = self.work_type(org, id)?.ok_or_else(|| StoreError::NotFound(format!("work type {id:?}")))?;
+        let name = update.name.unwrap_or(stored.name);
+        let external_id = update.external_id.unwrap_or(stored.external_id);
+        let overhead_percentage = update.overhead_percentage.unwrap_or(stored.overhead_percentage);
+        check_work_type(&name, external_id.as_deref(), overhead_percentage)?;
+        let now = crate::timestamp(Utc::now());
+        let overhead = Value::from(overhead_percentage).to_string();
+        self.db()?
+            .execute_text(
+                "UPDATE work_types SET name = $3, external_id = $4, overhead_percentage = $5, updated_at = $6 WHERE org_id = $1 AND id = $2",
+                &[Some(org.as_str()), Some(&stored.id), Some(&name), external_id.as_deref(), Some(&overhead), Some(&now)],
+            )
+            .map_err(work_type_conflict)?;
+        self.work_type(org, &stored.id)?.ok_or_else(|| StoreError::NotFound(format!("work type {id:?}")))
+    }
+
+    /// Deletes a work type (by id or externalId): whether there was one. Employees and
+    /// vacancies that name it keep the name and cost without overhead from then on.
+    pub fn delete_work_type(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+        let Some(stored) = self.work_type(org, id)? else { return Ok(false) };
+        let mut db = self.db()?;
+        Self::check_org(db.as_mut(), org)?;
+        Ok(db.execute_text(
+            "DELETE FROM work_types WHERE org_id = $1 AND id = $2",
+            &[Some(org.as_str()), Some(&stored.id)],
+        )? == 1)
+    }
+}

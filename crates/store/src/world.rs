@@ -154,6 +154,8 @@ pub(crate) struct World {
     adjustments_by_resource: HashMap<String, Vec<String>>,
     sync_states: HashMap<String, SyncStateRow>,
     job_roles: HashMap<String, JobRoleRow>,
+    /// The organisation's work types, (name, externalId), when the page names any.
+    work_types: Vec<(String, Option<String>)>,
     events: Vec<EventRow>,
     set_deletes: Vec<SetDelete>,
     /// ExternalIds whose sync state only moves its `lastSyncedAt` to the page's time.
@@ -281,6 +283,15 @@ impl World {
 
     pub fn load_job_role(&mut self, row: JobRoleRow) {
         self.job_roles.entry(row.id.clone()).or_insert(row);
+    }
+
+    pub fn load_work_type(&mut self, name: String, external_id: Option<String>) {
+        self.work_types.push((name, external_id));
+    }
+
+    /// Whether a work type has this externalId or, failing that, this name.
+    pub fn has_work_type(&self, key: &str) -> bool {
+        self.work_types.iter().any(|(name, external_id)| external_id.as_deref() == Some(key) || name == key)
     }
 
     // ---- changing (undone by rollback, written by the writer) ----

@@ -58,6 +58,8 @@ const EMPLOYEE: &[FieldSpec] = &[
     field("noticeDate", FieldKind::Date),
     field("jobRole", FieldKind::JobRole),
     field("defaultCurrencyCode", FieldKind::Currency),
+    // A work type by externalId, else name (forecast.md "Work types").
+    field("workType", NAME),
 ];
 
 const CONTRACTOR: &[FieldSpec] = &[
@@ -83,6 +85,7 @@ const VACANCY: &[FieldSpec] = &[
     field("salaryMax", FieldKind::Money),
     field("currencyCode", FieldKind::Currency),
     field("jobRole", FieldKind::JobRole),
+    field("workType", NAME),
 ];
 
 const PROJECT: &[FieldSpec] = &[

@@ -106,3 +106,78 @@ async fn the_worked_example_over_the_api_on_postgres() {
     let directory = tempfile::tempdir().unwrap();
     the_worked_example_over_the_api(&db, directory.path()).await;
 }
+
+/// Work types over the REST API: their overhead loads the cost of the employees that name
+/// them (by externalId or name); an unknown one is refused naming the field; a change of
+/// overhead shows in the next forecast, and a deleted work type loads nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn work_types_load_the_cost_with_their_overhead() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start_with(&db, directory.path(), &["--org-currency", "GBP"].map(String::from));
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let engineering = json!({ "name": "Engineering", "externalId": "WT-ENG", "overheadPercentage": 20 });
+    let (status, body) =
+        send(&server, reqwest::Method::POST, &a("/work-types"), Some(&key), Some(engineering.clone())).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = send(&server, reqwest::Method::POST, &a("/work-types"), Some(&key), Some(engineering)).await;
+    assert_eq!(status, 409, "{body}");
+    let bad = json!({ "name": "Ops", "overheadPercentage": -1 });
+    assert_eq!(send(&server, reqwest::Method::POST, &a("/work-types"), Some(&key), Some(bad)).await.0, 400);
+    let typo = json!({ "name": "Ops", "overheadPercentage": 1, "overhead": 1 });
+    assert_eq!(send(&server, reqwest::Method::POST, &a("/work-types"), Some(&key), Some(typo)).await.0, 400);
+    let (_, listed) = call(&server, &a("/work-types"), Some(&key)).await;
+    assert_eq!(listed["data"][0]["overheadPercentage"], 20.0, "{listed}");
+
+    let person = |external_id: &str, email: &str, work_type: &str| {
+        json!({
+            "externalId": external_id, "firstName": "Ada", "lastName": "Lovelace", "email": email, "startDate": "2026-03-02",
+            "workType": work_type,
+            "salaryAdjustments": [{ "effectiveDate": "2026-01-01", "salary": 130500, "currencyCode": "GBP" }],
+            "teamAllocations": [{ "teamId": "TEAM-platform", "teamName": "Platform", "fte": 1.0, "startDate": "2026-03-02" }],
+        })
+    };
+    let (status, body) = send(
+        &server,
+        reqwest::Method::POST,
+        &a("/employees"),
+        Some(&key),
+        Some(person("ADA", "ada@example.com", "WT-ENG")),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = send(
+        &server,
+        reqwest::Method::POST,
+        &a("/employees"),
+        Some(&key),
+        Some(person("BOB", "bob@example.com", "Sales")),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let named = body["error"]["details"].as_array().is_some_and(|details| {
+        details.iter().any(|detail| {
+            detail["field"] == "workType" && detail["message"].as_str().unwrap_or("").contains("not found")
+        })
+    });
+    assert!(named, "{body}");
+
+    let path = a("/forecast?from=2026-03&to=2026-03");
+    let march = || async { call(&server, &path, Some(&key)).await.1["data"]["total"].clone() };
+    // 22 working days × 500.00 × 1.20.
+    assert_eq!(march().await, json!(["13200.00"]));
+    let (status, body) = send(
+        &server,
+        reqwest::Method::PATCH,
+        &a("/work-types/WT-ENG"),
+        Some(&key),
+        Some(json!({ "overheadPercentage": 50 })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(march().await, json!(["16500.00"]));
+    assert_eq!(send(&server, reqwest::Method::DELETE, &a("/work-types/WT-ENG"), Some(&key), None).await.0, 204);
+    assert_eq!(march().await, json!(["11000.00"]), "no work type: no overhead");
+    assert_eq!(send(&server, reqwest::Method::DELETE, &a("/work-types/WT-ENG"), Some(&key), None).await.0, 404);
+}

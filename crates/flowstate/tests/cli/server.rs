@@ -302,7 +302,8 @@ async fn first_start_then_api_then_restart(db: &str) {
             .replace("{hookId}", "x")
             .replace("{executionId}", "x")
             .replace("{name}", "x")
-            .replace("{rateId}", "x");
+            .replace("{rateId}", "x")
+            .replace("{workTypeId}", "x");
         assert!(!concrete.contains('{'), "a path parameter this test does not know: {path}");
         for method in operations.as_object().unwrap().keys() {
             let method: reqwest::Method = method.to_uppercase().parse().unwrap();

@@ -61,4 +61,58 @@ fn job_roles_definitions_and_exchange_rates_are_kept_per_organisation(test: Test
     assert_eq!(store.exchange_rates(&test.org).unwrap().len(), 1);
 }
 
-crate::on_both_backends!(job_roles_definitions_and_exchange_rates_are_kept_per_organisation);
+/// Issue 11: work types, per organisation, with unique names and externalIds; employees and
+/// vacancies name one by externalId, else by name, and an unknown one is a per-record error.
+fn work_types_are_reference_data_that_records_name(test: TestStore) {
+    let store = &test.store;
+    let other = store.create_org("Other", "UTC", "USD").unwrap();
+    let engineering = store.create_work_type(&test.org, "Engineering", Some("WT-ENG"), 30.0).unwrap();
+    store.create_work_type(&test.org, "Support", None, 12.5).unwrap();
+    assert!(matches!(store.create_work_type(&test.org, "Engineering", None, 1.0), Err(StoreError::Conflict(_))));
+    assert!(matches!(store.create_work_type(&test.org, "Ops", Some("WT-ENG"), 1.0), Err(StoreError::Conflict(_))));
+    assert!(matches!(store.create_work_type(&test.org, "Ops", None, -1.0), Err(StoreError::Invalid(_))));
+    assert!(matches!(store.create_work_type(&test.org, " ", None, 1.0), Err(StoreError::Invalid(_))));
+    assert!(store.work_types(&other).unwrap().is_empty(), "per organisation");
+    store.create_work_type(&other, "Engineering", None, 5.0).unwrap();
+
+    let person = |n: usize, work_type: &str| json!({ "firstName": "A", "lastName": "B", "email": format!("a{n}@example.com"), "workType": work_type });
+    let outcome = store
+        .apply_page(
+            &test.org,
+            "hr",
+            EntityType::Employee,
+            &crate::helpers::records(&[
+                ("EMP-1", person(1, "WT-ENG")),
+                ("EMP-2", person(2, "Support")),
+                ("EMP-3", person(3, "Sales")),
+            ]),
+        )
+        .unwrap();
+    assert_eq!((outcome.created, outcome.errors.len()), (2, 1), "{:?}", outcome.errors);
+    let error = &outcome.errors[0];
+    assert_eq!((error.external_id.as_str(), error.field.as_deref()), ("EMP-3", Some("workType")));
+    assert!(error.message.contains("not found"), "{}", error.message);
+    let vacancy = json!({ "role": "Engineer", "workType": "Nope" });
+    let outcome = store
+        .apply_page(&test.org, "hr", EntityType::Vacancy, &crate::helpers::records(&[("POS-1", vacancy)]))
+        .unwrap();
+    assert_eq!(outcome.errors.len(), 1, "vacancies name work types too");
+
+    let changed = store
+        .update_work_type(
+            &test.org,
+            "WT-ENG",
+            flowstate_store::reference::WorkTypeUpdate { overhead_percentage: Some(40.0), ..Default::default() },
+        )
+        .unwrap();
+    assert_eq!((changed.id.as_str(), changed.overhead_percentage), (engineering.id.as_str(), 40.0));
+    assert!(store.delete_work_type(&test.org, &engineering.id).unwrap());
+    assert!(!store.delete_work_type(&test.org, &engineering.id).unwrap());
+    let names: Vec<String> = store.work_types(&test.org).unwrap().into_iter().map(|kind| kind.name).collect();
+    assert_eq!(names, ["Support"]);
+}
+
+crate::on_both_backends!(
+    job_roles_definitions_and_exchange_rates_are_kept_per_organisation,
+    work_types_are_reference_data_that_records_name
+);
