@@ -17,17 +17,34 @@ use crate::{
 /// id), only that team and its descendants, and the total is that team's.
 pub fn forecast(org: &Organisation, range: MonthRange, group_by: GroupBy, team: Option<&str>) -> Forecast {
     let months = range.months();
-    let mut ledger =
-        Ledger { first: months[0], count: months.len(), amounts: BTreeMap::new(), missing: BTreeMap::new() };
+    let groups: HashMap<&str, GroupIndex> = match group_by {
+        GroupBy::Team => {
+            org.teams.iter().enumerate().map(|(index, team)| (team.id.as_str(), index as GroupIndex)).collect()
+        }
+        GroupBy::Project => {
+            org.projects.iter().enumerate().map(|(index, project)| (project.id.as_str(), index as GroupIndex)).collect()
+        }
+    };
+    let mut ledger = Ledger {
+        first: months[0],
+        count: months.len(),
+        groups,
+        amounts: HashMap::new(),
+        missing: BTreeMap::new(),
+        current: Vec::new(),
+    };
     let rates = Rates::new(org);
     for (index, employee) in org.employees.iter().enumerate() {
         employee_cost(&mut ledger, &rates, range, group_by, (ResourceType::Employee, index), employee);
+        ledger.finish((ResourceType::Employee, index));
     }
     for (index, contractor) in org.contractors.iter().enumerate() {
         contractor_cost(&mut ledger, &rates, range, group_by, (ResourceType::Contractor, index), contractor);
+        ledger.finish((ResourceType::Contractor, index));
     }
     for (index, vacancy) in org.vacancies.iter().enumerate() {
         vacancy_cost(&mut ledger, &rates, range, group_by, (ResourceType::Vacancy, index), vacancy);
+        ledger.finish((ResourceType::Vacancy, index));
     }
     table(org, months, group_by, team, ledger)
 }
@@ -35,21 +52,62 @@ pub fn forecast(org: &Organisation, range: MonthRange, group_by: GroupBy, team: 
 /// A resource: its type and its index in the organisation's list of that type.
 type Resource = (ResourceType, usize);
 
+/// A group: a team's or project's place in the organisation's list; [`UNALLOCATED`] for
+/// `Unallocated`.
+type GroupIndex = u32;
+const UNALLOCATED: GroupIndex = GroupIndex::MAX;
+
 /// Exact amounts per (group, resource) and month, and what could not be costed.
-struct Ledger {
+///
+/// Amounts are kept over a common denominator per month, `wdy(year) × wdm(month)` (working
+/// days of the year and of the month): every rule divides by one or both, so each piece adds a
+/// numerator made by multiplications only, and each line-month is divided once, when it is
+/// rounded. Decimal multiplications of these small numbers are exact; a division early on
+/// would carry 28 digits into every later step (and cost far more).
+struct Ledger<'a> {
     first: Month,
     count: usize,
-    /// Group `None`: Unallocated.
-    amounts: BTreeMap<(Option<String>, Resource), Vec<Decimal>>,
+    /// The groups by id (teams or projects, as the forecast groups).
+    groups: HashMap<&'a str, GroupIndex>,
+    amounts: HashMap<(GroupIndex, Resource), Vec<Decimal>>,
     missing: BTreeMap<(Resource, String), BTreeSet<Month>>,
+    /// The resource being costed: its amounts per group, until [`Ledger::finish`].
+    current: Vec<(GroupIndex, Vec<Decimal>)>,
 }
 
-impl Ledger {
-    fn add(&mut self, group: Option<&str>, resource: Resource, month: Month, amount: Decimal) {
-        let count = self.count;
-        let amounts =
-            self.amounts.entry((group.map(str::to_string), resource)).or_insert_with(|| vec![Decimal::ZERO; count]);
-        amounts[self.first.months_until(month) as usize] += amount;
+impl Ledger<'_> {
+    /// Where each of a resource's allocations counts: its group, or `None` (another kind of
+    /// group, or a team or project that is not the organisation's: it counts nowhere).
+    fn targets(&self, allocations: &[Allocation], kind: GroupBy) -> Vec<Option<GroupIndex>> {
+        allocations
+            .iter()
+            .map(
+                |allocation| {
+                    if allocation.kind == kind { self.groups.get(allocation.target.as_str()).copied() } else { None }
+                },
+            )
+            .collect()
+    }
+
+    /// Adds to the current resource's amount in a group (`None`: nowhere).
+    fn add(&mut self, group: Option<GroupIndex>, month: Month, amount: Decimal) {
+        let Some(group) = group else { return };
+        let place = self.first.months_until(month) as usize;
+        match self.current.iter_mut().find(|(candidate, _)| *candidate == group) {
+            Some((_, amounts)) => amounts[place] += amount,
+            None => {
+                let mut amounts = vec![Decimal::ZERO; self.count];
+                amounts[place] = amount;
+                self.current.push((group, amounts));
+            }
+        }
+    }
+
+    /// The current resource is costed: its amounts go into the table.
+    fn finish(&mut self, resource: Resource) {
+        for (group, amounts) in self.current.drain(..) {
+            self.amounts.insert((group, resource), amounts);
+        }
     }
 
     fn not_costed(&mut self, resource: Resource, reason: String, month: Month) {
@@ -98,7 +156,12 @@ impl<'a> Rates<'a> {
 /// pieces `[start, end)` over which nothing changes.
 fn pieces(range: MonthRange, cuts: impl IntoIterator<Item = NaiveDate>) -> Vec<(NaiveDate, NaiveDate)> {
     let (first, end) = (range.first_day(), range.end());
-    let mut points: Vec<NaiveDate> = range.months().iter().map(|month| month.first_day()).collect();
+    let mut points: Vec<NaiveDate> = Vec::with_capacity(16);
+    points.extend(
+        std::iter::successors(Some(Month::of(first)), |month| Some(month.next()))
+            .map(Month::first_day)
+            .take_while(|day| *day < end),
+    );
     points.push(end);
     points.extend(cuts.into_iter().filter(|day| *day > first && *day < end));
     points.sort();
@@ -120,10 +183,12 @@ fn allocation_cuts(allocations: &[Allocation]) -> impl Iterator<Item = NaiveDate
     allocations.iter().flat_map(|allocation| [Some(allocation.start), allocation.end.map(day_after)]).flatten()
 }
 
-fn active_allocations(allocations: &[Allocation], kind: GroupBy, day: NaiveDate) -> Vec<&Allocation> {
+/// The allocations of `kind` active on `day`, with their places in `allocations`.
+fn active_allocations(allocations: &[Allocation], kind: GroupBy, day: NaiveDate) -> Vec<(usize, &Allocation)> {
     allocations
         .iter()
-        .filter(|allocation| allocation.kind == kind && within(Some(allocation.start), allocation.end, day))
+        .enumerate()
+        .filter(|(_, allocation)| allocation.kind == kind && within(Some(allocation.start), allocation.end, day))
         .collect()
 }
 
@@ -132,7 +197,7 @@ fn overhead(percentage: Decimal) -> Decimal {
 }
 
 fn employee_cost(
-    ledger: &mut Ledger,
+    ledger: &mut Ledger<'_>,
     rates: &Rates<'_>,
     range: MonthRange,
     group_by: GroupBy,
@@ -147,6 +212,7 @@ fn employee_cost(
         .chain(employee.salaries.iter().map(|salary| salary.effective))
         .chain(currencies.iter().flat_map(|currency| rates.changes(currency)));
     let loading = overhead(employee.overhead_percentage);
+    let targets = ledger.targets(&employee.allocations, group_by);
     for (start, end) in pieces(range, cuts) {
         let days = Decimal::from(working_days(start, end));
         if days.is_zero() || !within(employee.start, employee.end, start) {
@@ -166,30 +232,31 @@ fn employee_cost(
                 continue;
             }
         };
-        let year = Decimal::from(working_days_in_year(start.year()));
-        // Per working day: salary / wdy × fte × (1 + overhead); bonus / wdy split by FTE.
-        let bonus = salary.bonus.unwrap_or_default();
+        // Per working day: salary / wdy × fte × (1 + overhead); bonus / wdy split by FTE. In
+        // the month's common denominator wdy × wdm (see `Ledger`): × wdm, no division.
+        let factor = days * exchange * Decimal::from(working_days_in_month(month));
+        let (loaded, bonus) = (salary.salary * loading, salary.bonus.unwrap_or_default());
         let allocations = active_allocations(&employee.allocations, group_by, start);
         if allocations.is_empty() {
-            let amount = (salary.salary * loading + bonus) * days * exchange / year;
-            ledger.add(None, resource, month, amount);
+            ledger.add(Some(UNALLOCATED), month, (loaded + bonus) * factor);
             continue;
         }
-        let total_fte: Decimal = allocations.iter().map(|allocation| allocation.fte).sum();
-        for allocation in &allocations {
-            let share = if total_fte.is_zero() {
-                Decimal::ONE / Decimal::from(allocations.len())
+        let total_fte: Decimal = allocations.iter().map(|(_, allocation)| allocation.fte).sum();
+        for (place, allocation) in &allocations {
+            let bonus_part = if bonus.is_zero() {
+                Decimal::ZERO
+            } else if total_fte.is_zero() {
+                bonus / Decimal::from(allocations.len())
             } else {
-                allocation.fte / total_fte
+                bonus * allocation.fte / total_fte
             };
-            let amount = (salary.salary * allocation.fte * loading + bonus * share) * days * exchange / year;
-            ledger.add(Some(&allocation.target), resource, month, amount);
+            ledger.add(targets[*place], month, (loaded * allocation.fte + bonus_part) * factor);
         }
     }
 }
 
 fn contractor_cost(
-    ledger: &mut Ledger,
+    ledger: &mut Ledger<'_>,
     rates: &Rates<'_>,
     range: MonthRange,
     group_by: GroupBy,
@@ -203,6 +270,7 @@ fn contractor_cost(
         .chain(allocation_cuts(&contractor.allocations))
         .chain(contractor.rates.iter().filter_map(|rate| rate.effective))
         .chain(currencies.iter().flat_map(|currency| rates.changes(currency)));
+    let targets = ledger.targets(&contractor.allocations, group_by);
     for (start, end) in pieces(range, cuts) {
         let days = Decimal::from(working_days(start, end));
         if days.is_zero() || !within(contractor.start, contractor.end, start) {
@@ -228,23 +296,26 @@ fn contractor_cost(
             }
         };
         // The piece's amount at FTE 1: the day amount times its working days.
+        // In the month's common denominator wdy × wdm (see `Ledger`).
+        let (year, in_month) =
+            (Decimal::from(working_days_in_year(start.year())), Decimal::from(working_days_in_month(month)));
         let full = match rate.rate_type {
-            RateType::Hourly => rate.rate * Decimal::from(8) * days,
-            RateType::Daily => rate.rate * days,
-            RateType::Monthly => rate.rate * days / Decimal::from(working_days_in_month(month)),
+            RateType::Hourly => rate.rate * Decimal::from(8) * days * year * in_month,
+            RateType::Daily => rate.rate * days * year * in_month,
+            RateType::Monthly => rate.rate * days * year,
         } * exchange;
         let allocations = active_allocations(&contractor.allocations, group_by, start);
         if allocations.is_empty() {
-            ledger.add(None, resource, month, full);
+            ledger.add(Some(UNALLOCATED), month, full);
         }
-        for allocation in allocations {
-            ledger.add(Some(&allocation.target), resource, month, full * allocation.fte);
+        for (place, allocation) in allocations {
+            ledger.add(targets[place], month, full * allocation.fte);
         }
     }
 }
 
 fn vacancy_cost(
-    ledger: &mut Ledger,
+    ledger: &mut Ledger<'_>,
     rates: &Rates<'_>,
     range: MonthRange,
     group_by: GroupBy,
@@ -266,6 +337,7 @@ fn vacancy_cost(
         (one, other) => one.or(other),
     };
     let loading = overhead(vacancy.overhead_percentage);
+    let targets = ledger.targets(&vacancy.allocations, group_by);
     for (start, end) in pieces(range, cuts) {
         let days = Decimal::from(working_days(start, end));
         // Costs from its target start; suppressed while its filler is active.
@@ -295,13 +367,13 @@ fn vacancy_cost(
                 continue;
             }
         };
-        let year = Decimal::from(working_days_in_year(start.year()));
-        let per_fte = annual * loading * days * exchange / year;
+        // In the month's common denominator wdy × wdm (see `Ledger`).
+        let per_fte = annual * loading * days * exchange * Decimal::from(working_days_in_month(month));
         if allocations.is_empty() {
-            ledger.add(None, resource, month, per_fte * vacancy.fte);
+            ledger.add(Some(UNALLOCATED), month, per_fte * vacancy.fte);
         }
-        for allocation in allocations {
-            ledger.add(Some(&allocation.target), resource, month, per_fte * allocation.fte);
+        for (place, allocation) in allocations {
+            ledger.add(targets[place], month, per_fte * allocation.fte);
         }
     }
 }
@@ -313,20 +385,62 @@ fn cents(amount: Decimal) -> Decimal {
     rounded
 }
 
+/// `numerator / denominator` in cents, half to even: one integer division (the same result as
+/// dividing as decimals and rounding, without 28-digit intermediates). Falls back to decimal
+/// arithmetic where the integers would not fit.
+fn cents_of(numerator: Decimal, denominator: u32) -> Decimal {
+    let (mantissa, scale) = (numerator.mantissa(), numerator.scale());
+    let divisor = 10i128.checked_pow(scale).and_then(|power| power.checked_mul(i128::from(denominator)));
+    match (mantissa.checked_mul(100), divisor) {
+        (Some(dividend), Some(divisor)) if divisor > 0 => {
+            let (quotient, remainder) = (dividend / divisor, dividend % divisor);
+            // Round half to even, away from zero past the half.
+            let twice = remainder.abs() * 2;
+            let up = twice > divisor || (twice == divisor && quotient % 2 != 0);
+            let rounded = if up { quotient + remainder.signum() } else { quotient };
+            Decimal::try_from_i128_with_scale(rounded, 2)
+                .unwrap_or_else(|_| cents(numerator / Decimal::from(denominator)))
+        }
+        _ => cents(numerator / Decimal::from(denominator)),
+    }
+}
+
 fn add_into(total: &mut [Decimal], amounts: &[Decimal]) {
     for (sum, amount) in total.iter_mut().zip(amounts) {
         *sum += *amount;
     }
 }
 
-fn table(org: &Organisation, months: Vec<Month>, group_by: GroupBy, team: Option<&str>, ledger: Ledger) -> Forecast {
+fn table(
+    org: &Organisation,
+    months: Vec<Month>,
+    group_by: GroupBy,
+    team: Option<&str>,
+    ledger: Ledger<'_>,
+) -> Forecast {
     let zero = || vec![cents(Decimal::ZERO); months.len()];
     // Rounded lines per group.
+    let denominators: Vec<u32> =
+        months.iter().map(|month| working_days_in_year(month.year()) * working_days_in_month(*month)).collect();
+    let group_id = |index: GroupIndex| -> Option<String> {
+        if index == UNALLOCATED {
+            return None;
+        }
+        Some(match group_by {
+            GroupBy::Team => org.teams[index as usize].id.clone(),
+            GroupBy::Project => org.projects[index as usize].id.clone(),
+        })
+    };
     let mut lines: HashMap<Option<String>, Vec<Line>> = HashMap::new();
     for ((group, (resource_type, index)), amounts) in ledger.amounts {
         let (id, external_id, name) = describe(org, resource_type, index);
-        let line = Line { resource_type, id, external_id, name, amounts: amounts.into_iter().map(cents).collect() };
-        lines.entry(group).or_default().push(line);
+        let amounts = amounts
+            .into_iter()
+            .zip(&denominators)
+            .map(|(amount, denominator)| cents_of(amount, *denominator))
+            .collect();
+        let line = Line { resource_type, id, external_id, name, amounts };
+        lines.entry(group_id(group)).or_default().push(line);
     }
     for group_lines in lines.values_mut() {
         group_lines.sort_by(|a, b| (a.resource_type, &a.name, &a.id).cmp(&(b.resource_type, &b.name, &b.id)));
@@ -447,5 +561,33 @@ fn describe(org: &Organisation, resource_type: ResourceType, index: usize) -> (S
             let vacancy = &org.vacancies[index];
             (vacancy.id.clone(), vacancy.external_id.clone(), vacancy.name.clone())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cents_by_integer_division_agree_with_decimal_rounding() {
+        let cases = [
+            ("340.605", 1),
+            ("2.625", 1),
+            ("2.635", 1),
+            ("-2.625", 1),
+            ("0.005", 1),
+            ("0.015", 1),
+            ("11000", 261),
+            ("130500.1234567", 5743),
+            ("2871000", 5742),
+            ("-17.5", 7),
+        ];
+        for (numerator, denominator) in cases {
+            let numerator: Decimal = numerator.parse().unwrap();
+            let expected = cents(numerator / Decimal::from(denominator));
+            assert_eq!(cents_of(numerator, denominator), expected, "{numerator} / {denominator}");
+        }
+        assert_eq!(cents_of("2.625".parse().unwrap(), 1).to_string(), "2.62", "half to even");
+        assert_eq!(cents_of("2.635".parse().unwrap(), 1).to_string(), "2.64", "half to even");
     }
 }

@@ -196,7 +196,7 @@ pub struct Organisation {
     pub exchange_rates: Vec<ExchangeRate>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceType {
     Employee,
     Contractor,

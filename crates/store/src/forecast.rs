@@ -1,40 +1,24 @@
-//! The rows the team cost forecast reads (`flowstate_forecast`), in a few bulk reads of one
-//! organisation, all in one read-only snapshot.
+//! The rows the team cost forecast reads (`flowstate_forecast`), in one query per table of
+//! one organisation, all in one read-only snapshot.
 //!
 //! Amounts are kept as numbers in the database; each becomes a decimal through its shortest
-//! decimal spelling (`340.605`, as it was written), so no binary floating point arithmetic
-//! happens on the way from a salary to a total.
+//! decimal spelling (`340.605`, as it was written: the database's text of the number, or the
+//! JSON number's), so no binary floating point arithmetic happens on the way from a salary
+//! to a total.
+
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use flowstate_forecast::{
     Allocation, Contractor, Decimal, Employee, ExchangeRate, GroupBy, Organisation, Project, Rate, RateType,
     SalaryAdjustment, Team, Vacancy, VacancyStatus,
 };
-use flowstate_sync::{EntityType, NestedKind};
-use serde_json::{Map, Value};
 
-use crate::{
-    OrgId, Store, StoreError,
-    db::EntityFilter,
-    load::load_entities,
-    world::{AdjustmentRow, World},
-};
+use crate::{OrgId, Store, StoreError};
 
 fn decimal(number: f64) -> Decimal {
     // `Display` writes the shortest spelling that reads back as the same number.
     number.to_string().parse().unwrap_or_default()
-}
-
-fn field_decimal(fields: &Map<String, Value>, name: &str) -> Option<Decimal> {
-    fields.get(name).and_then(Value::as_f64).map(decimal)
-}
-
-fn field_text<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    fields.get(name).and_then(Value::as_str)
-}
-
-fn field_date(fields: &Map<String, Value>, name: &str) -> Option<NaiveDate> {
-    field_text(fields, name).and_then(|text| text.parse().ok())
 }
 
 fn date(text: &str) -> Option<NaiveDate> {
@@ -50,189 +34,229 @@ fn rate_type(text: &str) -> Option<RateType> {
     }
 }
 
-fn allocations(world: &World, resource_id: &str) -> Vec<Allocation> {
-    world
-        .assignments_of(resource_id)
-        .into_iter()
-        .filter_map(|row| {
-            let kind = match row.target_type {
-                EntityType::Team => GroupBy::Team,
-                EntityType::Project => GroupBy::Project,
-                _ => return None,
-            };
-            Some(Allocation {
-                kind,
-                target: row.target_id.clone(),
-                fte: decimal(row.fte),
-                start: date(&row.start_date)?,
-                end: row.end_date.as_deref().and_then(date),
-            })
-        })
-        .collect()
+/// A number as the database spells it (`CAST(… AS TEXT)`: the shortest spelling that reads
+/// back as the stored number).
+fn number(text: Option<&String>) -> Option<Decimal> {
+    text.and_then(|text| text.parse().ok())
 }
 
-fn adjustments(world: &World, resource_id: &str, kind: NestedKind) -> Vec<AdjustmentRow> {
-    world.adjustments_of(resource_id).into_iter().filter(|row| row.kind == kind).cloned().collect()
+type Rows = Vec<Vec<Option<String>>>;
+
+/// The fields of an entity's JSON the forecast reads (the rest is skipped while parsing).
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Fields {
+    name: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    role: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    work_type: Option<String>,
+    rate: Option<f64>,
+    rate_type: Option<String>,
+    currency_code: Option<String>,
+    status: Option<String>,
+    fte: Option<f64>,
+    target_start_date: Option<String>,
+    salary_min: Option<f64>,
+    salary_max: Option<f64>,
+}
+
+impl Fields {
+    fn parse(text: Option<&String>) -> Fields {
+        text.and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default()
+    }
+}
+
+fn column(row: &[Option<String>], index: usize) -> Option<&String> {
+    row.get(index).and_then(Option::as_ref)
 }
 
 impl Store {
     /// Everything the forecast of `org` reads: its reporting currency, teams, projects,
     /// employees, contractors and vacancies with their allocations and adjustments (and each
-    /// vacancy's filler's end date), and its exchange rates.
+    /// vacancy's filler's end date), work types and exchange rates. One query per table,
+    /// each reading only the columns the forecast needs.
     pub fn forecast_rows(&self, org: &OrgId) -> Result<Organisation, StoreError> {
         let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
-        let currency = crate::db::first_text(
-            &db.query_text("SELECT currency FROM organizations WHERE id = $1", &[Some(org.as_str())])?,
-        )
-        .unwrap_or_default();
-        let mut rows = Organisation { currency, ..Organisation::default() };
+        let params = [Some(org.as_str())];
+        let mut read = |sql: &str| -> Result<Rows, StoreError> { Ok(db.query_text(sql, &params)?) };
+        let currency =
+            crate::db::first_text(&read("SELECT currency FROM organizations WHERE id = $1")?).unwrap_or_default();
+        let work_types =
+            read("SELECT name, external_id, CAST(overhead_percentage AS TEXT) FROM work_types WHERE org_id = $1")?;
+        // Allocations and adjustments by resource id.
+        let mut allocations_of: HashMap<String, Vec<Allocation>> = HashMap::new();
+        for row in read(
+            "SELECT resource_id, target_type, target_id, CAST(fte AS TEXT), start_date, end_date FROM assignments WHERE org_id = $1",
+        )? {
+            let kind = match column(&row, 1).map(String::as_str) {
+                Some("team") => GroupBy::Team,
+                Some("project") => GroupBy::Project,
+                _ => continue,
+            };
+            let (Some(resource), Some(target), Some(fte), Some(start)) = (
+                column(&row, 0),
+                column(&row, 2),
+                number(column(&row, 3)),
+                column(&row, 4).and_then(|text| date(text)),
+            ) else {
+                continue;
+            };
+            let end = column(&row, 5).and_then(|text| date(text));
+            allocations_of.entry(resource.clone()).or_default().push(Allocation {
+                kind,
+                target: target.clone(),
+                fte,
+                start,
+                end,
+            });
+        }
+        let mut salaries_of: HashMap<String, Vec<SalaryAdjustment>> = HashMap::new();
+        for row in read(
+            "SELECT employee_id, effective_date, CAST(salary AS TEXT), CAST(bonus AS TEXT), currency_code FROM salary_adjustments WHERE org_id = $1",
+        )? {
+            let (Some(employee), Some(effective), Some(salary), Some(currency)) = (
+                column(&row, 0),
+                column(&row, 1).and_then(|text| date(text)),
+                number(column(&row, 2)),
+                column(&row, 4),
+            ) else {
+                continue;
+            };
+            let adjustment =
+                SalaryAdjustment { effective, salary, bonus: number(column(&row, 3)), currency: currency.clone() };
+            salaries_of.entry(employee.clone()).or_default().push(adjustment);
+        }
+        let mut rates_of: HashMap<String, Vec<Rate>> = HashMap::new();
+        for row in read(
+            "SELECT contractor_id, effective_date, rate_type, CAST(rate AS TEXT), currency_code FROM rate_adjustments WHERE org_id = $1",
+        )? {
+            let (Some(contractor), Some(effective), Some(rate_type), Some(rate), Some(currency)) = (
+                column(&row, 0),
+                column(&row, 1).and_then(|text| date(text)),
+                column(&row, 2).and_then(|text| rate_type(text)),
+                number(column(&row, 3)),
+                column(&row, 4),
+            ) else {
+                continue;
+            };
+            let adjustment = Rate { effective: Some(effective), rate, rate_type, currency: currency.clone() };
+            rates_of.entry(contractor.clone()).or_default().push(adjustment);
+        }
         // Work types by externalId, else by name: their overhead.
-        let work_types = db.query_text(
-            "SELECT name, external_id, overhead_percentage FROM work_types WHERE org_id = $1",
-            &[Some(org.as_str())],
-        )?;
-        let overhead = |fields: &Map<String, Value>| -> Decimal {
-            let Some(key) = field_text(fields, "workType") else { return Decimal::ZERO };
-            let percentage =
-                |row: &Vec<Option<String>>| row.get(2).cloned().flatten().and_then(|text| text.parse().ok());
+        let overhead = |work_type: Option<&str>| -> Decimal {
+            let Some(key) = work_type else { return Decimal::ZERO };
             work_types
                 .iter()
-                .find(|row| row.get(1).cloned().flatten().as_deref() == Some(key))
-                .or_else(|| work_types.iter().find(|row| row.first().cloned().flatten().as_deref() == Some(key)))
-                .and_then(percentage)
+                .find(|row| column(row, 1).map(String::as_str) == Some(key))
+                .or_else(|| work_types.iter().find(|row| column(row, 0).map(String::as_str) == Some(key)))
+                .and_then(|row| number(column(row, 2)))
                 .unwrap_or_default()
         };
-        let (world, _) = load_entities(db.as_mut(), org.as_str(), EntityType::Team, EntityFilter::All)?;
-        rows.teams = world
-            .entities_of(EntityType::Team)
+        let mut rows = Organisation { currency, ..Organisation::default() };
+        rows.teams = read("SELECT id, external_id, fields, parent_team_id FROM teams WHERE org_id = $1")?
+            .into_iter()
             .map(|row| Team {
-                id: row.id.clone(),
-                external_id: row.external_id.clone(),
-                name: field_text(&row.fields, "name").unwrap_or_default().to_string(),
-                parent_id: row.parent_team_id.clone(),
+                id: column(&row, 0).cloned().unwrap_or_default(),
+                external_id: column(&row, 1).cloned(),
+                name: Fields::parse(column(&row, 2)).name.unwrap_or_default(),
+                parent_id: column(&row, 3).cloned(),
             })
             .collect();
-        let (world, _) = load_entities(db.as_mut(), org.as_str(), EntityType::Project, EntityFilter::All)?;
-        rows.projects = world
-            .entities_of(EntityType::Project)
+        rows.projects = read("SELECT id, external_id, fields FROM projects WHERE org_id = $1")?
+            .into_iter()
             .map(|row| Project {
-                id: row.id.clone(),
-                external_id: row.external_id.clone(),
-                name: field_text(&row.fields, "name").unwrap_or_default().to_string(),
+                id: column(&row, 0).cloned().unwrap_or_default(),
+                external_id: column(&row, 1).cloned(),
+                name: Fields::parse(column(&row, 2)).name.unwrap_or_default(),
             })
             .collect();
-        let (world, _) = load_entities(db.as_mut(), org.as_str(), EntityType::Employee, EntityFilter::All)?;
-        rows.employees = world
-            .entities_of(EntityType::Employee)
-            .map(|row| {
-                let name = [field_text(&row.fields, "firstName"), field_text(&row.fields, "lastName")]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                Employee {
-                    id: row.id.clone(),
-                    external_id: row.external_id.clone(),
-                    name,
-                    start: field_date(&row.fields, "startDate"),
-                    end: field_date(&row.fields, "endDate"),
-                    overhead_percentage: overhead(&row.fields),
-                    salaries: adjustments(&world, &row.id, NestedKind::SalaryAdjustments)
-                        .into_iter()
-                        .filter_map(|adjustment| {
-                            Some(SalaryAdjustment {
-                                effective: date(&adjustment.effective_date)?,
-                                salary: decimal(adjustment.amount),
-                                bonus: adjustment.bonus.map(decimal),
-                                currency: adjustment.currency_code,
-                            })
-                        })
-                        .collect(),
-                    allocations: allocations(&world, &row.id),
-                }
-            })
-            .collect();
-        let (world, _) = load_entities(db.as_mut(), org.as_str(), EntityType::Contractor, EntityFilter::All)?;
-        rows.contractors = world
-            .entities_of(EntityType::Contractor)
-            .map(|row| {
-                let mut rates: Vec<Rate> = adjustments(&world, &row.id, NestedKind::RateAdjustments)
-                    .into_iter()
-                    .filter_map(|adjustment| {
-                        Some(Rate {
-                            effective: Some(date(&adjustment.effective_date)?),
-                            rate: decimal(adjustment.amount),
-                            rate_type: rate_type(adjustment.rate_type.as_deref()?)?,
-                            currency: adjustment.currency_code,
-                        })
+        // Each person's end date, for the vacancies they fill.
+        let mut ends: HashMap<String, Option<NaiveDate>> = HashMap::new();
+        for row in read("SELECT id, external_id, fields FROM employees WHERE org_id = $1")? {
+            let id = column(&row, 0).cloned().unwrap_or_default();
+            let fields = Fields::parse(column(&row, 2));
+            let end = fields.end_date.as_deref().and_then(date);
+            ends.insert(id.clone(), end);
+            let name = [fields.first_name.as_deref(), fields.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            rows.employees.push(Employee {
+                external_id: column(&row, 1).cloned(),
+                name,
+                start: fields.start_date.as_deref().and_then(date),
+                end,
+                overhead_percentage: overhead(fields.work_type.as_deref()),
+                salaries: salaries_of.remove(&id).unwrap_or_default(),
+                allocations: allocations_of.remove(&id).unwrap_or_default(),
+                id,
+            });
+        }
+        for row in read("SELECT id, external_id, fields FROM contractors WHERE org_id = $1")? {
+            let id = column(&row, 0).cloned().unwrap_or_default();
+            let fields = Fields::parse(column(&row, 2));
+            let end = fields.end_date.as_deref().and_then(date);
+            ends.insert(id.clone(), end);
+            let mut rates = rates_of.remove(&id).unwrap_or_default();
+            // The contractor's own rate, when no adjustment is in force.
+            if let (Some(rate), Some(rate_type), Some(currency)) =
+                (fields.rate.map(decimal), fields.rate_type.as_deref().and_then(rate_type), fields.currency_code)
+            {
+                rates.push(Rate { effective: None, rate, rate_type, currency });
+            }
+            rows.contractors.push(Contractor {
+                external_id: column(&row, 1).cloned(),
+                name: fields.name.unwrap_or_default(),
+                start: fields.start_date.as_deref().and_then(date),
+                end,
+                rates,
+                allocations: allocations_of.remove(&id).unwrap_or_default(),
+                id,
+            });
+        }
+        for row in read(
+            "SELECT id, external_id, fields, filled_by_employee_id, filled_by_contractor_id FROM vacancies WHERE org_id = $1",
+        )? {
+            let id = column(&row, 0).cloned().unwrap_or_default();
+            let fields = Fields::parse(column(&row, 2));
+            let filler = column(&row, 3).or(column(&row, 4));
+            rows.vacancies.push(Vacancy {
+                external_id: column(&row, 1).cloned(),
+                name: fields.role.unwrap_or_default(),
+                status: match fields.status.as_deref() {
+                    Some("filled") => VacancyStatus::Filled,
+                    Some("cancelled") => VacancyStatus::Cancelled,
+                    Some("on_hold") => VacancyStatus::OnHold,
+                    _ => VacancyStatus::Open,
+                },
+                fte: fields.fte.map(decimal).unwrap_or(Decimal::ONE),
+                target_start: fields.target_start_date.as_deref().and_then(date),
+                salary_min: fields.salary_min.map(decimal),
+                salary_max: fields.salary_max.map(decimal),
+                currency: fields.currency_code,
+                overhead_percentage: overhead(fields.work_type.as_deref()),
+                filler_end: filler.map(|filler| ends.get(filler).copied().flatten()),
+                allocations: allocations_of.remove(&id).unwrap_or_default(),
+                id,
+            });
+        }
+        rows.exchange_rates =
+            read("SELECT from_currency, to_currency, rate, effective_date FROM exchange_rates WHERE org_id = $1")?
+                .iter()
+                .filter_map(|row| {
+                    Some(ExchangeRate {
+                        from: column(row, 0)?.clone(),
+                        to: column(row, 1)?.clone(),
+                        rate: number(column(row, 2))?,
+                        effective: date(column(row, 3)?)?,
                     })
-                    .collect();
-                // The contractor's own rate, when no adjustment is in force.
-                let own = (
-                    field_decimal(&row.fields, "rate"),
-                    field_text(&row.fields, "rateType").and_then(rate_type),
-                    field_text(&row.fields, "currencyCode"),
-                );
-                if let (Some(rate), Some(rate_type), Some(currency)) = own {
-                    rates.push(Rate { effective: None, rate, rate_type, currency: currency.to_string() });
-                }
-                Contractor {
-                    id: row.id.clone(),
-                    external_id: row.external_id.clone(),
-                    name: field_text(&row.fields, "name").unwrap_or_default().to_string(),
-                    start: field_date(&row.fields, "startDate"),
-                    end: field_date(&row.fields, "endDate"),
-                    rates,
-                    allocations: allocations(&world, &row.id),
-                }
-            })
-            .collect();
-        // The world of vacancies holds their fillers too (what a vacancy points at is loaded).
-        let (world, _) = load_entities(db.as_mut(), org.as_str(), EntityType::Vacancy, EntityFilter::All)?;
-        rows.vacancies = world
-            .entities_of(EntityType::Vacancy)
-            .map(|row| {
-                let filler = row.filled_by_employee.as_deref().or(row.filled_by_contractor.as_deref());
-                let filler_end =
-                    filler.map(|filler| world.entity(filler).and_then(|filler| field_date(&filler.fields, "endDate")));
-                Vacancy {
-                    id: row.id.clone(),
-                    external_id: row.external_id.clone(),
-                    name: field_text(&row.fields, "role").unwrap_or_default().to_string(),
-                    status: match field_text(&row.fields, "status") {
-                        Some("filled") => VacancyStatus::Filled,
-                        Some("cancelled") => VacancyStatus::Cancelled,
-                        Some("on_hold") => VacancyStatus::OnHold,
-                        _ => VacancyStatus::Open,
-                    },
-                    fte: field_decimal(&row.fields, "fte").unwrap_or(Decimal::ONE),
-                    target_start: field_date(&row.fields, "targetStartDate"),
-                    salary_min: field_decimal(&row.fields, "salaryMin"),
-                    salary_max: field_decimal(&row.fields, "salaryMax"),
-                    currency: field_text(&row.fields, "currencyCode").map(str::to_string),
-                    overhead_percentage: overhead(&row.fields),
-                    filler_end,
-                    allocations: allocations(&world, &row.id),
-                }
-            })
-            .collect();
-        let rates = db.query_text(
-            "SELECT from_currency, to_currency, rate, effective_date FROM exchange_rates WHERE org_id = $1",
-            &[Some(org.as_str())],
-        )?;
-        rows.exchange_rates = rates
-            .iter()
-            .filter_map(|row| {
-                let text = |index: usize| row.get(index).cloned().flatten();
-                Some(ExchangeRate {
-                    from: text(0)?,
-                    to: text(1)?,
-                    rate: decimal(text(2)?.parse().ok()?),
-                    effective: date(&text(3)?)?,
                 })
-            })
-            .collect();
+                .collect();
         Ok(rows)
     }
 }
