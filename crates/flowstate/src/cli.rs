@@ -46,6 +46,9 @@ pub enum Command {
     /// Print the stored records of an entity type as NDJSON (with nested rows and, for
     /// vacancies, `isFilled` and the filler), to see what a sync made.
     Export(ExportArgs),
+    /// The team cost forecast (forecast.md): the cost of each team (the tree indented) or
+    /// project per month, as a table, or with `--json` the API's `data` object.
+    Forecast(ForecastArgs),
     /// Run the server: the REST API (`/api/v1/org/{orgId}/…`, `/healthz`,
     /// `/api/v1/openapi.json`). On a new database it creates a first organisation and an
     /// admin API key and prints them once.
@@ -256,6 +259,30 @@ pub struct ExportArgs {
     /// employee, contractor, vacancy, project, team or assignment.
     #[arg(long, value_parser = parse_entity)]
     pub entity: EntityType,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The organisation id.
+    #[arg(long)]
+    pub org: String,
+    /// The first month, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub from: String,
+    /// The last month, YYYY-MM (at most 60 months from `--from`).
+    #[arg(long, value_name = "YYYY-MM")]
+    pub to: String,
+    /// Group by team (a parent's total includes its descendants') or by project.
+    #[arg(long, value_parser = ["team", "project"], default_value = "team")]
+    pub group_by: String,
+    /// Only this team and its descendants (its id or externalId).
+    #[arg(long, value_name = "ID")]
+    pub team: Option<String>,
+    /// Print the API's `data` object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_entity(text: &str) -> Result<EntityType, String> {

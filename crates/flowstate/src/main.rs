@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         Command::Org { command: OrgCommand::Create(args) } => exit_code(store_cmd::org_create(args)),
         Command::Sync { command: SyncCommand::Apply(args) } => exit_code(store_cmd::sync_apply(args)),
         Command::Export(args) => exit_code(store_cmd::export(args)),
+        Command::Forecast(args) => exit_code(store_cmd::forecast(args)),
         Command::Key { command: KeyCommand::Create(args) } => exit_code(store_cmd::key_create(args)),
         Command::Key { command: KeyCommand::Revoke(args) } => exit_code(store_cmd::key_revoke(args)),
         Command::Serve(args) => exit_code(serve::run(args)),

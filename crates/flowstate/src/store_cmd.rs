@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 
 use crate::{
     Outcome, UsageError,
-    cli::{DbArgs, ExportArgs, KeyCreateArgs, KeyRevokeArgs, OrgCreateArgs, RotateKeyArgs, SyncApplyArgs},
+    cli::{
+        DbArgs, ExportArgs, ForecastArgs, KeyCreateArgs, KeyRevokeArgs, OrgCreateArgs, RotateKeyArgs, SyncApplyArgs,
+    },
 };
 
 /// Records per page when applying a file, as a PULL page would bring them.
@@ -100,6 +102,95 @@ pub fn export(args: ExportArgs) -> Result<Outcome, UsageError> {
         }
     }
     Ok(Outcome::Succeeded)
+}
+
+pub fn forecast(args: ForecastArgs) -> Result<Outcome, UsageError> {
+    use flowstate_forecast::{GroupBy, MonthRange};
+    let range = MonthRange::parse(&args.from, &args.to)
+        .map_err(|error| anyhow::anyhow!("--{}: {}", error.parameter, error.message))?;
+    let group_by = if args.group_by == "project" { GroupBy::Project } else { GroupBy::Team };
+    let store = open(&args.db)?;
+    let org = OrgId::new(args.org);
+    let team = match &args.team {
+        Some(key) => {
+            let found = store.find(&org, flowstate_sync::EntityType::Team, key)?;
+            let found = found.ok_or_else(|| anyhow::anyhow!("--team: no team {key:?}"))?;
+            Some(found["id"].as_str().unwrap_or_default().to_string())
+        }
+        None => None,
+    };
+    let rows = store.forecast_rows(&org)?;
+    let forecast = flowstate_forecast::forecast(&rows, range, group_by, team.as_deref());
+    let text = if args.json {
+        format!("{}\n", flowstate_api::forecast::render(&forecast, false))
+    } else {
+        forecast_table(&forecast)
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()) {
+        Ok(()) => Ok(Outcome::Succeeded),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Succeeded),
+        Err(error) => Err(anyhow::Error::from(error).context("writing to stdout").into()),
+    }
+}
+
+/// Groups as rows (teams indented under their parents), months as columns, a total row.
+fn forecast_table(forecast: &flowstate_forecast::Forecast) -> String {
+    let depth = |group: &flowstate_forecast::Group| {
+        let mut depth = 0;
+        let mut parent = group.parent_id.clone();
+        while let Some(id) = parent {
+            depth += 1;
+            parent = forecast
+                .groups
+                .iter()
+                .find(|other| other.id.as_deref() == Some(id.as_str()))
+                .and_then(|other| other.parent_id.clone());
+            if depth > forecast.groups.len() {
+                break;
+            }
+        }
+        depth
+    };
+    let mut rows: Vec<(String, Vec<String>)> = forecast
+        .groups
+        .iter()
+        .map(|group| {
+            (
+                format!("{}{}", "  ".repeat(depth(group)), group.name),
+                group.total.iter().map(ToString::to_string).collect(),
+            )
+        })
+        .collect();
+    rows.push((format!("Total ({})", forecast.currency), forecast.total.iter().map(ToString::to_string).collect()));
+    let months: Vec<String> = forecast.months.iter().map(ToString::to_string).collect();
+    let name_width = rows.iter().map(|(name, _)| name.chars().count()).max().unwrap_or(0).max(5);
+    let widths: Vec<usize> = (0..months.len())
+        .map(|column| {
+            rows.iter().map(|(_, amounts)| amounts[column].len()).chain([months[column].len()]).max().unwrap_or(0)
+        })
+        .collect();
+    let line = |name: &str, cells: &[String]| {
+        let cells: Vec<String> = cells.iter().zip(&widths).map(|(cell, width)| format!("{cell:>width$}")).collect();
+        format!("{name:<name_width$}  {}\n", cells.join("  "))
+    };
+    let mut table =
+        line(if forecast.group_by == flowstate_forecast::GroupBy::Team { "Team" } else { "Project" }, &months);
+    for (name, amounts) in &rows {
+        table.push_str(&line(name, amounts));
+    }
+    for missing in &forecast.not_costed {
+        let months: Vec<String> = missing.months.iter().map(ToString::to_string).collect();
+        table.push_str(&format!(
+            "not costed: {} {} ({}): {} in {}\n",
+            missing.resource_type.as_str(),
+            missing.external_id.as_deref().unwrap_or(&missing.id),
+            missing.id,
+            missing.reason,
+            months.join(", ")
+        ));
+    }
+    table
 }
 
 /// One line of the file: a record, or why it is not one.

@@ -181,3 +181,66 @@ async fn work_types_load_the_cost_with_their_overhead() {
     assert_eq!(march().await, json!(["11000.00"]), "no work type: no overhead");
     assert_eq!(send(&server, reqwest::Method::DELETE, &a("/work-types/WT-ENG"), Some(&key), None).await.0, 404);
 }
+
+/// `flowstate forecast` prints the table (the team tree indented, a total row) or, with
+/// `--json`, the API's `data` object; a bad month is a usage error naming the option.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_prints_the_forecast() {
+    use crate::{args, flowstate, stderr, stdout, sync_apply_args};
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let output =
+        flowstate(args(&["org", "create", "--db", &db, "--name", "Acme", "--timezone", "UTC", "--currency", "GBP"]))
+            .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let org = stdout(&output).trim().to_string();
+    let teams = directory.path().join("teams.ndjson");
+    std::fs::write(
+        &teams,
+        [
+            r#"{"externalId":"T-ENG","data":{"name":"Engineering"}}"#,
+            r#"{"externalId":"T-PLAT","data":{"name":"Platform","parentTeamExternalId":"T-ENG"}}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let output = flowstate(sync_apply_args(&db, &org, "team", &teams)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let people = directory.path().join("people.ndjson");
+    std::fs::write(
+        &people,
+        r#"{"externalId":"ADA","data":{"firstName":"Ada","lastName":"Lovelace","email":"ada@example.com","startDate":"2026-03-02","salaryAdjustments":[{"effectiveDate":"2026-01-01","salary":130500,"currencyCode":"GBP"}],"teamAllocations":[{"teamId":"T-PLAT","fte":1,"startDate":"2026-03-02"}]}}"#,
+    )
+    .unwrap();
+    let output = flowstate(sync_apply_args(&db, &org, "employee", &people)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let forecast = |extra: &[&str]| {
+        let mut list = vec!["forecast", "--db", &db, "--org", &org, "--from", "2026-03", "--to", "2026-04"];
+        list.extend_from_slice(extra);
+        flowstate(args(&list))
+    };
+    let output = forecast(&[]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let table = stdout(&output);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("Team") && lines[0].contains("2026-03") && lines[0].contains("2026-04"), "{table}");
+    assert!(lines[1].starts_with("Engineering ") && lines[1].ends_with("11000.00  11000.00"), "{table}");
+    assert!(
+        lines[2].starts_with("  Platform ") && lines[2].ends_with("11000.00  11000.00"),
+        "indented under its parent: {table}"
+    );
+    assert!(lines[3].starts_with("Unallocated ") && lines[3].ends_with("0.00      0.00"), "{table}");
+    assert!(lines[4].starts_with("Total (GBP) ") && lines[4].ends_with("11000.00  11000.00"), "{table}");
+
+    let output = forecast(&["--json", "--team", "T-PLAT"]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let data: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(data["total"], json!(["11000.00", "11000.00"]), "{data}");
+    assert_eq!(data["groups"][0]["externalId"], "T-PLAT");
+
+    let output =
+        flowstate(args(&["forecast", "--db", &db, "--org", &org, "--from", "2026-3", "--to", "2026-04"])).await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--from"), "{}", stderr(&output));
+}
