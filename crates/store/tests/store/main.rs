@@ -33,6 +33,7 @@ macro_rules! on_both_backends {
 }
 
 mod api_writes;
+mod forecast;
 mod integrations;
 mod keys;
 mod nested;
