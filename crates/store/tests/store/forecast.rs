@@ -114,4 +114,63 @@ fn position_lifecycle_costs_hand_over_and_come_back(test: TestStore) {
     assert_eq!(amounts(&after, "TEAM-platform", None), ["5500.00", "0.00"]);
 }
 
-crate::on_both_backends!(position_lifecycle_costs_hand_over_and_come_back);
+/// `POST /vacancies/{id}/fill` (the store's fill): the filler takes the vacancy's allocations
+/// and costs through them; when the filler leaves, the vacancy costs again the next day, in
+/// `Unallocated` (its allocations went to the filler) at its own FTE. A contractor filler in
+/// another currency costs at the day's exchange rate.
+fn a_fill_hands_the_cost_to_the_filler_and_back(test: TestStore) {
+    test.apply(EntityType::Team, &[("TEAM-platform", json!({ "name": "Platform" }))]);
+    let vacancy = |fte: f64| {
+        json!({ "role": "Engineer", "targetStartDate": "2026-03-01", "salaryMin": 130500, "salaryMax": 130500, "currencyCode": "GBP",
+            "fte": fte, "teamAllocations": [{ "teamId": "TEAM-platform", "fte": 1.0, "startDate": "2026-03-01" }] })
+    };
+    test.apply(EntityType::Vacancy, &[("POS-1", vacancy(1.0)), ("POS-2", vacancy(0.5))]);
+    let body = |value: serde_json::Value| value.as_object().unwrap().clone();
+    let filled = test
+        .store
+        .fill_vacancy(
+            &test.org,
+            "POS-1",
+            EntityType::Employee,
+            &body(
+                json!({ "externalId": "EMP-7", "firstName": "Grace", "lastName": "Hopper", "email": "grace@example.com",
+                "startDate": "2026-03-02", "endDate": "2026-06-15",
+                "salary": { "effectiveDate": "2026-01-01", "salary": 130500, "currencyCode": "GBP" } }),
+            ),
+        )
+        .unwrap();
+    assert!(matches!(filled, flowstate_store::Filled::Done { .. }), "{filled:?}");
+    let result = forecast(&test, "2026-03", "2026-07");
+    // Grace costs Platform through the allocation she took over, until 15 June.
+    assert_eq!(
+        amounts(&result, "TEAM-platform", Some("EMP-7")),
+        ["11000.00", "11000.00", "10500.00", "5500.00", "0.00"]
+    );
+    assert_eq!(amounts(&result, "TEAM-platform", Some("POS-1")), ["0.00", "0.00", "0.00", "0.00", "0.00"]);
+    // From 16 June the vacancy costs again, unallocated: its allocation went to Grace.
+    assert_eq!(amounts(&result, "Unallocated", Some("POS-1")), ["0.00", "0.00", "0.00", "5500.00", "11500.00"]);
+
+    // A contractor at 400 EUR a day fills the half-time position; EUR→GBP is 0.8, then 0.9
+    // from 16 March.
+    for (rate, effective) in [(0.8, "2026-01-01"), (0.9, "2026-03-16")] {
+        test.store.put_exchange_rate(&test.org, "EUR", "GBP", rate, effective).unwrap();
+    }
+    test.store
+        .fill_vacancy(
+            &test.org,
+            "POS-2",
+            EntityType::Contractor,
+            &body(json!({ "externalId": "CON-1", "name": "Acme Ltd", "rate": 400, "rateType": "daily", "currencyCode": "EUR",
+                "startDate": "2026-03-02" })),
+        )
+        .unwrap();
+    let march = forecast(&test, "2026-03", "2026-03");
+    // The allocation it took over is FTE 1.0: 10 days × 400 × 0.8 + 12 days × 400 × 0.9.
+    assert_eq!(amounts(&march, "TEAM-platform", Some("CON-1")), ["7520.00"]);
+    assert_eq!(amounts(&march, "TEAM-platform", Some("POS-2")), ["0.00"], "suppressed: an active filler");
+}
+
+crate::on_both_backends!(
+    position_lifecycle_costs_hand_over_and_come_back,
+    a_fill_hands_the_cost_to_the_filler_and_back
+);
