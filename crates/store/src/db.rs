@@ -118,6 +118,9 @@ pub(crate) trait Db: Send {
     /// An SQL expression for the number in `field` of the JSON text column `column` (NULL
     /// where it holds no number).
     fn json_number(&self, column: &str, field: &str) -> String;
+    /// An SQL expression for numeric `column` as `query_text` reads it: the number's shortest
+    /// decimal spelling.
+    fn number_text(&self, column: &str) -> String;
     /// An SQL expression for the length in bytes (UTF-8) of text `column`.
     fn byte_length(&self, column: &str) -> String;
     /// What makes a text comparison bytewise in `ORDER BY` (PostgreSQL's default collation

@@ -21,8 +21,18 @@ fn decimal(number: f64) -> Decimal {
     number.to_string().parse().unwrap_or_default()
 }
 
+/// `YYYY-MM-DD` (as the store writes dates), read without chrono's general parser.
 fn date(text: &str) -> Option<NaiveDate> {
-    text.parse().ok()
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        bytes[range]
+            .iter()
+            .try_fold(0u32, |value, byte| byte.is_ascii_digit().then(|| value * 10 + u32::from(byte - b'0')))
+    };
+    NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
 }
 
 fn rate_type(text: &str) -> Option<RateType> {
@@ -82,6 +92,8 @@ impl Store {
         let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let params = [Some(org.as_str())];
+        let numeric = |column: &str| db.number_text(column);
+        let (fte, salary, bonus, rate) = (numeric("fte"), numeric("salary"), numeric("bonus"), numeric("rate"));
         let mut read = |sql: &str| -> Result<Rows, StoreError> { Ok(db.query_text(sql, &params)?) };
         let currency =
             crate::db::first_text(&read("SELECT currency FROM organizations WHERE id = $1")?).unwrap_or_default();
@@ -89,9 +101,9 @@ impl Store {
             read("SELECT name, external_id, CAST(overhead_percentage AS TEXT) FROM work_types WHERE org_id = $1")?;
         // Allocations and adjustments by resource id.
         let mut allocations_of: HashMap<String, Vec<Allocation>> = HashMap::new();
-        for row in read(
-            "SELECT resource_id, target_type, target_id, CAST(fte AS TEXT), start_date, end_date FROM assignments WHERE org_id = $1",
-        )? {
+        for row in read(&format!(
+            "SELECT resource_id, target_type, target_id, {fte}, start_date, end_date FROM assignments WHERE org_id = $1"
+        ))? {
             let kind = match column(&row, 1).map(String::as_str) {
                 Some("team") => GroupBy::Team,
                 Some("project") => GroupBy::Project,
@@ -115,9 +127,9 @@ impl Store {
             });
         }
         let mut salaries_of: HashMap<String, Vec<SalaryAdjustment>> = HashMap::new();
-        for row in read(
-            "SELECT employee_id, effective_date, CAST(salary AS TEXT), CAST(bonus AS TEXT), currency_code FROM salary_adjustments WHERE org_id = $1",
-        )? {
+        for row in read(&format!(
+            "SELECT employee_id, effective_date, {salary}, {bonus}, currency_code FROM salary_adjustments WHERE org_id = $1"
+        ))? {
             let (Some(employee), Some(effective), Some(salary), Some(currency)) = (
                 column(&row, 0),
                 column(&row, 1).and_then(|text| date(text)),
@@ -131,9 +143,9 @@ impl Store {
             salaries_of.entry(employee.clone()).or_default().push(adjustment);
         }
         let mut rates_of: HashMap<String, Vec<Rate>> = HashMap::new();
-        for row in read(
-            "SELECT contractor_id, effective_date, rate_type, CAST(rate AS TEXT), currency_code FROM rate_adjustments WHERE org_id = $1",
-        )? {
+        for row in read(&format!(
+            "SELECT contractor_id, effective_date, rate_type, {rate}, currency_code FROM rate_adjustments WHERE org_id = $1"
+        ))? {
             let (Some(contractor), Some(effective), Some(rate_type), Some(rate), Some(currency)) = (
                 column(&row, 0),
                 column(&row, 1).and_then(|text| date(text)),

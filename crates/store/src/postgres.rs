@@ -640,6 +640,10 @@ impl crate::db::Db for PostgresDb {
         Ok(())
     }
 
+    fn number_text(&self, column: &str) -> String {
+        format!("CAST({column} AS TEXT)")
+    }
+
     fn byte_length(&self, column: &str) -> String {
         format!("octet_length({column})")
     }

@@ -459,14 +459,31 @@ impl crate::db::Db for SqliteDb {
         let sql = positional(sql);
         let mut statement = self.connection.prepare_cached(&sql)?;
         let columns = statement.column_count();
+        // Numbers come as Rust writes them (the shortest spelling that reads back the same),
+        // which is much faster than SQLite's own CAST to text.
         let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |row| {
-            (0..columns).map(|index| row.get::<_, Option<String>>(index)).collect::<rusqlite::Result<Vec<_>>>()
+            (0..columns)
+                .map(|index| {
+                    Ok(match row.get_ref(index)? {
+                        rusqlite::types::ValueRef::Null => None,
+                        rusqlite::types::ValueRef::Integer(number) => Some(number.to_string()),
+                        rusqlite::types::ValueRef::Real(number) => Some(number.to_string()),
+                        rusqlite::types::ValueRef::Text(text) | rusqlite::types::ValueRef::Blob(text) => {
+                            Some(String::from_utf8_lossy(text).into_owned())
+                        }
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn lock_row(&mut self, _table: &str, _org: &str, _id: &str) -> DbResult<()> {
         Ok(()) // BEGIN IMMEDIATE holds the write lock
+    }
+
+    fn number_text(&self, column: &str) -> String {
+        column.to_string() // `query_text` writes numbers itself
     }
 
     fn byte_length(&self, column: &str) -> String {
