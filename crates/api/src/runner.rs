@@ -583,8 +583,12 @@ pub(crate) fn now() -> String {
 
 pub(crate) async fn save(store: &Arc<Store>, org: &OrgId, execution: &Execution) {
     let (org, execution) = (org.clone(), execution.clone());
-    if let Err(message) = blocking(store, move |store| store.save_execution(&org, &execution)).await {
-        tracing::error!(%message, "saving an execution failed");
+    match blocking(store, move |store| store.save_execution(&org, &execution)).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!("the execution was failed as interrupted meanwhile (its lease passed); this save is dropped")
+        }
+        Err(message) => tracing::error!(%message, "saving an execution failed"),
     }
 }
 

@@ -1061,11 +1061,16 @@ impl Store {
     }
 
     /// Saves an execution's progress or outcome.
-    pub fn save_execution(&self, org: &OrgId, execution: &Execution) -> Result<(), StoreError> {
+    /// Saves the progress or outcome of an execution this server is running: whether it was
+    /// saved. An execution that another server has meanwhile failed as `interrupted` (its
+    /// lease passed) stays so: a late save must not bring it back to `running`, beside the
+    /// hook's next run.
+    pub fn save_execution(&self, org: &OrgId, execution: &Execution) -> Result<bool, StoreError> {
         let pages = execution.pages.to_string();
         let record = execution.record.as_ref().map(Value::to_string);
-        self.db()?.execute_text(
-            "UPDATE executions SET status = $3, finished_at = $4, pages = $5, record = $6, error = $7, event_id = $8, lease_until = $9 WHERE org_id = $1 AND id = $2",
+        let saved = self.db()?.execute_text(
+            "UPDATE executions SET status = $3, finished_at = $4, pages = $5, record = $6, error = $7, event_id = $8, lease_until = $9
+             WHERE org_id = $1 AND id = $2 AND status = 'running' AND node_id = $10",
             &[
                 Some(org.as_str()),
                 Some(&execution.id),
@@ -1076,9 +1081,10 @@ impl Store {
                 execution.error.as_deref(),
                 execution.event_id.as_deref(),
                 Some(&lease_from(Utc::now())),
+                Some(self.node_id()),
             ],
         )?;
-        Ok(())
+        Ok(saved == 1)
     }
 
     pub fn execution(&self, org: &OrgId, id: &str) -> Result<Option<Execution>, StoreError> {

@@ -314,7 +314,31 @@ fn queued_runs_are_claimed_once_and_read_fairly(test: TestStore) {
     assert_eq!(store.execution(&test.org, &id).unwrap().unwrap().status, "running", "its lease was renewed");
 }
 
+/// A run failed as interrupted (its lease passed) stays failed: its server's late save does
+/// not bring it back to `running`.
+fn a_late_save_does_not_revive_an_interrupted_run(test: TestStore) {
+    let store = &test.store;
+    store.set_node_id("late-save-test");
+    let integration = store.create_integration(&test.org, "HR", None, "hr").unwrap();
+    let hook = store.create_hook(&test.org, &integration.id, new_hook("PULL", None)).unwrap();
+    // Other tests share a PostgreSQL schema with this one and prune finished executions
+    // started before 2026: this one starts later, and the sweep below (at a time before every
+    // lease) fails only this node's.
+    let running = store.start_execution_at(&test.org, &hook.id, "manual", "2099-01-01T00:00:00.000000Z").unwrap();
+    assert!(store.save_execution(&test.org, &running).unwrap(), "its own running execution saves");
+    // Failed as interrupted (as when this node restarts, or another server sees the lease
+    // pass) while its worker still holds it.
+    let mut stale = running.clone();
+    stale.pages = serde_json::json!([{ "index": 0 }]);
+    store.fail_interrupted_executions_at("2020-01-01T00:00:00.000000Z", true).unwrap();
+    let finished = flowstate_store::integrations::Execution { status: "succeeded".into(), ..stale };
+    assert!(!store.save_execution(&test.org, &finished).unwrap(), "dropped");
+    let stored = store.execution(&test.org, &running.id).unwrap().unwrap();
+    assert_eq!((stored.status.as_str(), stored.error.as_deref()), ("failed", Some("interrupted")));
+}
+
 crate::on_both_backends!(
+    a_late_save_does_not_revive_an_interrupted_run,
     queued_runs_are_claimed_once_and_read_fairly,
     integrations_hooks_secrets_and_executions_are_kept_per_organisation,
     hooks_and_integrations_update_and_delete,
