@@ -110,6 +110,18 @@ impl Ledger<'_> {
         }
     }
 
+    /// One unit of `currency` in the reporting currency on `day`; `None`, with the resource
+    /// listed as not costed that month, when there is no rate.
+    fn exchange(&mut self, rates: &Rates<'_>, resource: Resource, currency: &str, day: NaiveDate) -> Option<Decimal> {
+        match rates.on(currency, day) {
+            Ok(exchange) => Some(exchange),
+            Err(reason) => {
+                self.not_costed(resource, reason, Month::of(day));
+                None
+            }
+        }
+    }
+
     fn not_costed(&mut self, resource: Resource, reason: String, month: Month) {
         self.missing.entry((resource, reason)).or_default().insert(month);
     }
@@ -225,13 +237,7 @@ fn employee_cost(
             ledger.not_costed(resource, "no salary".into(), month);
             continue;
         };
-        let exchange = match rates.on(&salary.currency, start) {
-            Ok(exchange) => exchange,
-            Err(reason) => {
-                ledger.not_costed(resource, reason, month);
-                continue;
-            }
-        };
+        let Some(exchange) = ledger.exchange(rates, resource, &salary.currency, start) else { continue };
         // Per working day: salary / wdy × fte × (1 + overhead); bonus / wdy split by FTE. In
         // the month's common denominator wdy × wdm (see `Ledger`): × wdm, no division.
         let factor = days * exchange * Decimal::from(working_days_in_month(month));
@@ -288,13 +294,7 @@ fn contractor_cost(
             ledger.not_costed(resource, "no rate".into(), month);
             continue;
         };
-        let exchange = match rates.on(&rate.currency, start) {
-            Ok(exchange) => exchange,
-            Err(reason) => {
-                ledger.not_costed(resource, reason, month);
-                continue;
-            }
-        };
+        let Some(exchange) = ledger.exchange(rates, resource, &rate.currency, start) else { continue };
         // The piece's amount at FTE 1: the day amount times its working days.
         // In the month's common denominator wdy × wdm (see `Ledger`).
         let (year, in_month) =
@@ -360,13 +360,7 @@ fn vacancy_cost(
             ledger.not_costed(resource, "no salary range".into(), month);
             continue;
         };
-        let exchange = match rates.on(currency, start) {
-            Ok(exchange) => exchange,
-            Err(reason) => {
-                ledger.not_costed(resource, reason, month);
-                continue;
-            }
-        };
+        let Some(exchange) = ledger.exchange(rates, resource, currency, start) else { continue };
         // In the month's common denominator wdy × wdm (see `Ledger`).
         let per_fte = annual * loading * days * exchange * Decimal::from(working_days_in_month(month));
         if allocations.is_empty() {
