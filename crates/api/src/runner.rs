@@ -56,7 +56,12 @@ impl RunnerSettings {
     /// The defaults for a machine: a worker per core (at least 2), and half of them (at
     /// least 1) per organisation.
     pub fn for_this_machine() -> RunnerSettings {
-        let workers = std::thread::available_parallelism().map_or(2, usize::from).max(2);
+        RunnerSettings::with_workers(std::thread::available_parallelism().map_or(2, usize::from).max(2))
+    }
+
+    /// `workers` per pool, and the default share of them one organisation may hold: half,
+    /// at least 1.
+    pub fn with_workers(workers: usize) -> RunnerSettings {
         RunnerSettings { push: None, workers, org_max_concurrency: (workers / 2).max(1) }
     }
 }

@@ -66,10 +66,11 @@ pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
         ..PushSettings::default()
     };
     let metrics = Arc::new(Metrics::default());
+    let defaults = RunnerSettings::with_workers(workers);
     let runner_settings = RunnerSettings {
         push: Some(push),
-        workers,
-        org_max_concurrency: args.org_max_concurrency.map_or((workers / 2).max(1), usize::from),
+        org_max_concurrency: args.org_max_concurrency.map_or(defaults.org_max_concurrency, usize::from),
+        ..defaults
     };
     tracing::info!(workers, org_max_concurrency = runner_settings.org_max_concurrency, "starting hook workers");
     let runner =
