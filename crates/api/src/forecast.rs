@@ -1,6 +1,6 @@
 //! `GET /api/v1/org/{orgId}/forecast`: the team cost forecast (forecast.md). The store reads
-//! the organisation's rows and `flowstate_forecast` computes, both on the blocking pool;
-//! this handler parses the query and renders the answer.
+//! the organisation's rows and `flowstate_forecast` computes (`Store::forecast`, on the
+//! blocking pool); this handler parses the query and renders the answer.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,6 @@ use axum::{
 };
 use flowstate_forecast::{Decimal, Forecast, GroupBy, Line, MonthRange};
 use flowstate_store::OrgId;
-use flowstate_sync::EntityType;
 use serde_json::{Value, json};
 
 use crate::{
@@ -61,20 +60,7 @@ pub(crate) async fn forecast(
         return Err(invalid("teamId", "teamId narrows a forecast grouped by team".into()));
     }
     let org = OrgId::new(org);
-    let computed = blocking(&state, move |store| {
-        // A team by its id or externalId, as every path takes it.
-        let team_id = match &team {
-            Some(key) => match store.find(&org, EntityType::Team, key)? {
-                Some(found) => Some(found["id"].as_str().unwrap_or_default().to_string()),
-                None => return Ok(Err(key.clone())),
-            },
-            None => None,
-        };
-        let rows = store.forecast_rows(&org)?;
-        Ok(Ok(flowstate_forecast::forecast(&rows, range, group_by, team_id.as_deref())))
-    })
-    .await?;
-    let forecast = computed.map_err(|key| ApiError::new(ErrorCode::NotFound, format!("team {key:?} not found")))?;
+    let forecast = blocking(&state, move |store| store.forecast(&org, range, group_by, team.as_deref())).await?;
     Ok(Json(json!({ "data": render(&forecast, with_lines) })))
 }
 

@@ -111,16 +111,7 @@ pub fn forecast(args: ForecastArgs) -> Result<Outcome, UsageError> {
     let group_by = if args.group_by == "project" { GroupBy::Project } else { GroupBy::Team };
     let store = open(&args.db)?;
     let org = OrgId::new(args.org);
-    let team = match &args.team {
-        Some(key) => {
-            let found = store.find(&org, flowstate_sync::EntityType::Team, key)?;
-            let found = found.ok_or_else(|| anyhow::anyhow!("--team: no team {key:?}"))?;
-            Some(found["id"].as_str().unwrap_or_default().to_string())
-        }
-        None => None,
-    };
-    let rows = store.forecast_rows(&org)?;
-    let forecast = flowstate_forecast::forecast(&rows, range, group_by, team.as_deref());
+    let forecast = store.forecast(&org, range, group_by, args.team.as_deref())?;
     let text = if args.json {
         format!("{}\n", flowstate_api::forecast::render(&forecast, false))
     } else {

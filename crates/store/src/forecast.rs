@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use flowstate_forecast::{
-    Allocation, Contractor, Decimal, Employee, ExchangeRate, GroupBy, Organisation, Project, Rate, RateType,
-    SalaryAdjustment, Team, Vacancy, VacancyStatus,
+    Allocation, Contractor, Decimal, Employee, ExchangeRate, Forecast, GroupBy, MonthRange, Organisation, Project,
+    Rate, RateType, SalaryAdjustment, Team, Vacancy, VacancyStatus,
 };
 
 use crate::{OrgId, Store, StoreError};
@@ -84,6 +84,27 @@ fn column(row: &[Option<String>], index: usize) -> Option<&String> {
 }
 
 impl Store {
+    /// The team cost forecast of `org` over `range`; with `team` (a team's id or externalId),
+    /// that team and its descendants only (`NotFound` when there is no such team).
+    pub fn forecast(
+        &self,
+        org: &OrgId,
+        range: MonthRange,
+        group_by: GroupBy,
+        team: Option<&str>,
+    ) -> Result<Forecast, StoreError> {
+        let team_id = match team {
+            Some(key) => Some(
+                self.find(org, flowstate_sync::EntityType::Team, key)?
+                    .and_then(|found| found["id"].as_str().map(str::to_string))
+                    .ok_or_else(|| StoreError::NotFound(format!("team {key:?}")))?,
+            ),
+            None => None,
+        };
+        let rows = self.forecast_rows(org)?;
+        Ok(flowstate_forecast::forecast(&rows, range, group_by, team_id.as_deref()))
+    }
+
     /// Everything the forecast of `org` reads: its reporting currency, teams, projects,
     /// employees, contractors and vacancies with their allocations and adjustments (and each
     /// vacancy's filler's end date), work types and exchange rates. One query per table,
