@@ -220,19 +220,6 @@ pub(crate) async fn add_adjustment(
     Ok(created(entity))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::key_from_name;
-
-    #[test]
-    fn keys_are_made_from_names() {
-        assert_eq!(key_from_name("Cost Centre"), "cost_centre");
-        assert_eq!(key_from_name("  Région / Zone (EU)  "), "r_gion_zone_eu");
-        assert_eq!(key_from_name("2nd manager"), "attr_2nd_manager");
-        assert_eq!(key_from_name(&"x".repeat(150)).len(), 100);
-    }
-}
-
 pub(crate) async fn list_work_types(
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -293,5 +280,18 @@ pub(crate) async fn delete_work_type(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(ErrorCode::NotFound, format!("no work type {id:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_from_name;
+
+    #[test]
+    fn keys_are_made_from_names() {
+        assert_eq!(key_from_name("Cost Centre"), "cost_centre");
+        assert_eq!(key_from_name("  Région / Zone (EU)  "), "r_gion_zone_eu");
+        assert_eq!(key_from_name("2nd manager"), "attr_2nd_manager");
+        assert_eq!(key_from_name(&"x".repeat(150)).len(), 100);
     }
 }
