@@ -136,6 +136,29 @@ async fn measure(backend: &str, store: Arc<Store>) {
         lines_ms,
         ""
     );
+    // Where the time goes (outside the server, one run each, after the requests above).
+    let parts = store.clone();
+    let (read_ms, compute_ms, render_ms) = tokio::task::spawn_blocking(move || {
+        let org = flowstate_store::OrgId::new(org);
+        let started = Instant::now();
+        let rows = parts.forecast_rows(&org).unwrap();
+        let read = started.elapsed();
+        let range = flowstate_forecast::MonthRange::parse("2026-01", "2026-12").unwrap();
+        let started = Instant::now();
+        let forecast = flowstate_forecast::forecast(&rows, range, flowstate_forecast::GroupBy::Team, None, flowstate_forecast::Detail::Totals);
+        let compute = started.elapsed();
+        let started = Instant::now();
+        let body = serde_json::to_vec(&flowstate_api::forecast::render(&forecast)).unwrap();
+        std::hint::black_box(body);
+        let render = started.elapsed();
+        let ms = |elapsed: std::time::Duration| elapsed.as_secs_f64() * 1e3;
+        (ms(read), ms(compute), ms(render))
+    })
+    .await
+    .unwrap();
+    for (part, ms) in [("read the rows", read_ms), ("compute", compute_ms), ("render (totals)", render_ms)] {
+        println!("| {:<66} | {:>9.1} | {:<12} |", format!("{backend}: of which {part}"), ms, "");
+    }
     let _ = stop.send(true);
     served.await.unwrap().unwrap();
     // A PostgreSQL store's connections own small runtimes of their own: dropped off this one.

@@ -8,7 +8,7 @@ use axum::{
     Json,
     extract::{Path, Query, State},
 };
-use flowstate_forecast::{Decimal, Forecast, GroupBy, Line, MonthRange};
+use flowstate_forecast::{Decimal, Detail, Forecast, GroupBy, Line, MonthRange};
 use flowstate_store::OrgId;
 use serde_json::{Value, json};
 
@@ -60,8 +60,9 @@ pub(crate) async fn forecast(
         return Err(invalid("teamId", "teamId narrows a forecast grouped by team".into()));
     }
     let org = OrgId::new(org);
-    let forecast = blocking(&state, move |store| store.forecast(&org, range, group_by, team.as_deref())).await?;
-    Ok(Json(json!({ "data": render(&forecast, with_lines) })))
+    let detail = if with_lines { Detail::Lines } else { Detail::Totals };
+    let forecast = blocking(&state, move |store| store.forecast(&org, range, group_by, team.as_deref(), detail)).await?;
+    Ok(Json(json!({ "data": render(&forecast) })))
 }
 
 fn amounts(values: &[Decimal]) -> Value {
@@ -78,8 +79,10 @@ fn line(line: &Line) -> Value {
     })
 }
 
-/// The `data` of the answer (also what `flowstate forecast --json` prints).
-pub fn render(forecast: &Forecast, with_lines: bool) -> Value {
+/// The `data` of the answer (also what `flowstate forecast --json` prints); `lines` in each
+/// group when the forecast was computed with [`Detail::Lines`].
+pub fn render(forecast: &Forecast) -> Value {
+    let with_lines = forecast.detail == Detail::Lines;
     let groups: Vec<Value> = forecast
         .groups
         .iter()

@@ -111,9 +111,9 @@ pub fn forecast(args: ForecastArgs) -> Result<Outcome, UsageError> {
     let group_by = if args.group_by == "project" { GroupBy::Project } else { GroupBy::Team };
     let store = open(&args.db)?;
     let org = OrgId::new(args.org);
-    let forecast = store.forecast(&org, range, group_by, args.team.as_deref())?;
+    let forecast = store.forecast(&org, range, group_by, args.team.as_deref(), flowstate_forecast::Detail::Totals)?;
     let text = if args.json {
-        format!("{}\n", flowstate_api::forecast::render(&forecast, false))
+        format!("{}\n", flowstate_api::forecast::render(&forecast))
     } else {
         forecast_table(&forecast)
     };

@@ -2,21 +2,28 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::{
     calendar::{Month, working_days, working_days_in_month, working_days_in_year},
     model::{
-        Allocation, Contractor, Employee, Forecast, Group, GroupBy, Line, MonthRange, NotCosted, Organisation,
+        Allocation, Contractor, Detail, Employee, Forecast, Group, GroupBy, Line, MonthRange, NotCosted, Organisation,
         RateType, ResourceType, Vacancy, VacancyStatus,
     },
 };
 
 /// The forecast of `org` over `range`, grouped by team or project. With `team` (a team's
-/// id), only that team and its descendants, and the total is that team's.
-pub fn forecast(org: &Organisation, range: MonthRange, group_by: GroupBy, team: Option<&str>) -> Forecast {
-    let months = range.months();
+/// id), only that team and its descendants, and the total is that team's. With
+/// [`Detail::Lines`], each group lists the lines its amounts add up.
+pub fn forecast(
+    org: &Organisation,
+    range: MonthRange,
+    group_by: GroupBy,
+    team: Option<&str>,
+    detail: Detail,
+) -> Forecast {
+    let calendar = Calendar::new(range);
     let groups: HashMap<&str, GroupIndex> = match group_by {
         GroupBy::Team => {
             org.teams.iter().enumerate().map(|(index, team)| (team.id.as_str(), index as GroupIndex)).collect()
@@ -26,27 +33,29 @@ pub fn forecast(org: &Organisation, range: MonthRange, group_by: GroupBy, team: 
         }
     };
     let mut ledger = Ledger {
-        first: months[0],
-        count: months.len(),
+        count: calendar.months.len(),
+        calendar,
         groups,
-        amounts: HashMap::new(),
+        entries: Vec::new(),
+        amounts: Vec::new(),
         missing: BTreeMap::new(),
         current: Vec::new(),
+        current_amounts: Vec::new(),
     };
     let rates = Rates::new(org);
     for (index, employee) in org.employees.iter().enumerate() {
-        employee_cost(&mut ledger, &rates, range, group_by, (ResourceType::Employee, index), employee);
+        employee_cost(&mut ledger, &rates, group_by, (ResourceType::Employee, index), employee);
         ledger.finish((ResourceType::Employee, index));
     }
     for (index, contractor) in org.contractors.iter().enumerate() {
-        contractor_cost(&mut ledger, &rates, range, group_by, (ResourceType::Contractor, index), contractor);
+        contractor_cost(&mut ledger, &rates, group_by, (ResourceType::Contractor, index), contractor);
         ledger.finish((ResourceType::Contractor, index));
     }
     for (index, vacancy) in org.vacancies.iter().enumerate() {
-        vacancy_cost(&mut ledger, &rates, range, group_by, (ResourceType::Vacancy, index), vacancy);
+        vacancy_cost(&mut ledger, &rates, group_by, (ResourceType::Vacancy, index), vacancy);
         ledger.finish((ResourceType::Vacancy, index));
     }
-    table(org, months, group_by, team, ledger)
+    table(org, group_by, team, detail, ledger)
 }
 
 /// A resource: its type and its index in the organisation's list of that type.
@@ -65,14 +74,20 @@ const UNALLOCATED: GroupIndex = GroupIndex::MAX;
 /// rounded. Decimal multiplications of these small numbers are exact; a division early on
 /// would carry 28 digits into every later step (and cost far more).
 struct Ledger<'a> {
-    first: Month,
+    calendar: Calendar,
+    /// The months of the range.
     count: usize,
     /// The groups by id (teams or projects, as the forecast groups).
     groups: HashMap<&'a str, GroupIndex>,
-    amounts: HashMap<(GroupIndex, Resource), Vec<Decimal>>,
+    /// Each costed (group, resource), once; its `count` amounts are at the same place in
+    /// `amounts` (entry `i` holds `amounts[i × count ..][.. count]`).
+    entries: Vec<(GroupIndex, Resource)>,
+    amounts: Vec<Decimal>,
     missing: BTreeMap<(Resource, String), BTreeSet<Month>>,
-    /// The resource being costed: its amounts per group, until [`Ledger::finish`].
-    current: Vec<(GroupIndex, Vec<Decimal>)>,
+    /// The resource being costed, until [`Ledger::finish`]: its groups, and their amounts laid
+    /// out as in `amounts`.
+    current: Vec<GroupIndex>,
+    current_amounts: Vec<Decimal>,
 }
 
 impl Ledger<'_> {
@@ -89,40 +104,42 @@ impl Ledger<'_> {
             .collect()
     }
 
-    /// Adds to the current resource's amount in a group (`None`: nowhere).
-    fn add(&mut self, group: Option<GroupIndex>, month: Month, amount: Decimal) {
+    /// Adds to the current resource's amount in a group (`None`: nowhere) in the month at
+    /// `place`.
+    fn add(&mut self, group: Option<GroupIndex>, place: usize, amount: Decimal) {
         let Some(group) = group else { return };
-        let place = self.first.months_until(month) as usize;
-        match self.current.iter_mut().find(|(candidate, _)| *candidate == group) {
-            Some((_, amounts)) => amounts[place] += amount,
+        let slot = match self.current.iter().position(|candidate| *candidate == group) {
+            Some(slot) => slot,
             None => {
-                let mut amounts = vec![Decimal::ZERO; self.count];
-                amounts[place] = amount;
-                self.current.push((group, amounts));
+                self.current.push(group);
+                self.current_amounts.resize(self.current.len() * self.count, Decimal::ZERO);
+                self.current.len() - 1
             }
-        }
+        };
+        self.current_amounts[slot * self.count + place] += amount;
     }
 
     /// The current resource is costed: its amounts go into the table.
     fn finish(&mut self, resource: Resource) {
-        for (group, amounts) in self.current.drain(..) {
-            self.amounts.insert((group, resource), amounts);
-        }
+        self.entries.extend(self.current.drain(..).map(|group| (group, resource)));
+        self.amounts.append(&mut self.current_amounts);
     }
 
     /// One unit of `currency` in the reporting currency on `day`; `None`, with the resource
     /// listed as not costed that month, when there is no rate.
-    fn exchange(&mut self, rates: &Rates<'_>, resource: Resource, currency: &str, day: NaiveDate) -> Option<Decimal> {
-        match rates.on(currency, day) {
+    fn exchange(&mut self, rates: &Rates<'_>, resource: Resource, currency: &str, piece: &Piece) -> Option<Decimal> {
+        match rates.on(currency, piece.start) {
             Ok(exchange) => Some(exchange),
             Err(reason) => {
-                self.not_costed(resource, reason, Month::of(day));
+                self.not_costed(resource, reason, piece);
                 None
             }
         }
     }
 
-    fn not_costed(&mut self, resource: Resource, reason: String, month: Month) {
+    /// `resource` is not costed (for `reason`) in the month of `piece`.
+    fn not_costed(&mut self, resource: Resource, reason: String, piece: &Piece) {
+        let month = self.calendar.months[piece.place];
         self.missing.entry((resource, reason)).or_default().insert(month);
     }
 }
@@ -164,21 +181,66 @@ impl<'a> Rates<'a> {
     }
 }
 
-/// The range cut at every month start and at `cuts` (days on which something changes):
-/// pieces `[start, end)` over which nothing changes.
-fn pieces(range: MonthRange, cuts: impl IntoIterator<Item = NaiveDate>) -> Vec<(NaiveDate, NaiveDate)> {
-    let (first, end) = (range.first_day(), range.end());
-    let mut points: Vec<NaiveDate> = Vec::with_capacity(16);
-    points.extend(
-        std::iter::successors(Some(Month::of(first)), |month| Some(month.next()))
-            .map(Month::first_day)
-            .take_while(|day| *day < end),
-    );
-    points.push(end);
-    points.extend(cuts.into_iter().filter(|day| *day > first && *day < end));
-    points.sort();
-    points.dedup();
-    points.windows(2).map(|pair| (pair[0], pair[1])).collect()
+/// The months of a forecast's range and their working days, worked out once.
+struct Calendar {
+    months: Vec<Month>,
+    /// Each month's first day, then the day after the range.
+    starts: Vec<NaiveDate>,
+    /// `wdm`: each month's working days.
+    in_month: Vec<u32>,
+    /// `wdy`: the working days of each month's year.
+    in_year: Vec<u32>,
+}
+
+/// Days `[start, end)` within one month (at `place` in the range) over which nothing a
+/// resource's cost depends on changes; `days` of them are working days.
+struct Piece {
+    start: NaiveDate,
+    place: usize,
+    days: u32,
+}
+
+impl Calendar {
+    fn new(range: MonthRange) -> Calendar {
+        let months = range.months();
+        let starts = months.iter().map(|month| month.first_day()).chain([range.end()]).collect();
+        let in_month = months.iter().map(|month| working_days_in_month(*month)).collect();
+        let in_year = months.iter().map(|month| working_days_in_year(month.year())).collect();
+        Calendar { months, starts, in_month, in_year }
+    }
+
+    /// The range cut at every month start and at `cuts` (days on which something changes).
+    fn pieces(&self, cuts: impl IntoIterator<Item = NaiveDate>) -> Vec<Piece> {
+        let (first, end) = (self.starts[0], self.starts[self.months.len()]);
+        let mut cuts: Vec<NaiveDate> = cuts.into_iter().filter(|day| *day > first && *day < end).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut pieces = Vec::with_capacity(self.months.len() + cuts.len());
+        let mut cuts = cuts.into_iter().peekable();
+        for place in 0..self.months.len() {
+            let (mut start, month_end) = (self.starts[place], self.starts[place + 1]);
+            while let Some(cut) = cuts.next_if(|cut| *cut < month_end) {
+                if cut > start {
+                    pieces.push(Piece { start, place, days: working_days(start, cut) });
+                    start = cut;
+                }
+            }
+            let days = if start == self.starts[place] { self.in_month[place] } else { working_days(start, month_end) };
+            pieces.push(Piece { start, place, days });
+        }
+        pieces
+    }
+}
+
+/// `amount × factor`, skipping the multiplication by one (same-currency amounts, no overhead).
+fn times(amount: Decimal, factor: Decimal) -> Decimal {
+    if is_one(factor) { amount } else { amount * factor }
+}
+
+/// `value == 1`, answered without rescaling for the common spelling `1` (and `1.0`, `1.00`, …
+/// by the full comparison).
+fn is_one(value: Decimal) -> bool {
+    (value.scale() == 0 && value.mantissa() == 1) || value == Decimal::ONE
 }
 
 fn day_after(day: NaiveDate) -> NaiveDate {
@@ -196,26 +258,22 @@ fn allocation_cuts(allocations: &[Allocation]) -> impl Iterator<Item = NaiveDate
 }
 
 /// The allocations of `kind` active on `day`, with their places in `allocations`.
-fn active_allocations(allocations: &[Allocation], kind: GroupBy, day: NaiveDate) -> Vec<(usize, &Allocation)> {
+fn active_allocations(
+    allocations: &[Allocation],
+    kind: GroupBy,
+    day: NaiveDate,
+) -> impl Iterator<Item = (usize, &Allocation)> + Clone {
     allocations
         .iter()
         .enumerate()
-        .filter(|(_, allocation)| allocation.kind == kind && within(Some(allocation.start), allocation.end, day))
-        .collect()
+        .filter(move |(_, allocation)| allocation.kind == kind && within(Some(allocation.start), allocation.end, day))
 }
 
 fn overhead(percentage: Decimal) -> Decimal {
     Decimal::ONE + percentage / Decimal::ONE_HUNDRED
 }
 
-fn employee_cost(
-    ledger: &mut Ledger<'_>,
-    rates: &Rates<'_>,
-    range: MonthRange,
-    group_by: GroupBy,
-    resource: Resource,
-    employee: &Employee,
-) {
+fn employee_cost(ledger: &mut Ledger<'_>, rates: &Rates<'_>, group_by: GroupBy, resource: Resource, employee: &Employee) {
     let currencies: BTreeSet<&str> = employee.salaries.iter().map(|salary| salary.currency.as_str()).collect();
     let cuts = [employee.start, employee.end.map(day_after)]
         .into_iter()
@@ -225,38 +283,47 @@ fn employee_cost(
         .chain(currencies.iter().flat_map(|currency| rates.changes(currency)));
     let loading = overhead(employee.overhead_percentage);
     let targets = ledger.targets(&employee.allocations, group_by);
-    for (start, end) in pieces(range, cuts) {
-        let days = Decimal::from(working_days(start, end));
-        if days.is_zero() || !within(employee.start, employee.end, start) {
+    for piece in ledger.calendar.pieces(cuts) {
+        if piece.days == 0 || !within(employee.start, employee.end, piece.start) {
             continue;
         }
-        let month = Month::of(start);
-        let Some(salary) =
-            employee.salaries.iter().filter(|salary| salary.effective <= start).max_by_key(|salary| salary.effective)
+        let Some(salary) = employee
+            .salaries
+            .iter()
+            .filter(|salary| salary.effective <= piece.start)
+            .max_by_key(|salary| salary.effective)
         else {
-            ledger.not_costed(resource, "no salary".into(), month);
+            ledger.not_costed(resource, "no salary".into(), &piece);
             continue;
         };
-        let Some(exchange) = ledger.exchange(rates, resource, &salary.currency, start) else { continue };
+        let Some(exchange) = ledger.exchange(rates, resource, &salary.currency, &piece) else { continue };
         // Per working day: salary / wdy × fte × (1 + overhead); bonus / wdy split by FTE. In
         // the month's common denominator wdy × wdm (see `Ledger`): × wdm, no division.
-        let factor = days * exchange * Decimal::from(working_days_in_month(month));
-        let (loaded, bonus) = (salary.salary * loading, salary.bonus.unwrap_or_default());
-        let allocations = active_allocations(&employee.allocations, group_by, start);
-        if allocations.is_empty() {
-            ledger.add(Some(UNALLOCATED), month, (loaded + bonus) * factor);
+        let factor = times(Decimal::from(piece.days * ledger.calendar.in_month[piece.place]), exchange);
+        let (loaded, bonus) = (times(salary.salary, loading), salary.bonus.unwrap_or_default());
+        let allocations = active_allocations(&employee.allocations, group_by, piece.start);
+        let (count, total_fte) = allocations
+            .clone()
+            .fold((0usize, Decimal::ZERO), |(count, fte), (_, allocation)| (count + 1, fte + allocation.fte));
+        if count == 0 {
+            ledger.add(Some(UNALLOCATED), piece.place, (loaded + bonus) * factor);
             continue;
         }
-        let total_fte: Decimal = allocations.iter().map(|(_, allocation)| allocation.fte).sum();
-        for (place, allocation) in &allocations {
+        for (place, allocation) in allocations {
+            // The bonus split by FTE: bonus × fte / total (the divisions that cannot change
+            // the amount skipped).
             let bonus_part = if bonus.is_zero() {
                 Decimal::ZERO
+            } else if count == 1 {
+                bonus
             } else if total_fte.is_zero() {
-                bonus / Decimal::from(allocations.len())
+                bonus / Decimal::from(count)
+            } else if is_one(total_fte) {
+                bonus * allocation.fte
             } else {
                 bonus * allocation.fte / total_fte
             };
-            ledger.add(targets[*place], month, (loaded * allocation.fte + bonus_part) * factor);
+            ledger.add(targets[place], piece.place, (loaded * allocation.fte + bonus_part) * factor);
         }
     }
 }
@@ -264,7 +331,6 @@ fn employee_cost(
 fn contractor_cost(
     ledger: &mut Ledger<'_>,
     rates: &Rates<'_>,
-    range: MonthRange,
     group_by: GroupBy,
     resource: Resource,
     contractor: &Contractor,
@@ -277,51 +343,46 @@ fn contractor_cost(
         .chain(contractor.rates.iter().filter_map(|rate| rate.effective))
         .chain(currencies.iter().flat_map(|currency| rates.changes(currency)));
     let targets = ledger.targets(&contractor.allocations, group_by);
-    for (start, end) in pieces(range, cuts) {
-        let days = Decimal::from(working_days(start, end));
-        if days.is_zero() || !within(contractor.start, contractor.end, start) {
+    for piece in ledger.calendar.pieces(cuts) {
+        if piece.days == 0 || !within(contractor.start, contractor.end, piece.start) {
             continue;
         }
-        let month = Month::of(start);
         // The adjustment in force, else the contractor's own rate.
         let in_force = contractor
             .rates
             .iter()
-            .filter(|rate| rate.effective.is_some_and(|effective| effective <= start))
+            .filter(|rate| rate.effective.is_some_and(|effective| effective <= piece.start))
             .max_by_key(|rate| rate.effective)
             .or_else(|| contractor.rates.iter().find(|rate| rate.effective.is_none()));
         let Some(rate) = in_force else {
-            ledger.not_costed(resource, "no rate".into(), month);
+            ledger.not_costed(resource, "no rate".into(), &piece);
             continue;
         };
-        let Some(exchange) = ledger.exchange(rates, resource, &rate.currency, start) else { continue };
+        let Some(exchange) = ledger.exchange(rates, resource, &rate.currency, &piece) else { continue };
         // The piece's amount at FTE 1: the day amount times its working days.
         // In the month's common denominator wdy × wdm (see `Ledger`).
-        let (year, in_month) =
-            (Decimal::from(working_days_in_year(start.year())), Decimal::from(working_days_in_month(month)));
-        let full = match rate.rate_type {
-            RateType::Hourly => rate.rate * Decimal::from(8) * days * year * in_month,
-            RateType::Daily => rate.rate * days * year * in_month,
-            RateType::Monthly => rate.rate * days * year,
-        } * exchange;
-        let allocations = active_allocations(&contractor.allocations, group_by, start);
-        if allocations.is_empty() {
-            ledger.add(Some(UNALLOCATED), month, full);
+        let (days, year, in_month) = (
+            u64::from(piece.days),
+            u64::from(ledger.calendar.in_year[piece.place]),
+            u64::from(ledger.calendar.in_month[piece.place]),
+        );
+        let multiple = match rate.rate_type {
+            RateType::Hourly => 8 * days * year * in_month,
+            RateType::Daily => days * year * in_month,
+            RateType::Monthly => days * year,
+        };
+        let full = times(rate.rate * Decimal::from(multiple), exchange);
+        let mut allocations = active_allocations(&contractor.allocations, group_by, piece.start).peekable();
+        if allocations.peek().is_none() {
+            ledger.add(Some(UNALLOCATED), piece.place, full);
         }
         for (place, allocation) in allocations {
-            ledger.add(targets[place], month, full * allocation.fte);
+            ledger.add(targets[place], piece.place, full * allocation.fte);
         }
     }
 }
 
-fn vacancy_cost(
-    ledger: &mut Ledger<'_>,
-    rates: &Rates<'_>,
-    range: MonthRange,
-    group_by: GroupBy,
-    resource: Resource,
-    vacancy: &Vacancy,
-) {
+fn vacancy_cost(ledger: &mut Ledger<'_>, rates: &Rates<'_>, group_by: GroupBy, resource: Resource, vacancy: &Vacancy) {
     if matches!(vacancy.status, VacancyStatus::Cancelled | VacancyStatus::OnHold) {
         return;
     }
@@ -336,38 +397,38 @@ fn vacancy_cost(
         (Some(min), Some(max)) => Some((min + max) / Decimal::TWO),
         (one, other) => one.or(other),
     };
-    let loading = overhead(vacancy.overhead_percentage);
+    let loaded = annual.map(|annual| times(annual, overhead(vacancy.overhead_percentage)));
     let targets = ledger.targets(&vacancy.allocations, group_by);
-    for (start, end) in pieces(range, cuts) {
-        let days = Decimal::from(working_days(start, end));
+    for piece in ledger.calendar.pieces(cuts) {
         // Costs from its target start; suppressed while its filler is active.
         let suppressed = match vacancy.filler_end {
             None => false,
             Some(None) => true,
-            Some(Some(end)) => start <= end,
+            Some(Some(end)) => piece.start <= end,
         };
-        if days.is_zero() || suppressed || vacancy.target_start.is_some_and(|target| start < target) {
+        if piece.days == 0 || suppressed || vacancy.target_start.is_some_and(|target| piece.start < target) {
             continue;
         }
-        let allocations = active_allocations(&vacancy.allocations, group_by, start);
+        let mut allocations = active_allocations(&vacancy.allocations, group_by, piece.start).peekable();
+        let unallocated = allocations.peek().is_none();
         // Without a target start it costs from each allocation's start only: never
         // unallocated.
-        if allocations.is_empty() && vacancy.target_start.is_none() {
+        if unallocated && vacancy.target_start.is_none() {
             continue;
         }
-        let month = Month::of(start);
-        let Some(annual) = annual else {
-            ledger.not_costed(resource, "no salary range".into(), month);
+        let Some(loaded) = loaded else {
+            ledger.not_costed(resource, "no salary range".into(), &piece);
             continue;
         };
-        let Some(exchange) = ledger.exchange(rates, resource, currency, start) else { continue };
+        let Some(exchange) = ledger.exchange(rates, resource, currency, &piece) else { continue };
         // In the month's common denominator wdy × wdm (see `Ledger`).
-        let per_fte = annual * loading * days * exchange * Decimal::from(working_days_in_month(month));
-        if allocations.is_empty() {
-            ledger.add(Some(UNALLOCATED), month, per_fte * vacancy.fte);
+        let per_fte =
+            times(loaded * Decimal::from(piece.days * ledger.calendar.in_month[piece.place]), exchange);
+        if unallocated {
+            ledger.add(Some(UNALLOCATED), piece.place, per_fte * vacancy.fte);
         }
         for (place, allocation) in allocations {
-            ledger.add(targets[place], month, per_fte * allocation.fte);
+            ledger.add(targets[place], piece.place, per_fte * allocation.fte);
         }
     }
 }
@@ -384,6 +445,23 @@ fn cents(amount: Decimal) -> Decimal {
 /// arithmetic where the integers would not fit.
 fn cents_of(numerator: Decimal, denominator: u32) -> Decimal {
     let (mantissa, scale) = (numerator.mantissa(), numerator.scale());
+    // Most amounts fit 64 bits, where division is one instruction.
+    if let (Ok(dividend), Some(divisor)) = (
+        u64::try_from(mantissa.unsigned_abs()).map(|magnitude| magnitude.checked_mul(100)),
+        10u64.checked_pow(scale).and_then(|power| power.checked_mul(u64::from(denominator))),
+    ) && let Some(dividend) = dividend
+        && divisor > 0
+    {
+        let (quotient, remainder) = (dividend / divisor, dividend % divisor);
+        // Past the half, or on it with an odd quotient (compared without doubling: no overflow).
+        let rest = divisor - remainder;
+        let up = remainder > rest || (remainder == rest && quotient % 2 != 0);
+        let magnitude = i128::from(quotient + u64::from(up));
+        let signed = if mantissa < 0 { -magnitude } else { magnitude };
+        if let Ok(cents) = Decimal::try_from_i128_with_scale(signed, 2) {
+            return cents;
+        }
+    }
     let divisor = 10i128.checked_pow(scale).and_then(|power| power.checked_mul(i128::from(denominator)));
     match (mantissa.checked_mul(100), divisor) {
         (Some(dividend), Some(divisor)) if divisor > 0 => {
@@ -405,100 +483,76 @@ fn add_into(total: &mut [Decimal], amounts: &[Decimal]) {
     }
 }
 
-fn table(
-    org: &Organisation,
-    months: Vec<Month>,
-    group_by: GroupBy,
-    team: Option<&str>,
-    ledger: Ledger<'_>,
-) -> Forecast {
-    let zero = || vec![cents(Decimal::ZERO); months.len()];
-    // Rounded lines per group.
+fn table(org: &Organisation, group_by: GroupBy, team: Option<&str>, detail: Detail, ledger: Ledger<'_>) -> Forecast {
+    let count = ledger.count;
+    let zero = || vec![cents(Decimal::ZERO); count];
+    let calendar = &ledger.calendar;
     let denominators: Vec<u32> =
-        months.iter().map(|month| working_days_in_year(month.year()) * working_days_in_month(*month)).collect();
-    let group_id = |index: GroupIndex| -> Option<String> {
-        if index == UNALLOCATED {
-            return None;
-        }
-        Some(match group_by {
-            GroupBy::Team => org.teams[index as usize].id.clone(),
-            GroupBy::Project => org.projects[index as usize].id.clone(),
-        })
+        calendar.in_year.iter().zip(&calendar.in_month).map(|(year, month)| year * month).collect();
+    // Per group (teams or projects by index, `Unallocated` last): the sum of its rounded
+    // line-months, and with `Detail::Lines` the lines themselves.
+    let group_count = match group_by {
+        GroupBy::Team => org.teams.len(),
+        GroupBy::Project => org.projects.len(),
     };
-    let mut lines: HashMap<Option<String>, Vec<Line>> = HashMap::new();
-    for ((group, (resource_type, index)), amounts) in ledger.amounts {
-        let (id, external_id, name) = describe(org, resource_type, index);
-        let amounts = amounts
-            .into_iter()
-            .zip(&denominators)
-            .map(|(amount, denominator)| cents_of(amount, *denominator))
-            .collect();
-        let line = Line { resource_type, id, external_id, name, amounts };
-        lines.entry(group_id(group)).or_default().push(line);
+    let slot = |group: GroupIndex| if group == UNALLOCATED { group_count } else { group as usize };
+    let mut own: Vec<Vec<Decimal>> = vec![zero(); group_count + 1];
+    let mut lines: Vec<Vec<Line>> = vec![Vec::new(); group_count + 1];
+    let mut rounded = Vec::with_capacity(count);
+    for (&(group, (resource_type, index)), amounts) in ledger.entries.iter().zip(ledger.amounts.chunks_exact(count)) {
+        rounded.clear();
+        rounded.extend(amounts.iter().zip(&denominators).map(|(amount, denominator)| cents_of(*amount, *denominator)));
+        add_into(&mut own[slot(group)], &rounded);
+        if detail == Detail::Lines {
+            let (id, external_id, name) = describe(org, resource_type, index);
+            lines[slot(group)].push(Line { resource_type, id, external_id, name, amounts: rounded.clone() });
+        }
     }
-    for group_lines in lines.values_mut() {
+    for group_lines in &mut lines {
         group_lines.sort_by(|a, b| (a.resource_type, &a.name, &a.id).cmp(&(b.resource_type, &b.name, &b.id)));
     }
-    let own = |lines: &[Line]| {
-        let mut own = zero();
-        for line in lines {
-            add_into(&mut own, &line.amounts);
-        }
-        own
-    };
     let mut groups = Vec::new();
     let mut total = zero();
     match group_by {
         GroupBy::Team => {
-            let mut children: BTreeMap<Option<&str>, Vec<&crate::model::Team>> = BTreeMap::new();
-            let known: BTreeSet<&str> = org.teams.iter().map(|team| team.id.as_str()).collect();
-            for candidate in &org.teams {
-                let parent = candidate.parent_id.as_deref().filter(|parent| known.contains(parent));
-                children.entry(parent).or_default().push(candidate);
-            }
-            for siblings in children.values_mut() {
-                siblings.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-            }
-            let roots: Vec<&crate::model::Team> = match team {
-                Some(id) => org.teams.iter().filter(|candidate| candidate.id == id).collect(),
-                None => children.get(&None).cloned().unwrap_or_default(),
+            let tree = TeamTree::new(org, &ledger.groups);
+            let roots: Vec<usize> = match team {
+                Some(id) => ledger.groups.get(id).map(|index| *index as usize).into_iter().collect(),
+                None => tree.roots.clone(),
             };
             for root in roots {
-                let root_total = team_groups(root, &children, &mut lines, &own, &mut groups);
+                let root_total = tree.append(org, root, &mut own, &mut lines, &mut groups);
                 add_into(&mut total, &root_total);
             }
         }
         GroupBy::Project => {
-            let mut projects: Vec<&crate::model::Project> = org.projects.iter().collect();
-            projects.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-            for project in projects {
-                let project_lines = lines.remove(&Some(project.id.clone())).unwrap_or_default();
-                let project_own = own(&project_lines);
-                add_into(&mut total, &project_own);
+            let mut projects: Vec<usize> = (0..org.projects.len()).collect();
+            projects.sort_by_key(|index| (&org.projects[*index].name, &org.projects[*index].id));
+            for index in projects {
+                let project = &org.projects[index];
+                add_into(&mut total, &own[index]);
                 groups.push(Group {
                     id: Some(project.id.clone()),
                     external_id: project.external_id.clone(),
                     name: project.name.clone(),
                     parent_id: None,
-                    total: project_own.clone(),
-                    own: project_own,
-                    lines: project_lines,
+                    total: own[index].clone(),
+                    own: std::mem::take(&mut own[index]),
+                    lines: std::mem::take(&mut lines[index]),
                 });
             }
         }
     }
     if team.is_none() {
-        let unallocated = lines.remove(&None).unwrap_or_default();
-        let unallocated_own = own(&unallocated);
-        add_into(&mut total, &unallocated_own);
+        add_into(&mut total, &own[group_count]);
         groups.push(Group {
             id: None,
             external_id: None,
             name: "Unallocated".into(),
             parent_id: None,
-            total: unallocated_own.clone(),
-            own: unallocated_own,
-            lines: unallocated,
+            total: own[group_count].clone(),
+            own: std::mem::take(&mut own[group_count]),
+            lines: std::mem::take(&mut lines[group_count]),
         });
     }
     let not_costed = ledger
@@ -509,36 +563,62 @@ fn table(
             NotCosted { resource_type, id, external_id, reason, months: months.into_iter().collect() }
         })
         .collect();
-    Forecast { currency: org.currency.clone(), group_by, months, total, groups, not_costed }
+    Forecast { currency: org.currency.clone(), group_by, detail, months: ledger.calendar.months, total, groups, not_costed }
 }
 
-/// Appends `team` and its descendants (parents first) to `groups`; returns its total.
-fn team_groups(
-    team: &crate::model::Team,
-    children: &BTreeMap<Option<&str>, Vec<&crate::model::Team>>,
-    lines: &mut HashMap<Option<String>, Vec<Line>>,
-    own: &dyn Fn(&[Line]) -> Vec<Decimal>,
-    groups: &mut Vec<Group>,
-) -> Vec<Decimal> {
-    let team_lines = lines.remove(&Some(team.id.clone())).unwrap_or_default();
-    let team_own = own(&team_lines);
-    let position = groups.len();
-    groups.push(Group {
-        id: Some(team.id.clone()),
-        external_id: team.external_id.clone(),
-        name: team.name.clone(),
-        parent_id: team.parent_id.clone(),
-        total: Vec::new(),
-        own: team_own.clone(),
-        lines: team_lines,
-    });
-    let mut total = team_own;
-    for child in children.get(&Some(team.id.as_str())).into_iter().flatten() {
-        let child_total = team_groups(child, children, lines, own, groups);
-        add_into(&mut total, &child_total);
+/// The organisation's teams as a tree, by their places in `org.teams`: a team whose parent is
+/// not one of them is a root. Siblings by name, then id.
+struct TeamTree {
+    roots: Vec<usize>,
+    children: Vec<Vec<usize>>,
+}
+
+impl TeamTree {
+    fn new(org: &Organisation, index_of: &HashMap<&str, GroupIndex>) -> TeamTree {
+        let mut tree = TeamTree { roots: Vec::new(), children: vec![Vec::new(); org.teams.len()] };
+        for (index, team) in org.teams.iter().enumerate() {
+            match team.parent_id.as_deref().and_then(|parent| index_of.get(parent)) {
+                Some(parent) => tree.children[*parent as usize].push(index),
+                None => tree.roots.push(index),
+            }
+        }
+        let order = |index: &usize| (&org.teams[*index].name, &org.teams[*index].id);
+        tree.roots.sort_by_key(order);
+        for siblings in &mut tree.children {
+            siblings.sort_by_key(order);
+        }
+        tree
     }
-    groups[position].total = total.clone();
-    total
+
+    /// Appends team `index` and its descendants (parents first) to `groups`, taking their own
+    /// amounts and lines; returns its total.
+    fn append(
+        &self,
+        org: &Organisation,
+        index: usize,
+        own: &mut [Vec<Decimal>],
+        lines: &mut [Vec<Line>],
+        groups: &mut Vec<Group>,
+    ) -> Vec<Decimal> {
+        let team = &org.teams[index];
+        let position = groups.len();
+        let mut total = own[index].clone();
+        groups.push(Group {
+            id: Some(team.id.clone()),
+            external_id: team.external_id.clone(),
+            name: team.name.clone(),
+            parent_id: team.parent_id.clone(),
+            total: Vec::new(),
+            own: std::mem::take(&mut own[index]),
+            lines: std::mem::take(&mut lines[index]),
+        });
+        for child in &self.children[index] {
+            let child_total = self.append(org, *child, own, lines, groups);
+            add_into(&mut total, &child_total);
+        }
+        groups[position].total = total.clone();
+        total
+    }
 }
 
 fn describe(org: &Organisation, resource_type: ResourceType, index: usize) -> (String, Option<String>, String) {

@@ -70,6 +70,14 @@ pub enum GroupBy {
     Project,
 }
 
+/// How much of the table a forecast answers: group totals only, or also the lines (one per
+/// resource and group) they add up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    Totals,
+    Lines,
+}
+
 /// A resource's allocation to a team or a project (dates inclusive).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Allocation {
@@ -234,6 +242,7 @@ pub struct Group {
     pub total: Vec<Decimal>,
     /// Own lines only.
     pub own: Vec<Decimal>,
+    /// With [`Detail::Lines`]; empty otherwise.
     pub lines: Vec<Line>,
 }
 
@@ -252,6 +261,8 @@ pub struct NotCosted {
 pub struct Forecast {
     pub currency: String,
     pub group_by: GroupBy,
+    /// Whether the groups list their lines.
+    pub detail: Detail,
     pub months: Vec<Month>,
     /// The organisation (or, with a team filter, that team), per month.
     pub total: Vec<Decimal>,

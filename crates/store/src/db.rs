@@ -130,7 +130,21 @@ pub(crate) trait Db: Send {
     /// its escape), the case of ASCII letters ignored, whatever the database's locale.
     fn like_ascii_lowercase(&self, column: &str, pattern: &str) -> String;
     /// A query over text values returning text columns.
-    fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<Vec<Vec<Option<String>>>>;
+    fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<Vec<Vec<Option<String>>>> {
+        let mut rows = Vec::new();
+        self.each_text_row(sql, params, &mut |row| {
+            rows.push(row.iter().map(|cell| cell.map(str::to_string)).collect());
+        })?;
+        Ok(rows)
+    }
+    /// [`Db::query_text`] without collecting: each row is handed to `visit` as borrowed text,
+    /// for reads too large to copy cell by cell. At most [`MAX_TEXT_COLUMNS`] columns.
+    fn each_text_row(
+        &mut self,
+        sql: &str,
+        params: &[Option<&str>],
+        visit: &mut dyn FnMut(&[Option<&str>]),
+    ) -> DbResult<()>;
 
     /// `BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT record`, `RELEASE record`, `ROLLBACK TO record`.
     fn run(&mut self, statement: Transaction) -> DbResult<()>;
@@ -171,6 +185,9 @@ impl Transaction {
 pub(crate) const WRITE_ORDER: [EntityType; 5] =
     [EntityType::Employee, EntityType::Contractor, EntityType::Team, EntityType::Project, EntityType::Vacancy];
 
+/// The most columns [`Db::each_text_row`] reads.
+pub(crate) const MAX_TEXT_COLUMNS: usize = 16;
+
 pub(crate) fn adjustment_table(kind: NestedKind) -> &'static str {
     if kind == NestedKind::SalaryAdjustments { "salary_adjustments" } else { "rate_adjustments" }
 }
@@ -179,11 +196,6 @@ pub(crate) fn adjustment_table(kind: NestedKind) -> &'static str {
 /// number); `None` when there is no row or it is not one.
 pub(crate) fn first_number<T: std::str::FromStr>(rows: &[Vec<Option<String>>]) -> Option<T> {
     rows.first().and_then(|row| row.first().cloned().flatten()).and_then(|text| text.parse().ok())
-}
-
-/// The first column of the first row of a text query, if any.
-pub(crate) fn first_text(rows: &[Vec<Option<String>>]) -> Option<String> {
-    rows.first().and_then(|row| row.first().cloned().flatten())
 }
 
 /// `LIMIT … OFFSET …` for a 1-based page. The numbers are ours and written into the SQL:

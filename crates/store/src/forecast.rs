@@ -6,11 +6,13 @@
 //! JSON number's), so no binary floating point arithmetic happens on the way from a salary
 //! to a total.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use chrono::NaiveDate;
 use flowstate_forecast::{
-    Allocation, Contractor, Decimal, Employee, ExchangeRate, Forecast, GroupBy, MonthRange, Organisation, Project,
+    Allocation, Contractor, Decimal, Detail, Employee, ExchangeRate, Forecast, GroupBy, MonthRange, Organisation, Project,
     Rate, RateType, SalaryAdjustment, Team, Vacancy, VacancyStatus,
 };
 
@@ -44,43 +46,58 @@ fn rate_type(text: &str) -> Option<RateType> {
     }
 }
 
-/// A number as the database spells it (`CAST(… AS TEXT)`: the shortest spelling that reads
-/// back as the stored number).
-fn number(text: Option<&String>) -> Option<Decimal> {
+/// A number as the database spells it (the shortest spelling that reads back as the stored
+/// number).
+fn number(text: Option<&str>) -> Option<Decimal> {
     text.and_then(|text| text.parse().ok())
 }
 
-type Rows = Vec<Vec<Option<String>>>;
-
-/// The fields of an entity's JSON the forecast reads (the rest is skipped while parsing).
+/// The fields of an entity's JSON the forecast reads (the rest is skipped while parsing;
+/// text is borrowed from the row where it has no escapes).
 #[derive(Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-struct Fields {
-    name: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    role: Option<String>,
-    start_date: Option<String>,
-    end_date: Option<String>,
-    work_type: Option<String>,
+struct Fields<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    first_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    last_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    role: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    start_date: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    end_date: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    work_type: Option<Cow<'a, str>>,
     rate: Option<f64>,
-    rate_type: Option<String>,
-    currency_code: Option<String>,
-    status: Option<String>,
+    #[serde(borrow)]
+    rate_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    currency_code: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    status: Option<Cow<'a, str>>,
     fte: Option<f64>,
-    target_start_date: Option<String>,
+    #[serde(borrow)]
+    target_start_date: Option<Cow<'a, str>>,
     salary_min: Option<f64>,
     salary_max: Option<f64>,
 }
 
-impl Fields {
-    fn parse(text: Option<&String>) -> Fields {
+impl<'a> Fields<'a> {
+    fn parse(text: Option<&'a str>) -> Fields<'a> {
         text.and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default()
+    }
+
+    fn date(field: &Option<Cow<'a, str>>) -> Option<NaiveDate> {
+        field.as_deref().and_then(date)
     }
 }
 
-fn column(row: &[Option<String>], index: usize) -> Option<&String> {
-    row.get(index).and_then(Option::as_ref)
+/// Cell `index` of a row, owned.
+fn owned(row: &[Option<&str>], index: usize) -> Option<String> {
+    row.get(index).copied().flatten().map(str::to_string)
 }
 
 impl Store {
@@ -92,6 +109,7 @@ impl Store {
         range: MonthRange,
         group_by: GroupBy,
         team: Option<&str>,
+        detail: Detail,
     ) -> Result<Forecast, StoreError> {
         let team_id = match team {
             Some(key) => Some(
@@ -102,7 +120,7 @@ impl Store {
             None => None,
         };
         let rows = self.forecast_rows(org)?;
-        Ok(flowstate_forecast::forecast(&rows, range, group_by, team_id.as_deref()))
+        Ok(flowstate_forecast::forecast(&rows, range, group_by, team_id.as_deref(), detail))
     }
 
     /// Everything the forecast of `org` reads: its reporting currency, teams, projects,
@@ -115,181 +133,182 @@ impl Store {
         let params = [Some(org.as_str())];
         let numeric = |column: &str| db.number_text(column);
         let (fte, salary, bonus, rate) = (numeric("fte"), numeric("salary"), numeric("bonus"), numeric("rate"));
-        let mut read = |sql: &str| -> Result<Rows, StoreError> { Ok(db.query_text(sql, &params)?) };
-        let currency =
-            crate::db::first_text(&read("SELECT currency FROM organizations WHERE id = $1")?).unwrap_or_default();
-        let work_types =
-            read("SELECT name, external_id, CAST(overhead_percentage AS TEXT) FROM work_types WHERE org_id = $1")?;
-        // Allocations and adjustments by resource id.
-        let mut allocations_of: HashMap<String, Vec<Allocation>> = HashMap::new();
-        for row in read(&format!(
-            "SELECT resource_id, target_type, target_id, {fte}, start_date, end_date FROM assignments WHERE org_id = $1"
-        ))? {
-            let kind = match column(&row, 1).map(String::as_str) {
-                Some("team") => GroupBy::Team,
-                Some("project") => GroupBy::Project,
-                _ => continue,
-            };
-            let (Some(resource), Some(target), Some(fte), Some(start)) = (
-                column(&row, 0),
-                column(&row, 2),
-                number(column(&row, 3)),
-                column(&row, 4).and_then(|text| date(text)),
-            ) else {
-                continue;
-            };
-            let end = column(&row, 5).and_then(|text| date(text));
-            allocations_of.entry(resource.clone()).or_default().push(Allocation {
-                kind,
-                target: target.clone(),
-                fte,
-                start,
-                end,
-            });
-        }
-        let mut salaries_of: HashMap<String, Vec<SalaryAdjustment>> = HashMap::new();
-        for row in read(&format!(
-            "SELECT employee_id, effective_date, {salary}, {bonus}, currency_code FROM salary_adjustments WHERE org_id = $1"
-        ))? {
-            let (Some(employee), Some(effective), Some(salary), Some(currency)) = (
-                column(&row, 0),
-                column(&row, 1).and_then(|text| date(text)),
-                number(column(&row, 2)),
-                column(&row, 4),
-            ) else {
-                continue;
-            };
-            let adjustment =
-                SalaryAdjustment { effective, salary, bonus: number(column(&row, 3)), currency: currency.clone() };
-            salaries_of.entry(employee.clone()).or_default().push(adjustment);
-        }
-        let mut rates_of: HashMap<String, Vec<Rate>> = HashMap::new();
-        for row in read(&format!(
-            "SELECT contractor_id, effective_date, rate_type, {rate}, currency_code FROM rate_adjustments WHERE org_id = $1"
-        ))? {
-            let (Some(contractor), Some(effective), Some(rate_type), Some(rate), Some(currency)) = (
-                column(&row, 0),
-                column(&row, 1).and_then(|text| date(text)),
-                column(&row, 2).and_then(|text| rate_type(text)),
-                number(column(&row, 3)),
-                column(&row, 4),
-            ) else {
-                continue;
-            };
-            let adjustment = Rate { effective: Some(effective), rate, rate_type, currency: currency.clone() };
-            rates_of.entry(contractor.clone()).or_default().push(adjustment);
-        }
-        // Work types by externalId, else by name: their overhead.
+        let mut read = |sql: &str, visit: &mut dyn FnMut(&[Option<&str>])| -> Result<(), StoreError> {
+            Ok(db.each_text_row(sql, &params, visit)?)
+        };
+        let mut rows = Organisation::default();
+        read("SELECT currency FROM organizations WHERE id = $1", &mut |row| {
+            rows.currency = owned(row, 0).unwrap_or_default();
+        })?;
+        // Work types' overhead by externalId, and by name.
+        let (mut overhead_by_external_id, mut overhead_by_name) = (HashMap::default(), HashMap::default());
+        read("SELECT name, external_id, CAST(overhead_percentage AS TEXT) FROM work_types WHERE org_id = $1", &mut |row| {
+            let overhead = number(row[2]).unwrap_or_default();
+            if let Some(name) = owned(row, 0) {
+                overhead_by_name.insert(name, overhead);
+            }
+            if let Some(external_id) = owned(row, 1) {
+                overhead_by_external_id.insert(external_id, overhead);
+            }
+        })?;
         let overhead = |work_type: Option<&str>| -> Decimal {
-            let Some(key) = work_type else { return Decimal::ZERO };
-            work_types
-                .iter()
-                .find(|row| column(row, 1).map(String::as_str) == Some(key))
-                .or_else(|| work_types.iter().find(|row| column(row, 0).map(String::as_str) == Some(key)))
-                .and_then(|row| number(column(row, 2)))
+            work_type
+                .and_then(|key| overhead_by_external_id.get(key).or_else(|| overhead_by_name.get(key)))
+                .copied()
                 .unwrap_or_default()
         };
-        let mut rows = Organisation { currency, ..Organisation::default() };
-        rows.teams = read("SELECT id, external_id, fields, parent_team_id FROM teams WHERE org_id = $1")?
-            .into_iter()
-            .map(|row| Team {
-                id: column(&row, 0).cloned().unwrap_or_default(),
-                external_id: column(&row, 1).cloned(),
-                name: Fields::parse(column(&row, 2)).name.unwrap_or_default(),
-                parent_id: column(&row, 3).cloned(),
-            })
-            .collect();
-        rows.projects = read("SELECT id, external_id, fields FROM projects WHERE org_id = $1")?
-            .into_iter()
-            .map(|row| Project {
-                id: column(&row, 0).cloned().unwrap_or_default(),
-                external_id: column(&row, 1).cloned(),
-                name: Fields::parse(column(&row, 2)).name.unwrap_or_default(),
-            })
-            .collect();
+        // Allocations and adjustments by resource id.
+        let mut allocations_of: HashMap<String, Vec<Allocation>> = HashMap::default();
+        read(
+            &format!(
+                "SELECT resource_id, target_type, target_id, {fte}, start_date, end_date FROM assignments WHERE org_id = $1"
+            ),
+            &mut |row| {
+                let kind = match row[1] {
+                    Some("team") => GroupBy::Team,
+                    Some("project") => GroupBy::Project,
+                    _ => return,
+                };
+                let (Some(resource), Some(target), Some(fte), Some(start)) =
+                    (row[0], row[2], number(row[3]), row[4].and_then(date))
+                else {
+                    return;
+                };
+                let allocation = Allocation { kind, target: target.to_string(), fte, start, end: row[5].and_then(date) };
+                match allocations_of.get_mut(resource) {
+                    Some(allocations) => allocations.push(allocation),
+                    None => {
+                        allocations_of.insert(resource.to_string(), vec![allocation]);
+                    }
+                }
+            },
+        )?;
+        let mut salaries_of: HashMap<String, Vec<SalaryAdjustment>> = HashMap::default();
+        read(
+            &format!(
+                "SELECT employee_id, effective_date, {salary}, {bonus}, currency_code FROM salary_adjustments WHERE org_id = $1"
+            ),
+            &mut |row| {
+                let (Some(employee), Some(effective), Some(salary), Some(currency)) =
+                    (row[0], row[1].and_then(date), number(row[2]), row[4])
+                else {
+                    return;
+                };
+                let adjustment = SalaryAdjustment { effective, salary, bonus: number(row[3]), currency: currency.into() };
+                salaries_of.entry(employee.to_string()).or_default().push(adjustment);
+            },
+        )?;
+        let mut rates_of: HashMap<String, Vec<Rate>> = HashMap::default();
+        read(
+            &format!(
+                "SELECT contractor_id, effective_date, rate_type, {rate}, currency_code FROM rate_adjustments WHERE org_id = $1"
+            ),
+            &mut |row| {
+                let (Some(contractor), Some(effective), Some(rate_type), Some(rate), Some(currency)) =
+                    (row[0], row[1].and_then(date), row[2].and_then(rate_type), number(row[3]), row[4])
+                else {
+                    return;
+                };
+                let adjustment = Rate { effective: Some(effective), rate, rate_type, currency: currency.into() };
+                rates_of.entry(contractor.to_string()).or_default().push(adjustment);
+            },
+        )?;
+        read("SELECT id, external_id, fields, parent_team_id FROM teams WHERE org_id = $1", &mut |row| {
+            rows.teams.push(Team {
+                id: owned(row, 0).unwrap_or_default(),
+                external_id: owned(row, 1),
+                name: Fields::parse(row[2]).name.unwrap_or_default().into_owned(),
+                parent_id: owned(row, 3),
+            });
+        })?;
+        read("SELECT id, external_id, fields FROM projects WHERE org_id = $1", &mut |row| {
+            rows.projects.push(Project {
+                id: owned(row, 0).unwrap_or_default(),
+                external_id: owned(row, 1),
+                name: Fields::parse(row[2]).name.unwrap_or_default().into_owned(),
+            });
+        })?;
         // Each person's end date, for the vacancies they fill.
-        let mut ends: HashMap<String, Option<NaiveDate>> = HashMap::new();
-        for row in read("SELECT id, external_id, fields FROM employees WHERE org_id = $1")? {
-            let id = column(&row, 0).cloned().unwrap_or_default();
-            let fields = Fields::parse(column(&row, 2));
-            let end = fields.end_date.as_deref().and_then(date);
-            ends.insert(id.clone(), end);
-            let name = [fields.first_name.as_deref(), fields.last_name.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
+        let mut ends: HashMap<String, Option<NaiveDate>> = HashMap::default();
+        read("SELECT id, external_id, fields FROM employees WHERE org_id = $1", &mut |row| {
+            let id = owned(row, 0).unwrap_or_default();
+            let fields = Fields::parse(row[2]);
+            let end = Fields::date(&fields.end_date);
+            let name = match (fields.first_name.as_deref(), fields.last_name.as_deref()) {
+                (Some(first), Some(last)) => format!("{first} {last}"),
+                (one, other) => one.or(other).unwrap_or_default().to_string(),
+            };
             rows.employees.push(Employee {
-                external_id: column(&row, 1).cloned(),
+                external_id: owned(row, 1),
                 name,
-                start: fields.start_date.as_deref().and_then(date),
+                start: Fields::date(&fields.start_date),
                 end,
                 overhead_percentage: overhead(fields.work_type.as_deref()),
                 salaries: salaries_of.remove(&id).unwrap_or_default(),
                 allocations: allocations_of.remove(&id).unwrap_or_default(),
                 id,
             });
-        }
-        for row in read("SELECT id, external_id, fields FROM contractors WHERE org_id = $1")? {
-            let id = column(&row, 0).cloned().unwrap_or_default();
-            let fields = Fields::parse(column(&row, 2));
-            let end = fields.end_date.as_deref().and_then(date);
-            ends.insert(id.clone(), end);
+        })?;
+        read("SELECT id, external_id, fields FROM contractors WHERE org_id = $1", &mut |row| {
+            let id = owned(row, 0).unwrap_or_default();
+            let fields = Fields::parse(row[2]);
             let mut rates = rates_of.remove(&id).unwrap_or_default();
             // The contractor's own rate, when no adjustment is in force.
             if let (Some(rate), Some(rate_type), Some(currency)) =
                 (fields.rate.map(decimal), fields.rate_type.as_deref().and_then(rate_type), fields.currency_code)
             {
-                rates.push(Rate { effective: None, rate, rate_type, currency });
+                rates.push(Rate { effective: None, rate, rate_type, currency: currency.into_owned() });
             }
             rows.contractors.push(Contractor {
-                external_id: column(&row, 1).cloned(),
-                name: fields.name.unwrap_or_default(),
-                start: fields.start_date.as_deref().and_then(date),
-                end,
+                external_id: owned(row, 1),
+                name: fields.name.unwrap_or_default().into_owned(),
+                start: Fields::date(&fields.start_date),
+                end: Fields::date(&fields.end_date),
                 rates,
                 allocations: allocations_of.remove(&id).unwrap_or_default(),
                 id,
             });
+        })?;
+        for employee in &rows.employees {
+            ends.insert(employee.id.clone(), employee.end);
         }
-        for row in read(
+        for contractor in &rows.contractors {
+            ends.insert(contractor.id.clone(), contractor.end);
+        }
+        read(
             "SELECT id, external_id, fields, filled_by_employee_id, filled_by_contractor_id FROM vacancies WHERE org_id = $1",
-        )? {
-            let id = column(&row, 0).cloned().unwrap_or_default();
-            let fields = Fields::parse(column(&row, 2));
-            let filler = column(&row, 3).or(column(&row, 4));
-            rows.vacancies.push(Vacancy {
-                external_id: column(&row, 1).cloned(),
-                name: fields.role.unwrap_or_default(),
-                status: match fields.status.as_deref() {
-                    Some("filled") => VacancyStatus::Filled,
-                    Some("cancelled") => VacancyStatus::Cancelled,
-                    Some("on_hold") => VacancyStatus::OnHold,
-                    _ => VacancyStatus::Open,
-                },
-                fte: fields.fte.map(decimal).unwrap_or(Decimal::ONE),
-                target_start: fields.target_start_date.as_deref().and_then(date),
-                salary_min: fields.salary_min.map(decimal),
-                salary_max: fields.salary_max.map(decimal),
-                currency: fields.currency_code,
-                overhead_percentage: overhead(fields.work_type.as_deref()),
-                filler_end: filler.map(|filler| ends.get(filler).copied().flatten()),
-                allocations: allocations_of.remove(&id).unwrap_or_default(),
-                id,
-            });
-        }
-        rows.exchange_rates =
-            read("SELECT from_currency, to_currency, rate, effective_date FROM exchange_rates WHERE org_id = $1")?
-                .iter()
-                .filter_map(|row| {
-                    Some(ExchangeRate {
-                        from: column(row, 0)?.clone(),
-                        to: column(row, 1)?.clone(),
-                        rate: number(column(row, 2))?,
-                        effective: date(column(row, 3)?)?,
-                    })
-                })
-                .collect();
+            &mut |row| {
+                let id = owned(row, 0).unwrap_or_default();
+                let fields = Fields::parse(row[2]);
+                let filler = row[3].or(row[4]);
+                rows.vacancies.push(Vacancy {
+                    external_id: owned(row, 1),
+                    name: fields.role.unwrap_or_default().into_owned(),
+                    status: match fields.status.as_deref() {
+                        Some("filled") => VacancyStatus::Filled,
+                        Some("cancelled") => VacancyStatus::Cancelled,
+                        Some("on_hold") => VacancyStatus::OnHold,
+                        _ => VacancyStatus::Open,
+                    },
+                    fte: fields.fte.map(decimal).unwrap_or(Decimal::ONE),
+                    target_start: Fields::date(&fields.target_start_date),
+                    salary_min: fields.salary_min.map(decimal),
+                    salary_max: fields.salary_max.map(decimal),
+                    currency: fields.currency_code.map(Cow::into_owned),
+                    overhead_percentage: overhead(fields.work_type.as_deref()),
+                    filler_end: filler.map(|filler| ends.get(filler).copied().flatten()),
+                    allocations: allocations_of.remove(&id).unwrap_or_default(),
+                    id,
+                });
+            },
+        )?;
+        read("SELECT from_currency, to_currency, rate, effective_date FROM exchange_rates WHERE org_id = $1", &mut |row| {
+            if let (Some(from), Some(to), Some(rate), Some(effective)) =
+                (row[0], row[1], number(row[2]), row[3].and_then(date))
+            {
+                rows.exchange_rates.push(ExchangeRate { from: from.into(), to: to.into(), rate, effective });
+            }
+        })?;
         Ok(rows)
     }
 }

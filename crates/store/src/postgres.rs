@@ -629,10 +629,23 @@ impl crate::db::Db for PostgresDb {
         self.execute(sql, &params)
     }
 
-    fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> DbResult<Vec<Vec<Option<String>>>> {
+    fn each_text_row(
+        &mut self,
+        sql: &str,
+        params: &[Option<&str>],
+        visit: &mut dyn FnMut(&[Option<&str>]),
+    ) -> DbResult<()> {
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|param| param as &(dyn ToSql + Sync)).collect();
-        let rows = self.query(sql, &params)?;
-        Ok(rows.iter().map(|row| (0..row.len()).map(|index| row.get::<_, Option<String>>(index)).collect()).collect())
+        for row in self.query(sql, &params)? {
+            let columns = row.len();
+            assert!(columns <= crate::db::MAX_TEXT_COLUMNS, "each_text_row reads at most 16 columns");
+            let mut cells = [None; crate::db::MAX_TEXT_COLUMNS];
+            for (index, cell) in cells.iter_mut().enumerate().take(columns) {
+                *cell = row.get::<_, Option<&str>>(index);
+            }
+            visit(&cells[..columns]);
+        }
+        Ok(())
     }
 
     fn lock_row(&mut self, table: &str, org: &str, id: &str) -> DbResult<()> {

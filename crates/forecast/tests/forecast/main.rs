@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use flowstate_forecast::{
-    Allocation, Contractor, Decimal, Employee, ExchangeRate, Forecast, GroupBy, MonthRange, Organisation, Project,
+    Allocation, Contractor, Decimal, Detail, Employee, ExchangeRate, Forecast, GroupBy, MonthRange, Organisation, Project,
     Rate, RateType, SalaryAdjustment, Team, Vacancy, VacancyStatus, forecast,
 };
 
@@ -112,7 +112,7 @@ fn the_worked_example() {
     };
     let mut org = gbp();
     org.employees.push(ada(None));
-    let march = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, None);
+    let march = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, None, Detail::Lines);
     assert_eq!(amounts(&march, "platform", Some("ada")), ["11000.00"], "22 working days × 500.00");
 
     org.employees[0] = ada(Some("2026-06-15"));
@@ -121,7 +121,7 @@ fn the_worked_example() {
     position.status = VacancyStatus::Filled;
     position.filler_end = Some(Some(date("2026-06-15")));
     org.vacancies.push(position);
-    let result = forecast(&org, range("2026-03", "2026-07"), GroupBy::Team, None);
+    let result = forecast(&org, range("2026-03", "2026-07"), GroupBy::Team, None, Detail::Lines);
     // April has 22 working days, May 21.
     assert_eq!(amounts(&result, "platform", Some("ada")), ["11000.00", "11000.00", "10500.00", "5500.00", "0.00"]);
     assert_eq!(amounts(&result, "platform", Some("pos-001")), ["0.00", "0.00", "0.00", "5500.00", "11500.00"]);
@@ -146,13 +146,28 @@ fn salary_changes_bonuses_and_overhead() {
     );
     bea.overhead_percentage = money("25");
     org.employees.push(bea);
-    let result = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, None);
+    // Cy: 200 a day and a bonus of 100 a day, split evenly (FTEs adding up to 1); Dee: the
+    // same on one allocation of FTE 0.5, which takes all of the bonus.
+    let yearly = || vec![salary("2026-01-01", "52200", Some("26100"), "GBP")];
+    org.employees.push(employee(
+        "cy",
+        None,
+        None,
+        yearly(),
+        vec![to_team("platform", "0.5", "2026-01-01", None), to_team("data", "0.5", "2026-01-01", None)],
+    ));
+    org.employees.push(employee("dee", None, None, yearly(), vec![to_team("platform", "0.5", "2026-01-01", None)]));
+    let result = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, None, Detail::Lines);
+    // Cy, in each team: 22 × (200 × 0.5 + 100 × 0.5) = 3300. Dee: 22 × (200 × 0.5 + 100) = 4400.
+    assert_eq!(amounts(&result, "platform", Some("cy")), ["3300.00"]);
+    assert_eq!(amounts(&result, "data", Some("cy")), ["3300.00"]);
+    assert_eq!(amounts(&result, "platform", Some("dee")), ["4400.00"]);
     // March: 2–13 March, 10 working days at the old salary; 16–31, 12 at the new.
     // platform: 10 × 200 × 0.6 × 1.25 + 12 × (400 × 0.6 × 1.25 + 100 × 0.75) = 1500 + 12 × 375 = 6000.
     // data:     10 × 200 × 0.2 × 1.25 + 12 × (400 × 0.2 × 1.25 + 100 × 0.25) = 500 + 12 × 125 = 2000.
     assert_eq!(amounts(&result, "platform", Some("bea")), ["6000.00"]);
     assert_eq!(amounts(&result, "data", Some("bea")), ["2000.00"]);
-    assert_eq!(result.total.iter().map(Decimal::to_string).collect::<Vec<_>>(), ["8000.00"]);
+    assert_eq!(result.total.iter().map(Decimal::to_string).collect::<Vec<_>>(), ["19000.00"]);
 }
 
 /// Hourly, daily and monthly contractors, one in another currency with two exchange rates in
@@ -190,7 +205,7 @@ fn contractors_by_rate_type_and_currency() {
         rate: money("0.9"),
         effective: date("2026-03-16"),
     });
-    let result = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, None);
+    let result = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, None, Detail::Lines);
     // 22 working days at FTE 0.5: hourly 50 × 8 × 22 × 0.5 = 4400; monthly 8800 × 0.5 = 4400;
     // daily 400 EUR: 10 days at 0.8 and 12 at 0.9, × 0.5 = 1600 + 2160 = 3760.
     assert_eq!(amounts(&result, "platform", Some("hourly")), ["4400.00"]);
@@ -219,7 +234,7 @@ fn unallocated_not_costing_and_not_costed() {
     cancelled.status = VacancyStatus::Cancelled;
     org.vacancies.push(cancelled);
     org.vacancies.push(vacancy("no-range", None, None, vec![to_team("platform", "1", "2026-03-01", None)]));
-    let result = forecast(&org, range("2026-02", "2026-03"), GroupBy::Team, None);
+    let result = forecast(&org, range("2026-02", "2026-03"), GroupBy::Team, None, Detail::Lines);
     // free: 200 a day, February 20 days, March 22. half: 200 × 0.5 from March.
     assert_eq!(amounts(&result, "Unallocated", Some("free")), ["4000.00", "4400.00"]);
     assert_eq!(amounts(&result, "Unallocated", Some("half")), ["0.00", "2200.00"]);
@@ -266,7 +281,7 @@ fn teams_roll_up_and_filter() {
         vec![salary("2026-01-01", "26100", None, "GBP")],
         vec![to_team("root", "1", "2026-01-01", None)],
     ));
-    let result = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, None);
+    let result = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, None, Detail::Lines);
     let names: Vec<&str> = result.groups.iter().map(|group| group.name.as_str()).collect();
     assert_eq!(names, ["other", "root", "child", "grandchild", "Unallocated"]);
     assert_eq!(amounts(&result, "grandchild", None), ["4400.00"]);
@@ -277,7 +292,7 @@ fn teams_roll_up_and_filter() {
     let own: Vec<String> = result.groups[1].own.iter().map(Decimal::to_string).collect();
     assert_eq!(own, ["2200.00"]);
 
-    let child = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, Some("child"));
+    let child = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, Some("child"), Detail::Lines);
     let names: Vec<&str> = child.groups.iter().map(|group| group.name.as_str()).collect();
     assert_eq!(names, ["child", "grandchild"]);
     assert_eq!(child.total.iter().map(Decimal::to_string).collect::<Vec<_>>(), ["4400.00"]);
@@ -304,7 +319,7 @@ fn grouped_by_project() {
         end: None,
     });
     org.employees.push(mixed);
-    let result = forecast(&org, range("2026-03", "2026-03"), GroupBy::Project, None);
+    let result = forecast(&org, range("2026-03", "2026-03"), GroupBy::Project, None, Detail::Lines);
     // 200 a day: 10 days unallocated by project at FTE 1, then 12 days on Apollo at 0.5.
     assert_eq!(amounts(&result, "Apollo", Some("mixed")), ["1200.00"]);
     assert_eq!(amounts(&result, "Unallocated", Some("mixed")), ["2000.00"]);
@@ -327,10 +342,18 @@ fn lines_round_half_to_even_and_totals_add_them() {
             vec![to_team(target, "1", "2026-01-01", None)],
         ));
     }
-    let result = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, None);
+    let result = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, None, Detail::Lines);
     assert_eq!(amounts(&result, "platform", None), ["1.30"]);
     assert_eq!(amounts(&result, "data", None), ["1.30"]);
     assert_eq!(result.total.iter().map(Decimal::to_string).collect::<Vec<_>>(), ["2.60"]);
+    // Totals only: the same rounded sums, without the lines.
+    let totals = forecast(&org, range("2026-03", "2026-03"), GroupBy::Team, None, Detail::Totals);
+    assert!(totals.groups.iter().all(|group| group.lines.is_empty()));
+    let sums = |result: &Forecast| {
+        result.groups.iter().map(|group| (group.total.clone(), group.own.clone())).collect::<Vec<_>>()
+    };
+    assert_eq!(sums(&totals), sums(&result));
+    assert_eq!(totals.total, result.total);
 }
 
 #[test]

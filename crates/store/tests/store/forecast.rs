@@ -1,7 +1,7 @@
 //! Issue 11: the vacancies guide's position lifecycle, synced one step after another, each
 //! followed by the forecast of the months involved (on both backends).
 
-use flowstate_forecast::{Forecast, GroupBy, MonthRange};
+use flowstate_forecast::{Detail, Forecast, GroupBy, MonthRange};
 use flowstate_sync::EntityType;
 use serde_json::json;
 
@@ -9,7 +9,7 @@ use crate::helpers::TestStore;
 
 fn forecast(test: &TestStore, from: &str, to: &str) -> Forecast {
     let rows = test.store.forecast_rows(&test.org).unwrap();
-    flowstate_forecast::forecast(&rows, MonthRange::parse(from, to).unwrap(), GroupBy::Team, None)
+    flowstate_forecast::forecast(&rows, MonthRange::parse(from, to).unwrap(), GroupBy::Team, None, Detail::Lines)
 }
 
 /// A group's total (or one line's amounts) by the group's and line's externalIds.
