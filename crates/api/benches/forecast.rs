@@ -136,28 +136,36 @@ async fn measure(backend: &str, store: Arc<Store>) {
         lines_ms,
         ""
     );
-    // Where the time goes (outside the server, one run each, after the requests above).
+    // Where the time goes (outside the server, after the requests above): each part's p50 of
+    // 10, one after the other.
     let parts = store.clone();
     let (read_ms, compute_ms, render_ms) = tokio::task::spawn_blocking(move || {
         let org = flowstate_store::OrgId::new(org);
-        let started = Instant::now();
-        let rows = parts.forecast_rows(&org).unwrap();
-        let read = started.elapsed();
         let range = flowstate_forecast::MonthRange::parse("2026-01", "2026-12").unwrap();
-        let started = Instant::now();
-        let forecast = flowstate_forecast::forecast(&rows, range, flowstate_forecast::GroupBy::Team, None, flowstate_forecast::Detail::Totals);
-        let compute = started.elapsed();
-        let started = Instant::now();
-        let body = serde_json::to_vec(&flowstate_api::forecast::render(&forecast)).unwrap();
-        std::hint::black_box(body);
-        let render = started.elapsed();
-        let ms = |elapsed: std::time::Duration| elapsed.as_secs_f64() * 1e3;
-        (ms(read), ms(compute), ms(render))
+        let mut times = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..10 {
+            let started = Instant::now();
+            let rows = parts.forecast_rows(&org).unwrap();
+            times[0].push(started.elapsed());
+            let started = Instant::now();
+            let (team, detail) = (flowstate_forecast::GroupBy::Team, flowstate_forecast::Detail::Totals);
+            let forecast = flowstate_forecast::forecast(&rows, range, team, None, detail);
+            times[1].push(started.elapsed());
+            let started = Instant::now();
+            std::hint::black_box(serde_json::to_vec(&flowstate_api::forecast::render(&forecast)).unwrap());
+            times[2].push(started.elapsed());
+        }
+        let p50 = |times: &mut Vec<std::time::Duration>| {
+            times.sort();
+            times[times.len() / 2].as_secs_f64() * 1e3
+        };
+        let [read, compute, render] = &mut times;
+        (p50(read), p50(compute), p50(render))
     })
     .await
     .unwrap();
     for (part, ms) in [("read the rows", read_ms), ("compute", compute_ms), ("render (totals)", render_ms)] {
-        println!("| {:<66} | {:>9.1} | {:<12} |", format!("{backend}: of which {part}"), ms, "");
+        println!("| {:<66} | {:>9.1} | {:<12} |", format!("{backend}: of which {part}, p50 of 10"), ms, "");
     }
     let _ = stop.send(true);
     served.await.unwrap().unwrap();

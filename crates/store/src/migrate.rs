@@ -14,7 +14,7 @@ const POSTGRES_OWN: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_workforce.sql")),
     (2, include_str!("../migrations/postgres/0002_api_keys.sql")),
 ];
-/// Versions 3 to 11, and 14, are the same SQL on both (`migrations/shared/`: text columns, standard
+/// Versions 3 to 11, and 14 on, are the same SQL on both (`migrations/shared/`: text columns, standard
 /// DDL); so is every later version not listed as one backend's own.
 const SHARED: &[(i64, &str)] = &[
     (3, include_str!("../migrations/shared/0003_integrations.sql")),
@@ -27,6 +27,7 @@ const SHARED: &[(i64, &str)] = &[
     (10, include_str!("../migrations/shared/0010_exchange_rates.sql")),
     (11, include_str!("../migrations/shared/0011_hook_kv.sql")),
     (14, include_str!("../migrations/shared/0014_work_types.sql")),
+    (15, include_str!("../migrations/shared/0015_forecast_indexes.sql")),
 ];
 /// SQLite's own versions after 2. Their numbers are taken: PostgreSQL has no version 12, and
 /// the next shared version is 15.

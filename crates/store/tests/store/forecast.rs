@@ -170,7 +170,170 @@ fn a_fill_hands_the_cost_to_the_filler_and_back(test: TestStore) {
     assert_eq!(amounts(&march, "TEAM-platform", Some("POS-2")), ["0.00"], "suppressed: an active filler");
 }
 
+/// The cost chain end to end, from synced records through `Store::forecast` (what the REST
+/// handler and `flowstate forecast` call): a salary change mid-month with a bonus split by
+/// FTE, a work type's overhead, hourly, daily (in euros) and monthly contractors,
+/// unallocated people and positions, `on_hold` and `cancelled` positions costing nothing,
+/// each reason for `notCosted`, a three-level roll-up, the `teamId` filter and grouping by
+/// project. March 2026: 22 working days; 2026: 261.
+fn the_cost_chain_from_synced_records(test: TestStore) {
+    let org = &test.org;
+    test.store.create_work_type(org, "Engineering", Some("WT-ENG"), 20.0).unwrap();
+    test.store.put_exchange_rate(org, "EUR", "GBP", 0.8, "2026-01-01").unwrap();
+    test.apply(
+        EntityType::Team,
+        &[
+            ("TEAM-eng", json!({ "name": "Engineering" })),
+            ("TEAM-plat", json!({ "name": "Platform", "parentTeamExternalId": "TEAM-eng" })),
+            ("TEAM-core", json!({ "name": "Core", "parentTeamExternalId": "TEAM-plat" })),
+            ("TEAM-ops", json!({ "name": "Operations" })),
+        ],
+    );
+    let to = |team: &str, fte: f64| json!([{ "teamId": team, "fte": fte, "startDate": "2026-01-01" }]);
+    let person = |first: &str, extra: serde_json::Value| {
+        let mut data = json!({ "firstName": first, "lastName": "Test", "email": format!("{first}@example.com"), "startDate": "2025-01-01" });
+        for (key, value) in extra.as_object().unwrap() {
+            data[key] = value.clone();
+        }
+        data
+    };
+    let outcome = test.apply(
+        EntityType::Employee,
+        &[
+            // 200 a day, then from 16 March 400 and a bonus of 100 a day; 20 % overhead on the
+            // salary; three quarters on Core, a quarter on Operations.
+            ("E-1", person("ann", json!({ "workType": "WT-ENG",
+                "salaryAdjustments": [
+                    { "effectiveDate": "2026-01-01", "salary": 52200, "currencyCode": "GBP" },
+                    { "effectiveDate": "2026-03-16", "salary": 104400, "bonus": 26100, "currencyCode": "GBP" }],
+                "teamAllocations": [{ "teamId": "TEAM-core", "fte": 0.75, "startDate": "2026-01-01" },
+                                    { "teamId": "TEAM-ops", "fte": 0.25, "startDate": "2026-01-01" }] }))),
+            // 100 a day, on no team; on project Apollo.
+            ("E-2", person("bob", json!({
+                "salaryAdjustments": [{ "effectiveDate": "2026-01-01", "salary": 26100, "currencyCode": "GBP" }],
+                "projectAllocations": [{ "projectId": "P-apollo", "projectName": "Apollo", "fte": 1, "startDate": "2026-01-01" }] }))),
+            // No salary.
+            ("E-3", person("cat", json!({ "teamAllocations": to("TEAM-plat", 1.0) }))),
+        ],
+    );
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    let contractor = |name: &str, rate: serde_json::Value, fte: f64| {
+        let mut data = json!({ "name": name, "startDate": "2025-01-01", "teamAllocations": to("TEAM-plat", fte) });
+        for (key, value) in rate.as_object().unwrap() {
+            data[key] = value.clone();
+        }
+        data
+    };
+    let outcome = test.apply(
+        EntityType::Contractor,
+        &[
+            ("C-hourly", contractor("Hourly", json!({ "rate": 50, "rateType": "hourly", "currencyCode": "GBP" }), 1.0)),
+            ("C-daily", contractor("Daily", json!({ "rate": 300, "rateType": "daily", "currencyCode": "EUR" }), 1.0)),
+            ("C-monthly", contractor("Monthly", json!({ "rate": 4400, "rateType": "monthly", "currencyCode": "GBP" }), 0.5)),
+            ("C-norate", contractor("No rate", json!({}), 1.0)),
+            ("C-usd", contractor("Dollars", json!({ "rate": 100, "rateType": "daily", "currencyCode": "USD" }), 1.0)),
+        ],
+    );
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    let position = |extra: serde_json::Value| {
+        let mut data = json!({ "role": "Engineer", "targetStartDate": "2026-03-01", "currencyCode": "GBP" });
+        for (key, value) in extra.as_object().unwrap() {
+            data[key] = value.clone();
+        }
+        data
+    };
+    let outcome = test.apply(
+        EntityType::Vacancy,
+        &[
+            // Mid-range 52,200: 200 a day, with 20 % overhead.
+            ("V-open", position(json!({ "salaryMin": 47000, "salaryMax": 57400, "workType": "Engineering", "teamAllocations": to("TEAM-core", 1.0) }))),
+            // 100 a day at FTE 0.5, on no team.
+            ("V-unallocated", position(json!({ "salaryMin": 26100, "salaryMax": 26100, "fte": 0.5 }))),
+            ("V-hold", position(json!({ "status": "on_hold", "salaryMin": 52200, "salaryMax": 52200, "teamAllocations": to("TEAM-core", 1.0) }))),
+            ("V-cancelled", position(json!({ "status": "cancelled", "salaryMin": 52200, "salaryMax": 52200, "teamAllocations": to("TEAM-core", 1.0) }))),
+            ("V-norange", position(json!({ "teamAllocations": to("TEAM-ops", 1.0) }))),
+        ],
+    );
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+
+    let march = MonthRange::parse("2026-03", "2026-03").unwrap();
+    let result = test.store.forecast(org, march, GroupBy::Team, None, Detail::Lines).unwrap();
+    // Ann on Core: 10 days × 200 × 0.75 × 1.2 + 12 × (400 × 0.75 × 1.2 + 100 × 0.75) = 1800 + 5220.
+    assert_eq!(amounts(&result, "TEAM-core", Some("E-1")), ["7020.00"]);
+    // On Operations: 10 × 200 × 0.25 × 1.2 + 12 × (400 × 0.25 × 1.2 + 100 × 0.25) = 600 + 1740.
+    assert_eq!(amounts(&result, "TEAM-ops", Some("E-1")), ["2340.00"]);
+    assert_eq!(amounts(&result, "TEAM-core", Some("V-open")), ["5280.00"], "22 × 200 × 1.2");
+    for (line, expected) in [("C-hourly", "8800.00"), ("C-daily", "5280.00"), ("C-monthly", "2200.00")] {
+        // 50 × 8 × 22; 300 × 22 × 0.8 EUR→GBP; 4400 for the month × 0.5.
+        assert_eq!(amounts(&result, "TEAM-plat", Some(line)), [expected], "{line}");
+    }
+    assert_eq!(amounts(&result, "Unallocated", Some("E-2")), ["2200.00"]);
+    assert_eq!(amounts(&result, "Unallocated", Some("V-unallocated")), ["1100.00"], "22 × 100 × 0.5");
+    for line in ["V-hold", "V-cancelled", "E-3", "C-norate", "C-usd", "V-norange"] {
+        assert!(
+            result.groups.iter().all(|group| group.lines.iter().all(|candidate| candidate.external_id.as_deref() != Some(line))),
+            "{line} costs nothing"
+        );
+    }
+    // The roll-up: Core 12,300 (own); Platform 16,280 own and 28,580 with Core; Engineering
+    // holds both.
+    let own = |team: &str| {
+        let group = result.groups.iter().find(|group| group.external_id.as_deref() == Some(team)).unwrap();
+        group.own.iter().map(ToString::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!((own("TEAM-core"), amounts(&result, "TEAM-core", None)), (vec!["12300.00".to_string()], vec!["12300.00".to_string()]));
+    assert_eq!((own("TEAM-plat"), amounts(&result, "TEAM-plat", None)), (vec!["16280.00".to_string()], vec!["28580.00".to_string()]));
+    assert_eq!((own("TEAM-eng"), amounts(&result, "TEAM-eng", None)), (vec!["0.00".to_string()], vec!["28580.00".to_string()]));
+    assert_eq!(amounts(&result, "TEAM-ops", None), ["2340.00"]);
+    assert_eq!(amounts(&result, "Unallocated", None), ["3300.00"]);
+    let order: Vec<_> = result.groups.iter().map(|group| group.name.as_str()).collect();
+    assert_eq!(order, ["Engineering", "Platform", "Core", "Operations", "Unallocated"], "parents before children");
+    assert_eq!(result.total.iter().map(ToString::to_string).collect::<Vec<_>>(), ["34220.00"]);
+    // Not costed, each with its reason and month.
+    let mut missing: Vec<(String, String, Vec<String>)> = result
+        .not_costed
+        .iter()
+        .map(|missing| {
+            let months = missing.months.iter().map(ToString::to_string).collect();
+            (missing.external_id.clone().unwrap_or_default(), missing.reason.clone(), months)
+        })
+        .collect();
+    missing.sort();
+    let march_only = || vec!["2026-03".to_string()];
+    assert_eq!(
+        missing,
+        [
+            ("C-norate".into(), "no rate".into(), march_only()),
+            ("C-usd".into(), "no exchange rate USD→GBP".into(), march_only()),
+            ("E-3".into(), "no salary".into(), march_only()),
+            ("V-norange".into(), "no salary range".into(), march_only()),
+        ]
+    );
+
+    // teamId (an externalId): Platform and Core only, and the total is Platform's.
+    let platform = test.store.forecast(org, march, GroupBy::Team, Some("TEAM-plat"), Detail::Totals).unwrap();
+    let names: Vec<_> = platform.groups.iter().map(|group| group.name.as_str()).collect();
+    assert_eq!(names, ["Platform", "Core"]);
+    assert_eq!(platform.total.iter().map(ToString::to_string).collect::<Vec<_>>(), ["28580.00"]);
+    assert!(matches!(
+        test.store.forecast(org, march, GroupBy::Team, Some("TEAM-nope"), Detail::Totals),
+        Err(flowstate_store::StoreError::NotFound(_))
+    ));
+
+    // By project: Bob on Apollo; everyone else has no project allocation and costs in
+    // `Unallocated` at FTE 1.0 (forecast.md "Unallocated"): the same as by team, except the
+    // half-time monthly contractor, now at full time (4400, not 2200).
+    let projects = test.store.forecast(org, march, GroupBy::Project, None, Detail::Lines).unwrap();
+    let names: Vec<_> = projects.groups.iter().map(|group| group.name.as_str()).collect();
+    assert_eq!(names, ["Apollo", "Unallocated"]);
+    assert_eq!(amounts(&projects, "Apollo", None), ["2200.00"]);
+    assert_eq!(amounts(&projects, "Unallocated", Some("E-1")), ["9360.00"], "7020 + 2340");
+    assert_eq!(amounts(&projects, "Unallocated", Some("C-monthly")), ["4400.00"]);
+    assert_eq!(projects.total.iter().map(ToString::to_string).collect::<Vec<_>>(), ["36420.00"], "34,220 + 2,200");
+}
+
 crate::on_both_backends!(
     position_lifecycle_costs_hand_over_and_come_back,
-    a_fill_hands_the_cost_to_the_filler_and_back
+    a_fill_hands_the_cost_to_the_filler_and_back,
+    the_cost_chain_from_synced_records
 );
