@@ -95,6 +95,16 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Appends `value` to `key`'s list (the key is copied only the first time).
+fn push_to<T>(lists: &mut HashMap<String, Vec<T>>, key: &str, value: T) {
+    match lists.get_mut(key) {
+        Some(list) => list.push(value),
+        None => {
+            lists.insert(key.to_string(), vec![value]);
+        }
+    }
+}
+
 /// Cell `index` of a row, owned.
 fn owned(row: &[Option<&str>], index: usize) -> Option<String> {
     row.get(index).copied().flatten().map(str::to_string)
@@ -175,12 +185,7 @@ impl Store {
                     return;
                 };
                 let allocation = Allocation { kind, target: target.to_string(), fte, start, end: row[5].and_then(date) };
-                match allocations_of.get_mut(resource) {
-                    Some(allocations) => allocations.push(allocation),
-                    None => {
-                        allocations_of.insert(resource.to_string(), vec![allocation]);
-                    }
-                }
+                push_to(&mut allocations_of, resource, allocation);
             },
         )?;
         let mut salaries_of: HashMap<String, Vec<SalaryAdjustment>> = HashMap::default();
@@ -195,7 +200,7 @@ impl Store {
                     return;
                 };
                 let adjustment = SalaryAdjustment { effective, salary, bonus: number(row[3]), currency: currency.into() };
-                salaries_of.entry(employee.to_string()).or_default().push(adjustment);
+                push_to(&mut salaries_of, employee, adjustment);
             },
         )?;
         let mut rates_of: HashMap<String, Vec<Rate>> = HashMap::default();
@@ -210,7 +215,7 @@ impl Store {
                     return;
                 };
                 let adjustment = Rate { effective: Some(effective), rate, rate_type, currency: currency.into() };
-                rates_of.entry(contractor.to_string()).or_default().push(adjustment);
+                push_to(&mut rates_of, contractor, adjustment);
             },
         )?;
         read("SELECT id, external_id, fields, parent_team_id FROM teams WHERE org_id = $1", &mut |row| {
