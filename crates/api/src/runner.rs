@@ -198,11 +198,12 @@ pub(crate) struct WorkerContext {
 
 /// Work for one worker.
 pub(crate) enum Work {
-    Pull(Job),
+    // Both boxed: work is moved through channels, and a job or a hook is a few hundred bytes.
+    Pull(Box<Job>),
     /// Deliver the hook's waiting change events.
     Push {
         org: OrgId,
-        hook: Hook,
+        hook: Box<Hook>,
     },
 }
 
@@ -220,7 +221,7 @@ impl Work {
         match self {
             Work::Pull(job) => {
                 let span = tracing::info_span!("execution", id = %job.execution.id, hook = %job.hook.id);
-                run(engine, &context.store, &context.vault, &context.metrics, job).instrument(span).await;
+                run(engine, &context.store, &context.vault, &context.metrics, *job).instrument(span).await;
                 true
             }
             Work::Push { org, hook } => {
@@ -390,7 +391,7 @@ impl Dispatch {
         let idle = self.pull.workers.idle;
         let handed = fill(&mut self.pull.fairness, idle, &mut waiting, |_, queued| {
             let store = store.clone();
-            async move { claim(&store, queued).await.map(Work::Pull) }
+            async move { claim(&store, queued).await.map(|job| Work::Pull(Box::new(job))) }
         })
         .await;
         for (org, work) in handed {
@@ -417,7 +418,7 @@ impl Dispatch {
         }
         let idle = lane.workers.idle;
         let handed =
-            fill(&mut lane.fairness, idle, &mut waiting, |org, hook| async move { Some(Work::Push { org, hook }) })
+            fill(&mut lane.fairness, idle, &mut waiting, |org, hook| async move { Some(Work::Push { org, hook: Box::new(hook) }) })
                 .await;
         for (_, work) in handed {
             if let Work::Push { hook, .. } = &work {

@@ -215,7 +215,7 @@ mod tests {
                 |row| row.get(0),
             )
             .unwrap();
-        assert_eq!(indexes, 4);
+        assert_eq!(indexes, 5, "the 4 version 12 rebuilt, and version 15's assignments_forecast");
         assert!(connection.execute(INSERT_EVENT, ["upsert"]).is_err());
         assert!(connection.execute(INSERT_ASSIGNMENT, ["asg_2", "robot"]).is_err());
         connection.execute(INSERT_ASSIGNMENT, ["asg_3", "vacancy"]).unwrap();
