@@ -44,8 +44,8 @@ impl Body {
     pub fn number(&mut self, field: &str, required: bool) -> Option<f64> {
         match self.get(field).cloned() {
             Some(Value::Number(number)) => number.as_f64(),
-            None | Some(Value::Null) if !required => None,
-            None | Some(Value::Null) => {
+            None if !required => None,
+            None => {
                 self.problem(field, format!("{field} is required"));
                 None
             }
@@ -63,11 +63,12 @@ impl Body {
     pub fn text(&mut self, field: &str, required: bool) -> Option<String> {
         match self.get(field).cloned() {
             Some(Value::String(text)) => Some(text),
-            None | Some(Value::Null) if !required => None,
-            None | Some(Value::Null) => {
+            None if !required => None,
+            None => {
                 self.problem(field, format!("{field} is required"));
                 None
             }
+            // Null is refused where a field cannot be cleared (`nullable_text` takes it).
             Some(_) => {
                 self.problem(field, format!("{field} must be a string"));
                 None
@@ -90,7 +91,7 @@ impl Body {
 
     pub fn boolean(&mut self, field: &str) -> Option<bool> {
         match self.get(field).cloned() {
-            None | Some(Value::Null) => None,
+            None => None,
             Some(Value::Bool(value)) => Some(value),
             Some(_) => {
                 self.problem(field, format!("{field} must be true or false"));

@@ -61,7 +61,8 @@ pub(crate) async fn forecast(
     }
     let org = OrgId::new(org);
     let detail = if with_lines { Detail::Lines } else { Detail::Totals };
-    let forecast = blocking(&state, move |store| store.forecast(&org, range, group_by, team.as_deref(), detail)).await?;
+    let forecast =
+        blocking(&state, move |store| store.forecast(&org, range, group_by, team.as_deref(), detail)).await?;
     Ok(Json(json!({ "data": render(&forecast) })))
 }
 

@@ -19,7 +19,7 @@ use crate::{
     error::{ApiError, ErrorCode},
     reply::{self, created, whole},
     resources::blocking,
-    scheduler::MAX_EXECUTIONS_PER_HOUR,
+    scheduler::{MAX_EXECUTIONS_PER_HOUR, Refusal, may_start},
 };
 
 fn not_found(what: &str, id: &str) -> ApiError {
@@ -377,26 +377,26 @@ pub(crate) async fn run_hook(
         return Err(ApiError::new(ErrorCode::Conflict, "this hook is disabled; enable it to run it"));
     }
     let (lookup_org, integration_id, hook_id) = (org.clone(), hook.integration_id.clone(), hook.id.clone());
-    let (integration, running, recent) = blocking(&state, move |store| {
+    let (integration, allowed) = blocking(&state, move |store| {
         let integration = store.integration(&lookup_org, &integration_id)?;
-        let running = store.has_unfinished_execution(&lookup_org, &hook_id)?;
-        let hour_ago = flowstate_store::timestamp(chrono::Utc::now() - chrono::Duration::hours(1));
-        let recent = store.executions_since(&lookup_org, &hook_id, &hour_ago)?;
-        Ok((integration, running, recent))
+        Ok((integration, may_start(store, &lookup_org, &hook_id, chrono::Utc::now())?))
     })
     .await?;
     integration.ok_or_else(|| not_found("integration", &hook.integration_id))?;
-    if running {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "an execution of this hook is queued or running; one at a time",
-        ));
-    }
-    if recent >= MAX_EXECUTIONS_PER_HOUR {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            format!("this hook ran {recent} times in the last hour; the limit is {MAX_EXECUTIONS_PER_HOUR}"),
-        ));
+    match allowed {
+        Ok(()) => {}
+        Err(Refusal::Unfinished) => {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "an execution of this hook is queued or running; one at a time",
+            ));
+        }
+        Err(Refusal::HourlyLimit { recent }) => {
+            return Err(ApiError::new(
+                ErrorCode::RateLimited,
+                format!("this hook ran {recent} times in the last hour; the limit is {MAX_EXECUTIONS_PER_HOUR}"),
+            ));
+        }
     }
     let Some(runner) = state.runner.clone() else {
         return Err(ApiError::internal("this server runs no hooks"));

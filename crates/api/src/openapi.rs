@@ -196,6 +196,9 @@ pub(crate) fn document() -> Value {
     }
     let integration = path_param("integrationId", "The integration's id");
     let hook = path_param("hookId", "The hook's id");
+    let intervals: Vec<Value> =
+        flowstate_store::integrations::Interval::ALL.iter().map(|interval| json!(interval.as_str())).collect();
+    let nullable_intervals: Vec<Value> = intervals.iter().cloned().chain([Value::Null]).collect();
     let retry_policy = json!({ "type": "object", "description": "PUSH hooks only: attempts per change event, the first included", "required": ["maxAttempts"],
         "properties": { "maxAttempts": { "type": "integer", "minimum": 1, "maximum": 10, "default": 3 } } });
     paths.insert(
@@ -249,7 +252,7 @@ pub(crate) fn document() -> Value {
                     "name": string, "type": { "type": "string", "enum": ["PULL", "PUSH"] },
                     "entityType": { "type": "string", "enum": ["employee", "contractor", "vacancy", "project", "team", "assignment"] },
                     "eventTypes": { "type": "array", "items": { "type": "string", "enum": ["create", "update", "delete"] } },
-                    "code": string, "schedule": { "type": "string", "enum": ["15m", "30m", "1h", "6h", "12h", "24h"] },
+                    "code": string, "schedule": { "type": "string", "enum": intervals },
                     "preferredHour": { "type": "integer", "minimum": 0, "maximum": 23 }, "enabled": { "type": "boolean", "default": true },
                     "retryPolicy": retry_policy.clone() } }))),
         }),
@@ -260,7 +263,7 @@ pub(crate) fn document() -> Value {
             "get": operation("Get a hook", "integrations:read", vec![org.clone(), hook.clone()], ("200", "The hook")),
             "patch": with_body(operation("Change a hook: fields given change, the rest stay; null clears schedule or preferredHour; type and entityType are fixed", "integrations:write", vec![org.clone(), hook.clone()], ("200", "The hook")), body(json!({ "type": "object", "properties": {
                     "name": string, "eventTypes": { "type": "array", "items": { "type": "string", "enum": ["create", "update", "delete"] } },
-                    "code": string, "schedule": { "type": ["string", "null"], "enum": ["15m", "30m", "1h", "6h", "12h", "24h", null] },
+                    "code": string, "schedule": { "type": ["string", "null"], "enum": nullable_intervals },
                     "preferredHour": { "type": ["integer", "null"], "minimum": 0, "maximum": 23 }, "enabled": { "type": "boolean" },
                     "retryPolicy": retry_policy } }))),
             "delete": operation("Delete a hook and its executions (409 while it runs)", "integrations:write", vec![org.clone(), hook.clone()], ("204", "Deleted")),

@@ -56,22 +56,6 @@ pub(crate) async fn list_definitions(
     Ok(whole(blocking(&state, move |store| store.custom_attribute_definitions(&org)).await?))
 }
 
-/// `attributeKey` from a name (data-model.md: generated when omitted): lowercase letters,
-/// digits and `_`, starting with a letter, at most 100.
-fn key_from_name(name: &str) -> String {
-    let mut key = String::new();
-    for c in name.trim().chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            key.push(c);
-        } else if !key.ends_with('_') && !key.is_empty() {
-            key.push('_');
-        }
-    }
-    let key = key.trim_end_matches('_');
-    let key = if key.starts_with(|c: char| c.is_ascii_lowercase()) { key.to_string() } else { format!("attr_{key}") };
-    key.chars().take(100).collect()
-}
-
 /// `POST /custom-attribute-definitions` with `{ name, attributeKey?, fieldType, entityTypes }`.
 pub(crate) async fn create_definition(
     State(state): State<AppState>,
@@ -82,7 +66,9 @@ pub(crate) async fn create_definition(
     authorize(&caller, &org, "custom-attributes:write")?;
     let mut body = Body::new(body)?;
     let name = body.text("name", true).unwrap_or_default();
-    let key = body.text("attributeKey", false).unwrap_or_else(|| key_from_name(&name));
+    let key = body
+        .text("attributeKey", false)
+        .unwrap_or_else(|| flowstate_store::reference::AttributeKey::from_name(&name).as_str().to_string());
     let field_type = body.text("fieldType", true).and_then(|text| {
         match serde_json::from_value::<CustomFieldType>(Value::String(text.clone())) {
             Ok(field_type) => Some(field_type),
@@ -280,18 +266,5 @@ pub(crate) async fn delete_work_type(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(ErrorCode::NotFound, format!("no work type {id:?}")))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::key_from_name;
-
-    #[test]
-    fn keys_are_made_from_names() {
-        assert_eq!(key_from_name("Cost Centre"), "cost_centre");
-        assert_eq!(key_from_name("  Région / Zone (EU)  "), "r_gion_zone_eu");
-        assert_eq!(key_from_name("2nd manager"), "attr_2nd_manager");
-        assert_eq!(key_from_name(&"x".repeat(150)).len(), 100);
     }
 }

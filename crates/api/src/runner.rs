@@ -417,9 +417,10 @@ impl Dispatch {
             Err(message) => return tracing::error!(%message, "reading PUSH hooks failed"),
         }
         let idle = lane.workers.idle;
-        let handed =
-            fill(&mut lane.fairness, idle, &mut waiting, |org, hook| async move { Some(Work::Push { org, hook: Box::new(hook) }) })
-                .await;
+        let handed = fill(&mut lane.fairness, idle, &mut waiting, |org, hook| async move {
+            Some(Work::Push { org, hook: Box::new(hook) })
+        })
+        .await;
         for (_, work) in handed {
             if let Work::Push { hook, .. } = &work {
                 self.push_busy.insert(hook.id.clone());

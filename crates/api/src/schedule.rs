@@ -18,15 +18,7 @@ pub struct Schedule {
 
 impl Schedule {
     pub fn parse(interval: &str, preferred_hour: Option<u8>) -> Option<Schedule> {
-        let minutes = match interval {
-            "15m" => 15,
-            "30m" => 30,
-            "1h" => 60,
-            "6h" => 360,
-            "12h" => 720,
-            "24h" => 1440,
-            _ => return None,
-        };
+        let minutes = flowstate_store::integrations::Interval::parse(interval)?.minutes();
         Some(Schedule { minutes, preferred_hour: u32::from(preferred_hour.unwrap_or(0).min(23)) })
     }
 

@@ -28,19 +28,41 @@ fn stamp(at: DateTime<Utc>) -> String {
     flowstate_store::timestamp(at)
 }
 
-/// Whether the hook may start an execution at `now`: `Err(reason)` if not.
+/// Why a hook may not start an execution now (the one place these rules are checked, for
+/// scheduled and manual runs alike).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// One of its executions is queued or running.
+    Unfinished,
+    /// It started [`MAX_EXECUTIONS_PER_HOUR`] executions in the rolling hour before now.
+    HourlyLimit { recent: usize },
+}
+
+impl std::fmt::Display for Refusal {
+    /// The reason a skipped scheduled run records.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Unfinished => f.write_str("an execution of this hook is still queued or running (one at a time)"),
+            Refusal::HourlyLimit { .. } => {
+                write!(f, "the limit of {MAX_EXECUTIONS_PER_HOUR} executions per hour is reached")
+            }
+        }
+    }
+}
+
+/// Whether the hook may start an execution at `now`.
 pub fn may_start(
     store: &Store,
     org: &flowstate_store::OrgId,
     hook_id: &str,
     now: DateTime<Utc>,
-) -> Result<Result<(), String>, StoreError> {
+) -> Result<Result<(), Refusal>, StoreError> {
     if store.has_unfinished_execution(org, hook_id)? {
-        return Ok(Err("an execution of this hook is still queued or running (one at a time)".into()));
+        return Ok(Err(Refusal::Unfinished));
     }
     let recent = store.executions_since(org, hook_id, &stamp(now - Duration::hours(1)))?;
     if recent >= MAX_EXECUTIONS_PER_HOUR {
-        return Ok(Err(format!("the limit of {MAX_EXECUTIONS_PER_HOUR} executions per hour is reached")));
+        return Ok(Err(Refusal::HourlyLimit { recent }));
     }
     Ok(Ok(()))
 }
@@ -70,7 +92,7 @@ pub fn tick(store: &Store, runner: &Runner, now: DateTime<Utc>) -> Result<Tick, 
         let at = stamp(now);
         if let Err(reason) = may_start(store, &scheduled.org, &hook.id, now)? {
             tracing::info!(hook = %hook.id, %reason, "scheduled run skipped");
-            store.record_skipped_execution(&scheduled.org, &hook.id, "schedule", &at, &reason)?;
+            store.record_skipped_execution(&scheduled.org, &hook.id, "schedule", &at, &reason.to_string())?;
             report.skipped.push(hook.id.clone());
             continue;
         }

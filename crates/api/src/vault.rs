@@ -5,7 +5,6 @@ use aes_gcm::{
     Aes256Gcm, Key, Nonce,
     aead::{Aead, KeyInit, Payload},
 };
-use chrono::Utc;
 use flowstate_store::integrations::SealedSecret;
 
 #[derive(Clone)]
@@ -47,7 +46,7 @@ impl Vault {
             name: name.to_string(),
             nonce: hex(&nonce),
             ciphertext: hex(&ciphertext),
-            updated_at: Utc::now().to_rfc3339(),
+            updated_at: flowstate_time::now(),
         }
     }
 

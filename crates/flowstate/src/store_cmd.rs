@@ -58,8 +58,8 @@ pub fn key_create(args: KeyCreateArgs) -> Result<Outcome, UsageError> {
 
 pub fn key_revoke(args: KeyRevokeArgs) -> Result<Outcome, UsageError> {
     let store = open(&args.db)?;
-    // The whole key works too: its id is the part after `private_`.
-    let id = args.id.strip_prefix("private_").map_or(args.id.as_str(), |rest| rest.split('_').next().unwrap_or(rest));
+    // The whole key works too.
+    let id = flowstate_store::keys::key_id(&args.id);
     if store.revoke_api_key(&OrgId::new(&args.org), id)? {
         println!("revoked {id}");
         Ok(Outcome::Succeeded)
@@ -112,11 +112,8 @@ pub fn forecast(args: ForecastArgs) -> Result<Outcome, UsageError> {
     let store = open(&args.db)?;
     let org = OrgId::new(args.org);
     let forecast = store.forecast(&org, range, group_by, args.team.as_deref(), flowstate_forecast::Detail::Totals)?;
-    let text = if args.json {
-        format!("{}\n", flowstate_api::forecast::render(&forecast))
-    } else {
-        forecast_table(&forecast)
-    };
+    let text =
+        if args.json { format!("{}\n", flowstate_api::forecast::render(&forecast)) } else { forecast_table(&forecast) };
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(text.as_bytes()) {
         Ok(()) => Ok(Outcome::Succeeded),
@@ -193,11 +190,11 @@ fn parse_line(number: usize, line: &str) -> Result<IncomingRecord, RecordError> 
         message,
     };
     let value: Value = serde_json::from_str(line).map_err(|error| unnamed(None, format!("not JSON: {error}")))?;
-    let external_id = match value.get("externalId") {
-        Some(Value::String(id)) if !id.trim().is_empty() => id.clone(),
-        Some(Value::Number(id)) => id.to_string(),
-        _ => return Err(unnamed(Some("externalId"), "externalId must be a non-empty string".into())),
-    };
+    // The same rule as a hook's records: a non-empty string, or a number as its text.
+    let external_id = flowstate_runtime::ExternalId::parse(value.get("externalId").unwrap_or(&Value::Null))
+        .map_err(|problem| unnamed(Some("externalId"), format!("externalId {problem}")))?
+        .as_str()
+        .to_string();
     match value.get("data") {
         Some(Value::Object(data)) => Ok(IncomingRecord { external_id, data: data.clone() }),
         _ => Err(RecordError {

@@ -96,7 +96,15 @@ fn organisation() -> Organisation {
             allocations: allocations(n),
         })
         .collect();
-    Organisation { currency: "GBP".into(), teams, projects: Vec::new(), employees, contractors, vacancies, exchange_rates: Vec::new() }
+    Organisation {
+        currency: "GBP".into(),
+        teams,
+        projects: Vec::new(),
+        employees,
+        contractors,
+        vacancies,
+        exchange_rates: Vec::new(),
+    }
 }
 
 fn main() {

@@ -273,7 +273,13 @@ fn overhead(percentage: Decimal) -> Decimal {
     Decimal::ONE + percentage / Decimal::ONE_HUNDRED
 }
 
-fn employee_cost(ledger: &mut Ledger<'_>, rates: &Rates<'_>, group_by: GroupBy, resource: Resource, employee: &Employee) {
+fn employee_cost(
+    ledger: &mut Ledger<'_>,
+    rates: &Rates<'_>,
+    group_by: GroupBy,
+    resource: Resource,
+    employee: &Employee,
+) {
     let currencies: BTreeSet<&str> = employee.salaries.iter().map(|salary| salary.currency.as_str()).collect();
     let cuts = [employee.start, employee.end.map(day_after)]
         .into_iter()
@@ -422,8 +428,7 @@ fn vacancy_cost(ledger: &mut Ledger<'_>, rates: &Rates<'_>, group_by: GroupBy, r
         };
         let Some(exchange) = ledger.exchange(rates, resource, currency, &piece) else { continue };
         // In the month's common denominator wdy × wdm (see `Ledger`).
-        let per_fte =
-            times(loaded * Decimal::from(piece.days * ledger.calendar.in_month[piece.place]), exchange);
+        let per_fte = times(loaded * Decimal::from(piece.days * ledger.calendar.in_month[piece.place]), exchange);
         if unallocated {
             ledger.add(Some(UNALLOCATED), piece.place, per_fte * vacancy.fte);
         }
@@ -563,7 +568,15 @@ fn table(org: &Organisation, group_by: GroupBy, team: Option<&str>, detail: Deta
             NotCosted { resource_type, id, external_id, reason, months: months.into_iter().collect() }
         })
         .collect();
-    Forecast { currency: org.currency.clone(), group_by, detail, months: ledger.calendar.months, total, groups, not_costed }
+    Forecast {
+        currency: org.currency.clone(),
+        group_by,
+        detail,
+        months: ledger.calendar.months,
+        total,
+        groups,
+        not_costed,
+    }
 }
 
 /// The organisation's teams as a tree, by their places in `org.teams`: a team whose parent is

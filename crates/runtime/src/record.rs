@@ -81,6 +81,7 @@ pub enum LogLevel {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogEntry {
+    #[serde(serialize_with = "flowstate_time::rfc3339::serialize")]
     pub timestamp: DateTime<Utc>,
     pub level: LogLevel,
     pub message: String,
@@ -94,6 +95,7 @@ pub struct LogEntry {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpCall {
+    #[serde(serialize_with = "flowstate_time::rfc3339::serialize")]
     pub timestamp: DateTime<Utc>,
     pub method: String,
     pub url: String,
@@ -114,7 +116,9 @@ pub struct HttpCall {
 pub struct ExecutionRecord {
     pub hook_type: HookType,
     pub status: Status,
+    #[serde(serialize_with = "flowstate_time::rfc3339::serialize")]
     pub started_at: DateTime<Utc>,
+    #[serde(serialize_with = "flowstate_time::rfc3339::serialize")]
     pub finished_at: DateTime<Utc>,
     pub duration_ms: f64,
     /// PULL pages, in order (empty for PUSH).

@@ -12,8 +12,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use chrono::NaiveDate;
 use flowstate_forecast::{
-    Allocation, Contractor, Decimal, Detail, Employee, ExchangeRate, Forecast, GroupBy, MonthRange, Organisation, Project,
-    Rate, RateType, SalaryAdjustment, Team, Vacancy, VacancyStatus,
+    Allocation, Contractor, Decimal, Detail, Employee, ExchangeRate, Forecast, GroupBy, MonthRange, Organisation,
+    Project, Rate, RateType, SalaryAdjustment, Team, Vacancy, VacancyStatus,
 };
 
 use crate::{OrgId, Store, StoreError};
@@ -165,15 +165,18 @@ impl Store {
         })?;
         // Work types' overhead by externalId, and by name.
         let (mut overhead_by_external_id, mut overhead_by_name) = (HashMap::default(), HashMap::default());
-        read("SELECT name, external_id, CAST(overhead_percentage AS TEXT) FROM work_types WHERE org_id = $1", &mut |row| {
-            let overhead = number(row[2]).unwrap_or_default();
-            if let Some(name) = owned(row, 0) {
-                overhead_by_name.insert(name, overhead);
-            }
-            if let Some(external_id) = owned(row, 1) {
-                overhead_by_external_id.insert(external_id, overhead);
-            }
-        })?;
+        read(
+            "SELECT name, external_id, CAST(overhead_percentage AS TEXT) FROM work_types WHERE org_id = $1",
+            &mut |row| {
+                let overhead = number(row[2]).unwrap_or_default();
+                if let Some(name) = owned(row, 0) {
+                    overhead_by_name.insert(name, overhead);
+                }
+                if let Some(external_id) = owned(row, 1) {
+                    overhead_by_external_id.insert(external_id, overhead);
+                }
+            },
+        )?;
         let overhead = |work_type: Option<&str>| -> Decimal {
             work_type
                 .and_then(|key| overhead_by_external_id.get(key).or_else(|| overhead_by_name.get(key)))
@@ -197,7 +200,8 @@ impl Store {
                 else {
                     return;
                 };
-                let allocation = Allocation { kind, target: target.to_string(), fte, start, end: row[5].and_then(date) };
+                let allocation =
+                    Allocation { kind, target: target.to_string(), fte, start, end: row[5].and_then(date) };
                 push_to(&mut allocations_of, resource, allocation);
             },
         )?;
@@ -212,7 +216,8 @@ impl Store {
                 else {
                     return;
                 };
-                let adjustment = SalaryAdjustment { effective, salary, bonus: number(row[3]), currency: currency.into() };
+                let adjustment =
+                    SalaryAdjustment { effective, salary, bonus: number(row[3]), currency: currency.into() };
                 push_to(&mut salaries_of, employee, adjustment);
             },
         )?;
@@ -320,13 +325,16 @@ impl Store {
                 });
             },
         )?;
-        read("SELECT from_currency, to_currency, rate, effective_date FROM exchange_rates WHERE org_id = $1", &mut |row| {
-            if let (Some(from), Some(to), Some(rate), Some(effective)) =
-                (row[0], row[1], number(row[2]), row[3].and_then(date))
-            {
-                rows.exchange_rates.push(ExchangeRate { from: from.into(), to: to.into(), rate, effective });
-            }
-        })?;
+        read(
+            "SELECT from_currency, to_currency, rate, effective_date FROM exchange_rates WHERE org_id = $1",
+            &mut |row| {
+                if let (Some(from), Some(to), Some(rate), Some(effective)) =
+                    (row[0], row[1], number(row[2]), row[3].and_then(date))
+                {
+                    rows.exchange_rates.push(ExchangeRate { from: from.into(), to: to.into(), rate, effective });
+                }
+            },
+        )?;
         Ok(rows)
     }
 }

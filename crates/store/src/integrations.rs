@@ -24,8 +24,58 @@ pub struct Integration {
     pub updated_at: String,
 }
 
-/// The intervals a PULL hook can run at.
-pub const SCHEDULES: [&str; 6] = ["15m", "30m", "1h", "6h", "12h", "24h"];
+/// The intervals a PULL hook can run at (a hook keeps the text, `15m` … `24h`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interval {
+    Minutes15,
+    Minutes30,
+    Hour1,
+    Hours6,
+    Hours12,
+    Hours24,
+}
+
+impl Interval {
+    pub const ALL: [Interval; 6] = [
+        Interval::Minutes15,
+        Interval::Minutes30,
+        Interval::Hour1,
+        Interval::Hours6,
+        Interval::Hours12,
+        Interval::Hours24,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interval::Minutes15 => "15m",
+            Interval::Minutes30 => "30m",
+            Interval::Hour1 => "1h",
+            Interval::Hours6 => "6h",
+            Interval::Hours12 => "12h",
+            Interval::Hours24 => "24h",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Interval> {
+        Interval::ALL.into_iter().find(|interval| interval.as_str() == text)
+    }
+
+    pub fn minutes(self) -> u32 {
+        match self {
+            Interval::Minutes15 => 15,
+            Interval::Minutes30 => 30,
+            Interval::Hour1 => 60,
+            Interval::Hours6 => 360,
+            Interval::Hours12 => 720,
+            Interval::Hours24 => 1440,
+        }
+    }
+
+    /// `15m, 30m, 1h, 6h, 12h, 24h`, for messages.
+    pub fn listed() -> String {
+        Interval::ALL.map(Interval::as_str).join(", ")
+    }
+}
 
 /// What a new hook is made of.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +87,7 @@ pub struct NewHook {
     /// PUSH: the change types it receives (`create`, `update`, `delete`).
     pub event_types: Vec<String>,
     pub code: String,
-    /// PULL: one of [`SCHEDULES`], or none (manual runs only).
+    /// PULL: an [`Interval`]'s text, or none (manual runs only).
     pub schedule: Option<String>,
     /// 0–23, in the organisation's time zone (intervals above an hour).
     pub preferred_hour: Option<u8>,
@@ -198,9 +248,9 @@ fn validate_hook(new: &NewHook) -> Result<(), StoreError> {
         return Err(StoreError::Invalid(format!("type must be PULL or PUSH, got {:?}", new.hook_type)));
     }
     if let Some(schedule) = &new.schedule
-        && !SCHEDULES.contains(&schedule.as_str())
+        && Interval::parse(schedule).is_none()
     {
-        return Err(StoreError::Invalid(format!("schedule must be one of {}, got {schedule:?}", SCHEDULES.join(", "))));
+        return Err(StoreError::Invalid(format!("schedule must be one of {}, got {schedule:?}", Interval::listed())));
     }
     if new.preferred_hour.is_some_and(|hour| hour > 23) {
         return Err(StoreError::Invalid("preferredHour must be 0 to 23".into()));
@@ -669,7 +719,8 @@ impl Store {
                 name: text(row, 0),
                 nonce: text(row, 1),
                 ciphertext: text(row, 2),
-                updated_at: text(row, 3),
+                // Sealed before timestamps had one format (`…+00:00`, nanoseconds): rewritten.
+                updated_at: flowstate_time::normalise(&text(row, 3)),
             })
             .collect())
     }

@@ -89,12 +89,26 @@ pub(crate) fn new_secret() -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// The prefix of every key (the one place the key's shape is spelled, with [`token`] and
+/// [`parse_token`]).
+const PREFIX: &str = "private_";
+
+/// The key a caller sends: `private_{id}_{secret}`.
+pub(crate) fn token(id: &str, secret: &str) -> String {
+    format!("{PREFIX}{id}_{secret}")
+}
+
 /// `private_{id}_{secret}` → (id, secret), if it has that shape.
 pub(crate) fn parse_token(token: &str) -> Option<(&str, &str)> {
-    let rest = token.strip_prefix("private_")?;
+    let rest = token.strip_prefix(PREFIX)?;
     let (id, secret) = rest.split_once('_')?;
     let hex = |text: &str| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_hexdigit());
     (hex(id) && hex(secret)).then_some((id, secret))
+}
+
+/// A key's id, given the id or the whole key.
+pub fn key_id(id_or_token: &str) -> &str {
+    parse_token(id_or_token).map_or(id_or_token, |(id, _)| id)
 }
 
 /// Equal, in time that does not depend on where they differ.

@@ -53,17 +53,10 @@ use flowstate_sync::{NestedKind, RecordError, nested::NestedCounts};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// The one format of the times the store keeps (RFC 3339, UTC, microseconds, `Z`): stored
-/// times are compared as text (execution windows, leases, schedule slots), which is right
-/// only while every writer uses this.
-///
-/// ```
-/// use chrono::{TimeZone, Utc};
-/// assert_eq!(flowstate_store::timestamp(Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap()), "2026-05-01T10:00:00.000000Z");
-/// ```
-pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
+/// The one format of the times the store keeps (`flowstate_time`): stored times are compared
+/// as text (execution windows, leases, schedule slots), which is right only while every
+/// writer uses it.
+pub use flowstate_time::format as timestamp;
 
 /// An organisation's id. Every store call is scoped by one.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -77,7 +77,7 @@ pub(crate) fn migrate_sqlite(connection: &mut Connection) -> Result<(), StoreErr
             transaction
                 .execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                    rusqlite::params![version, chrono::Utc::now().to_rfc3339()],
+                    rusqlite::params![version, flowstate_time::now()],
                 )
                 .map_err(fail)?;
             applied_any = true;
@@ -114,7 +114,7 @@ pub(crate) fn migrate_postgres(client: &mut postgres::Client) -> Result<(), Stor
             transaction
                 .execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                    &[&version, &chrono::Utc::now().to_rfc3339()],
+                    &[&version, &flowstate_time::now()],
                 )
                 .map_err(fail)?;
         }

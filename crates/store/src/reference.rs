@@ -18,6 +18,48 @@ pub struct JobRole {
     pub updated_at: String,
 }
 
+/// A custom attribute's key (data-model.md "Common"): lowercase letters, digits and `_`,
+/// starting with a letter, at most 100 characters. The one place that rule is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttributeKey(String);
+
+impl AttributeKey {
+    const MAX: usize = 100;
+
+    pub fn parse(text: &str) -> Result<AttributeKey, StoreError> {
+        let valid = text.len() <= Self::MAX
+            && text.starts_with(|c: char| c.is_ascii_lowercase())
+            && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(StoreError::Invalid(format!(
+                "attributeKey {text:?} must be lowercase letters, digits and _, start with a letter, at most 100 characters"
+            )));
+        }
+        Ok(AttributeKey(text.to_string()))
+    }
+
+    /// The key made from a definition's name when none is given: lowercased, each run of
+    /// other characters one `_`, `attr_` in front when it would not start with a letter.
+    pub fn from_name(name: &str) -> AttributeKey {
+        let mut key = String::new();
+        for c in name.trim().chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_alphanumeric() {
+                key.push(c);
+            } else if !key.ends_with('_') && !key.is_empty() {
+                key.push('_');
+            }
+        }
+        let key = key.trim_end_matches('_');
+        let key =
+            if key.starts_with(|c: char| c.is_ascii_lowercase()) { key.to_string() } else { format!("attr_{key}") };
+        AttributeKey(key.chars().take(Self::MAX).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A custom attribute definition (data-model.md "Common").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -361,5 +403,33 @@ impl Store {
             "DELETE FROM work_types WHERE org_id = $1 AND id = $2",
             &[Some(org.as_str()), Some(&stored.id)],
         )? == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AttributeKey;
+
+    #[test]
+    fn keys_made_from_names_obey_the_key_rule() {
+        for (name, key) in [
+            ("Cost Centre", "cost_centre"),
+            ("  Région / Zone (EU)  ", "r_gion_zone_eu"),
+            ("2nd manager", "attr_2nd_manager"),
+            ("2nd line", "attr_2nd_line"),
+            ("!!!", "attr_"),
+            ("", "attr_"),
+        ] {
+            assert_eq!(AttributeKey::from_name(name).as_str(), key, "{name:?}");
+            assert!(AttributeKey::parse(key).is_ok(), "{key:?}");
+        }
+        for long in ["x".repeat(150), "a ".repeat(80)] {
+            let key = AttributeKey::from_name(&long);
+            assert!(key.as_str().len() <= 100 && AttributeKey::parse(key.as_str()).is_ok(), "{key:?}");
+        }
+        assert_eq!(AttributeKey::from_name(&"x".repeat(150)).as_str().len(), 100);
+        for bad in ["Cost", "1st", "_a", "a-b", ""] {
+            assert!(AttributeKey::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -756,7 +756,9 @@ mod tests {
     #[test]
     fn reals_are_spelled_as_display_spells_them() {
         let mut buffer = ryu::Buffer::new();
-        for number in [0.6, 130500.0, 0.1 + 0.2, 1e-7, 1e16, 1e21, -2.5, 0.0, -0.0, 340.605, f64::MAX, f64::INFINITY, f64::NAN] {
+        for number in
+            [0.6, 130500.0, 0.1 + 0.2, 1e-7, 1e16, 1e21, -2.5, 0.0, -0.0, 340.605, f64::MAX, f64::INFINITY, f64::NAN]
+        {
             let mut text = String::new();
             super::write_real(&mut text, &mut buffer, number);
             assert_eq!(text, number.to_string(), "{number:?}");

@@ -254,15 +254,7 @@ impl Store {
         field_type: CustomFieldType,
         entities: &[EntityType],
     ) -> Result<(), StoreError> {
-        // data-model.md: lowercase letters, digits and `_`, starting with a letter, at most 100.
-        let key_ok = key.len() <= 100
-            && key.starts_with(|c: char| c.is_ascii_lowercase())
-            && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !key_ok {
-            return Err(StoreError::Invalid(format!(
-                "attributeKey {key:?} must be lowercase letters, digits and _, start with a letter, at most 100 characters"
-            )));
-        }
+        crate::reference::AttributeKey::parse(key)?;
         if name.trim().is_empty() {
             return Err(StoreError::Invalid("a custom attribute needs a name".into()));
         }
@@ -632,7 +624,7 @@ impl Store {
         db.insert_api_key(&row)?;
         let key =
             ApiKey { id: row.id, org: org.clone(), name: row.name, scopes: row.scopes, created_at: row.created_at };
-        Ok(NewApiKey { key, token: format!("private_{id}_{secret}") })
+        Ok(NewApiKey { key, token: crate::keys::token(&id, &secret) })
     }
 
     /// The key a bearer token stands for, if the token is one of ours and not revoked.

@@ -865,6 +865,14 @@ async fn hooks_and_integrations_change_and_go_over_the_api() {
         send(&server, reqwest::Method::PATCH, &integration_path, Some(&key), Some(json!({ "sourceSystem": "x" })))
             .await;
     assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("sourceSystem")), "{body}");
+    // A name cannot be cleared: null is refused (as a wrong type), while a description can.
+    let (status, body) =
+        send(&server, reqwest::Method::PATCH, &integration_path, Some(&key), Some(json!({ "name": null }))).await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("name")), "{body}");
+    let (status, body) =
+        send(&server, reqwest::Method::PATCH, &integration_path, Some(&key), Some(json!({ "description": null })))
+            .await;
+    assert_eq!((status, body["data"]["description"].clone()), (200, Value::Null), "{body}");
     let (status, body) = send(
         &server,
         reqwest::Method::PATCH,
@@ -899,6 +907,35 @@ pub(crate) async fn wait_for_status(server: &Server, path: &str, key: &str, stat
 }
 
 /// Runs the hook through the API and waits for its execution to end.
+/// Every timestamp in `value` (any string that starts like one, `YYYY-MM-DDT`) has the one
+/// format: RFC 3339, UTC, `Z`, microseconds (`2026-12-02T00:40:03.902228Z`). Returns how
+/// many it checked.
+pub(crate) fn assert_one_timestamp_format(value: &Value) -> usize {
+    match value {
+        Value::String(text) => {
+            let bytes = text.as_bytes();
+            let starts_like_one = bytes.len() > 11
+                && bytes[..4].iter().all(u8::is_ascii_digit)
+                && bytes[4] == b'-'
+                && bytes[7] == b'-'
+                && bytes[10] == b'T';
+            if !starts_like_one {
+                return 0;
+            }
+            let shape_ok = bytes.len() == 27
+                && bytes[19] == b'.'
+                && bytes[20..26].iter().all(u8::is_ascii_digit)
+                && bytes[26] == b'Z'
+                && chrono::DateTime::parse_from_rfc3339(text).is_ok();
+            assert!(shape_ok, "{text:?} is not in the one timestamp format (2026-12-02T00:40:03.902228Z)");
+            1
+        }
+        Value::Array(items) => items.iter().map(assert_one_timestamp_format).sum(),
+        Value::Object(fields) => fields.values().map(assert_one_timestamp_format).sum(),
+        _ => 0,
+    }
+}
+
 async fn run_and_wait(server: &Server, org: &str, key: &str, hook: &str) -> Value {
     let (status, started) =
         send(server, reqwest::Method::POST, &format!("/api/v1/org/{org}/hooks/{hook}/run"), Some(key), None).await;
@@ -949,6 +986,7 @@ async fn a_pull_hook_runs_through_the_server_into_the_store() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(assert_one_timestamp_format(&body), 1, "the secret's updatedAt: {body}");
     let (status, body) = post(
         format!("/api/v1/org/{org}/integrations/{integration}/hooks"),
         json!({ "name": "employees", "type": "PULL", "entityType": "employee", "schedule": "1h",
@@ -982,6 +1020,8 @@ async fn a_pull_hook_runs_through_the_server_into_the_store() {
 
     let first = run_and_wait(&server, &org, &key, &hook).await;
     assert_eq!(first["status"], "succeeded", "{first}");
+    // Its times, its record's and every log line's and HTTP call's: one format.
+    assert!(assert_one_timestamp_format(&first) > 4, "{first}");
     assert_eq!((total(&first, "recordCount"), total(&first, "created")), (120, 120));
     assert!(first["pages"].as_array().unwrap().len() > 1, "the HR API pages");
     let (_, employees) = call(&server, &format!("/api/v1/org/{org}/employees?limit=1"), Some(&key)).await;

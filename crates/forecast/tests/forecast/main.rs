@@ -2,8 +2,8 @@
 
 use chrono::NaiveDate;
 use flowstate_forecast::{
-    Allocation, Contractor, Decimal, Detail, Employee, ExchangeRate, Forecast, GroupBy, MonthRange, Organisation, Project,
-    Rate, RateType, SalaryAdjustment, Team, Vacancy, VacancyStatus, forecast,
+    Allocation, Contractor, Decimal, Detail, Employee, ExchangeRate, Forecast, GroupBy, MonthRange, Organisation,
+    Project, Rate, RateType, SalaryAdjustment, Team, Vacancy, VacancyStatus, forecast,
 };
 
 fn date(text: &str) -> NaiveDate {

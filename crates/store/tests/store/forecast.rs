@@ -229,7 +229,10 @@ fn the_cost_chain_from_synced_records(test: TestStore) {
         &[
             ("C-hourly", contractor("Hourly", json!({ "rate": 50, "rateType": "hourly", "currencyCode": "GBP" }), 1.0)),
             ("C-daily", contractor("Daily", json!({ "rate": 300, "rateType": "daily", "currencyCode": "EUR" }), 1.0)),
-            ("C-monthly", contractor("Monthly", json!({ "rate": 4400, "rateType": "monthly", "currencyCode": "GBP" }), 0.5)),
+            (
+                "C-monthly",
+                contractor("Monthly", json!({ "rate": 4400, "rateType": "monthly", "currencyCode": "GBP" }), 0.5),
+            ),
             ("C-norate", contractor("No rate", json!({}), 1.0)),
             ("C-usd", contractor("Dollars", json!({ "rate": 100, "rateType": "daily", "currencyCode": "USD" }), 1.0)),
         ],
@@ -271,7 +274,10 @@ fn the_cost_chain_from_synced_records(test: TestStore) {
     assert_eq!(amounts(&result, "Unallocated", Some("V-unallocated")), ["1100.00"], "22 × 100 × 0.5");
     for line in ["V-hold", "V-cancelled", "E-3", "C-norate", "C-usd", "V-norange"] {
         assert!(
-            result.groups.iter().all(|group| group.lines.iter().all(|candidate| candidate.external_id.as_deref() != Some(line))),
+            result
+                .groups
+                .iter()
+                .all(|group| group.lines.iter().all(|candidate| candidate.external_id.as_deref() != Some(line))),
             "{line} costs nothing"
         );
     }
@@ -281,9 +287,18 @@ fn the_cost_chain_from_synced_records(test: TestStore) {
         let group = result.groups.iter().find(|group| group.external_id.as_deref() == Some(team)).unwrap();
         group.own.iter().map(ToString::to_string).collect::<Vec<_>>()
     };
-    assert_eq!((own("TEAM-core"), amounts(&result, "TEAM-core", None)), (vec!["12300.00".to_string()], vec!["12300.00".to_string()]));
-    assert_eq!((own("TEAM-plat"), amounts(&result, "TEAM-plat", None)), (vec!["16280.00".to_string()], vec!["28580.00".to_string()]));
-    assert_eq!((own("TEAM-eng"), amounts(&result, "TEAM-eng", None)), (vec!["0.00".to_string()], vec!["28580.00".to_string()]));
+    assert_eq!(
+        (own("TEAM-core"), amounts(&result, "TEAM-core", None)),
+        (vec!["12300.00".to_string()], vec!["12300.00".to_string()])
+    );
+    assert_eq!(
+        (own("TEAM-plat"), amounts(&result, "TEAM-plat", None)),
+        (vec!["16280.00".to_string()], vec!["28580.00".to_string()])
+    );
+    assert_eq!(
+        (own("TEAM-eng"), amounts(&result, "TEAM-eng", None)),
+        (vec!["0.00".to_string()], vec!["28580.00".to_string()])
+    );
     assert_eq!(amounts(&result, "TEAM-ops", None), ["2340.00"]);
     assert_eq!(amounts(&result, "Unallocated", None), ["3300.00"]);
     let order: Vec<_> = result.groups.iter().map(|group| group.name.as_str()).collect();
