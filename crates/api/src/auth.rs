@@ -51,10 +51,8 @@ async fn caller(state: &AppState, token: Option<String>, org: Option<String>) ->
         ApiError::new(ErrorCode::Unauthorized, "send a live API key as `Authorization: Bearer private_{id}_{secret}`")
     };
     let token = token.ok_or_else(unauthorized)?;
-    let store = state.store.clone();
-    let key = tokio::task::spawn_blocking(move || store.authenticate(&token))
-        .await
-        .map_err(ApiError::internal)??
+    let key = crate::execution::blocking(&state.store, move |store| store.authenticate(&token))
+        .await?
         .ok_or_else(unauthorized)?;
     // Another organisation's data is refused the same way whether or not it exists.
     if org.as_deref() != Some(key.org.as_str()) {

@@ -20,11 +20,11 @@
 use std::{sync::Arc, time::Duration};
 
 use flowstate_runtime::{Engine, Status};
-use flowstate_store::{ChangeEvent, OrgId, Store, integrations::Hook};
+use flowstate_store::{ChangeEvent, OrgId, Store, StoreError, integrations::Hook};
 use serde_json::{Value, json};
 
 use crate::{
-    runner::{Unprepared, blocking, now, prepare, save, status_name},
+    execution::{Unprepared, blocking, now, prepare, save, status_name},
     vault::Vault,
 };
 
@@ -84,7 +84,7 @@ impl Watch {
         &mut self,
         store: &Arc<Store>,
         woken: bool,
-    ) -> Result<Vec<(OrgId, Hook)>, String> {
+    ) -> Result<Vec<(OrgId, Hook)>, StoreError> {
         let latest = blocking(store, |store| store.latest_event_seq()).await?;
         let due = woken
             || self.again
@@ -122,7 +122,7 @@ pub(crate) async fn deliver_pending(
     settings: PushSettings,
     org: &OrgId,
     hook: &Hook,
-) -> Result<usize, String> {
+) -> Result<usize, StoreError> {
     let (lookup_org, hook_id) = (org.clone(), hook.id.clone());
     let Some(mut position) = blocking(store, move |store| store.push_cursor(&lookup_org, &hook_id)).await? else {
         let (start_org, hook_id) = (org.clone(), hook.id.clone());
@@ -142,7 +142,7 @@ pub(crate) async fn deliver_pending(
     let (integration_org, integration_id) = (org.clone(), hook.integration_id.clone());
     let integration = blocking(store, move |store| store.integration(&integration_org, &integration_id))
         .await?
-        .ok_or_else(|| format!("integration {} is gone", hook.integration_id))?;
+        .ok_or_else(|| StoreError::NotFound(format!("integration {}", hook.integration_id)))?;
     // Secrets and organisation once per batch, not per event (read again after a failure).
     let mut invocation = None;
     let mut delivered = 0;
@@ -171,7 +171,7 @@ struct Lease {
 }
 
 impl Lease {
-    async fn take(store: &Arc<Store>, org: &OrgId, hook: &Hook) -> Result<Lease, String> {
+    async fn take(store: &Arc<Store>, org: &OrgId, hook: &Hook) -> Result<Lease, StoreError> {
         // Its age counts from before the call: the lease runs from `now`.
         let taken_at = std::time::Instant::now();
         let (org, hook_id, now) = (org.clone(), hook.id.clone(), chrono::Utc::now());
@@ -188,7 +188,7 @@ impl Lease {
     }
 
     /// Whether this server still holds the lease, renewing it if it is getting old.
-    async fn keep(&mut self, store: &Arc<Store>, org: &OrgId, hook: &Hook) -> Result<bool, String> {
+    async fn keep(&mut self, store: &Arc<Store>, org: &OrgId, hook: &Hook) -> Result<bool, StoreError> {
         let renew_after = (LEASE / 4).to_std().expect("a positive lease");
         if self.held && self.taken_at.elapsed() >= renew_after {
             *self = Lease::take(store, org, hook).await?;
@@ -229,7 +229,7 @@ async fn deliver(
     invocation: &mut Option<flowstate_runtime::HookInvocation>,
     lease: &mut Lease,
     event: &ChangeEvent,
-) -> Result<bool, String> {
+) -> Result<bool, StoreError> {
     let Target { org, integration, hook, vault } = *target;
     let context = context_event(event);
     let attempts = hook.retry_policy.unwrap_or_default().max_attempts.max(1);
@@ -247,15 +247,12 @@ async fn deliver(
             Some(ready) => Ok(&*ready),
             None => match prepare(store, vault, org, integration, hook).await {
                 Ok(prepared) => Ok(&*invocation.insert(prepared)),
-                Err(Unprepared::Store(message)) => return Err(format!("preparing the PUSH hook failed: {message}")),
+                // The store could not be read: the event waits for a later pass.
+                Err(Unprepared::Store(error)) => return Err(error),
                 Err(unprepared) => Err(unprepared.message()),
             },
         };
-        let mut execution =
-            match blocking(store, move |store| store.start_execution(&start_org, &hook_id, "event")).await {
-                Ok(execution) => execution,
-                Err(message) => return Err(format!("recording a PUSH execution failed: {message}")),
-            };
+        let mut execution = blocking(store, move |store| store.start_execution(&start_org, &hook_id, "event")).await?;
         execution.event_id = Some(event.id.clone());
         let succeeded = match ready {
             Ok(invocation) => {

@@ -16,7 +16,7 @@ use crate::{
     AppState,
     auth::{Caller, authorize},
     error::{ApiError, ErrorCode},
-    resources::blocking,
+    execution::blocking,
 };
 
 /// The query parameters the forecast takes.
@@ -62,7 +62,7 @@ pub(crate) async fn forecast(
     let org = OrgId::new(org);
     let detail = if with_lines { Detail::Lines } else { Detail::Totals };
     let forecast =
-        blocking(&state, move |store| store.forecast(&org, range, group_by, team.as_deref(), detail)).await?;
+        blocking(&state.store, move |store| store.forecast(&org, range, group_by, team.as_deref(), detail)).await?;
     Ok(Json(json!({ "data": render(&forecast) })))
 }
 

@@ -17,8 +17,8 @@ use crate::{
     auth::{Caller, authorize},
     body::Body,
     error::{ApiError, ErrorCode},
+    execution::blocking,
     reply::{self, created, whole},
-    resources::blocking,
     scheduler::{MAX_EXECUTIONS_PER_HOUR, Refusal, may_start},
 };
 
@@ -41,7 +41,8 @@ pub(crate) async fn create_integration(
     let (name, source) = (name.unwrap_or_default(), source.unwrap_or_default());
     let org = OrgId::new(org);
     let integration =
-        blocking(&state, move |store| store.create_integration(&org, &name, description.as_deref(), &source)).await?;
+        blocking(&state.store, move |store| store.create_integration(&org, &name, description.as_deref(), &source))
+            .await?;
     Ok(created(integration))
 }
 
@@ -52,7 +53,7 @@ pub(crate) async fn list_integrations(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "integrations:read")?;
     let org = OrgId::new(org);
-    let integrations = blocking(&state, move |store| store.integrations(&org)).await?;
+    let integrations = blocking(&state.store, move |store| store.integrations(&org)).await?;
     Ok(whole(integrations))
 }
 
@@ -63,7 +64,7 @@ pub(crate) async fn get_integration(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "integrations:read")?;
     let (org, key) = (OrgId::new(org), id.clone());
-    match blocking(&state, move |store| store.integration(&org, &key)).await? {
+    match blocking(&state.store, move |store| store.integration(&org, &key)).await? {
         Some(integration) => Ok(Json(json!({ "data": integration }))),
         None => Err(not_found("integration", &id)),
     }
@@ -92,7 +93,7 @@ pub(crate) async fn put_secret(
     let sealed = state.vault.seal(&integration_id, &name, &value.unwrap_or_default());
     let updated_at = sealed.updated_at.clone();
     let org = OrgId::new(org);
-    blocking(&state, move |store| store.put_secret(&org, &integration_id, &sealed)).await?;
+    blocking(&state.store, move |store| store.put_secret(&org, &integration_id, &sealed)).await?;
     Ok(Json(json!({ "data": { "name": name, "updatedAt": updated_at } })))
 }
 
@@ -103,7 +104,7 @@ pub(crate) async fn delete_secret(
 ) -> Result<StatusCode, ApiError> {
     authorize(&caller, &org, "integrations:write")?;
     let (org, key) = (OrgId::new(org), name.clone());
-    if blocking(&state, move |store| store.delete_secret(&org, &integration_id, &key)).await? {
+    if blocking(&state.store, move |store| store.delete_secret(&org, &integration_id, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found("secret", &name))
@@ -118,7 +119,7 @@ pub(crate) async fn list_secrets(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "integrations:read")?;
     let org = OrgId::new(org);
-    let secrets = blocking(&state, move |store| store.secrets(&org, &integration_id)).await?;
+    let secrets = blocking(&state.store, move |store| store.secrets(&org, &integration_id)).await?;
     let names: Vec<Value> =
         secrets.into_iter().map(|secret| json!({ "name": secret.name, "updatedAt": secret.updated_at })).collect();
     Ok(whole(names))
@@ -155,7 +156,7 @@ pub(crate) async fn create_hook(
         retry_policy: fields.retry_policy,
     };
     let org = OrgId::new(org);
-    let hook = blocking(&state, move |store| store.create_hook(&org, &integration_id, new)).await?;
+    let hook = blocking(&state.store, move |store| store.create_hook(&org, &integration_id, new)).await?;
     Ok(created(hook))
 }
 
@@ -276,7 +277,7 @@ pub(crate) async fn update_hook(
     if let Some(code) = &update.code {
         compiles(update.name.as_deref().unwrap_or(&stored.name), code).await?;
     }
-    let hook = blocking(&state, move |store| store.update_hook(&org, &stored.id, update)).await?;
+    let hook = blocking(&state.store, move |store| store.update_hook(&org, &stored.id, update)).await?;
     Ok(Json(json!({ "data": hook })))
 }
 
@@ -288,7 +289,7 @@ pub(crate) async fn delete_hook(
 ) -> Result<StatusCode, ApiError> {
     authorize(&caller, &org, "integrations:write")?;
     let (org, key) = (OrgId::new(org), id.clone());
-    if blocking(&state, move |store| store.delete_hook(&org, &key)).await? {
+    if blocking(&state.store, move |store| store.delete_hook(&org, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found("hook", &id))
@@ -312,7 +313,7 @@ pub(crate) async fn update_integration(
         body.problem("sourceSystem", "sourceSystem is fixed: synced records remember their source by it".into());
     }
     body.finish()?;
-    let integration = blocking(&state, move |store| {
+    let integration = blocking(&state.store, move |store| {
         store.update_integration(&org, &id, name.as_deref(), description.as_ref().map(Option::as_deref))
     })
     .await?;
@@ -327,7 +328,7 @@ pub(crate) async fn delete_integration(
 ) -> Result<StatusCode, ApiError> {
     authorize(&caller, &org, "integrations:write")?;
     let (org, key) = (OrgId::new(org), id.clone());
-    if blocking(&state, move |store| store.delete_integration(&org, &key)).await? {
+    if blocking(&state.store, move |store| store.delete_integration(&org, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found("integration", &id))
@@ -341,13 +342,13 @@ pub(crate) async fn list_hooks(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "integrations:read")?;
     let org = OrgId::new(org);
-    let hooks = blocking(&state, move |store| store.hooks(&org, &integration_id)).await?;
+    let hooks = blocking(&state.store, move |store| store.hooks(&org, &integration_id)).await?;
     Ok(whole(hooks))
 }
 
 async fn find_hook(state: &AppState, org: &OrgId, id: &str) -> Result<Hook, ApiError> {
     let (org, key) = (org.clone(), id.to_string());
-    blocking(state, move |store| store.hook(&org, &key)).await?.ok_or_else(|| not_found("hook", id))
+    blocking(&state.store, move |store| store.hook(&org, &key)).await?.ok_or_else(|| not_found("hook", id))
 }
 
 pub(crate) async fn get_hook(
@@ -377,7 +378,7 @@ pub(crate) async fn run_hook(
         return Err(ApiError::new(ErrorCode::Conflict, "this hook is disabled; enable it to run it"));
     }
     let (lookup_org, integration_id, hook_id) = (org.clone(), hook.integration_id.clone(), hook.id.clone());
-    let (integration, allowed) = blocking(&state, move |store| {
+    let (integration, allowed) = blocking(&state.store, move |store| {
         let integration = store.integration(&lookup_org, &integration_id)?;
         Ok((integration, may_start(store, &lookup_org, &hook_id, chrono::Utc::now())?))
     })
@@ -403,7 +404,8 @@ pub(crate) async fn run_hook(
     };
     let (queue_org, hook_id) = (org.clone(), hook.id.clone());
     let at = flowstate_store::timestamp(chrono::Utc::now());
-    let execution = blocking(&state, move |store| store.queue_execution(&queue_org, &hook_id, "manual", &at)).await?;
+    let execution =
+        blocking(&state.store, move |store| store.queue_execution(&queue_org, &hook_id, "manual", &at)).await?;
     runner.wake();
     Ok((StatusCode::ACCEPTED, Json(json!({ "data": execution }))))
 }
@@ -421,7 +423,8 @@ pub(crate) async fn list_executions(
     let org = OrgId::new(org);
     let hook = find_hook(&state, &org, &id).await?;
     let (page, limit) = (query.page, query.limit);
-    let (executions, total) = blocking(&state, move |store| store.executions_page(&org, &hook.id, page, limit)).await?;
+    let (executions, total) =
+        blocking(&state.store, move |store| store.executions_page(&org, &hook.id, page, limit)).await?;
     Ok(reply::page(executions, page, limit, total))
 }
 
@@ -432,7 +435,7 @@ pub(crate) async fn get_execution(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "executions:read")?;
     let (org, key) = (OrgId::new(org), id.clone());
-    match blocking(&state, move |store| store.execution(&org, &key)).await? {
+    match blocking(&state.store, move |store| store.execution(&org, &key)).await? {
         Some(execution) => Ok(Json(json!({ "data": execution }))),
         None => Err(not_found("execution", &id)),
     }

@@ -28,6 +28,7 @@ mod body;
 pub mod dispatcher;
 mod edge;
 mod error;
+mod execution;
 pub mod fair;
 pub mod forecast;
 mod integrations;
@@ -142,8 +143,7 @@ async fn health(
 }
 
 async fn render_metrics(axum::extract::State(state): axum::extract::State<AppState>) -> Result<String, ApiError> {
-    let store = state.store.clone();
-    let counts = tokio::task::spawn_blocking(move || store.execution_counts()).await.map_err(ApiError::internal)??;
+    let counts = execution::blocking(&state.store, |store| store.execution_counts()).await?;
     Ok(state.metrics.render(&counts))
 }
 

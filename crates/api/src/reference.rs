@@ -15,8 +15,9 @@ use crate::{
     auth::{Caller, authorize},
     body::Body,
     error::{ApiError, ErrorCode},
+    execution::blocking,
     reply::{created, whole},
-    resources::{blocking, resolve, written},
+    resources::{resolve, written},
 };
 
 pub(crate) async fn list_job_roles(
@@ -26,7 +27,7 @@ pub(crate) async fn list_job_roles(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "job-roles:read")?;
     let org = OrgId::new(org);
-    Ok(whole(blocking(&state, move |store| store.job_roles(&org)).await?))
+    Ok(whole(blocking(&state.store, move |store| store.job_roles(&org)).await?))
 }
 
 /// `POST /job-roles` with `{ title, externalId? }`.
@@ -42,7 +43,7 @@ pub(crate) async fn create_job_role(
     let external_id = body.text("externalId", false);
     body.finish()?;
     let org = OrgId::new(org);
-    let role = blocking(&state, move |store| store.create_job_role(&org, &title, external_id.as_deref())).await?;
+    let role = blocking(&state.store, move |store| store.create_job_role(&org, &title, external_id.as_deref())).await?;
     Ok(created(role))
 }
 
@@ -53,7 +54,7 @@ pub(crate) async fn list_definitions(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "custom-attributes:read")?;
     let org = OrgId::new(org);
-    Ok(whole(blocking(&state, move |store| store.custom_attribute_definitions(&org)).await?))
+    Ok(whole(blocking(&state.store, move |store| store.custom_attribute_definitions(&org)).await?))
 }
 
 /// `POST /custom-attribute-definitions` with `{ name, attributeKey?, fieldType, entityTypes }`.
@@ -103,7 +104,7 @@ pub(crate) async fn create_definition(
     body.finish()?;
     let field_type = field_type.expect("checked by finish");
     let org = OrgId::new(org);
-    let definition = blocking(&state, move |store| {
+    let definition = blocking(&state.store, move |store| {
         store.define_custom_attribute(&org, &name, &key, field_type, &entities)?;
         let definitions = store.custom_attribute_definitions(&org)?;
         definitions
@@ -122,7 +123,7 @@ pub(crate) async fn list_exchange_rates(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "exchange-rates:read")?;
     let org = OrgId::new(org);
-    Ok(whole(blocking(&state, move |store| store.exchange_rates(&org)).await?))
+    Ok(whole(blocking(&state.store, move |store| store.exchange_rates(&org)).await?))
 }
 
 /// `POST /exchange-rates` with `{ fromCurrency, toCurrency, rate, effectiveDate }`: sets the
@@ -141,7 +142,7 @@ pub(crate) async fn put_exchange_rate(
     let effective = body.text("effectiveDate", true).unwrap_or_default();
     body.finish()?;
     let org = OrgId::new(org);
-    let rate = blocking(&state, move |store| store.put_exchange_rate(&org, &from, &to, rate, &effective)).await?;
+    let rate = blocking(&state.store, move |store| store.put_exchange_rate(&org, &from, &to, rate, &effective)).await?;
     Ok(created(rate))
 }
 
@@ -152,7 +153,7 @@ pub(crate) async fn delete_exchange_rate(
 ) -> Result<StatusCode, ApiError> {
     authorize(&caller, &org, "exchange-rates:write")?;
     let (org, key) = (OrgId::new(org), id.clone());
-    if blocking(&state, move |store| store.delete_exchange_rate(&org, &key)).await? {
+    if blocking(&state.store, move |store| store.delete_exchange_rate(&org, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(ErrorCode::NotFound, format!("no exchange rate {id:?}")))
@@ -178,7 +179,7 @@ pub(crate) async fn list_adjustments(
     let (entity, field) = history(&segment, &kind)?;
     authorize(&caller, &org, "adjustments:read")?;
     let (org, key) = (OrgId::new(org), id.clone());
-    let found = blocking(&state, move |store| store.find(&org, entity, &key)).await?;
+    let found = blocking(&state.store, move |store| store.find(&org, entity, &key)).await?;
     let found =
         found.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no {entity} with id or externalId {id:?}")))?;
     let rows = found[field].as_array().cloned().unwrap_or_default();
@@ -202,7 +203,7 @@ pub(crate) async fn add_adjustment(
     let mut data = serde_json::Map::new();
     data.insert(field.to_string(), json!([adjustment]));
     let write = EntityWrite::Append { id, data };
-    let entity = written(blocking(&state, move |store| store.write_entity(&org, entity, write)).await?)?;
+    let entity = written(blocking(&state.store, move |store| store.write_entity(&org, entity, write)).await?)?;
     Ok(created(entity))
 }
 
@@ -213,7 +214,7 @@ pub(crate) async fn list_work_types(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "work-types:read")?;
     let org = OrgId::new(org);
-    Ok(whole(blocking(&state, move |store| store.work_types(&org)).await?))
+    Ok(whole(blocking(&state.store, move |store| store.work_types(&org)).await?))
 }
 
 /// `POST /work-types` with `{ name, externalId?, overheadPercentage }` (`30` is 30 %).
@@ -231,7 +232,8 @@ pub(crate) async fn create_work_type(
     body.finish()?;
     let org = OrgId::new(org);
     let created_type =
-        blocking(&state, move |store| store.create_work_type(&org, &name, external_id.as_deref(), overhead)).await?;
+        blocking(&state.store, move |store| store.create_work_type(&org, &name, external_id.as_deref(), overhead))
+            .await?;
     Ok(created(created_type))
 }
 
@@ -251,7 +253,7 @@ pub(crate) async fn update_work_type(
     };
     body.finish()?;
     let org = OrgId::new(org);
-    let changed = blocking(&state, move |store| store.update_work_type(&org, &id, update)).await?;
+    let changed = blocking(&state.store, move |store| store.update_work_type(&org, &id, update)).await?;
     Ok(Json(json!({ "data": changed })))
 }
 
@@ -262,7 +264,7 @@ pub(crate) async fn delete_work_type(
 ) -> Result<StatusCode, ApiError> {
     authorize(&caller, &org, "work-types:write")?;
     let (org, key) = (OrgId::new(org), id.clone());
-    if blocking(&state, move |store| store.delete_work_type(&org, &key)).await? {
+    if blocking(&state.store, move |store| store.delete_work_type(&org, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(ErrorCode::NotFound, format!("no work type {id:?}")))

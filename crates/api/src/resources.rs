@@ -18,6 +18,7 @@ use crate::{
     AppState,
     auth::{Caller, authorize},
     error::{ApiError, ErrorCode},
+    execution::blocking,
     list::ListQuery,
 };
 
@@ -37,15 +38,6 @@ fn resource(segment: &str) -> Result<EntityType, ApiError> {
         .find(|(name, _)| *name == segment)
         .map(|(_, entity)| *entity)
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no resource {segment:?}")))
-}
-
-/// Runs a store call on the blocking pool.
-pub(crate) async fn blocking<T: Send + 'static>(
-    state: &AppState,
-    call: impl FnOnce(&flowstate_store::Store) -> Result<T, flowstate_store::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = state.store.clone();
-    Ok(tokio::task::spawn_blocking(move || call(&store)).await.map_err(ApiError::internal)??)
 }
 
 pub(crate) async fn list(
@@ -72,13 +64,13 @@ pub(crate) async fn list(
                 page: query.page,
                 limit: query.limit,
             };
-            blocking(&state, move |store| store.list_page(&org, entity, &page)).await?
+            blocking(&state.store, move |store| store.list_page(&org, entity, &page)).await?
         }
         None => {
             // Sorting and filtering every entity is CPU work of its own: on the blocking pool,
             // not on an HTTP worker, where it held up every other request for as long.
             let applied = query.clone();
-            blocking(&state, move |store| {
+            blocking(&state.store, move |store| {
                 let entities = match &applied.search {
                     Some(text) => store.export_mentioning(&org, entity, text)?,
                     None => store.export(&org, entity)?,
@@ -100,7 +92,7 @@ pub(crate) async fn get_one(
     authorize(&caller, &org, &format!("{segment}:read"))?;
     let org = OrgId::new(org);
     let key = id.clone();
-    match blocking(&state, move |store| store.find(&org, entity, &key)).await? {
+    match blocking(&state.store, move |store| store.find(&org, entity, &key)).await? {
         Some(found) => Ok(Json(json!({ "data": found }))),
         None => Err(ApiError::new(ErrorCode::NotFound, format!("no {entity} with id or externalId {id:?}"))),
     }
@@ -126,7 +118,7 @@ fn rejected(errors: &[flowstate_sync::RecordError]) -> ApiError {
 /// The internal id of the entity `{id}` names (its id or externalId), or 404.
 pub(crate) async fn resolve(state: &AppState, org: &OrgId, entity: EntityType, id: &str) -> Result<String, ApiError> {
     let (lookup_org, key) = (org.clone(), id.to_string());
-    let found = blocking(state, move |store| store.find(&lookup_org, entity, &key)).await?;
+    let found = blocking(&state.store, move |store| store.find(&lookup_org, entity, &key)).await?;
     found
         .and_then(|found| found["id"].as_str().map(str::to_string))
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no {entity} with id or externalId {id:?}")))
@@ -152,7 +144,7 @@ pub(crate) async fn create(
     };
     let org = OrgId::new(org);
     let write = EntityWrite::Create { external_id, data };
-    let entity = written(blocking(&state, move |store| store.write_entity(&org, entity, write)).await?)?;
+    let entity = written(blocking(&state.store, move |store| store.write_entity(&org, entity, write)).await?)?;
     Ok(crate::reply::created(entity))
 }
 
@@ -175,7 +167,7 @@ pub(crate) async fn update(
     let org = OrgId::new(org);
     let id = resolve(&state, &org, entity, &id).await?;
     let write = EntityWrite::Update { id, data };
-    let entity = written(blocking(&state, move |store| store.write_entity(&org, entity, write)).await?)?;
+    let entity = written(blocking(&state.store, move |store| store.write_entity(&org, entity, write)).await?)?;
     Ok(Json(json!({ "data": entity })))
 }
 
@@ -189,7 +181,7 @@ pub(crate) async fn delete(
     authorize(&caller, &org, &format!("{segment}:write"))?;
     let org = OrgId::new(org);
     let id = resolve(&state, &org, entity, &id).await?;
-    written(blocking(&state, move |store| store.write_entity(&org, entity, EntityWrite::Delete { id })).await?)?;
+    written(blocking(&state.store, move |store| store.write_entity(&org, entity, EntityWrite::Delete { id })).await?)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -218,7 +210,7 @@ pub(crate) async fn fill(
     let segment = if filler == EntityType::Employee { "employees" } else { "contractors" };
     authorize(&caller, &org, &format!("{segment}:write"))?;
     let org = OrgId::new(org);
-    match blocking(&state, move |store| store.fill_vacancy(&org, &id, filler, &body)).await? {
+    match blocking(&state.store, move |store| store.fill_vacancy(&org, &id, filler, &body)).await? {
         Filled::Done { vacancy, filler: person } => {
             Ok((StatusCode::CREATED, Json(json!({ "data": { "vacancy": vacancy, filler.as_str(): person } }))))
         }

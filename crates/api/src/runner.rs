@@ -21,7 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use flowstate_runtime::{Engine, ExecutionRecord, HookInvocation, OrgInfo, Secrets, Status};
+use flowstate_runtime::{Engine, ExecutionRecord};
 use flowstate_store::{
     IncomingRecord, OrgId, Store,
     integrations::{EXECUTION_LEASE_SECONDS, Execution, Hook, Integration, QueuedExecution},
@@ -30,7 +30,13 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 use tracing::Instrument;
 
-use crate::{dispatcher::PushSettings, fair::Fairness, metrics::Metrics, vault::Vault};
+use crate::{
+    dispatcher::PushSettings,
+    execution::{blocking, now, prepare, save, status_name},
+    fair::Fairness,
+    metrics::Metrics,
+    vault::Vault,
+};
 
 /// One PULL execution to run, claimed.
 pub struct Job {
@@ -503,18 +509,6 @@ async fn claim(store: &Arc<Store>, queued: QueuedExecution) -> Option<Job> {
     }
 }
 
-/// The store is synchronous: calls go to the blocking pool.
-pub(crate) async fn blocking<T: Send + 'static>(
-    store: &Arc<Store>,
-    call: impl FnOnce(&Store) -> Result<T, flowstate_store::StoreError> + Send + 'static,
-) -> Result<T, String> {
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || call(&store)).await {
-        Ok(result) => result.map_err(|error| error.to_string()),
-        Err(error) => Err(error.to_string()),
-    }
-}
-
 async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metrics, job: Job) {
     let Job { org, integration, hook, mut execution } = job;
     let prepared = prepare(store, vault, &org, &integration, &hook).await;
@@ -574,81 +568,6 @@ async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metri
     execution.finished_at = Some(now());
     tracing::info!(status = %execution.status, pages = record.pages.len(), "execution finished");
     save(store, &org, &execution).await;
-}
-
-pub(crate) fn status_name(status: Status) -> &'static str {
-    match status {
-        Status::Succeeded => "succeeded",
-        Status::Failed => "failed",
-        Status::TimedOut => "timed_out",
-    }
-}
-
-pub(crate) fn now() -> String {
-    flowstate_store::timestamp(chrono::Utc::now())
-}
-
-pub(crate) async fn save(store: &Arc<Store>, org: &OrgId, execution: &Execution) {
-    let (org, execution) = (org.clone(), execution.clone());
-    match blocking(store, move |store| store.save_execution(&org, &execution)).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::warn!("the execution was failed as interrupted meanwhile (its lease passed); this save is dropped")
-        }
-        Err(message) => tracing::error!(%message, "saving an execution failed"),
-    }
-}
-
-/// The hook's invocation: its code, the organisation, and its integration's secrets opened.
-/// Why a hook could not be made ready to run.
-#[derive(Debug)]
-pub(crate) enum Unprepared {
-    /// The store could not be read: worth trying again later.
-    Store(String),
-    /// A secret cannot be opened with this server's master key: the run fails.
-    Secret(String),
-}
-
-impl Unprepared {
-    pub(crate) fn message(self) -> String {
-        match self {
-            Unprepared::Store(message) | Unprepared::Secret(message) => message,
-        }
-    }
-}
-
-pub(crate) async fn prepare(
-    store: &Arc<Store>,
-    vault: &Vault,
-    org: &OrgId,
-    integration: &Integration,
-    hook: &Hook,
-) -> Result<HookInvocation, Unprepared> {
-    let (secrets_org, integration_id) = (org.clone(), integration.id.clone());
-    let sealed =
-        blocking(store, move |store| store.secrets(&secrets_org, &integration_id)).await.map_err(Unprepared::Store)?;
-    let mut secrets = Vec::new();
-    for secret in sealed {
-        let Some(value) = vault.open(&integration.id, &secret) else {
-            let message = format!("secret {:?} cannot be opened with this server's master key", secret.name);
-            return Err(Unprepared::Secret(message));
-        };
-        secrets.push((secret.name, value));
-    }
-    let info_org = org.clone();
-    let organization = blocking(store, move |store| store.organization(&info_org)).await.map_err(Unprepared::Store)?;
-    Ok(HookInvocation {
-        file_name: format!("{}.js", hook.name),
-        code: hook.code.clone(),
-        kv_scope: crate::kv::scope(org, &hook.id),
-        secrets: Secrets::new(secrets),
-        org: OrgInfo {
-            id: org.to_string(),
-            name: organization.name,
-            timezone: organization.timezone,
-            currency: organization.currency,
-        },
-    })
 }
 
 #[cfg(test)]
