@@ -55,9 +55,9 @@ fn quantile(values: &mut [f64], q: f64) -> f64 {
 fn hook(name: &str, hook_type: &str, code: &str, max_attempts: Option<u32>) -> NewHook {
     NewHook {
         name: name.into(),
-        hook_type: hook_type.into(),
+        hook_type: hook_type.parse().unwrap(),
         entity_type: EntityType::Employee,
-        event_types: if hook_type == "PUSH" { vec!["create".into()] } else { Vec::new() },
+        event_types: if hook_type == "PUSH" { vec![flowstate_store::kinds::ChangeType::Create] } else { Vec::new() },
         code: code.into(),
         schedule: None,
         preferred_hour: None,
@@ -214,7 +214,14 @@ async fn fairness() {
                 hook(&format!("spin {n}"), "PULL", "async function run(ctx) { while (true) {} }", None),
             )
             .unwrap();
-        store.queue_execution(&spinner, &spin.id, "manual", &flowstate_store::timestamp(chrono::Utc::now())).unwrap();
+        store
+            .queue_execution(
+                &spinner,
+                &spin.id,
+                flowstate_store::kinds::Trigger::Manual,
+                &flowstate_store::timestamp(chrono::Utc::now()),
+            )
+            .unwrap();
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut latencies = Vec::new();

@@ -182,9 +182,9 @@ fn main() {
                 &integration.id,
                 flowstate_store::integrations::NewHook {
                     name: "forward".into(),
-                    hook_type: "PUSH".into(),
+                    hook_type: flowstate_store::kinds::HookType::Push,
                     entity_type: flowstate_sync::EntityType::Employee,
-                    event_types: vec!["create".into()],
+                    event_types: vec![flowstate_store::kinds::ChangeType::Create],
                     code: "async function run(ctx) { await ctx.http.post('https://receiver.example.com/events', { id: ctx.event.after.externalId }); }".into(),
                     schedule: None,
                     preferred_hour: None,

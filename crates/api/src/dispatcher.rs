@@ -20,11 +20,15 @@
 use std::{sync::Arc, time::Duration};
 
 use flowstate_runtime::{Engine, Status};
-use flowstate_store::{ChangeEvent, OrgId, Store, StoreError, integrations::Hook};
+use flowstate_store::{
+    ChangeEvent, OrgId, Store, StoreError,
+    integrations::Hook,
+    kinds::{ExecutionStatus, Trigger},
+};
 use serde_json::{Value, json};
 
 use crate::{
-    execution::{Unprepared, blocking, now, prepare, save, status_name},
+    execution::{Unprepared, blocking, finished_status, now, prepare, save},
     vault::Vault,
 };
 
@@ -147,7 +151,7 @@ pub(crate) async fn deliver_pending(
     let mut invocation = None;
     let mut delivered = 0;
     for event in events {
-        let wanted = event.entity_type == hook.entity_type.as_str()
+        let wanted = event.entity_type == hook.entity_type
             && (hook.event_types.is_empty() || hook.event_types.contains(&event.change_type));
         let target = Target { org, integration: &integration, hook, vault };
         if wanted && !deliver(engine, store, settings, &target, &mut invocation, &mut lease, &event).await? {
@@ -252,18 +256,19 @@ async fn deliver(
                 Err(unprepared) => Err(unprepared.message()),
             },
         };
-        let mut execution = blocking(store, move |store| store.start_execution(&start_org, &hook_id, "event")).await?;
+        let mut execution =
+            blocking(store, move |store| store.start_execution(&start_org, &hook_id, Trigger::Event)).await?;
         execution.event_id = Some(event.id.clone());
         let succeeded = match ready {
             Ok(invocation) => {
                 let record = engine.run_push(invocation, &context).await;
-                execution.status = status_name(record.status).into();
+                execution.status = finished_status(record.status);
                 execution.error = record.error.as_ref().map(|error| error.message.clone());
                 execution.record = Some(serde_json::to_value(&record).expect("records serialize"));
                 record.status == Status::Succeeded
             }
             Err(message) => {
-                execution.status = "failed".into();
+                execution.status = ExecutionStatus::Failed;
                 execution.error = Some(message);
                 false
             }

@@ -9,6 +9,7 @@ use flowstate_runtime::{HookInvocation, OrgInfo, Secrets, Status};
 use flowstate_store::{
     OrgId, Store, StoreError,
     integrations::{Execution, Hook, Integration},
+    kinds::ExecutionStatus,
 };
 
 use crate::vault::Vault;
@@ -25,11 +26,12 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|error| Err(StoreError::Database(format!("a store call did not finish: {error}"))))
 }
 
-pub(crate) fn status_name(status: Status) -> &'static str {
+/// An execution's status once the runtime has run it.
+pub(crate) fn finished_status(status: Status) -> ExecutionStatus {
     match status {
-        Status::Succeeded => "succeeded",
-        Status::Failed => "failed",
-        Status::TimedOut => "timed_out",
+        Status::Succeeded => ExecutionStatus::Succeeded,
+        Status::Failed => ExecutionStatus::Failed,
+        Status::TimedOut => ExecutionStatus::TimedOut,
     }
 }
 

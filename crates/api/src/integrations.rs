@@ -8,6 +8,7 @@ use axum::{
 use flowstate_store::{
     OrgId,
     integrations::{Hook, HookUpdate, NewHook, RetryPolicy},
+    kinds::{ChangeType, HookType, Trigger},
 };
 use flowstate_sync::EntityType;
 use serde_json::{Value, json};
@@ -135,7 +136,7 @@ pub(crate) async fn create_hook(
     let mut body = Body::new(body)?;
     let fields = HookFields::read(&mut body);
     let name = body.text("name", true);
-    let hook_type = body.text("type", true);
+    let hook_type = body.one_of::<HookType>("type", true);
     let code = body.text("code", true);
     if !matches!(body.get("entityType"), Some(Value::String(_))) && fields.entity.is_none() {
         body.problem("entityType", "entityType is required".into());
@@ -146,7 +147,7 @@ pub(crate) async fn create_hook(
     }
     let new = NewHook {
         name: name.unwrap_or_default(),
-        hook_type: hook_type.unwrap_or_default(),
+        hook_type: hook_type.unwrap_or(HookType::Pull),
         entity_type: fields.entity.unwrap_or(EntityType::Employee),
         event_types: fields.event_types.unwrap_or_default(),
         code: code.unwrap_or_default(),
@@ -177,7 +178,7 @@ async fn compiles(hook_name: &str, code: &str) -> Result<(), ApiError> {
 /// The hook settings a body may carry, on creation and in a `PATCH`.
 struct HookFields {
     entity: Option<EntityType>,
-    event_types: Option<Vec<String>>,
+    event_types: Option<Vec<ChangeType>>,
     schedule: Option<Option<String>>,
     preferred_hour: Option<Option<u8>>,
     enabled: Option<bool>,
@@ -197,7 +198,15 @@ impl HookFields {
             None => None,
             Some(Value::Null) => Some(Vec::new()),
             Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-                Some(items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                let parsed: Result<Vec<ChangeType>, String> =
+                    items.iter().filter_map(Value::as_str).map(str::parse).collect();
+                match parsed {
+                    Ok(types) => Some(types),
+                    Err(message) => {
+                        body.problem("eventTypes", format!("each of eventTypes {message}"));
+                        None
+                    }
+                }
             }
             Some(_) => {
                 body.problem("eventTypes", "eventTypes must be an array of strings".into());
@@ -261,7 +270,7 @@ pub(crate) async fn update_hook(
     if fields.entity.is_some_and(|entity| entity != stored.entity_type) {
         body.problem("entityType", "entityType is fixed once the hook exists; create a new hook".into());
     }
-    if body.text("type", false).is_some_and(|hook_type| hook_type != stored.hook_type) {
+    if body.one_of::<HookType>("type", false).is_some_and(|hook_type| hook_type != stored.hook_type) {
         body.problem("type", "type is fixed once the hook exists; create a new hook".into());
     }
     let update = HookUpdate {
@@ -371,7 +380,7 @@ pub(crate) async fn run_hook(
     authorize(&caller, &org, "integrations:write")?;
     let org = OrgId::new(org);
     let hook = find_hook(&state, &org, &id).await?;
-    if hook.hook_type != "PULL" {
+    if hook.hook_type != HookType::Pull {
         return Err(ApiError::new(ErrorCode::ValidationError, "PUSH hooks run when an entity changes, not on demand"));
     }
     if !hook.enabled {
@@ -405,7 +414,7 @@ pub(crate) async fn run_hook(
     let (queue_org, hook_id) = (org.clone(), hook.id.clone());
     let at = flowstate_store::timestamp(chrono::Utc::now());
     let execution =
-        blocking(&state.store, move |store| store.queue_execution(&queue_org, &hook_id, "manual", &at)).await?;
+        blocking(&state.store, move |store| store.queue_execution(&queue_org, &hook_id, Trigger::Manual, &at)).await?;
     runner.wake();
     Ok((StatusCode::ACCEPTED, Json(json!({ "data": execution }))))
 }

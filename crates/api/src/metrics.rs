@@ -5,6 +5,8 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
+use flowstate_store::kinds::ExecutionStatus;
+
 /// Upper bounds (seconds) of the page-duration histogram.
 const BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 /// The results a record can have when a page is applied.
@@ -43,7 +45,7 @@ impl Metrics {
     }
 
     /// The exposition, with the executions counted by status (from the store).
-    pub fn render(&self, executions_by_status: &[(String, u64)]) -> String {
+    pub fn render(&self, executions_by_status: &[(ExecutionStatus, u64)]) -> String {
         let mut out = String::new();
         let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
         out.push_str("# HELP flowstate_executions Executions kept (see the retention), by status.\n# TYPE flowstate_executions gauge\n");
@@ -51,7 +53,10 @@ impl Metrics {
             let _ = writeln!(out, "flowstate_executions{{status=\"{status}\"}} {count}");
         }
         out.push_str("# HELP flowstate_execution_queue_depth PULL runs queued in the database, waiting for a worker of any server.\n# TYPE flowstate_execution_queue_depth gauge\n");
-        let queued = executions_by_status.iter().find(|(status, _)| status == "queued").map_or(0, |(_, count)| *count);
+        let queued = executions_by_status
+            .iter()
+            .find(|(status, _)| *status == ExecutionStatus::Queued)
+            .map_or(0, |(_, count)| *count);
         let _ = writeln!(out, "flowstate_execution_queue_depth {queued}");
         out.push_str("# HELP flowstate_pull_page_duration_seconds A PULL page, from the hook's call to the page committed.\n# TYPE flowstate_pull_page_duration_seconds histogram\n");
         for (bound, count) in BUCKETS.iter().zip(&self.page_buckets) {

@@ -197,7 +197,9 @@ pub(crate) fn document() -> Value {
     let integration = path_param("integrationId", "The integration's id");
     let hook = path_param("hookId", "The hook's id");
     let intervals: Vec<Value> =
-        flowstate_store::integrations::Interval::ALL.iter().map(|interval| json!(interval.as_str())).collect();
+        flowstate_store::kinds::Interval::ALL.iter().map(|interval| json!(interval.as_str())).collect();
+    let hook_types: Vec<Value> =
+        flowstate_store::kinds::HookType::ALL.iter().map(|hook_type| json!(hook_type.as_str())).collect();
     let nullable_intervals: Vec<Value> = intervals.iter().cloned().chain([Value::Null]).collect();
     let retry_policy = json!({ "type": "object", "description": "PUSH hooks only: attempts per change event, the first included", "required": ["maxAttempts"],
         "properties": { "maxAttempts": { "type": "integer", "minimum": 1, "maximum": 10, "default": 3 } } });
@@ -249,7 +251,7 @@ pub(crate) fn document() -> Value {
         json!({
             "get": operation("List the integration's hooks", "integrations:read", vec![org.clone(), integration.clone()], ("200", "The hooks")),
             "post": with_body(operation("Create a hook", "integrations:write", vec![org.clone(), integration.clone()], ("201", "The hook")), body(json!({ "type": "object", "required": ["name", "type", "entityType", "code"], "properties": {
-                    "name": string, "type": { "type": "string", "enum": ["PULL", "PUSH"] },
+                    "name": string, "type": { "type": "string", "enum": hook_types },
                     "entityType": { "type": "string", "enum": ["employee", "contractor", "vacancy", "project", "team", "assignment"] },
                     "eventTypes": { "type": "array", "items": { "type": "string", "enum": ["create", "update", "delete"] } },
                     "code": string, "schedule": { "type": "string", "enum": intervals },

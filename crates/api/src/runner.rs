@@ -25,6 +25,7 @@ use flowstate_runtime::{Engine, ExecutionRecord};
 use flowstate_store::{
     IncomingRecord, OrgId, Store,
     integrations::{EXECUTION_LEASE_SECONDS, Execution, Hook, Integration, QueuedExecution},
+    kinds::{ExecutionStatus, HookType},
 };
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
@@ -32,7 +33,7 @@ use tracing::Instrument;
 
 use crate::{
     dispatcher::PushSettings,
-    execution::{blocking, now, prepare, save, status_name},
+    execution::{blocking, finished_status, now, prepare, save},
     fair::Fairness,
     metrics::Metrics,
     vault::Vault,
@@ -137,7 +138,8 @@ impl Runner {
         let (finished_sender, finished) = mpsc::unbounded_channel();
         let context = Arc::new(WorkerContext { store: store.clone(), vault, metrics, push: settings.push });
         let engine: crate::workers::EngineFactory = Arc::new(engine);
-        let lane = |kind: &str| -> std::io::Result<Lane> {
+        let lane = |kind: HookType| -> std::io::Result<Lane> {
+            let kind = kind.as_str();
             let workers = crate::workers::start(
                 kind,
                 settings.workers.max(1),
@@ -151,9 +153,9 @@ impl Runner {
             }
             Ok(Lane { workers, fairness: Fairness::new(settings.org_max_concurrency) })
         };
-        let pull = lane("PULL")?;
+        let pull = lane(HookType::Pull)?;
         let push = match settings.push {
-            Some(push_settings) => Some((lane("PUSH")?, push_settings)),
+            Some(push_settings) => Some((lane(HookType::Push)?, push_settings)),
             None => None,
         };
         let dispatch = Dispatch {
@@ -497,7 +499,7 @@ async fn claim(store: &Arc<Store>, queued: QueuedExecution) -> Option<Job> {
     match (hook, integration) {
         (Some(hook), Some(integration)) if hook.enabled => Some(Job { org: queued.org, integration, hook, execution }),
         (hook, _) => {
-            execution.status = "failed".into();
+            execution.status = ExecutionStatus::Failed;
             execution.error = Some(match hook {
                 Some(hook) if !hook.enabled => "the hook was disabled before its queued run started".into(),
                 _ => "the hook or its integration was deleted before its queued run started".into(),
@@ -515,7 +517,7 @@ async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metri
     let invocation = match prepared {
         Ok(invocation) => invocation,
         Err(unprepared) => {
-            execution.status = "failed".into();
+            execution.status = ExecutionStatus::Failed;
             execution.error = Some(unprepared.message());
             execution.finished_at = Some(now());
             save(store, &org, &execution).await;
@@ -562,7 +564,7 @@ async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metri
     }
     let record: ExecutionRecord = pull.finish();
     metrics.http_requests(record.http_requests.len());
-    execution.status = status_name(record.status).into();
+    execution.status = finished_status(record.status);
     execution.error = record.error.as_ref().map(|error| error.message.clone());
     execution.record = Some(serde_json::to_value(&record).expect("records serialize"));
     execution.finished_at = Some(now());

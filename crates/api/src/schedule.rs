@@ -18,7 +18,7 @@ pub struct Schedule {
 
 impl Schedule {
     pub fn parse(interval: &str, preferred_hour: Option<u8>) -> Option<Schedule> {
-        let minutes = flowstate_store::integrations::Interval::parse(interval)?.minutes();
+        let minutes = flowstate_store::kinds::Interval::parse(interval)?.minutes();
         Some(Schedule { minutes, preferred_hour: u32::from(preferred_hour.unwrap_or(0).min(23)) })
     }
 

@@ -10,7 +10,7 @@ use std::{future::Future, sync::Arc, time::Duration as StdDuration};
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use flowstate_store::{Store, StoreError};
+use flowstate_store::{Store, StoreError, kinds::Trigger};
 
 use crate::{runner::Runner, schedule::Schedule};
 
@@ -92,19 +92,19 @@ pub fn tick(store: &Store, runner: &Runner, now: DateTime<Utc>) -> Result<Tick, 
         let at = stamp(now);
         if let Err(reason) = may_start(store, &scheduled.org, &hook.id, now)? {
             tracing::info!(hook = %hook.id, %reason, "scheduled run skipped");
-            store.record_skipped_execution(&scheduled.org, &hook.id, "schedule", &at, &reason.to_string())?;
+            store.record_skipped_execution(&scheduled.org, &hook.id, Trigger::Schedule, &at, &reason.to_string())?;
             report.skipped.push(hook.id.clone());
             continue;
         }
         // Queued in the database: whichever server has a worker free runs it. A manual run
         // queued since the check above takes the hook's one place: this slot is skipped.
-        match store.queue_execution(&scheduled.org, &hook.id, "schedule", &at) {
+        match store.queue_execution(&scheduled.org, &hook.id, Trigger::Schedule, &at) {
             Ok(_) => {
                 runner.wake();
                 report.started.push(hook.id.clone());
             }
             Err(StoreError::Conflict(reason)) => {
-                store.record_skipped_execution(&scheduled.org, &hook.id, "schedule", &at, &reason)?;
+                store.record_skipped_execution(&scheduled.org, &hook.id, Trigger::Schedule, &at, &reason)?;
                 report.skipped.push(hook.id.clone());
             }
             Err(error) => return Err(error),

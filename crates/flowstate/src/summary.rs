@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use flowstate_runtime::{ExecutionRecord, HookType, LogLevel, PageSummary, Status};
+use flowstate_runtime::{ExecutionRecord, HookType, LogLevel, PageSummary};
 
 use flowstate_sync::EntityType;
 
@@ -23,15 +23,8 @@ pub fn progress_line(page: &PageSummary) -> String {
 /// The summary printed after a run (stdout).
 pub fn render(record: &ExecutionRecord, file_name: &str, entity: EntityType) -> String {
     let mut out = String::new();
-    let kind = match record.hook_type {
-        HookType::Pull => "PULL",
-        HookType::Push => "PUSH",
-    };
-    let status = match record.status {
-        Status::Succeeded => "succeeded",
-        Status::Failed => "FAILED",
-        Status::TimedOut => "TIMED OUT",
-    };
+    let kind = record.hook_type;
+    let status = record.status.headline();
     let entity =
         serde_json::to_value(entity).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default();
     let _ = writeln!(out, "{kind} hook {file_name} ({entity}): {status} in {:.1} ms", record.duration_ms);

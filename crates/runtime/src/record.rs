@@ -14,6 +14,16 @@ pub enum HookType {
     Push,
 }
 
+impl std::fmt::Display for HookType {
+    /// As the product writes it: `PULL`, `PUSH`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HookType::Pull => "PULL",
+            HookType::Push => "PUSH",
+        })
+    }
+}
+
 /// How an execution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -21,6 +31,17 @@ pub enum Status {
     Succeeded,
     Failed,
     TimedOut,
+}
+
+impl Status {
+    /// How a run's summary says it: failures shouted (`succeeded`, `FAILED`, `TIMED OUT`).
+    pub fn headline(self) -> &'static str {
+        match self {
+            Status::Succeeded => "succeeded",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED OUT",
+        }
+    }
 }
 
 /// The category of an execution's error, for programs; the message is for people.

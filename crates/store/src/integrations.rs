@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::{
     OrgId, Store, StoreError,
     db::{DbError, first_number, limit_offset},
+    kinds::{ChangeType, ExecutionStatus, HookType, Interval, Trigger},
     model::new_id,
 };
 
@@ -24,68 +25,14 @@ pub struct Integration {
     pub updated_at: String,
 }
 
-/// The intervals a PULL hook can run at (a hook keeps the text, `15m` … `24h`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Interval {
-    Minutes15,
-    Minutes30,
-    Hour1,
-    Hours6,
-    Hours12,
-    Hours24,
-}
-
-impl Interval {
-    pub const ALL: [Interval; 6] = [
-        Interval::Minutes15,
-        Interval::Minutes30,
-        Interval::Hour1,
-        Interval::Hours6,
-        Interval::Hours12,
-        Interval::Hours24,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Interval::Minutes15 => "15m",
-            Interval::Minutes30 => "30m",
-            Interval::Hour1 => "1h",
-            Interval::Hours6 => "6h",
-            Interval::Hours12 => "12h",
-            Interval::Hours24 => "24h",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Interval> {
-        Interval::ALL.into_iter().find(|interval| interval.as_str() == text)
-    }
-
-    pub fn minutes(self) -> u32 {
-        match self {
-            Interval::Minutes15 => 15,
-            Interval::Minutes30 => 30,
-            Interval::Hour1 => 60,
-            Interval::Hours6 => 360,
-            Interval::Hours12 => 720,
-            Interval::Hours24 => 1440,
-        }
-    }
-
-    /// `15m, 30m, 1h, 6h, 12h, 24h`, for messages.
-    pub fn listed() -> String {
-        Interval::ALL.map(Interval::as_str).join(", ")
-    }
-}
-
 /// What a new hook is made of.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewHook {
     pub name: String,
-    /// `PULL` or `PUSH`.
-    pub hook_type: String,
+    pub hook_type: HookType,
     pub entity_type: EntityType,
-    /// PUSH: the change types it receives (`create`, `update`, `delete`).
-    pub event_types: Vec<String>,
+    /// PUSH: the change types it receives (none: all of them).
+    pub event_types: Vec<ChangeType>,
     pub code: String,
     /// PULL: an [`Interval`]'s text, or none (manual runs only).
     pub schedule: Option<String>,
@@ -120,7 +67,7 @@ impl Default for RetryPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HookUpdate {
     pub name: Option<String>,
-    pub event_types: Option<Vec<String>>,
+    pub event_types: Option<Vec<ChangeType>>,
     pub code: Option<String>,
     pub schedule: Option<Option<String>>,
     pub preferred_hour: Option<Option<u8>>,
@@ -134,9 +81,9 @@ pub struct Hook {
     pub id: String,
     pub integration_id: String,
     pub name: String,
-    pub hook_type: String,
+    pub hook_type: HookType,
     pub entity_type: EntityType,
-    pub event_types: Vec<String>,
+    pub event_types: Vec<ChangeType>,
     pub code: String,
     pub schedule: Option<String>,
     pub preferred_hour: Option<u8>,
@@ -163,10 +110,9 @@ pub struct SealedSecret {
 pub struct Execution {
     pub id: String,
     pub hook_id: String,
-    /// `queued`, `running`, `succeeded`, `failed`, `timed_out` or `skipped`.
-    pub status: String,
+    pub status: ExecutionStatus,
     /// `manual` or `schedule` (PUSH: `event`).
-    pub trigger: String,
+    pub trigger: Trigger,
     pub started_at: String,
     pub finished_at: Option<String>,
     /// Per page: what the hook returned and what the sync made of it.
@@ -206,7 +152,7 @@ fn hook(row: &[Option<String>]) -> Result<Hook, StoreError> {
         id: text(row, 0),
         integration_id: text(row, 1),
         name: text(row, 2),
-        hook_type: text(row, 3),
+        hook_type: spelled(row, 3, HookType::parse)?,
         entity_type: text(row, 4).parse().map_err(StoreError::Database)?,
         event_types: serde_json::from_str(&text(row, 5)).unwrap_or_default(),
         code: text(row, 6),
@@ -215,7 +161,7 @@ fn hook(row: &[Option<String>]) -> Result<Hook, StoreError> {
         enabled: text(row, 9) == "true",
         created_at: text(row, 10),
         updated_at: text(row, 11),
-        retry_policy: (text(row, 3) == "PUSH").then(|| RetryPolicy {
+        retry_policy: (HookType::parse(&text(row, 3)) == Some(HookType::Push)).then(|| RetryPolicy {
             max_attempts: optional(row, 12)
                 .and_then(|attempts| attempts.parse().ok())
                 .unwrap_or(RetryPolicy::DEFAULT_ATTEMPTS),
@@ -223,29 +169,33 @@ fn hook(row: &[Option<String>]) -> Result<Hook, StoreError> {
     })
 }
 
-fn execution(row: &[Option<String>]) -> Execution {
+fn execution(row: &[Option<String>]) -> Result<Execution, StoreError> {
     let json = |index| optional(row, index).and_then(|text| serde_json::from_str(&text).ok());
-    Execution {
+    Ok(Execution {
         id: text(row, 0),
         hook_id: text(row, 1),
-        status: text(row, 2),
-        trigger: text(row, 3),
+        status: spelled(row, 2, ExecutionStatus::parse)?,
+        trigger: spelled(row, 3, Trigger::parse)?,
         started_at: text(row, 4),
         finished_at: optional(row, 5),
         pages: json(6).unwrap_or(Value::Array(Vec::new())),
         record: json(7),
         error: optional(row, 8),
         event_id: optional(row, 9),
-    }
+    })
+}
+
+/// Cell `index` read as one of a closed set of values; anything else in the database is an
+/// error naming it.
+fn spelled<T>(row: &[Option<String>], index: usize, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    let cell = text(row, index);
+    parse(&cell).ok_or_else(|| StoreError::Database(format!("unexpected value {cell:?} in a stored row")))
 }
 
 /// The rules every hook obeys, on creation and after each update.
 fn validate_hook(new: &NewHook) -> Result<(), StoreError> {
     if new.name.trim().is_empty() {
         return Err(StoreError::Invalid("name must not be blank".into()));
-    }
-    if !matches!(new.hook_type.as_str(), "PULL" | "PUSH") {
-        return Err(StoreError::Invalid(format!("type must be PULL or PUSH, got {:?}", new.hook_type)));
     }
     if let Some(schedule) = &new.schedule
         && Interval::parse(schedule).is_none()
@@ -255,14 +205,10 @@ fn validate_hook(new: &NewHook) -> Result<(), StoreError> {
     if new.preferred_hour.is_some_and(|hour| hour > 23) {
         return Err(StoreError::Invalid("preferredHour must be 0 to 23".into()));
     }
-    if let Some(unknown) = new.event_types.iter().find(|kind| !matches!(kind.as_str(), "create" | "update" | "delete"))
-    {
-        return Err(StoreError::Invalid(format!("eventTypes are create, update and delete, got {unknown:?}")));
-    }
     if new.code.trim().is_empty() {
         return Err(StoreError::Invalid("code must not be blank".into()));
     }
-    if new.hook_type == "PULL" && new.retry_policy.is_some() {
+    if new.hook_type == HookType::Pull && new.retry_policy.is_some() {
         return Err(StoreError::Invalid("retryPolicy applies to PUSH hooks only".into()));
     }
     if let Some(policy) = new.retry_policy
@@ -424,7 +370,7 @@ impl Store {
 
     pub fn create_hook(&self, org: &OrgId, integration_id: &str, mut new: NewHook) -> Result<Hook, StoreError> {
         validate_hook(&new)?;
-        if new.hook_type == "PUSH" {
+        if new.hook_type == HookType::Push {
             new.retry_policy = Some(new.retry_policy.unwrap_or_default());
         }
         self.require_integration(org, integration_id)?;
@@ -455,7 +401,7 @@ impl Store {
                 Some(&hook.id),
                 Some(&hook.integration_id),
                 Some(&hook.name),
-                Some(&hook.hook_type),
+                Some(hook.hook_type.as_str()),
                 Some(hook.entity_type.as_str()),
                 Some(&event_types),
                 Some(&hook.code),
@@ -467,7 +413,7 @@ impl Store {
                 attempts.as_deref(),
             ],
         )?;
-        if hook.hook_type == "PUSH" {
+        if hook.hook_type == HookType::Push {
             // A PUSH hook receives the changes made after it exists.
             self.start_push_cursor(org, &hook.id)?;
             self.announce_change();
@@ -536,7 +482,7 @@ impl Store {
             ],
         )?;
         let hook = self.hook(org, id)?.ok_or_else(|| StoreError::NotFound(format!("hook {id:?}")))?;
-        if hook.hook_type == "PUSH" {
+        if hook.hook_type == HookType::Push {
             self.announce_change(); // enabled again: its backlog is due
         }
         Ok(hook)
@@ -911,11 +857,13 @@ impl Store {
     }
 
     /// How many executions are kept, by status (every organisation; for metrics).
-    pub fn execution_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+    pub fn execution_counts(&self) -> Result<Vec<(ExecutionStatus, u64)>, StoreError> {
         let rows = self
             .reader()?
             .query_text("SELECT status, CAST(COUNT(*) AS TEXT) FROM executions GROUP BY status ORDER BY status", &[])?;
-        Ok(rows.iter().map(|row| (text(row, 0), text(row, 1).parse().unwrap_or(0))).collect())
+        rows.iter()
+            .map(|row| Ok((spelled(row, 0, ExecutionStatus::parse)?, text(row, 1).parse().unwrap_or(0))))
+            .collect()
     }
 
     /// Deletes the executions (of every organisation) that started before `before` and are
@@ -944,10 +892,10 @@ impl Store {
         &self,
         org: &OrgId,
         hook_id: &str,
-        trigger: &str,
+        trigger: Trigger,
         at: &str,
     ) -> Result<Execution, StoreError> {
-        self.insert_execution(org, hook_id, trigger, at, "queued", None)
+        self.insert_execution(org, hook_id, trigger, at, ExecutionStatus::Queued, None)
     }
 
     /// Queued executions of every organisation, oldest first: at most `per_org` of each
@@ -1021,11 +969,11 @@ impl Store {
         &self,
         org: &OrgId,
         hook_id: &str,
-        trigger: &str,
+        trigger: Trigger,
         at: &str,
         reason: &str,
     ) -> Result<Execution, StoreError> {
-        self.insert_execution(org, hook_id, trigger, at, "skipped", Some(reason))
+        self.insert_execution(org, hook_id, trigger, at, ExecutionStatus::Skipped, Some(reason))
     }
 
     /// Marks as `failed` with the error `interrupted` every `running` execution whose lease
@@ -1047,7 +995,7 @@ impl Store {
     }
 
     /// Records a new execution of the hook, `running`.
-    pub fn start_execution(&self, org: &OrgId, hook_id: &str, trigger: &str) -> Result<Execution, StoreError> {
+    pub fn start_execution(&self, org: &OrgId, hook_id: &str, trigger: Trigger) -> Result<Execution, StoreError> {
         self.start_execution_at(org, hook_id, trigger, &crate::timestamp(Utc::now()))
     }
 
@@ -1057,27 +1005,27 @@ impl Store {
         &self,
         org: &OrgId,
         hook_id: &str,
-        trigger: &str,
+        trigger: Trigger,
         at: &str,
     ) -> Result<Execution, StoreError> {
-        self.insert_execution(org, hook_id, trigger, at, "running", None)
+        self.insert_execution(org, hook_id, trigger, at, ExecutionStatus::Running, None)
     }
 
     fn insert_execution(
         &self,
         org: &OrgId,
         hook_id: &str,
-        trigger: &str,
+        trigger: Trigger,
         at: &str,
-        status: &str,
+        status: ExecutionStatus,
         error: Option<&str>,
     ) -> Result<Execution, StoreError> {
-        let finished = (status != "running" && status != "queued").then(|| at.to_string());
+        let finished = (!status.is_unfinished()).then(|| at.to_string());
         let execution = Execution {
             id: new_id("exec"),
             hook_id: hook_id.to_string(),
-            status: status.into(),
-            trigger: trigger.to_string(),
+            status,
+            trigger,
             started_at: at.to_string(),
             finished_at: finished,
             pages: Value::Array(Vec::new()),
@@ -1095,8 +1043,8 @@ impl Store {
                 Some(org.as_str()),
                 Some(&execution.id),
                 Some(hook_id),
-                Some(&execution.status),
-                Some(trigger),
+                Some(execution.status.as_str()),
+                Some(trigger.as_str()),
                 Some(&execution.started_at),
                 execution.finished_at.as_deref(),
                 Some("[]"),
@@ -1125,7 +1073,7 @@ impl Store {
             &[
                 Some(org.as_str()),
                 Some(&execution.id),
-                Some(&execution.status),
+                Some(execution.status.as_str()),
                 execution.finished_at.as_deref(),
                 Some(&pages),
                 record.as_deref(),
@@ -1142,7 +1090,7 @@ impl Store {
         let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE org_id = $1 AND id = $2");
-        Ok(db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| execution(row)))
+        db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| execution(row)).transpose()
     }
 
     /// The hook's executions, newest first.
@@ -1166,7 +1114,7 @@ impl Store {
             limit_offset(page, limit)
         );
         let rows = db.query_text(&sql, &[Some(org.as_str()), Some(hook_id)])?;
-        Ok((rows.iter().map(|row| execution(row)).collect(), total))
+        Ok((rows.iter().map(|row| execution(row)).collect::<Result<_, _>>()?, total))
     }
 
     pub fn executions(&self, org: &OrgId, hook_id: &str) -> Result<Vec<Execution>, StoreError> {
@@ -1175,6 +1123,6 @@ impl Store {
         let sql = format!(
             "SELECT {EXECUTION_COLUMNS} FROM executions WHERE org_id = $1 AND hook_id = $2 ORDER BY started_at DESC, id DESC"
         );
-        Ok(db.query_text(&sql, &[Some(org.as_str()), Some(hook_id)])?.iter().map(|row| execution(row)).collect())
+        db.query_text(&sql, &[Some(org.as_str()), Some(hook_id)])?.iter().map(|row| execution(row)).collect()
     }
 }

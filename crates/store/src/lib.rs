@@ -31,6 +31,7 @@ mod fill;
 mod forecast;
 pub mod integrations;
 pub mod keys;
+pub mod kinds;
 mod load;
 mod migrate;
 mod model;

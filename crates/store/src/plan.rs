@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     IncomingRecord, PageOutcome,
+    kinds::ChangeType,
     model::{id_prefix, new_id},
     represent::represent,
     world::{AdjustmentRow, AssignmentRow, EntityRow, EventRow, JobRoleRow, SetDelete, SyncStateRow, World},
@@ -220,7 +221,7 @@ fn plan_fill_steps(
     // name it.
     for (id, before) in moved_entities {
         let after = represent(world, EntityType::Assignment, &id, page.today);
-        emit(world, EntityType::Assignment, &id, "update", before, after);
+        emit(world, EntityType::Assignment, &id, ChangeType::Update, before, after);
     }
     let Some(vacancy) = world.entity(vacancy_id).cloned() else {
         return Err(FillRefused::NotFound);
@@ -236,7 +237,7 @@ fn plan_fill_steps(
         ..vacancy
     });
     let after = represent(world, EntityType::Vacancy, vacancy_id, page.today);
-    emit(world, EntityType::Vacancy, vacancy_id, "update", Some(before), after);
+    emit(world, EntityType::Vacancy, vacancy_id, ChangeType::Update, Some(before), after);
     Ok(())
 }
 
@@ -291,7 +292,7 @@ fn plan_record(
     let mut after = represent(world, page.entity, &entity_id, page.today);
     match before {
         None => {
-            emit(world, page.entity, &entity_id, "create", None, after);
+            emit(world, page.entity, &entity_id, ChangeType::Create, None, after);
             outcome.created += 1;
         }
         Some(before) if differs(&before, after.as_ref()) => {
@@ -299,7 +300,7 @@ fn plan_record(
             if let Some(Value::Object(object)) = after.as_mut() {
                 object.insert("updatedAt".into(), Value::String(page.now.clone()));
             }
-            emit(world, page.entity, &entity_id, "update", Some(before), after);
+            emit(world, page.entity, &entity_id, ChangeType::Update, Some(before), after);
             outcome.updated += 1;
         }
         Some(_) => outcome.unchanged += 1,
@@ -323,7 +324,7 @@ fn emit(
     world: &mut World,
     entity_type: EntityType,
     entity_id: &str,
-    change_type: &'static str,
+    change_type: ChangeType,
     before: Option<Value>,
     after: Option<Value>,
 ) {
@@ -519,7 +520,7 @@ fn ensure_target(
         updated_at: page.now.clone(),
     });
     let after = represent(world, entity, &id, page.today);
-    emit(world, entity, &id, "create", None, after);
+    emit(world, entity, &id, ChangeType::Create, None, after);
     id
 }
 
@@ -745,7 +746,7 @@ fn delete_entity(world: &mut World, page: &Page<'_>, entity: EntityType, entity_
         world.remove_assignment(entity_id);
         world.remove_sync_state_of(entity_id);
         world.set_delete(SetDelete::SyncStatesOf(entity, entity_id.to_string()));
-        emit(world, entity, entity_id, "delete", before, None);
+        emit(world, entity, entity_id, ChangeType::Delete, before, None);
         return;
     }
     let before = represent(world, entity, entity_id, page.today);
@@ -805,7 +806,7 @@ fn delete_entity(world: &mut World, page: &Page<'_>, entity: EntityType, entity_
     world.remove_entity(entity_id);
     world.remove_sync_state_of(entity_id);
     world.set_delete(SetDelete::SyncStatesOf(entity, entity_id.to_string()));
-    emit(world, entity, entity_id, "delete", before, None);
+    emit(world, entity, entity_id, ChangeType::Delete, before, None);
     for (dependent, kind, id, dependent_before) in dependents {
         let Some(mut row) = world.entity(&id).cloned() else { continue };
         match dependent {
@@ -822,7 +823,7 @@ fn delete_entity(world: &mut World, page: &Page<'_>, entity: EntityType, entity_
         row.updated_at = page.now.clone();
         world.put_entity(row);
         let after = represent(world, kind, &id, page.today);
-        emit(world, kind, &id, "update", dependent_before, after);
+        emit(world, kind, &id, ChangeType::Update, dependent_before, after);
     }
 }
 

@@ -567,23 +567,20 @@ impl crate::db::Db for PostgresDb {
              WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
             &[&org, &after_seq, &limit],
         )?;
-        let parse = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
-        Ok(rows
-            .iter()
+        rows.iter()
             .map(|row| {
-                let seq: i64 = row.get(0);
-                ChangeEvent {
-                    seq,
-                    id: format!("evt_{seq}"),
-                    entity_type: row.get(1),
-                    entity_id: row.get(2),
-                    change_type: row.get(3),
-                    before: parse(row.get(4)),
-                    after: parse(row.get(5)),
-                    source: row.get(6),
-                }
+                let (entity_type, change_type): (String, String) = (row.get(1), row.get(3));
+                ChangeEvent::from_columns(
+                    row.get(0),
+                    &entity_type,
+                    row.get(2),
+                    &change_type,
+                    row.get(4),
+                    row.get(5),
+                    row.get(6),
+                )
             })
-            .collect())
+            .collect()
     }
 
     fn org_count(&mut self) -> DbResult<i64> {
@@ -896,7 +893,7 @@ impl crate::db::Db for PostgresDb {
             let events = changes.events;
             let types: Vec<&str> = events.iter().map(|event| event.entity_type.as_str()).collect();
             let ids: Vec<&str> = events.iter().map(|event| event.entity_id.as_str()).collect();
-            let changes_: Vec<&str> = events.iter().map(|event| event.change_type).collect();
+            let changes_: Vec<&str> = events.iter().map(|event| event.change_type.as_str()).collect();
             let before: Vec<Option<String>> = events.iter().map(|event| event_json(&event.before)).collect();
             let after: Vec<Option<String>> = events.iter().map(|event| event_json(&event.after)).collect();
             let source = scope.event_source;

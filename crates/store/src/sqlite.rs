@@ -395,21 +395,22 @@ impl crate::db::Db for SqliteDb {
         let mut statement = self.connection.prepare_cached(
             "SELECT seq, entity_type, entity_id, change_type, before, after, source FROM change_events WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
-        let parse = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
-        let events = statement.query_map(params![org, after_seq, limit], |row| {
-            let seq: i64 = row.get(0)?;
-            Ok(ChangeEvent {
-                seq,
-                id: format!("evt_{seq}"),
-                entity_type: row.get(1)?,
-                entity_id: row.get(2)?,
-                change_type: row.get(3)?,
-                before: parse(row.get(4)?),
-                after: parse(row.get(5)?),
-                source: row.get(6)?,
-            })
+        let rows = statement.query_map(params![org, after_seq, limit], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, Option<String>>(4)?,
+                row.get::<_, Option<String>>(5)?,
+                row.get::<_, String>(6)?,
+            ))
         })?;
-        Ok(events.collect::<rusqlite::Result<_>>()?)
+        rows.map(|row| {
+            let (seq, entity_type, entity_id, change_type, before, after, source) = row?;
+            ChangeEvent::from_columns(seq, &entity_type, entity_id, &change_type, before, after, source)
+        })
+        .collect()
     }
 
     fn org_count(&mut self) -> DbResult<i64> {
@@ -707,7 +708,7 @@ impl crate::db::Db for SqliteDb {
                 org,
                 event.entity_type.as_str(),
                 event.entity_id,
-                event.change_type,
+                event.change_type.as_str(),
                 event_json(&event.before),
                 event_json(&event.after),
                 source,

@@ -140,12 +140,41 @@ pub enum Filled {
 pub struct ChangeEvent {
     pub seq: i64,
     pub id: String,
-    pub entity_type: String,
+    pub entity_type: EntityType,
     pub entity_id: String,
-    pub change_type: String,
+    pub change_type: crate::kinds::ChangeType,
     pub before: Option<Value>,
     pub after: Option<Value>,
     pub source: String,
+}
+
+impl ChangeEvent {
+    /// The columns `SELECT seq, entity_type, entity_id, change_type, before, after, source`
+    /// read (both backends), decoded: the one place a change event is made from a row.
+    pub(crate) fn from_columns(
+        seq: i64,
+        entity_type: &str,
+        entity_id: String,
+        change_type: &str,
+        before: Option<String>,
+        after: Option<String>,
+        source: String,
+    ) -> Result<ChangeEvent, crate::db::DbError> {
+        let unexpected =
+            |what: &str, value: &str| crate::db::DbError::Other(format!("event {seq}: unexpected {what} {value:?}"));
+        let parse = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
+        Ok(ChangeEvent {
+            seq,
+            id: format!("evt_{seq}"),
+            entity_type: entity_type.parse().map_err(|_| unexpected("entity type", entity_type))?,
+            entity_id,
+            change_type: crate::kinds::ChangeType::parse(change_type)
+                .ok_or_else(|| unexpected("change type", change_type))?,
+            before: parse(before),
+            after: parse(after),
+            source,
+        })
+    }
 }
 
 /// Whether `location` names a PostgreSQL database rather than a SQLite file.

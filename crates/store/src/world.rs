@@ -100,7 +100,7 @@ pub(crate) struct JobRoleRow {
 pub(crate) struct EventRow {
     pub entity_type: EntityType,
     pub entity_id: String,
-    pub change_type: &'static str,
+    pub change_type: crate::kinds::ChangeType,
     pub before: Option<Value>,
     pub after: Option<Value>,
 }

@@ -52,7 +52,7 @@ fn two_servers_run_each_due_hook_once_and_take_over_a_dead_ones_work() {
         .map(|n| {
             let new = NewHook {
                 name: format!("hook {n}"),
-                hook_type: "PULL".into(),
+                hook_type: flowstate_store::kinds::HookType::Pull,
                 entity_type: EntityType::Employee,
                 event_types: Vec::new(),
                 code: "async function run(ctx) { return { records: [] }; }".into(),
@@ -87,7 +87,9 @@ fn two_servers_run_each_due_hook_once_and_take_over_a_dead_ones_work() {
     // Node A starts a run and dies before finishing it. Its lease passes; at the next slot
     // node B fails the cut-off run as interrupted and runs the hook itself.
     let hook = &hooks[0];
-    let stranded = a.start_execution_at(&org, hook, "schedule", "2026-05-01T10:20:00.000000Z").unwrap();
+    let stranded = a
+        .start_execution_at(&org, hook, flowstate_store::kinds::Trigger::Schedule, "2026-05-01T10:20:00.000000Z")
+        .unwrap();
     drop((a, runner_a));
     let later = "2026-05-01T10:30:00.000000Z";
     assert!(b.fail_interrupted_executions_at(later, false).unwrap() >= 1);
@@ -97,7 +99,7 @@ fn two_servers_run_each_due_hook_once_and_take_over_a_dead_ones_work() {
     let executions = b.executions(&org, hook).unwrap();
     let cut_off = executions.iter().find(|execution| execution.id == stranded.id).unwrap();
     assert_eq!((cut_off.status.as_str(), cut_off.error.as_deref()), ("failed", Some("interrupted")));
-    assert_eq!(executions[0].status, "succeeded", "the next run, on node B");
+    assert_eq!(executions[0].status, flowstate_store::kinds::ExecutionStatus::Succeeded, "the next run, on node B");
 }
 
 /// Two servers dispatching PUSH on one database: each change is delivered once, by the server
@@ -119,7 +121,7 @@ fn two_servers_deliver_each_push_event_once() {
             &integration.id,
             NewHook {
                 name: "log".into(),
-                hook_type: "PUSH".into(),
+                hook_type: flowstate_store::kinds::HookType::Push,
                 entity_type: EntityType::Employee,
                 event_types: Vec::new(),
                 code: "async function run(ctx) { ctx.log.info('delivered', { id: ctx.event.id }); }".into(),
@@ -144,7 +146,9 @@ fn two_servers_deliver_each_push_event_once() {
     }
     for _ in 0..500 {
         let executions = a.executions(&org, &hook).unwrap();
-        if executions.len() >= 20 && executions.iter().all(|execution| execution.status != "running") {
+        if executions.len() >= 20
+            && executions.iter().all(|execution| execution.status != flowstate_store::kinds::ExecutionStatus::Running)
+        {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -156,5 +160,5 @@ fn two_servers_deliver_each_push_event_once() {
     let delivered = events.len();
     events.dedup();
     assert_eq!((delivered, events.len()), (20, 20), "each of 20 events delivered exactly once");
-    assert!(executions.iter().all(|execution| execution.status == "succeeded"));
+    assert!(executions.iter().all(|execution| execution.status == flowstate_store::kinds::ExecutionStatus::Succeeded));
 }

@@ -24,7 +24,7 @@ fn setup(timezone: &str, schedule: &str, preferred_hour: u8) -> Setup {
             &integration.id,
             NewHook {
                 name: "nightly".into(),
-                hook_type: "PULL".into(),
+                hook_type: flowstate_store::kinds::HookType::Pull,
                 entity_type: EntityType::Employee,
                 event_types: Vec::new(),
                 code: "async function run(ctx) { return { records: [] }; }".into(),
@@ -81,7 +81,8 @@ fn a_daily_hook_runs_at_its_local_hour_across_dst_and_once_after_downtime() {
     }
     let executions = setup.store.executions(&setup.org, &setup.hook).unwrap();
     assert_eq!(executions.len(), 4);
-    assert!(executions.iter().all(|execution| execution.trigger == "schedule" && execution.status == "succeeded"));
+    assert!(executions.iter().all(|execution| execution.trigger == flowstate_store::kinds::Trigger::Schedule
+        && execution.status == flowstate_store::kinds::ExecutionStatus::Succeeded));
 }
 
 /// Five executions in the last hour (any trigger): the next scheduled run is recorded as
@@ -92,8 +93,11 @@ fn a_scheduled_run_over_the_hourly_limit_is_recorded_as_skipped() {
     assert_eq!(setup.tick("2026-05-01T09:50:00Z"), 0, "first sight");
     for minute in [0, 5, 10, 15, 20] {
         let started = format!("2026-05-01T09:{minute:02}:00.000000Z");
-        let mut execution = setup.store.start_execution_at(&setup.org, &setup.hook, "manual", &started).unwrap();
-        execution.status = "succeeded".into();
+        let mut execution = setup
+            .store
+            .start_execution_at(&setup.org, &setup.hook, flowstate_store::kinds::Trigger::Manual, &started)
+            .unwrap();
+        execution.status = flowstate_store::kinds::ExecutionStatus::Succeeded;
         setup.store.save_execution(&setup.org, &execution).unwrap();
     }
     assert_eq!(setup.tick("2026-05-01T10:00:00Z"), 0, "over the limit");

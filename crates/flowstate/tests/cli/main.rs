@@ -4,6 +4,7 @@ mod edge;
 mod forecast;
 mod isolation;
 mod server;
+mod tidy;
 
 use std::{path::Path, process::Output};
 

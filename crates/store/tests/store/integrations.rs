@@ -6,9 +6,9 @@ use crate::helpers::TestStore;
 fn new_hook(hook_type: &str, schedule: Option<&str>) -> NewHook {
     NewHook {
         name: "h".into(),
-        hook_type: hook_type.into(),
+        hook_type: hook_type.parse().unwrap(),
         entity_type: EntityType::Employee,
-        event_types: vec!["create".into()],
+        event_types: vec![flowstate_store::kinds::ChangeType::Create],
         code: "async function run(ctx) {}".into(),
         schedule: schedule.map(str::to_string),
         preferred_hour: Some(2),
@@ -84,15 +84,34 @@ fn integrations_hooks_secrets_and_executions_are_kept_per_organisation(test: Tes
     assert_eq!(store.push_hooks().unwrap().iter().filter(|(_, hook)| hook.id == push.id).count(), 1);
 
     // Executions, their limit window and their retention.
-    let old = store.start_execution_at(&test.org, &pull.id, "schedule", "2026-01-01T00:00:00.000000Z").unwrap();
+    let old = store
+        .start_execution_at(
+            &test.org,
+            &pull.id,
+            flowstate_store::kinds::Trigger::Schedule,
+            "2026-01-01T00:00:00.000000Z",
+        )
+        .unwrap();
     let mut done = old.clone();
-    done.status = "succeeded".into();
+    done.status = flowstate_store::kinds::ExecutionStatus::Succeeded;
     store.save_execution(&test.org, &done).unwrap();
-    let running = store.start_execution_at(&test.org, &pull.id, "manual", "2026-01-01T00:30:00.000000Z").unwrap();
+    let running = store
+        .start_execution_at(&test.org, &pull.id, flowstate_store::kinds::Trigger::Manual, "2026-01-01T00:30:00.000000Z")
+        .unwrap();
     assert!(store.has_running_execution(&test.org, &pull.id).unwrap());
-    let second = store.start_execution_at(&test.org, &pull.id, "manual", "2026-01-01T00:31:00.000000Z").unwrap_err();
+    let second = store
+        .start_execution_at(&test.org, &pull.id, flowstate_store::kinds::Trigger::Manual, "2026-01-01T00:31:00.000000Z")
+        .unwrap_err();
     assert!(matches!(second, flowstate_store::StoreError::Conflict(_)), "one running execution per hook: {second}");
-    store.record_skipped_execution(&test.org, &pull.id, "schedule", "2026-01-01T00:40:00.000000Z", "busy").unwrap();
+    store
+        .record_skipped_execution(
+            &test.org,
+            &pull.id,
+            flowstate_store::kinds::Trigger::Schedule,
+            "2026-01-01T00:40:00.000000Z",
+            "busy",
+        )
+        .unwrap();
     assert_eq!(
         store.executions_since(&test.org, &pull.id, "2026-01-01T00:00:00.000000Z").unwrap(),
         2,
@@ -104,8 +123,12 @@ fn integrations_hooks_secrets_and_executions_are_kept_per_organisation(test: Tes
         1,
         "the finished old one; never a running one"
     );
-    let left: Vec<String> =
-        store.executions(&test.org, &pull.id).unwrap().into_iter().map(|execution| execution.status).collect();
+    let left: Vec<String> = store
+        .executions(&test.org, &pull.id)
+        .unwrap()
+        .into_iter()
+        .map(|execution| execution.status.to_string())
+        .collect();
     assert_eq!(left, ["skipped", "running"]);
     let (page, total) = store.executions_page(&test.org, &pull.id, 2, 1).unwrap();
     assert_eq!((page.len(), page[0].status.as_str(), total), (1, "running", 2), "paged in SQL, newest first");
@@ -119,14 +142,19 @@ fn integrations_hooks_secrets_and_executions_are_kept_per_organisation(test: Tes
         "this node restarted: its runs are over"
     );
     assert_eq!(store.execution(&test.org, &running.id).unwrap().unwrap().error.as_deref(), Some("interrupted"));
-    let other_node = store.start_execution_at(&test.org, &pull.id, "manual", "2026-01-01T01:00:00.000000Z").unwrap();
+    let other_node = store
+        .start_execution_at(&test.org, &pull.id, flowstate_store::kinds::Trigger::Manual, "2026-01-01T01:00:00.000000Z")
+        .unwrap();
     assert_eq!(store.fail_interrupted_executions_at("2026-01-01T01:01:59.000000Z", false).unwrap(), 0);
     assert_eq!(
         store.fail_interrupted_executions_at("2026-01-01T01:02:01.000000Z", false).unwrap(),
         1,
         "its lease passed"
     );
-    assert_eq!(store.execution(&test.org, &other_node.id).unwrap().unwrap().status, "failed");
+    assert_eq!(
+        store.execution(&test.org, &other_node.id).unwrap().unwrap().status,
+        flowstate_store::kinds::ExecutionStatus::Failed
+    );
 }
 
 /// Hooks change field by field (type and entity fixed, every rule checked again), PUSH hooks
@@ -176,13 +204,16 @@ fn hooks_and_integrations_update_and_delete(test: TestStore) {
     ));
     assert!(!store.delete_hook(&other, &pull.id).unwrap(), "not another organisation's hook");
 
-    let running = store.start_execution(&test.org, &pull.id, "manual").unwrap();
+    let running = store.start_execution(&test.org, &pull.id, flowstate_store::kinds::Trigger::Manual).unwrap();
     assert!(matches!(store.delete_hook(&test.org, &pull.id), Err(flowstate_store::StoreError::Conflict(_))));
     assert!(matches!(
         store.delete_integration(&test.org, &integration.id),
         Err(flowstate_store::StoreError::Conflict(_))
     ));
-    let finished = flowstate_store::integrations::Execution { status: "succeeded".into(), ..running.clone() };
+    let finished = flowstate_store::integrations::Execution {
+        status: flowstate_store::kinds::ExecutionStatus::Succeeded,
+        ..running.clone()
+    };
     store.save_execution(&test.org, &finished).unwrap();
     assert!(store.delete_hook(&test.org, &pull.id).unwrap());
     assert_eq!(store.hook(&test.org, &pull.id).unwrap(), None);
@@ -276,12 +307,14 @@ fn queued_runs_are_claimed_once_and_read_fairly(test: TestStore) {
     // which share a PostgreSQL schema with these.
     let at = |minute: u32| format!("2025-01-01T00:{minute:02}:00.000000Z");
     for (minute, hook) in mine.iter().enumerate() {
-        let queued = store.queue_execution(&test.org, hook, "manual", &at(minute as u32)).unwrap();
+        let queued = store
+            .queue_execution(&test.org, hook, flowstate_store::kinds::Trigger::Manual, &at(minute as u32))
+            .unwrap();
         assert_eq!((queued.status.as_str(), queued.finished_at.as_deref()), ("queued", None));
     }
-    store.queue_execution(&other, &theirs[0], "schedule", &at(10)).unwrap();
+    store.queue_execution(&other, &theirs[0], flowstate_store::kinds::Trigger::Schedule, &at(10)).unwrap();
     assert!(matches!(
-        store.queue_execution(&test.org, &mine[0], "manual", &at(11)),
+        store.queue_execution(&test.org, &mine[0], flowstate_store::kinds::Trigger::Manual, &at(11)),
         Err(flowstate_store::StoreError::Conflict(_))
     ));
     assert!(store.has_unfinished_execution(&test.org, &mine[0]).unwrap());
@@ -301,7 +334,7 @@ fn queued_runs_are_claimed_once_and_read_fairly(test: TestStore) {
     assert_eq!(queued, expected);
     let id = store.executions(&test.org, &mine[0]).unwrap()[0].id.clone();
     let claimed = store.claim_execution(&test.org, &id, chrono::Utc::now()).unwrap().expect("claimed");
-    assert_eq!(claimed.status, "running");
+    assert_eq!(claimed.status, flowstate_store::kinds::ExecutionStatus::Running);
     assert_eq!(store.claim_execution(&test.org, &id, chrono::Utc::now()).unwrap(), None, "claimed once");
     assert_eq!(store.claim_execution(&other, &id, chrono::Utc::now()).unwrap(), None, "never by another organisation");
     assert!(store.renew_execution_lease(&test.org, &id, "2099-01-01T00:00:00.000000Z").unwrap());
@@ -310,8 +343,12 @@ fn queued_runs_are_claimed_once_and_read_fairly(test: TestStore) {
     store.fail_interrupted_executions_at("2025-06-01T00:00:00.000000Z", false).unwrap();
     store.prune_executions("2025-06-01T00:00:00.000000Z").unwrap();
     let second = &store.executions(&test.org, &mine[1]).unwrap()[0];
-    assert_eq!(second.status, "queued");
-    assert_eq!(store.execution(&test.org, &id).unwrap().unwrap().status, "running", "its lease was renewed");
+    assert_eq!(second.status, flowstate_store::kinds::ExecutionStatus::Queued);
+    assert_eq!(
+        store.execution(&test.org, &id).unwrap().unwrap().status,
+        flowstate_store::kinds::ExecutionStatus::Running,
+        "its lease was renewed"
+    );
 }
 
 /// A run failed as interrupted (its lease passed) stays failed: its server's late save does
@@ -324,14 +361,19 @@ fn a_late_save_does_not_revive_an_interrupted_run(test: TestStore) {
     // Other tests share a PostgreSQL schema with this one and prune finished executions
     // started before 2026: this one starts later, and the sweep below (at a time before every
     // lease) fails only this node's.
-    let running = store.start_execution_at(&test.org, &hook.id, "manual", "2099-01-01T00:00:00.000000Z").unwrap();
+    let running = store
+        .start_execution_at(&test.org, &hook.id, flowstate_store::kinds::Trigger::Manual, "2099-01-01T00:00:00.000000Z")
+        .unwrap();
     assert!(store.save_execution(&test.org, &running).unwrap(), "its own running execution saves");
     // Failed as interrupted (as when this node restarts, or another server sees the lease
     // pass) while its worker still holds it.
     let mut stale = running.clone();
     stale.pages = serde_json::json!([{ "index": 0 }]);
     store.fail_interrupted_executions_at("2020-01-01T00:00:00.000000Z", true).unwrap();
-    let finished = flowstate_store::integrations::Execution { status: "succeeded".into(), ..stale };
+    let finished = flowstate_store::integrations::Execution {
+        status: flowstate_store::kinds::ExecutionStatus::Succeeded,
+        ..stale
+    };
     assert!(!store.save_execution(&test.org, &finished).unwrap(), "dropped");
     let stored = store.execution(&test.org, &running.id).unwrap().unwrap();
     assert_eq!((stored.status.as_str(), stored.error.as_deref()), ("failed", Some("interrupted")));
