@@ -1,0 +1,319 @@
+//! Hooks: PULL and PUSH code with its settings, the rules every hook obeys, and the
+//! scheduler's view of them (due slots claimed once across servers).
+
+use chrono::Utc;
+use flowstate_sync::EntityType;
+use serde::Serialize;
+
+use super::{optional, spelled, text};
+use crate::{
+    OrgId, Store, StoreError,
+    kinds::{ChangeType, HookType, Interval},
+    model::new_id,
+};
+
+/// What a new hook is made of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewHook {
+    pub name: String,
+    pub hook_type: HookType,
+    pub entity_type: EntityType,
+    /// PUSH: the change types it receives (none: all of them).
+    pub event_types: Vec<ChangeType>,
+    pub code: String,
+    /// PULL: an [`Interval`]'s text, or none (manual runs only).
+    pub schedule: Option<String>,
+    /// 0–23, in the organisation's time zone (intervals above an hour).
+    pub preferred_hour: Option<u8>,
+    pub enabled: bool,
+    /// PUSH: attempts per change event; `None` for PULL hooks.
+    pub retry_policy: Option<RetryPolicy>,
+}
+
+/// How often a PUSH hook's delivery of one change event is attempted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryPolicy {
+    /// 1 to [`RetryPolicy::MAX_ATTEMPTS`]; the first attempt counts.
+    pub max_attempts: u32,
+}
+
+impl RetryPolicy {
+    pub const DEFAULT_ATTEMPTS: u32 = 3;
+    pub const MAX_ATTEMPTS: u32 = 10;
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy { max_attempts: RetryPolicy::DEFAULT_ATTEMPTS }
+    }
+}
+
+/// Changes to a hook: `None` keeps a setting; `Some(None)` clears an optional one. A hook's
+/// type and entity type are fixed once it exists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HookUpdate {
+    pub name: Option<String>,
+    pub event_types: Option<Vec<ChangeType>>,
+    pub code: Option<String>,
+    pub schedule: Option<Option<String>>,
+    pub preferred_hour: Option<Option<u8>>,
+    pub enabled: Option<bool>,
+    pub retry_policy: Option<RetryPolicy>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hook {
+    pub id: String,
+    pub integration_id: String,
+    pub name: String,
+    pub hook_type: HookType,
+    pub entity_type: EntityType,
+    pub event_types: Vec<ChangeType>,
+    pub code: String,
+    pub schedule: Option<String>,
+    pub preferred_hour: Option<u8>,
+    pub enabled: bool,
+    /// PUSH hooks only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_policy: Option<RetryPolicy>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub(super) const HOOK_COLUMNS: &str = "id, integration_id, name, hook_type, entity_type, event_types, code, schedule, preferred_hour, enabled, created_at, updated_at, max_attempts";
+
+pub(super) fn hook(row: &[Option<String>]) -> Result<Hook, StoreError> {
+    Ok(Hook {
+        id: text(row, 0),
+        integration_id: text(row, 1),
+        name: text(row, 2),
+        hook_type: spelled(row, 3, HookType::parse)?,
+        entity_type: text(row, 4).parse().map_err(StoreError::Database)?,
+        event_types: serde_json::from_str(&text(row, 5)).unwrap_or_default(),
+        code: text(row, 6),
+        schedule: optional(row, 7),
+        preferred_hour: optional(row, 8).and_then(|hour| hour.parse().ok()),
+        enabled: text(row, 9) == "true",
+        created_at: text(row, 10),
+        updated_at: text(row, 11),
+        retry_policy: (HookType::parse(&text(row, 3)) == Some(HookType::Push)).then(|| RetryPolicy {
+            max_attempts: optional(row, 12)
+                .and_then(|attempts| attempts.parse().ok())
+                .unwrap_or(RetryPolicy::DEFAULT_ATTEMPTS),
+        }),
+    })
+}
+
+/// The rules every hook obeys, on creation and after each update.
+pub(super) fn validate_hook(new: &NewHook) -> Result<(), StoreError> {
+    if new.name.trim().is_empty() {
+        return Err(StoreError::Invalid("name must not be blank".into()));
+    }
+    if let Some(schedule) = &new.schedule
+        && Interval::parse(schedule).is_none()
+    {
+        return Err(StoreError::Invalid(format!("schedule must be one of {}, got {schedule:?}", Interval::listed())));
+    }
+    if new.preferred_hour.is_some_and(|hour| hour > 23) {
+        return Err(StoreError::Invalid("preferredHour must be 0 to 23".into()));
+    }
+    if new.code.trim().is_empty() {
+        return Err(StoreError::Invalid("code must not be blank".into()));
+    }
+    if new.hook_type == HookType::Pull && new.retry_policy.is_some() {
+        return Err(StoreError::Invalid("retryPolicy applies to PUSH hooks only".into()));
+    }
+    if let Some(policy) = new.retry_policy
+        && !(1..=RetryPolicy::MAX_ATTEMPTS).contains(&policy.max_attempts)
+    {
+        return Err(StoreError::Invalid(format!(
+            "retryPolicy.maxAttempts must be 1 to {}, got {}",
+            RetryPolicy::MAX_ATTEMPTS,
+            policy.max_attempts
+        )));
+    }
+    Ok(())
+}
+
+/// An enabled PULL hook with a schedule, for the scheduler.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduledHook {
+    pub org: OrgId,
+    pub timezone: String,
+    pub hook: Hook,
+    /// The last slot claimed (RFC 3339), if any.
+    pub last_scheduled_at: Option<String>,
+}
+
+impl Store {
+    pub fn create_hook(&self, org: &OrgId, integration_id: &str, mut new: NewHook) -> Result<Hook, StoreError> {
+        validate_hook(&new)?;
+        if new.hook_type == HookType::Push {
+            new.retry_policy = Some(new.retry_policy.unwrap_or_default());
+        }
+        self.require_integration(org, integration_id)?;
+        let now = crate::timestamp(Utc::now());
+        let hook = Hook {
+            id: new_id("hook"),
+            integration_id: integration_id.to_string(),
+            name: new.name,
+            hook_type: new.hook_type,
+            entity_type: new.entity_type,
+            event_types: new.event_types,
+            code: new.code,
+            schedule: new.schedule,
+            preferred_hour: new.preferred_hour,
+            enabled: new.enabled,
+            retry_policy: new.retry_policy,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        let event_types = serde_json::to_string(&hook.event_types).expect("strings serialize");
+        let hour = hook.preferred_hour.map(|hour| hour.to_string());
+        let enabled = hook.enabled.to_string();
+        let attempts = hook.retry_policy.map(|policy| policy.max_attempts.to_string());
+        self.db()?.execute_text(
+            &format!("INSERT INTO hooks (org_id, {HOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
+            &[
+                Some(org.as_str()),
+                Some(&hook.id),
+                Some(&hook.integration_id),
+                Some(&hook.name),
+                Some(hook.hook_type.as_str()),
+                Some(hook.entity_type.as_str()),
+                Some(&event_types),
+                Some(&hook.code),
+                hook.schedule.as_deref(),
+                hour.as_deref(),
+                Some(&enabled),
+                Some(&hook.created_at),
+                Some(&hook.updated_at),
+                attempts.as_deref(),
+            ],
+        )?;
+        if hook.hook_type == HookType::Push {
+            // A PUSH hook receives the changes made after it exists.
+            self.start_push_cursor(org, &hook.id)?;
+            self.announce_change();
+        }
+        Ok(hook)
+    }
+
+    pub fn hooks(&self, org: &OrgId, integration_id: &str) -> Result<Vec<Hook>, StoreError> {
+        self.require_integration(org, integration_id)?;
+        let mut db = self.reader()?;
+        Self::check_org(db.as_mut(), org)?;
+        let sql = format!(
+            "SELECT {HOOK_COLUMNS} FROM hooks WHERE org_id = $1 AND integration_id = $2 ORDER BY created_at, id"
+        );
+        db.query_text(&sql, &[Some(org.as_str()), Some(integration_id)])?.iter().map(|row| hook(row)).collect()
+    }
+
+    pub fn hook(&self, org: &OrgId, id: &str) -> Result<Option<Hook>, StoreError> {
+        let mut db = self.reader()?;
+        Self::check_org(db.as_mut(), org)?;
+        let sql = format!("SELECT {HOOK_COLUMNS} FROM hooks WHERE org_id = $1 AND id = $2");
+        db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| hook(row)).transpose()
+    }
+
+    /// Applies `update` to the hook; `NotFound` when the organisation has no such hook.
+    pub fn update_hook(&self, org: &OrgId, id: &str, update: HookUpdate) -> Result<Hook, StoreError> {
+        let stored = self.hook(org, id)?.ok_or_else(|| StoreError::NotFound(format!("hook {id:?}")))?;
+        let merged = NewHook {
+            name: update.name.unwrap_or(stored.name),
+            hook_type: stored.hook_type,
+            entity_type: stored.entity_type,
+            event_types: update.event_types.unwrap_or(stored.event_types),
+            code: update.code.unwrap_or(stored.code),
+            schedule: update.schedule.unwrap_or(stored.schedule),
+            preferred_hour: update.preferred_hour.unwrap_or(stored.preferred_hour),
+            enabled: update.enabled.unwrap_or(stored.enabled),
+            retry_policy: update.retry_policy.or(stored.retry_policy),
+        };
+        validate_hook(&merged)?;
+        let now = crate::timestamp(Utc::now());
+        let event_types = serde_json::to_string(&merged.event_types).expect("strings serialize");
+        let hour = merged.preferred_hour.map(|hour| hour.to_string());
+        let enabled = merged.enabled.to_string();
+        let attempts = merged.retry_policy.map(|policy| policy.max_attempts.to_string());
+        self.db()?.execute_text(
+            "UPDATE hooks SET name = $3, event_types = $4, code = $5, schedule = $6, preferred_hour = $7, enabled = $8,
+             max_attempts = $9, updated_at = $10 WHERE org_id = $1 AND id = $2",
+            &[
+                Some(org.as_str()),
+                Some(id),
+                Some(&merged.name),
+                Some(&event_types),
+                Some(&merged.code),
+                merged.schedule.as_deref(),
+                hour.as_deref(),
+                Some(&enabled),
+                attempts.as_deref(),
+                Some(&now),
+            ],
+        )?;
+        let hook = self.hook(org, id)?.ok_or_else(|| StoreError::NotFound(format!("hook {id:?}")))?;
+        if hook.hook_type == HookType::Push {
+            self.announce_change(); // enabled again: its backlog is due
+        }
+        Ok(hook)
+    }
+
+    /// Deletes the hook with its executions and PUSH cursor; `Conflict` while it runs.
+    /// Whether there was such a hook.
+    pub fn delete_hook(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+        if self.has_running_execution(org, id)? {
+            return Err(StoreError::Conflict("an execution of this hook is running; delete it once it ends".into()));
+        }
+        let mut db = self.db()?;
+        Self::check_org(db.as_mut(), org)?;
+        let deleted =
+            db.execute_text("DELETE FROM hooks WHERE org_id = $1 AND id = $2", &[Some(org.as_str()), Some(id)])?;
+        Ok(deleted == 1)
+    }
+
+    /// Every enabled PULL hook with a schedule, of every organisation (the scheduler's view).
+    pub fn scheduled_hooks(&self) -> Result<Vec<ScheduledHook>, StoreError> {
+        let columns: Vec<String> = HOOK_COLUMNS.split(", ").map(|column| format!("h.{column}")).collect();
+        let sql = format!(
+            "SELECT {}, h.org_id, o.timezone, h.last_scheduled_at FROM hooks h JOIN organizations o ON o.id = h.org_id
+             WHERE h.hook_type = 'PULL' AND h.enabled = 'true' AND h.schedule IS NOT NULL ORDER BY h.id",
+            columns.join(", ")
+        );
+        let rows = self.reader()?.query_text(&sql, &[])?;
+        rows.iter()
+            .map(|row| {
+                Ok(ScheduledHook {
+                    hook: hook(row)?,
+                    org: OrgId(text(row, 13)),
+                    timezone: text(row, 14),
+                    last_scheduled_at: optional(row, 15),
+                })
+            })
+            .collect()
+    }
+
+    /// Claims a schedule slot for the hook if the last claimed slot is still `previous`
+    /// (compare-and-set): whether this caller got it.
+    pub fn claim_slot(
+        &self,
+        org: &OrgId,
+        hook_id: &str,
+        previous: Option<&str>,
+        slot: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = match previous {
+            Some(previous) => self.db()?.execute_text(
+                "UPDATE hooks SET last_scheduled_at = $4 WHERE org_id = $1 AND id = $2 AND last_scheduled_at = $3",
+                &[Some(org.as_str()), Some(hook_id), Some(previous), Some(slot)],
+            )?,
+            None => self.db()?.execute_text(
+                "UPDATE hooks SET last_scheduled_at = $3 WHERE org_id = $1 AND id = $2 AND last_scheduled_at IS NULL",
+                &[Some(org.as_str()), Some(hook_id), Some(slot)],
+            )?,
+        };
+        Ok(changed == 1)
+    }
+}
