@@ -185,6 +185,33 @@ impl Transaction {
 pub(crate) const WRITE_ORDER: [EntityType; 5] =
     [EntityType::Employee, EntityType::Contractor, EntityType::Team, EntityType::Project, EntityType::Vacancy];
 
+/// Runs `work` in a write transaction: committed when it returns `Ok`; rolled back when it
+/// returns `Err`, when the commit fails, or when it panics. The one place a write
+/// transaction begins and ends, so a connection never goes back to the pool inside one.
+pub(crate) fn in_transaction<T, E: From<DbError>>(
+    db: &mut dyn Db,
+    work: impl FnOnce(&mut dyn Db) -> Result<T, E>,
+) -> Result<T, E> {
+    /// Rolls back on the way out unless the transaction was committed.
+    struct Open<'a> {
+        db: &'a mut dyn Db,
+        committed: bool,
+    }
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            if !self.committed {
+                let _ = self.db.run(Transaction::Rollback);
+            }
+        }
+    }
+    db.run(Transaction::Begin)?;
+    let mut open = Open { db, committed: false };
+    let value = work(&mut *open.db)?;
+    open.db.run(Transaction::Commit)?;
+    open.committed = true;
+    Ok(value)
+}
+
 /// The most columns [`Db::each_text_row`] reads.
 pub(crate) const MAX_TEXT_COLUMNS: usize = 16;
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::{
     IncomingRecord, OrgId, PageOutcome, StoreError,
-    db::{Db, DbError, DefinitionRow, EntityFilter, Transaction, WriteScope},
+    db::{Db, DbError, DefinitionRow, EntityFilter, Transaction, WriteScope, in_transaction},
     keys::{ALL_SCOPES, ApiKey, ApiKeyRow, NewApiKey, new_secret, parse_token, same_secret, sha256_hex},
     load::{load_entities, load_page},
     model::new_id,
@@ -451,46 +451,48 @@ impl Store {
             now: crate::timestamp(now),
             definitions: Self::custom_definitions(db, org, filler)?,
         };
-        db.run(Transaction::Begin)?;
-        let planned = (|| -> Result<Option<FillRefused>, DbError> {
+        /// Why a fill's transaction is rolled back.
+        enum Undone {
+            Refused(FillRefused),
+            Db(DbError),
+        }
+        impl From<DbError> for Undone {
+            fn from(error: DbError) -> Undone {
+                Undone::Db(error)
+            }
+        }
+        let planned = in_transaction(db, |db| -> Result<(), Undone> {
             // Two fills of one vacancy wait for each other; the second then finds it filled.
             db.lock_row("vacancies", page.org, &vacancy_id)?;
             let (mut world, mut prepared) = load_page(db, &page, std::slice::from_ref(&record))?;
             crate::load::load_more(db, page.org, &mut world, EntityType::Vacancy, std::slice::from_ref(&vacancy_id))?;
             let (parsed, fingerprint) = match prepared.pop() {
                 Some(Prepared::Parsed(parsed, fingerprint)) => (parsed, fingerprint),
-                Some(Prepared::Invalid(errors)) => return Ok(Some(FillRefused::Invalid(errors))),
+                Some(Prepared::Invalid(errors)) => return Err(Undone::Refused(FillRefused::Invalid(errors))),
                 _ => unreachable!("an API write has no sync state to be unchanged against"),
             };
-            if let Err(refused) = plan_fill(&mut world, &page, &parsed, &fingerprint, &vacancy_id) {
-                return Ok(Some(refused));
-            }
+            plan_fill(&mut world, &page, &parsed, &fingerprint, &vacancy_id).map_err(Undone::Refused)?;
             let event_source = page.writer.event_source();
             let scope =
                 WriteScope { org: page.org, source: None, event_source: &event_source, entity: filler, now: &page.now };
             db.write(&scope, &world.changes())?;
-            Ok(None)
-        })();
+            Ok(())
+        });
         match planned {
-            Ok(None) => commit(db)?,
-            Ok(Some(refused)) => {
-                db.run(Transaction::Rollback)?;
-                return match refused {
-                    FillRefused::Invalid(errors) => Ok(Filled::Rejected(errors)),
-                    FillRefused::AlreadyFilled => Err(StoreError::Conflict("the vacancy is already filled".into())),
-                    FillRefused::NotFound => Err(StoreError::NotFound(format!("vacancy {vacancy:?}"))),
-                };
+            Ok(()) => {}
+            Err(Undone::Refused(FillRefused::Invalid(errors))) => return Ok(Filled::Rejected(errors)),
+            Err(Undone::Refused(FillRefused::AlreadyFilled)) => {
+                return Err(StoreError::Conflict("the vacancy is already filled".into()));
             }
-            Err(DbError::Constraint(message)) => {
-                let _ = db.run(Transaction::Rollback);
+            Err(Undone::Refused(FillRefused::NotFound)) => {
+                return Err(StoreError::NotFound(format!("vacancy {vacancy:?}")));
+            }
+            Err(Undone::Db(DbError::Constraint(message))) => {
                 return Err(StoreError::Conflict(format!(
                     "the fill conflicts with a change made meanwhile: {message}"
                 )));
             }
-            Err(error) => {
-                let _ = db.run(Transaction::Rollback);
-                return Err(error.into());
-            }
+            Err(Undone::Db(error)) => return Err(error.into()),
         }
         drop(guard);
         self.announce_change();
@@ -522,22 +524,12 @@ impl Store {
             now: crate::timestamp(now),
             definitions: Self::custom_definitions(db, org, entity)?,
         };
-        db.run(Transaction::Begin)?;
-        let outcome = match apply_records(db, &page, records) {
-            Ok(outcome) => {
-                commit(db)?;
-                outcome
-            }
-            Err(DbError::Constraint(_)) => {
-                // The database refused a row the plan thought fine: another writer changed
-                // what this page read. Again, one record at a time, each loaded afresh.
-                db.run(Transaction::Rollback)?;
-                apply_record_by_record(db, &page, records)?
-            }
-            Err(error) => {
-                let _ = db.run(Transaction::Rollback);
-                return Err(error.into());
-            }
+        let outcome = match in_transaction(db, |db| apply_records(db, &page, records)) {
+            Ok(outcome) => outcome,
+            // The database refused a row the plan thought fine: another writer changed what
+            // this page read. Again, one record at a time, each loaded afresh.
+            Err(DbError::Constraint(_)) => apply_record_by_record(db, &page, records)?,
+            Err(error) => return Err(error.into()),
         };
         drop(guard);
         if outcome.created + outcome.updated + outcome.deleted > 0 {
@@ -832,9 +824,8 @@ fn apply_record_by_record(
     page: &Page<'_>,
     records: &[IncomingRecord],
 ) -> Result<PageOutcome, StoreError> {
-    db.run(Transaction::Begin)?;
     let mut outcome = PageOutcome::default();
-    let mut each = || -> Result<(), DbError> {
+    in_transaction(db, |db| -> Result<(), DbError> {
         for record in records {
             db.run(Transaction::Savepoint)?;
             match apply_records(db, page, std::slice::from_ref(record)) {
@@ -855,18 +846,6 @@ fn apply_record_by_record(
             }
         }
         Ok(())
-    };
-    if let Err(error) = each() {
-        let _ = db.run(Transaction::Rollback);
-        return Err(error.into());
-    }
-    commit(db)?;
+    })?;
     Ok(outcome)
-}
-
-/// Commits, or rolls back if the commit fails: the connection never stays in a transaction.
-pub(crate) fn commit(db: &mut dyn Db) -> Result<(), DbError> {
-    db.run(Transaction::Commit).inspect_err(|_| {
-        let _ = db.run(Transaction::Rollback);
-    })
 }

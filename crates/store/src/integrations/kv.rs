@@ -64,8 +64,7 @@ impl Store {
         quota: KvQuota,
     ) -> Result<(), StoreError> {
         let mut db = self.db()?;
-        db.run(crate::db::Transaction::Begin)?;
-        let outcome = (|| {
+        crate::db::in_transaction(db.as_mut(), |db| {
             db.lock_row("hooks", org.as_str(), hook_id)?;
             let bytes = db.byte_length("value");
             let rows = db.query_text(
@@ -90,14 +89,7 @@ impl Store {
                 return Err(StoreError::NotFound(format!("hook {hook_id:?}")));
             }
             Ok(())
-        })();
-        match outcome {
-            Ok(()) => Ok(crate::store::commit(db.as_mut())?),
-            Err(error) => {
-                let _ = db.run(crate::db::Transaction::Rollback);
-                Err(error)
-            }
-        }
+        })
     }
 
     /// Deletes `ctx.kv` values expired at `now`, of every organisation; how many.

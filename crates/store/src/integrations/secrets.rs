@@ -99,8 +99,7 @@ impl Store {
         reseal: impl Fn(&str, &SealedSecret) -> Option<SealedSecret>,
     ) -> Result<usize, StoreError> {
         let mut db = self.db()?;
-        db.run(crate::db::Transaction::Begin)?;
-        let outcome = (|| {
+        crate::db::in_transaction(db.as_mut(), |db| {
             let rows = db.query_text(
                 "SELECT integration_id, org_id, name, nonce, ciphertext, updated_at FROM integration_secrets ORDER BY integration_id, name",
                 &[],
@@ -125,16 +124,6 @@ impl Store {
                 )?;
             }
             Ok(rows.len())
-        })();
-        match outcome {
-            Ok(count) => {
-                crate::store::commit(db.as_mut())?;
-                Ok(count)
-            }
-            Err(error) => {
-                let _ = db.run(crate::db::Transaction::Rollback);
-                Err(error)
-            }
-        }
+        })
     }
 }
