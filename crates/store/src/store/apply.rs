@@ -1,0 +1,142 @@
+//! Applying a page of synced records: planned in one pass and written in one transaction,
+//! or, when the database refuses a row another writer made stale, again record by record.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use flowstate_sync::{EntityType, RecordError};
+
+use super::Store;
+use crate::{
+    IncomingRecord, OrgId, PageOutcome, StoreError,
+    db::{Db, DbError, Transaction, WriteScope, in_transaction},
+    load::load_page,
+    plan::{Page, Writer, plan_page},
+};
+
+/// Load, plan, write: the page in one go.
+pub(super) fn apply_records(
+    db: &mut dyn Db,
+    page: &Page<'_>,
+    records: &[IncomingRecord],
+) -> Result<PageOutcome, DbError> {
+    let started = Instant::now();
+    let (mut world, prepared) = load_page(db, page, records)?;
+    let loaded = Instant::now();
+    let outcome = plan_page(&mut world, page, records, prepared);
+    let planned = Instant::now();
+    let event_source = page.writer.event_source();
+    let scope = WriteScope {
+        org: page.org,
+        source: page.writer.owner(),
+        event_source: &event_source,
+        entity: page.entity,
+        now: &page.now,
+    };
+    db.write(&scope, &world.changes())?;
+    let millis = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
+    tracing::debug!(
+        records = records.len(),
+        load_ms = millis(started, loaded),
+        plan_ms = millis(loaded, planned),
+        write_ms = millis(planned, Instant::now()),
+        "page applied"
+    );
+    Ok(outcome)
+}
+
+/// The slow path: each record loaded, planned and written in its own savepoint; a record
+/// the database refuses is reported with the database's reason.
+pub(super) fn apply_record_by_record(
+    db: &mut dyn Db,
+    page: &Page<'_>,
+    records: &[IncomingRecord],
+) -> Result<PageOutcome, StoreError> {
+    let mut outcome = PageOutcome::default();
+    in_transaction(db, |db| -> Result<(), DbError> {
+        for record in records {
+            db.run(Transaction::Savepoint)?;
+            match apply_records(db, page, std::slice::from_ref(record)) {
+                Ok(applied) => {
+                    db.run(Transaction::Release)?;
+                    outcome.absorb(applied);
+                }
+                Err(DbError::Constraint(message)) => {
+                    db.run(Transaction::RollbackToSavepoint)?;
+                    db.run(Transaction::Release)?;
+                    outcome.errors.push(RecordError {
+                        external_id: record.external_id.clone(),
+                        field: None,
+                        message: format!("the database refused this record: {message}"),
+                    });
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    })?;
+    Ok(outcome)
+}
+
+impl Store {
+    /// Applies one page of records from `source` (the integration's source system key).
+    pub fn apply_page(
+        &self,
+        org: &OrgId,
+        source: &str,
+        entity: EntityType,
+        records: &[IncomingRecord],
+    ) -> Result<PageOutcome, StoreError> {
+        self.apply_page_at(org, source, entity, records, Utc::now())
+    }
+
+    /// [`Store::apply_page`] at a given time: `now` stamps rows and decides which orphaned
+    /// allocations have started.
+    pub fn apply_page_at(
+        &self,
+        org: &OrgId,
+        source: &str,
+        entity: EntityType,
+        records: &[IncomingRecord],
+        now: DateTime<Utc>,
+    ) -> Result<PageOutcome, StoreError> {
+        if source.trim().is_empty() {
+            return Err(StoreError::Invalid("the source system key must not be blank".into()));
+        }
+        self.apply(org, Writer::Sync(source), entity, records, now)
+    }
+
+    pub(super) fn apply(
+        &self,
+        org: &OrgId,
+        writer: Writer<'_>,
+        entity: EntityType,
+        records: &[IncomingRecord],
+        now: DateTime<Utc>,
+    ) -> Result<PageOutcome, StoreError> {
+        let mut guard = self.db()?;
+        let db = guard.as_mut();
+        let timezone = Self::check_org(db, org)?;
+        let page = Page {
+            org: org.as_str(),
+            writer,
+            entity,
+            // "Today" (which allocations have started) is the organisation's date.
+            today: now.with_timezone(&timezone).date_naive(),
+            now: crate::timestamp(now),
+            definitions: Self::custom_definitions(db, org, entity)?,
+        };
+        let outcome = match in_transaction(db, |db| apply_records(db, &page, records)) {
+            Ok(outcome) => outcome,
+            // The database refused a row the plan thought fine: another writer changed what
+            // this page read. Again, one record at a time, each loaded afresh.
+            Err(DbError::Constraint(_)) => apply_record_by_record(db, &page, records)?,
+            Err(error) => return Err(error.into()),
+        };
+        drop(guard);
+        if outcome.created + outcome.updated + outcome.deleted > 0 {
+            self.announce_change();
+        }
+        Ok(outcome)
+    }
+}
