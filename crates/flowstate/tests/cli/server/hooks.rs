@@ -1,0 +1,373 @@
+//! Integrations and hooks over the API, and PULL runs through the server into the store.
+
+use serde_json::{Value, json};
+
+use super::*;
+
+/// Hooks and integrations change field by field and go away over the API; every refusal
+/// names its field.
+#[tokio::test(flavor = "multi_thread")]
+async fn hooks_and_integrations_change_and_go_over_the_api() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration = create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let code = "async function run(ctx) { return { records: [] }; }";
+    let hook = create_hook(&server, &a(""), &key, &integration, json!({ "name": "nightly", "type": "PULL", "entityType": "employee", "code": code, "schedule": "24h", "preferredHour": 2 })).await;
+    let hook_path = a(&format!("/hooks/{hook}"));
+    let patch = |body: Value| send(&server, reqwest::Method::PATCH, &hook_path, Some(&key), Some(body));
+
+    let (status, body) = patch(json!({ "enabled": false, "preferredHour": null, "name": "nightly sync" })).await;
+    assert_eq!(status, 200, "{body}");
+    let data = &body["data"];
+    assert_eq!(
+        (data["enabled"].clone(), data["preferredHour"].clone(), data["name"].clone()),
+        (json!(false), Value::Null, json!("nightly sync"))
+    );
+    assert_eq!((data["schedule"].clone(), data["code"].clone()), (json!("24h"), json!(code)), "absent fields stay");
+    assert!(data.get("retryPolicy").is_none(), "PULL hooks have none");
+    let (status, body) =
+        send(&server, reqwest::Method::POST, &a(&format!("/hooks/{hook}/run")), Some(&key), None).await;
+    assert_eq!(status, 409, "a disabled hook does not run: {body}");
+    assert_error(&body, "CONFLICT");
+
+    for (change, field) in [
+        (json!({ "type": "PUSH" }), "type"),
+        (json!({ "entityType": "vacancy" }), "entityType"),
+        (json!({ "enabled": "yes" }), "enabled"),
+        (json!({ "preferredHour": 24 }), "preferredHour"),
+        (json!({ "retryPolicy": 3 }), "retryPolicy"),
+    ] {
+        let (status, body) = patch(change.clone()).await;
+        assert_eq!(status, 400, "{change}: {body}");
+        assert_error(&body, "VALIDATION_ERROR");
+        assert_eq!(body["error"]["details"][0]["field"], field, "{change}: {body}");
+    }
+    for (change, words) in [
+        (json!({ "schedule": "2h" }), "schedule must be one of"),
+        (json!({ "retryPolicy": { "maxAttempts": 2 } }), "retryPolicy applies to PUSH hooks only"),
+        (json!({ "code": " " }), "code must not be blank"),
+    ] {
+        let (status, body) = patch(change.clone()).await;
+        assert_eq!(status, 400, "{change}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(words), "{change}: {body}");
+    }
+    let (status, body) = patch(json!({ "type": "PULL", "enabled": true })).await;
+    assert_eq!((status, body["data"]["enabled"].clone()), (200, json!(true)), "the same type may be restated: {body}");
+
+    let integration_path = a(&format!("/integrations/{integration}"));
+    let (status, body) =
+        send(&server, reqwest::Method::PATCH, &integration_path, Some(&key), Some(json!({ "sourceSystem": "x" })))
+            .await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("sourceSystem")), "{body}");
+    // A name cannot be cleared: null is refused (as a wrong type), while a description can.
+    let (status, body) =
+        send(&server, reqwest::Method::PATCH, &integration_path, Some(&key), Some(json!({ "name": null }))).await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("name")), "{body}");
+    let (status, body) =
+        send(&server, reqwest::Method::PATCH, &integration_path, Some(&key), Some(json!({ "description": null })))
+            .await;
+    assert_eq!((status, body["data"]["description"].clone()), (200, Value::Null), "{body}");
+    let (status, body) = send(
+        &server,
+        reqwest::Method::PATCH,
+        &integration_path,
+        Some(&key),
+        Some(json!({ "name": "Workday", "description": "HR" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["data"]["name"].clone(), body["data"]["sourceSystem"].clone()), (json!("Workday"), json!("hr")));
+
+    assert_eq!(send(&server, reqwest::Method::DELETE, &hook_path, Some(&key), None).await.0, 204);
+    assert_eq!(call(&server, &hook_path, Some(&key)).await.0, 404);
+    assert_eq!(send(&server, reqwest::Method::DELETE, &hook_path, Some(&key), None).await.0, 404, "gone already");
+    assert_eq!(send(&server, reqwest::Method::DELETE, &integration_path, Some(&key), None).await.0, 204);
+    let (_, integrations) = call(&server, &a("/integrations"), Some(&key)).await;
+    assert_eq!(integrations["meta"]["total"], 0);
+}
+
+/// The spec's PULL flow through the server: an integration with a secret, a hook, a manual
+/// run against a local HTTPS HR API (pages applied and committed as they come), then the
+/// same run again changing nothing; the secret's value never comes back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_hook_runs_through_the_server_into_the_store() {
+    let directory = tempfile::tempdir().unwrap();
+    let dataset = flowstate_example_api::HrDataset::new(120, 0, HR_KEY);
+    let (_hr, routing) = routed_to(flowstate_example_api::hr_router(dataset), "hr.example.com", directory.path()).await;
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start_with(&db, directory.path(), &routing);
+    let (org, key) = server.first_start.clone().unwrap();
+    let post = |path: String, body: Value| {
+        let (server, key) = (&server, key.clone());
+        async move { send(server, reqwest::Method::POST, &path, Some(&key), Some(body)).await }
+    };
+
+    let (status, integration) =
+        post(format!("/api/v1/org/{org}/integrations"), json!({ "name": "HR system", "sourceSystem": "hr" })).await;
+    assert_eq!(status, 201, "{integration}");
+    let integration = integration["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = send(
+        &server,
+        reqwest::Method::PUT,
+        &format!("/api/v1/org/{org}/integrations/{integration}/secrets/api_key"),
+        Some(&key),
+        Some(json!({ "value": HR_KEY })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(assert_one_timestamp_format(&body), 1, "the secret's updatedAt: {body}");
+    let (status, body) = post(
+        format!("/api/v1/org/{org}/integrations/{integration}/hooks"),
+        json!({ "name": "employees", "type": "PULL", "entityType": "employee", "schedule": "1h",
+                "code": include_str!("../../../../../examples/hooks/employees-cursor.js") }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let hook = body["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = post(
+        format!("/api/v1/org/{org}/integrations/{integration}/hooks"),
+        json!({ "name": "x", "type": "PULL", "entityType": "people", "preferredHour": 24 }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let fields: Vec<&str> =
+        body["error"]["details"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["entityType", "preferredHour", "code"], "{body}");
+
+    // A body that is not JSON gets the one error shape too.
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/org/{org}/integrations", server.base))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body("{ not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_error(&body, "VALIDATION_ERROR");
+
+    let first = run_and_wait(&server, &org, &key, &hook).await;
+    assert_eq!(first["status"], "succeeded", "{first}");
+    // Its times, its record's and every log line's and HTTP call's: one format.
+    assert!(assert_one_timestamp_format(&first) > 4, "{first}");
+    assert_eq!((total(&first, "recordCount"), total(&first, "created")), (120, 120));
+    assert!(first["pages"].as_array().unwrap().len() > 1, "the HR API pages");
+    let (_, employees) = call(&server, &format!("/api/v1/org/{org}/employees?limit=1"), Some(&key)).await;
+    assert_eq!(employees["meta"]["total"], 120);
+
+    let again = run_and_wait(&server, &org, &key, &hook).await;
+    assert_eq!(again["status"], "succeeded");
+    assert_eq!((total(&again, "created"), total(&again, "updated"), total(&again, "unchanged")), (0, 0, 120));
+
+    // The secret's value appears in no response: executions, hook, secrets list.
+    let mut seen = Vec::new();
+    for path in [
+        format!("/api/v1/org/{org}/hooks/{hook}/executions"),
+        format!("/api/v1/org/{org}/hooks/{hook}"),
+        format!("/api/v1/org/{org}/integrations/{integration}/secrets"),
+        format!("/api/v1/org/{org}/integrations/{integration}"),
+    ] {
+        let (status, body) = call(&server, &path, Some(&key)).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        seen.push(body.to_string());
+    }
+    assert!(seen.iter().all(|body| !body.contains(HR_KEY)), "the secret leaked");
+    assert!(seen[2].contains("api_key"), "the secret is listed by name");
+    let (_, executions) = call(&server, &format!("/api/v1/org/{org}/hooks/{hook}/executions"), Some(&key)).await;
+    assert_eq!(executions["meta"]["total"], 2);
+
+    // Prometheus metrics count what happened.
+    let metrics = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
+    for line in [
+        "flowstate_executions{status=\"succeeded\"} 2",
+        "flowstate_records_applied_total{result=\"created\"} 120",
+        "flowstate_records_applied_total{result=\"unchanged\"} 120",
+        "flowstate_execution_queue_depth 0",
+    ] {
+        assert!(metrics.lines().any(|got| got == line), "{line} in\n{metrics}");
+    }
+    let pages: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("flowstate_pull_page_duration_seconds_count "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(pages >= 4, "{pages} pages timed");
+    assert!(!metrics.contains(HR_KEY) && !metrics.contains(&org), "totals only");
+    assert!(executions["data"][0]["record"]["httpRequests"].as_array().is_some_and(|calls| !calls.is_empty()));
+
+    // The HR system changes one person and deletes another (the hook's new code says so):
+    // the next run updates one, deletes one and leaves the rest.
+    let changed = "async function run(ctx) {
+        const cursor = ctx.meta?.cursor ?? null;
+        const query = { limit: '100' };
+        if (cursor) query.after = cursor;
+        const resp = await ctx.http.get('https://hr.example.com/api/v1/employees', {
+            headers: { Authorization: `Bearer ${ctx.secrets.api_key}` }, query });
+        const records = resp.body.data.map((emp, index) => {
+            if (!cursor && index === 1) return { externalId: emp.id, data: { deletedAt: '2026-06-01' } };
+            return { externalId: emp.id, data: { firstName: emp.first_name,
+                lastName: !cursor && index === 0 ? 'Changed' : emp.last_name, email: emp.email,
+                internalEmployeeId: emp.employee_number, startDate: emp.hire_date, endDate: emp.termination_date } };
+        });
+        return { records, more: resp.body.pagination.has_more, meta: { cursor: resp.body.pagination.next_cursor } };
+    }";
+    let (status, body) = send(
+        &server,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/org/{org}/hooks/{hook}"),
+        Some(&key),
+        Some(json!({ "code": changed })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let third = run_and_wait(&server, &org, &key, &hook).await;
+    assert_eq!(third["status"], "succeeded", "{third}");
+    let counts = ["created", "updated", "deleted", "unchanged"].map(|count| total(&third, count));
+    assert_eq!(counts, [0, 1, 1, 118], "{third}");
+    let (_, employees) = call(&server, &format!("/api/v1/org/{org}/employees?search=Changed"), Some(&key)).await;
+    assert_eq!(employees["meta"]["total"], 1);
+    let (_, employees) = call(&server, &format!("/api/v1/org/{org}/employees?limit=1"), Some(&key)).await;
+    assert_eq!(employees["meta"]["total"], 119);
+}
+
+/// Five executions per hook per rolling hour: the sixth manual run is refused with 429.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sixth_manual_run_within_the_hour_is_rate_limited() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration = create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let hook = create_hook(&server, &a(""), &key, &integration, json!({ "name": "quick", "type": "PULL", "entityType": "employee", "code": "async function run(ctx) { return { records: [] }; }" })).await;
+    for _ in 0..5 {
+        assert_eq!(run_and_wait(&server, &org, &key, &hook).await["status"], "succeeded");
+    }
+    let (status, body) =
+        send(&server, reqwest::Method::POST, &a(&format!("/hooks/{hook}/run")), Some(&key), None).await;
+    assert_eq!(status, 429, "{body}");
+    assert_error(&body, "RATE_LIMITED");
+
+    // The executions list pages in the database, newest first.
+    let executions = a(&format!("/hooks/{hook}/executions"));
+    let (_, all) = call(&server, &executions, Some(&key)).await;
+    let ids: Vec<Value> = all["data"].as_array().unwrap().iter().map(|execution| execution["id"].clone()).collect();
+    assert_eq!((ids.len(), all["meta"]["total"].clone()), (5, json!(5)));
+    let (_, first) = call(&server, &format!("{executions}?limit=2"), Some(&key)).await;
+    assert_eq!((first["data"][0]["id"].clone(), first["meta"]["hasNextPage"].clone()), (ids[0].clone(), json!(true)));
+    let (_, last) = call(&server, &format!("{executions}?limit=2&page=3"), Some(&key)).await;
+    assert_eq!(last["data"].as_array().unwrap().len(), 1);
+    assert_eq!((last["data"][0]["id"].clone(), last["meta"]["hasNextPage"].clone()), (ids[4].clone(), json!(false)));
+    let (status, body) = call(&server, &format!("{executions}?limit=500"), Some(&key)).await;
+    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (400, json!("limit")));
+}
+
+/// A PULL run whose second page throws, or returns output that is not records, ends as
+/// `failed` with the reason; what the first page brought stays saved.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_page_ends_the_run_and_earlier_pages_stay_saved() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration = create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    for (name, second_page, reason) in [
+        ("throws", "throw new Error('the HR API broke');", "the HR API broke"),
+        ("bad-output", "return { records: 'not a list' };", "records"),
+    ] {
+        let code = format!(
+            "async function run(ctx) {{
+                if (ctx.meta?.next) {{ {second_page} }}
+                const prefix = '{name}';
+                return {{ records: [
+                    {{ externalId: prefix + '-1', data: {{ firstName: 'A', lastName: 'B', email: prefix + '1@example.com' }} }},
+                    {{ externalId: prefix + '-2', data: {{ firstName: 'C', lastName: 'D', email: prefix + '2@example.com' }} }},
+                ], more: true, meta: {{ next: true }} }};
+            }}"
+        );
+        let hook = create_hook(
+            &server,
+            &a(""),
+            &key,
+            &integration,
+            json!({ "name": name, "type": "PULL", "entityType": "employee", "code": code }),
+        )
+        .await;
+        let execution = run_and_wait(&server, &org, &key, &hook).await;
+        assert_eq!(execution["status"], "failed", "{name}: {execution}");
+        assert!(execution["error"].as_str().is_some_and(|error| error.contains(reason)), "{name}: {execution}");
+        assert_eq!(execution["pages"][0]["created"], 2, "{name}: the first page was applied: {execution}");
+        let (_, saved) = call(&server, &a(&format!("/employees?search={name}")), Some(&key)).await;
+        assert_eq!(saved["meta"]["total"], 2, "{name}: {saved}");
+    }
+}
+
+/// PULL executions of different hooks run at once, up to the organisation's share of the
+/// workers: a quick hook is not held up behind one waiting on a slow HR API.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quick_pull_run_is_not_held_up_by_a_slow_one() {
+    let router = axum::Router::new()
+        .route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+                axum::Json(json!({ "ok": true }))
+            }),
+        )
+        .route("/fast", axum::routing::get(|| async { axum::Json(json!({ "ok": true })) }));
+    let directory = tempfile::tempdir().unwrap();
+    let (_hr, extra) = routed_to(router, "hr.example.com", directory.path()).await;
+    // Two workers, both of which this one organisation may hold.
+    let extra: Vec<String> =
+        extra.into_iter().chain(["--workers", "2", "--org-max-concurrency", "2"].map(String::from)).collect();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start_with(&db, directory.path(), &extra);
+    let (org, key) = server.first_start.clone().unwrap();
+    let a = |path: &str| format!("/api/v1/org/{org}{path}");
+    let integration = create_integration(&server, &a(""), &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let code = |path: &str| {
+        format!(
+            "async function run(ctx) {{ await ctx.http.get('https://hr.example.com{path}'); return {{ records: [] }}; }}"
+        )
+    };
+    let slow = create_hook(
+        &server,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "slow", "type": "PULL", "entityType": "employee", "code": code("/slow") }),
+    )
+    .await;
+    let fast = create_hook(
+        &server,
+        &a(""),
+        &key,
+        &integration,
+        json!({ "name": "fast", "type": "PULL", "entityType": "employee", "code": code("/fast") }),
+    )
+    .await;
+
+    let (status, started) =
+        send(&server, reqwest::Method::POST, &a(&format!("/hooks/{slow}/run")), Some(&key), None).await;
+    assert_eq!(status, 202, "{started}");
+    let slow_execution = started["data"]["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await; // the slow run is waiting on its request
+    let quick = run_and_wait(&server, &org, &key, &fast).await;
+    assert_eq!(quick["status"], "succeeded", "{quick}");
+    let (_, slow_now) = call(&server, &a(&format!("/executions/{slow_execution}")), Some(&key)).await;
+    assert_eq!(slow_now["data"]["status"], "running", "the quick run finished first: {slow_now}");
+    let done = loop {
+        let (_, body) = call(&server, &a(&format!("/executions/{slow_execution}")), Some(&key)).await;
+        if !["queued", "running"].contains(&body["data"]["status"].as_str().unwrap_or_default()) {
+            break body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["data"]["status"], "succeeded", "{done}");
+}
