@@ -35,11 +35,6 @@ impl Body {
         self.object.get(field)
     }
 
-    /// Whether the body has the field (the field is known from now on).
-    pub fn has(&mut self, field: &str) -> bool {
-        self.get(field).is_some()
-    }
-
     /// A number, or `None` (with a problem when required or not a number).
     pub fn number(&mut self, field: &str, required: bool) -> Option<f64> {
         match self.get(field).cloned() {

@@ -17,6 +17,10 @@ use crate::{
     AppState,
     auth::{Caller, authorize},
     body::Body,
+    contract::{
+        checked,
+        integrations::{Integration, IntegrationChange, NewIntegration, SecretInfo, SecretValue},
+    },
     error::{ApiError, ErrorCode},
     execution::blocking,
     reply::{self, created, whole},
@@ -34,17 +38,13 @@ pub(crate) async fn create_integration(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&caller, &org, "integrations:write")?;
-    let mut body = Body::new(body)?;
-    let name = body.text("name", true);
-    let description = body.text("description", false);
-    let source = body.text("sourceSystem", true);
-    body.finish()?;
-    let (name, source) = (name.unwrap_or_default(), source.unwrap_or_default());
+    let NewIntegration { name, description, source_system } = checked(&body)?;
     let org = OrgId::new(org);
-    let integration =
-        blocking(&state.store, move |store| store.create_integration(&org, &name, description.as_deref(), &source))
-            .await?;
-    Ok(created(integration))
+    let integration = blocking(&state.store, move |store| {
+        store.create_integration(&org, &name, description.as_deref(), &source_system)
+    })
+    .await?;
+    Ok(created(Integration::from(integration)))
 }
 
 pub(crate) async fn list_integrations(
@@ -55,7 +55,7 @@ pub(crate) async fn list_integrations(
     authorize(&caller, &org, "integrations:read")?;
     let org = OrgId::new(org);
     let integrations = blocking(&state.store, move |store| store.integrations(&org)).await?;
-    Ok(whole(integrations))
+    Ok(whole(integrations.into_iter().map(Integration::from).collect()))
 }
 
 pub(crate) async fn get_integration(
@@ -66,13 +66,10 @@ pub(crate) async fn get_integration(
     authorize(&caller, &org, "integrations:read")?;
     let (org, key) = (OrgId::new(org), id.clone());
     match blocking(&state.store, move |store| store.integration(&org, &key)).await? {
-        Some(integration) => Ok(Json(json!({ "data": integration }))),
+        Some(integration) => Ok(Json(json!({ "data": Integration::from(integration) }))),
         None => Err(not_found("integration", &id)),
     }
 }
-
-/// The shortest secret value accepted (docs/decisions.md: very short secrets).
-pub const MIN_SECRET_CHARS: usize = flowstate_runtime::MIN_REDACTED_CHARS;
 
 /// `PUT …/secrets/{name}` with `{ "value": "…" }`: sets or replaces; the value never comes back.
 pub(crate) async fn put_secret(
@@ -82,20 +79,14 @@ pub(crate) async fn put_secret(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "integrations:write")?;
-    let mut body = Body::new(body)?;
-    let value = body.text("value", true);
-    if value.as_ref().is_some_and(|value| value.chars().count() < MIN_SECRET_CHARS) {
-        let message = format!(
-            "a secret value must be at least {MIN_SECRET_CHARS} characters: a shorter one could not be kept out of execution records without blanking ordinary text"
-        );
-        body.problem("value", message);
-    }
-    body.finish()?;
-    let sealed = state.vault.seal(&integration_id, &name, &value.unwrap_or_default());
+    // At least `flowstate_runtime::MIN_REDACTED_CHARS` (docs/decisions.md: very short
+    // secrets); the schema says so, and a test ties the two.
+    let SecretValue { value } = checked(&body)?;
+    let sealed = state.vault.seal(&integration_id, &name, &value);
     let updated_at = sealed.updated_at.clone();
     let org = OrgId::new(org);
     blocking(&state.store, move |store| store.put_secret(&org, &integration_id, &sealed)).await?;
-    Ok(Json(json!({ "data": { "name": name, "updatedAt": updated_at } })))
+    Ok(Json(json!({ "data": SecretInfo { name, updated_at } })))
 }
 
 pub(crate) async fn delete_secret(
@@ -121,8 +112,8 @@ pub(crate) async fn list_secrets(
     authorize(&caller, &org, "integrations:read")?;
     let org = OrgId::new(org);
     let secrets = blocking(&state.store, move |store| store.secrets(&org, &integration_id)).await?;
-    let names: Vec<Value> =
-        secrets.into_iter().map(|secret| json!({ "name": secret.name, "updatedAt": secret.updated_at })).collect();
+    let names: Vec<SecretInfo> =
+        secrets.into_iter().map(|secret| SecretInfo { name: secret.name, updated_at: secret.updated_at }).collect();
     Ok(whole(names))
 }
 
@@ -315,18 +306,13 @@ pub(crate) async fn update_integration(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "integrations:write")?;
     let org = OrgId::new(org);
-    let mut body = Body::new(body)?;
-    let name = body.text("name", false);
-    let description = body.nullable_text("description");
-    if body.has("sourceSystem") {
-        body.problem("sourceSystem", "sourceSystem is fixed: synced records remember their source by it".into());
-    }
-    body.finish()?;
+    // sourceSystem is not a field of a change: synced records remember their source by it.
+    let IntegrationChange { name, description } = checked(&body)?;
     let integration = blocking(&state.store, move |store| {
         store.update_integration(&org, &id, name.as_deref(), description.as_ref().map(Option::as_deref))
     })
     .await?;
-    Ok(Json(json!({ "data": integration })))
+    Ok(Json(json!({ "data": Integration::from(integration) })))
 }
 
 /// `DELETE …/integrations/{id}`: with its hooks, secrets and executions; synced records stay.

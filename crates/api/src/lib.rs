@@ -25,6 +25,7 @@
 
 mod auth;
 mod body;
+mod contract;
 pub mod dispatcher;
 mod edge;
 mod error;
