@@ -246,7 +246,8 @@ pub(crate) fn document() -> Value {
         "/api/v1/org/{orgId}/integrations/{integrationId}/secrets".into(),
         json!({ "get": returning(operation("List secret names and updatedAt (never values)", "integrations:read", vec![org.clone(), integration.clone()], ("200", "The names")), "200", list(reference::<typed::SecretInfo>())) }),
     );
-    let secret_name = path_param("name", "The secret's name, as hooks read it from ctx.secrets");
+    let mut secret_name = path_param("name", "The secret's name, as hooks read it from ctx.secrets");
+    secret_name["schema"]["pattern"] = json!(flowstate_store::integrations::KEY_PATTERN);
     paths.insert(
         "/api/v1/org/{orgId}/integrations/{integrationId}/secrets/{name}".into(),
         json!({

@@ -100,6 +100,7 @@ mod tests {
             change["properties"]["description"]["type"].as_array().is_some_and(|types| types.contains(&json!("null"))),
             "{change}"
         );
+        assert_eq!(new["properties"]["sourceSystem"]["pattern"], json!(flowstate_store::integrations::KEY_PATTERN));
         // The shortest secret the server keeps, as the schema states it.
         let secret = &components["SecretValue"]["properties"]["value"];
         assert_eq!(secret["minLength"], json!(flowstate_runtime::MIN_REDACTED_CHARS), "{secret}");

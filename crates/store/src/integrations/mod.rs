@@ -19,6 +19,15 @@ use serde::Serialize;
 
 use crate::{OrgId, Store, StoreError, db::DbError, model::new_id};
 
+/// The shape of a key people write and programs match (an integration's `sourceSystem`, a
+/// secret's name): letters, digits, `-` and `_`, 1 to 100. [`is_key`] checks it.
+pub const KEY_PATTERN: &str = "^[A-Za-z0-9_-]{1,100}$";
+
+/// Whether `text` has the shape [`KEY_PATTERN`] states.
+pub fn is_key(text: &str) -> bool {
+    (1..=100).contains(&text.len()) && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// A connection to one external system; its `sourceSystem` key marks what its hooks sync.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -97,10 +106,7 @@ impl Store {
         if name.trim().is_empty() {
             return Err(StoreError::Invalid("name must not be blank".into()));
         }
-        let key_ok = !source_system.is_empty()
-            && source_system.len() <= 100
-            && source_system.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !key_ok {
+        if !is_key(source_system) {
             return Err(StoreError::Invalid(format!(
                 "sourceSystem must be letters, digits, - and _ (at most 100), got {source_system:?}"
             )));

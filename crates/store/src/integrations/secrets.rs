@@ -16,10 +16,7 @@ pub struct SealedSecret {
 impl Store {
     /// Sets (or replaces) a sealed secret of the integration.
     pub fn put_secret(&self, org: &OrgId, integration_id: &str, secret: &SealedSecret) -> Result<(), StoreError> {
-        let valid_name = !secret.name.is_empty()
-            && secret.name.len() <= 100
-            && secret.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !valid_name {
+        if !super::is_key(&secret.name) {
             return Err(StoreError::Invalid(format!(
                 "a secret name is letters, digits, - and _ (at most 100), got {:?}",
                 secret.name
