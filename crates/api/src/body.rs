@@ -71,19 +71,6 @@ impl Body {
         }
     }
 
-    /// A string naming one of a closed set of values (`FromStr`, as the store's kinds spell
-    /// them), or `None` (with a problem when required, not a string, or not one of them).
-    pub fn one_of<T: std::str::FromStr<Err = String>>(&mut self, field: &str, required: bool) -> Option<T> {
-        let text = self.text(field, required)?;
-        match text.parse() {
-            Ok(value) => Some(value),
-            Err(message) => {
-                self.problem(field, format!("{field} {message}"));
-                None
-            }
-        }
-    }
-
     /// Absent: `None`; null: `Some(None)` (clear it); a string: `Some(Some(..))`.
     pub fn nullable_text(&mut self, field: &str) -> Option<Option<String>> {
         match self.get(field).cloned() {
@@ -92,17 +79,6 @@ impl Body {
             Some(Value::String(text)) => Some(Some(text)),
             Some(_) => {
                 self.problem(field, format!("{field} must be a string or null"));
-                None
-            }
-        }
-    }
-
-    pub fn boolean(&mut self, field: &str) -> Option<bool> {
-        match self.get(field).cloned() {
-            None => None,
-            Some(Value::Bool(value)) => Some(value),
-            Some(_) => {
-                self.problem(field, format!("{field} must be true or false"));
                 None
             }
         }

@@ -8,17 +8,16 @@ use axum::{
 use flowstate_store::{
     OrgId,
     integrations::{Hook, HookUpdate, NewHook, RetryPolicy},
-    kinds::{ChangeType, HookType, Trigger},
+    kinds::{HookType, Trigger},
 };
-use flowstate_sync::EntityType;
 use serde_json::{Value, json};
 
 use crate::{
     AppState,
     auth::{Caller, authorize},
-    body::Body,
     contract::{
         checked,
+        hooks::{Execution as ExecutionView, Hook as HookView, HookChange, NewHook as NewHookBody},
         integrations::{Integration, IntegrationChange, NewIntegration, SecretInfo, SecretValue},
     },
     error::{ApiError, ErrorCode},
@@ -124,32 +123,22 @@ pub(crate) async fn create_hook(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&caller, &org, "integrations:write")?;
-    let mut body = Body::new(body)?;
-    let fields = HookFields::read(&mut body);
-    let name = body.text("name", true);
-    let hook_type = body.one_of::<HookType>("type", true);
-    let code = body.text("code", true);
-    if !matches!(body.get("entityType"), Some(Value::String(_))) && fields.entity.is_none() {
-        body.problem("entityType", "entityType is required".into());
-    }
-    body.finish()?;
-    if let Some(code) = &code {
-        compiles(name.as_deref().unwrap_or("hook"), code).await?;
-    }
+    let body: NewHookBody = checked(&body)?;
+    compiles(&body.name, &body.code).await?;
     let new = NewHook {
-        name: name.unwrap_or_default(),
-        hook_type: hook_type.unwrap_or(HookType::Pull),
-        entity_type: fields.entity.unwrap_or(EntityType::Employee),
-        event_types: fields.event_types.unwrap_or_default(),
-        code: code.unwrap_or_default(),
-        schedule: fields.schedule.flatten(),
-        preferred_hour: fields.preferred_hour.flatten(),
-        enabled: fields.enabled.unwrap_or(true),
-        retry_policy: fields.retry_policy,
+        name: body.name,
+        hook_type: body.hook_type,
+        entity_type: body.entity_type,
+        event_types: body.event_types.unwrap_or_default(),
+        code: body.code,
+        schedule: body.schedule.map(|interval| interval.as_str().to_string()),
+        preferred_hour: body.preferred_hour,
+        enabled: body.enabled.unwrap_or(true),
+        retry_policy: body.retry_policy.map(|policy| RetryPolicy { max_attempts: policy.max_attempts }),
     };
     let org = OrgId::new(org);
     let hook = blocking(&state.store, move |store| store.create_hook(&org, &integration_id, new)).await?;
-    Ok(created(hook))
+    Ok(created(HookView::from(hook)))
 }
 
 /// A hook's code must compile (as the script it runs as) to be saved: a syntax error is a 400
@@ -166,85 +155,6 @@ async fn compiles(hook_name: &str, code: &str) -> Result<(), ApiError> {
     })
 }
 
-/// The hook settings a body may carry, on creation and in a `PATCH`.
-struct HookFields {
-    entity: Option<EntityType>,
-    event_types: Option<Vec<ChangeType>>,
-    schedule: Option<Option<String>>,
-    preferred_hour: Option<Option<u8>>,
-    enabled: Option<bool>,
-    retry_policy: Option<RetryPolicy>,
-}
-
-impl HookFields {
-    fn read(body: &mut Body) -> HookFields {
-        let entity = body.text("entityType", false).and_then(|text| match text.parse::<EntityType>() {
-            Ok(entity) => Some(entity),
-            Err(message) => {
-                body.problem("entityType", message);
-                None
-            }
-        });
-        let event_types = match body.get("eventTypes").cloned() {
-            None => None,
-            Some(Value::Null) => Some(Vec::new()),
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-                let parsed: Result<Vec<ChangeType>, String> =
-                    items.iter().filter_map(Value::as_str).map(str::parse).collect();
-                match parsed {
-                    Ok(types) => Some(types),
-                    Err(message) => {
-                        body.problem("eventTypes", format!("each of eventTypes {message}"));
-                        None
-                    }
-                }
-            }
-            Some(_) => {
-                body.problem("eventTypes", "eventTypes must be an array of strings".into());
-                None
-            }
-        };
-        let preferred_hour = match body.get("preferredHour").cloned() {
-            None => None,
-            Some(Value::Null) => Some(None),
-            Some(Value::Number(number)) if number.as_u64().is_some_and(|hour| hour <= 23) => {
-                Some(number.as_u64().map(|hour| hour as u8))
-            }
-            Some(_) => {
-                body.problem("preferredHour", "preferredHour must be a whole number from 0 to 23".into());
-                None
-            }
-        };
-        let retry_policy = match body.get("retryPolicy").cloned() {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(policy)) if policy.keys().any(|key| key != "maxAttempts") => {
-                let unknown = policy.keys().find(|key| *key != "maxAttempts").cloned().unwrap_or_default();
-                body.problem(&format!("retryPolicy.{unknown}"), format!("unknown field {unknown:?}"));
-                None
-            }
-            Some(Value::Object(policy)) => match policy.get("maxAttempts").and_then(Value::as_u64) {
-                Some(attempts) => Some(RetryPolicy { max_attempts: attempts.min(u32::MAX as u64) as u32 }),
-                None => {
-                    body.problem("retryPolicy.maxAttempts", "retryPolicy.maxAttempts must be a whole number".into());
-                    None
-                }
-            },
-            Some(_) => {
-                body.problem("retryPolicy", "retryPolicy must be an object like { \"maxAttempts\": 3 }".into());
-                None
-            }
-        };
-        HookFields {
-            entity,
-            event_types,
-            schedule: body.nullable_text("schedule"),
-            preferred_hour,
-            enabled: body.boolean("enabled"),
-            retry_policy,
-        }
-    }
-}
-
 /// `PATCH …/hooks/{hookId}`: the fields given change, the rest stay; `null` clears
 /// `schedule` or `preferredHour`. `type` and `entityType` are fixed.
 pub(crate) async fn update_hook(
@@ -256,29 +166,33 @@ pub(crate) async fn update_hook(
     authorize(&caller, &org, "integrations:write")?;
     let org = OrgId::new(org);
     let stored = find_hook(&state, &org, &id).await?;
-    let mut body = Body::new(body)?;
-    let fields = HookFields::read(&mut body);
-    if fields.entity.is_some_and(|entity| entity != stored.entity_type) {
-        body.problem("entityType", "entityType is fixed once the hook exists; create a new hook".into());
+    let change: HookChange = checked(&body)?;
+    let mut fixed = Vec::new();
+    if change.entity_type.is_some_and(|entity| entity != stored.entity_type) {
+        fixed.push(
+            json!({ "field": "entityType", "message": "entityType is fixed once the hook exists; create a new hook" }),
+        );
     }
-    if body.one_of::<HookType>("type", false).is_some_and(|hook_type| hook_type != stored.hook_type) {
-        body.problem("type", "type is fixed once the hook exists; create a new hook".into());
+    if change.hook_type.is_some_and(|hook_type| hook_type != stored.hook_type) {
+        fixed.push(json!({ "field": "type", "message": "type is fixed once the hook exists; create a new hook" }));
+    }
+    if !fixed.is_empty() {
+        return Err(ApiError::new(ErrorCode::ValidationError, "the body is invalid").with_details(Value::Array(fixed)));
     }
     let update = HookUpdate {
-        name: body.text("name", false),
-        code: body.text("code", false),
-        event_types: fields.event_types,
-        schedule: fields.schedule,
-        preferred_hour: fields.preferred_hour,
-        enabled: fields.enabled,
-        retry_policy: fields.retry_policy,
+        name: change.name,
+        code: change.code,
+        event_types: change.event_types.map(Option::unwrap_or_default),
+        schedule: change.schedule.map(|schedule| schedule.map(|interval| interval.as_str().to_string())),
+        preferred_hour: change.preferred_hour,
+        enabled: change.enabled,
+        retry_policy: change.retry_policy.map(|policy| RetryPolicy { max_attempts: policy.max_attempts }),
     };
-    body.finish()?;
     if let Some(code) = &update.code {
         compiles(update.name.as_deref().unwrap_or(&stored.name), code).await?;
     }
     let hook = blocking(&state.store, move |store| store.update_hook(&org, &stored.id, update)).await?;
-    Ok(Json(json!({ "data": hook })))
+    Ok(Json(json!({ "data": HookView::from(hook) })))
 }
 
 /// `DELETE …/hooks/{hookId}`: the hook and its executions; 409 while it runs.
@@ -338,7 +252,7 @@ pub(crate) async fn list_hooks(
     authorize(&caller, &org, "integrations:read")?;
     let org = OrgId::new(org);
     let hooks = blocking(&state.store, move |store| store.hooks(&org, &integration_id)).await?;
-    Ok(whole(hooks))
+    Ok(whole(hooks.into_iter().map(HookView::from).collect()))
 }
 
 async fn find_hook(state: &AppState, org: &OrgId, id: &str) -> Result<Hook, ApiError> {
@@ -353,7 +267,7 @@ pub(crate) async fn get_hook(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "integrations:read")?;
     let hook = find_hook(&state, &OrgId::new(org), &id).await?;
-    Ok(Json(json!({ "data": hook })))
+    Ok(Json(json!({ "data": HookView::from(hook) })))
 }
 
 /// `POST …/hooks/{hookId}/run`: a PULL execution now; 202 with the execution, which is
@@ -402,7 +316,7 @@ pub(crate) async fn run_hook(
     let execution =
         blocking(&state.store, move |store| store.queue_execution(&queue_org, &hook_id, Trigger::Manual, &at)).await?;
     runner.wake();
-    Ok((StatusCode::ACCEPTED, Json(json!({ "data": execution }))))
+    Ok((StatusCode::ACCEPTED, Json(json!({ "data": ExecutionView::from(execution) }))))
 }
 
 /// The hook's executions, newest first, a page at a time (`page`, `limit`; paged in SQL:
@@ -420,6 +334,7 @@ pub(crate) async fn list_executions(
     let (page, limit) = (query.page, query.limit);
     let (executions, total) =
         blocking(&state.store, move |store| store.executions_page(&org, &hook.id, page, limit)).await?;
+    let executions: Vec<ExecutionView> = executions.into_iter().map(ExecutionView::from).collect();
     Ok(reply::page(executions, page, limit, total))
 }
 
@@ -431,7 +346,7 @@ pub(crate) async fn get_execution(
     authorize(&caller, &org, "executions:read")?;
     let (org, key) = (OrgId::new(org), id.clone());
     match blocking(&state.store, move |store| store.execution(&org, &key)).await? {
-        Some(execution) => Ok(Json(json!({ "data": execution }))),
+        Some(execution) => Ok(Json(json!({ "data": ExecutionView::from(execution) }))),
         None => Err(not_found("execution", &id)),
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::{
-    contract::{self, integrations as typed, reference},
+    contract::{self, hooks, integrations as typed, reference},
     list::MAX_LIMIT,
     resources::RESOURCES,
 };
@@ -200,13 +200,6 @@ pub(crate) fn document() -> Value {
     }
     let integration = path_param("integrationId", "The integration's id");
     let hook = path_param("hookId", "The hook's id");
-    let intervals: Vec<Value> =
-        flowstate_store::kinds::Interval::ALL.iter().map(|interval| json!(interval.as_str())).collect();
-    let hook_types: Vec<Value> =
-        flowstate_store::kinds::HookType::ALL.iter().map(|hook_type| json!(hook_type.as_str())).collect();
-    let nullable_intervals: Vec<Value> = intervals.iter().cloned().chain([Value::Null]).collect();
-    let retry_policy = json!({ "type": "object", "description": "PUSH hooks only: attempts per change event, the first included", "required": ["maxAttempts"],
-        "properties": { "maxAttempts": { "type": "integer", "minimum": 1, "maximum": 10, "default": 3 } } });
     paths.insert(
         "/api/v1/org/{orgId}/vacancies/{id}/fill".into(),
         json!({ "post": with_body(
@@ -257,44 +250,48 @@ pub(crate) fn document() -> Value {
             "delete": operation("Delete a secret", "integrations:write", vec![org.clone(), integration.clone(), secret_name], ("204", "Deleted")),
         }),
     );
+    let typed_hook = || single(reference::<hooks::Hook>());
     paths.insert(
         "/api/v1/org/{orgId}/integrations/{integrationId}/hooks".into(),
         json!({
-            "get": operation("List the integration's hooks", "integrations:read", vec![org.clone(), integration.clone()], ("200", "The hooks")),
-            "post": with_body(operation("Create a hook", "integrations:write", vec![org.clone(), integration.clone()], ("201", "The hook")), body(json!({ "type": "object", "required": ["name", "type", "entityType", "code"], "properties": {
-                    "name": string, "type": { "type": "string", "enum": hook_types },
-                    "entityType": { "type": "string", "enum": ["employee", "contractor", "vacancy", "project", "team", "assignment"] },
-                    "eventTypes": { "type": "array", "items": { "type": "string", "enum": ["create", "update", "delete"] } },
-                    "code": string, "schedule": { "type": "string", "enum": intervals },
-                    "preferredHour": { "type": "integer", "minimum": 0, "maximum": 23 }, "enabled": { "type": "boolean", "default": true },
-                    "retryPolicy": retry_policy.clone() } }))),
+            "get": returning(operation("List the integration's hooks", "integrations:read", vec![org.clone(), integration.clone()], ("200", "The hooks")), "200", list(reference::<hooks::Hook>())),
+            "post": with_body(
+                returning(operation("Create a hook (its code must compile: a 400 gives the line and column)", "integrations:write", vec![org.clone(), integration.clone()], ("201", "The hook")), "201", typed_hook()),
+                body(reference::<hooks::NewHook>())),
         }),
     );
     paths.insert(
         "/api/v1/org/{orgId}/hooks/{hookId}".into(),
         json!({
-            "get": operation("Get a hook", "integrations:read", vec![org.clone(), hook.clone()], ("200", "The hook")),
-            "patch": with_body(operation("Change a hook: fields given change, the rest stay; null clears schedule or preferredHour; type and entityType are fixed", "integrations:write", vec![org.clone(), hook.clone()], ("200", "The hook")), body(json!({ "type": "object", "properties": {
-                    "name": string, "eventTypes": { "type": "array", "items": { "type": "string", "enum": ["create", "update", "delete"] } },
-                    "code": string, "schedule": { "type": ["string", "null"], "enum": nullable_intervals },
-                    "preferredHour": { "type": ["integer", "null"], "minimum": 0, "maximum": 23 }, "enabled": { "type": "boolean" },
-                    "retryPolicy": retry_policy } }))),
+            "get": returning(operation("Get a hook", "integrations:read", vec![org.clone(), hook.clone()], ("200", "The hook")), "200", typed_hook()),
+            "patch": with_body(
+                returning(operation("Change a hook: fields given change, the rest stay; null clears schedule, preferredHour or eventTypes; type and entityType are fixed", "integrations:write", vec![org.clone(), hook.clone()], ("200", "The hook")), "200", typed_hook()),
+                body(reference::<hooks::HookChange>())),
             "delete": operation("Delete a hook and its executions (409 while it runs)", "integrations:write", vec![org.clone(), hook.clone()], ("204", "Deleted")),
         }),
     );
-    paths.insert(
-        "/api/v1/org/{orgId}/hooks/{hookId}/run".into(),
-        json!({ "post": operation("Run a PULL hook now: queues an execution, which a free worker of any server starts (one execution of a hook at a time: 409 while one is queued or runs)", "integrations:write", vec![org.clone(), hook.clone()], ("202", "The execution, queued")) }),
+    let typed_execution = || single(reference::<hooks::Execution>());
+    let mut run = returning(
+        operation(
+            "Run a PULL hook now: queues an execution, which a free worker of any server starts (one execution of a hook at a time: 409 while one is queued or runs; 429 past the hourly limit)",
+            "integrations:write",
+            vec![org.clone(), hook.clone()],
+            ("202", "The execution, queued"),
+        ),
+        "202",
+        typed_execution(),
     );
+    run["responses"]["429"] = error_response();
+    paths.insert("/api/v1/org/{orgId}/hooks/{hookId}/run".into(), json!({ "post": run }));
     paths.insert(
         "/api/v1/org/{orgId}/hooks/{hookId}/executions".into(),
-        json!({ "get": operation("List the hook's executions, newest first, a page at a time", "executions:read", vec![org.clone(), hook,
+        json!({ "get": returning(operation("List the hook's executions, newest first, a page at a time", "executions:read", vec![org.clone(), hook,
             json!({ "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "default": 1 } }),
-            json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50 } })], ("200", "A page of executions")) }),
+            json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50 } })], ("200", "A page of executions")), "200", list(reference::<hooks::Execution>())) }),
     );
     paths.insert(
         "/api/v1/org/{orgId}/executions/{executionId}".into(),
-        json!({ "get": operation("Get an execution (pages with counts and errors, logs, HTTP requests, error, warnings); visible while running", "executions:read", vec![org.clone(), path_param("executionId", "The execution's id")], ("200", "The execution")) }),
+        json!({ "get": returning(operation("Get an execution (pages with counts and errors, logs, HTTP requests, error, warnings); visible while running", "executions:read", vec![org.clone(), path_param("executionId", "The execution's id")], ("200", "The execution")), "200", typed_execution()) }),
     );
     let mut document = json!({
         "openapi": "3.1.0",
@@ -392,8 +389,10 @@ mod tests {
                 }
             }
         }
-        let typed_family = |operation: &&String| operation.contains("/integrations") && !operation.contains("/hooks");
+        let typed_family = |operation: &&String| {
+            ["/integrations", "/hooks", "/executions"].iter().any(|family| operation.contains(family))
+        };
         assert!(!untyped.iter().any(|operation| typed_family(&operation)), "{untyped:#?}");
-        assert_eq!(untyped.len(), 49, "operations not yet typed:\n{}", untyped.join("\n"));
+        assert_eq!(untyped.len(), 42, "operations not yet typed:\n{}", untyped.join("\n"));
     }
 }

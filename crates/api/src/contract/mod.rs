@@ -7,6 +7,7 @@
 //! Operations move here family by family; `openapi.rs` still writes the schemas of those
 //! that have not moved (see `tests::bare_schemas_only_where_not_yet_typed`).
 
+pub(crate) mod hooks;
 pub(crate) mod integrations;
 mod validate;
 
@@ -24,6 +25,11 @@ pub(crate) fn components() -> Map<String, Value> {
     collect::<integrations::Integration>(&mut schemas);
     collect::<integrations::SecretValue>(&mut schemas);
     collect::<integrations::SecretInfo>(&mut schemas);
+    collect::<hooks::NewHook>(&mut schemas);
+    collect::<hooks::HookChange>(&mut schemas);
+    collect::<hooks::Hook>(&mut schemas);
+    collect::<hooks::RetryPolicy>(&mut schemas);
+    collect::<hooks::Execution>(&mut schemas);
     schemas.into_iter().collect()
 }
 

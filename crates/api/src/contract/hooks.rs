@@ -1,0 +1,212 @@
+//! Hooks and their executions on the wire.
+
+use flowstate_store::kinds::{ChangeType, ExecutionStatus, HookType, Interval, Trigger};
+use flowstate_sync::EntityType;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{
+    ToSchema,
+    openapi::{ObjectBuilder, Type},
+};
+
+/// A string schema whose values are `values` (from the kinds: one place each).
+fn one_of(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.into_iter()))
+}
+
+fn hook_type() -> utoipa::openapi::Object {
+    one_of(HookType::ALL.iter().map(|value| value.as_str())).build()
+}
+
+fn entity_type() -> utoipa::openapi::Object {
+    one_of(EntityType::ALL.iter().map(|value| value.as_str())).build()
+}
+
+fn change_types() -> utoipa::openapi::Array {
+    utoipa::openapi::ArrayBuilder::new().items(one_of(ChangeType::ALL.iter().map(|value| value.as_str()))).build()
+}
+
+fn nullable_change_types() -> utoipa::openapi::Array {
+    utoipa::openapi::ArrayBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(one_of(ChangeType::ALL.iter().map(|value| value.as_str())))
+        .build()
+}
+
+fn interval() -> utoipa::openapi::Object {
+    one_of(Interval::ALL.iter().map(|value| value.as_str())).build()
+}
+
+fn nullable_interval() -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(Interval::ALL.iter().map(|value| Value::from(value.as_str())).chain([Value::Null])))
+        .build()
+}
+
+fn execution_status() -> utoipa::openapi::Object {
+    one_of(ExecutionStatus::ALL.iter().map(|value| value.as_str())).build()
+}
+
+fn trigger() -> utoipa::openapi::Object {
+    one_of(Trigger::ALL.iter().map(|value| value.as_str())).build()
+}
+
+/// PUSH hooks: how often one change event's delivery is attempted (the first included).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RetryPolicy {
+    #[schema(minimum = 1, maximum = 10, example = 3)]
+    pub max_attempts: u32,
+}
+
+/// `POST /integrations/{id}/hooks`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct NewHook {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S", example = "employees")]
+    pub name: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = hook_type)]
+    pub hook_type: HookType,
+    #[schema(schema_with = entity_type)]
+    pub entity_type: EntityType,
+    /// PUSH: the change types it receives (none: all of them).
+    #[schema(schema_with = change_types)]
+    pub event_types: Option<Vec<ChangeType>>,
+    /// JavaScript defining `async function run(ctx)`; it must compile.
+    #[schema(min_length = 1, pattern = r"\S")]
+    pub code: String,
+    /// PULL: how often it runs on its own (none: on demand only).
+    #[schema(schema_with = interval)]
+    pub schedule: Option<Interval>,
+    /// The hour (0–23, the organisation's time zone) intervals above an hour start from.
+    #[schema(nullable = false, minimum = 0, maximum = 23)]
+    pub preferred_hour: Option<u8>,
+    #[schema(nullable = false, default = true)]
+    pub enabled: Option<bool>,
+    /// PUSH hooks only.
+    #[schema(nullable = false)]
+    pub retry_policy: Option<RetryPolicy>,
+}
+
+/// `PATCH /hooks/{id}`: the fields given change; `null` clears `schedule`, `preferredHour`
+/// or `eventTypes`. `type` and `entityType` are fixed (restating them is allowed).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct HookChange {
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(schema_with = hook_type)]
+    pub hook_type: Option<HookType>,
+    #[schema(schema_with = entity_type)]
+    pub entity_type: Option<EntityType>,
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(schema_with = nullable_change_types)]
+    pub event_types: Option<Option<Vec<ChangeType>>>,
+    #[schema(nullable = false, min_length = 1, pattern = r"\S")]
+    pub code: Option<String>,
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(schema_with = nullable_interval)]
+    pub schedule: Option<Option<Interval>>,
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<u8>, minimum = 0, maximum = 23)]
+    pub preferred_hour: Option<Option<u8>>,
+    #[schema(nullable = false)]
+    pub enabled: Option<bool>,
+    #[schema(nullable = false)]
+    pub retry_policy: Option<RetryPolicy>,
+}
+
+/// A hook as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Hook {
+    pub id: String,
+    pub integration_id: String,
+    pub name: String,
+    #[schema(schema_with = hook_type)]
+    pub hook_type: HookType,
+    #[schema(schema_with = entity_type)]
+    pub entity_type: EntityType,
+    #[schema(schema_with = change_types)]
+    pub event_types: Vec<ChangeType>,
+    pub code: String,
+    #[schema(schema_with = nullable_interval)]
+    pub schedule: Option<Interval>,
+    #[schema(minimum = 0, maximum = 23)]
+    pub preferred_hour: Option<u8>,
+    pub enabled: bool,
+    /// PUSH hooks only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_policy: Option<RetryPolicy>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<flowstate_store::integrations::Hook> for Hook {
+    fn from(stored: flowstate_store::integrations::Hook) -> Hook {
+        Hook {
+            schedule: stored.schedule.as_deref().and_then(Interval::parse),
+            retry_policy: stored.retry_policy.map(|policy| RetryPolicy { max_attempts: policy.max_attempts }),
+            id: stored.id,
+            integration_id: stored.integration_id,
+            name: stored.name,
+            hook_type: stored.hook_type,
+            entity_type: stored.entity_type,
+            event_types: stored.event_types,
+            code: stored.code,
+            preferred_hour: stored.preferred_hour,
+            enabled: stored.enabled,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+        }
+    }
+}
+
+/// One execution of a hook.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Execution {
+    pub id: String,
+    pub hook_id: String,
+    #[schema(schema_with = execution_status)]
+    pub status: ExecutionStatus,
+    #[schema(schema_with = trigger)]
+    pub trigger: Trigger,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    #[schema(format = DateTime)]
+    pub finished_at: Option<String>,
+    /// PULL, per page: what the hook returned (records, requests, duration) and what the
+    /// sync made of it (created, updated, unchanged, deleted, errors, nested counts).
+    #[schema(value_type = Vec<Object>)]
+    pub pages: Value,
+    /// Once finished: logs, HTTP requests, the error with its stack, warnings.
+    #[schema(value_type = Option<Object>)]
+    pub record: Option<Value>,
+    pub error: Option<String>,
+    /// PUSH: the change event delivered (`evt_<seq>`).
+    pub event_id: Option<String>,
+}
+
+impl From<flowstate_store::integrations::Execution> for Execution {
+    fn from(stored: flowstate_store::integrations::Execution) -> Execution {
+        let flowstate_store::integrations::Execution {
+            id,
+            hook_id,
+            status,
+            trigger,
+            started_at,
+            finished_at,
+            pages,
+            record,
+            error,
+            event_id,
+        } = stored;
+        Execution { id, hook_id, status, trigger, started_at, finished_at, pages, record, error, event_id }
+    }
+}
