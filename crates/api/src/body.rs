@@ -71,19 +71,6 @@ impl Body {
         }
     }
 
-    /// Absent: `None`; null: `Some(None)` (clear it); a string: `Some(Some(..))`.
-    pub fn nullable_text(&mut self, field: &str) -> Option<Option<String>> {
-        match self.get(field).cloned() {
-            None => None,
-            Some(Value::Null) => Some(None),
-            Some(Value::String(text)) => Some(Some(text)),
-            Some(_) => {
-                self.problem(field, format!("{field} must be a string or null"));
-                None
-            }
-        }
-    }
-
     /// Every problem found, unknown fields included, as one `VALIDATION_ERROR`.
     pub fn finish(mut self) -> Result<(), ApiError> {
         let unknown: Vec<String> = self.object.keys().filter(|key| !self.asked.contains(*key)).cloned().collect();

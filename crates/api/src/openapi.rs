@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::{
-    contract::{self, hooks, integrations as typed, reference},
+    contract::{self, hooks, integrations as typed, reference, reference as referenced},
     list::MAX_LIMIT,
     resources::RESOURCES,
 };
@@ -107,9 +107,10 @@ pub(crate) fn document() -> Value {
     paths.insert(
         "/api/v1/org/{orgId}/job-roles".into(),
         json!({
-            "get": list_of("List job roles (by title)", "job-roles:read"),
-            "post": with_body(operation("Create a job role (409 when its externalId, or without one its title, is taken)", "job-roles:write", vec![org.clone()], ("201", "The job role")),
-                body(json!({ "type": "object", "required": ["title"], "properties": { "title": string, "externalId": string } }))),
+            "get": returning(list_of("List job roles (by title)", "job-roles:read"), "200", list(reference::<referenced::JobRole>())),
+            "post": with_body(
+                returning(operation("Create a job role (409 when its externalId, or without one its title, is taken)", "job-roles:write", vec![org.clone()], ("201", "The job role")), "201", single(reference::<referenced::JobRole>())),
+                body(reference::<referenced::NewJobRole>())),
         }),
     );
     paths.insert(
@@ -149,25 +150,21 @@ pub(crate) fn document() -> Value {
             ("200", "The forecast"),
         ) }),
     );
-    let work_type_fields = |required: Vec<&str>| {
-        json!({ "type": "object", "required": required, "additionalProperties": false, "properties": {
-            "name": { "type": "string", "minLength": 1 },
-            "externalId": { "type": ["string", "null"] },
-            "overheadPercentage": { "type": "number", "minimum": 0, "description": "30 means 30 %" } } })
-    };
     paths.insert(
         "/api/v1/org/{orgId}/work-types".into(),
         json!({
-            "get": list_of("List work types (by name)", "work-types:read"),
-            "post": with_body(operation("Create a work type (409 when its name or externalId is taken)", "work-types:write", vec![org.clone()], ("201", "The work type")),
-                body(work_type_fields(vec!["name", "overheadPercentage"]))),
+            "get": returning(list_of("List work types (by name)", "work-types:read"), "200", list(reference::<referenced::WorkType>())),
+            "post": with_body(
+                returning(operation("Create a work type (409 when its name or externalId is taken)", "work-types:write", vec![org.clone()], ("201", "The work type")), "201", single(reference::<referenced::WorkType>())),
+                body(reference::<referenced::NewWorkType>())),
         }),
     );
     paths.insert(
         "/api/v1/org/{orgId}/work-types/{workTypeId}".into(),
         json!({
-            "patch": with_body(operation("Change a work type: the fields given (externalId null clears it)", "work-types:write", vec![org.clone(), path_param("workTypeId", "The work type's id or externalId")], ("200", "The work type")),
-                body(work_type_fields(Vec::new()))),
+            "patch": with_body(
+                returning(operation("Change a work type: the fields given (externalId null clears it)", "work-types:write", vec![org.clone(), path_param("workTypeId", "The work type's id or externalId")], ("200", "The work type")), "200", single(reference::<referenced::WorkType>())),
+                body(reference::<referenced::WorkTypeChange>())),
             "delete": operation("Delete a work type (employees and vacancies naming it cost without overhead from then on)", "work-types:write", vec![org.clone(), path_param("workTypeId", "The work type's id or externalId")], ("204", "Deleted")),
         }),
     );
@@ -390,9 +387,11 @@ mod tests {
             }
         }
         let typed_family = |operation: &&String| {
-            ["/integrations", "/hooks", "/executions"].iter().any(|family| operation.contains(family))
+            ["/integrations", "/hooks", "/executions", "/job-roles", "/work-types"]
+                .iter()
+                .any(|family| operation.contains(family))
         };
         assert!(!untyped.iter().any(|operation| typed_family(&operation)), "{untyped:#?}");
-        assert_eq!(untyped.len(), 42, "operations not yet typed:\n{}", untyped.join("\n"));
+        assert_eq!(untyped.len(), 37, "operations not yet typed:\n{}", untyped.join("\n"));
     }
 }

@@ -14,6 +14,7 @@ use crate::{
     AppState,
     auth::{Caller, authorize},
     body::Body,
+    contract::{checked, reference as typed},
     error::{ApiError, ErrorCode},
     execution::blocking,
     reply::{created, whole},
@@ -27,7 +28,8 @@ pub(crate) async fn list_job_roles(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "job-roles:read")?;
     let org = OrgId::new(org);
-    Ok(whole(blocking(&state.store, move |store| store.job_roles(&org)).await?))
+    let roles = blocking(&state.store, move |store| store.job_roles(&org)).await?;
+    Ok(whole(roles.into_iter().map(typed::JobRole::from).collect()))
 }
 
 /// `POST /job-roles` with `{ title, externalId? }`.
@@ -38,13 +40,10 @@ pub(crate) async fn create_job_role(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&caller, &org, "job-roles:write")?;
-    let mut body = Body::new(body)?;
-    let title = body.text("title", true).unwrap_or_default();
-    let external_id = body.text("externalId", false);
-    body.finish()?;
+    let typed::NewJobRole { title, external_id } = checked(&body)?;
     let org = OrgId::new(org);
     let role = blocking(&state.store, move |store| store.create_job_role(&org, &title, external_id.as_deref())).await?;
-    Ok(created(role))
+    Ok(created(typed::JobRole::from(role)))
 }
 
 pub(crate) async fn list_definitions(
@@ -214,7 +213,8 @@ pub(crate) async fn list_work_types(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "work-types:read")?;
     let org = OrgId::new(org);
-    Ok(whole(blocking(&state.store, move |store| store.work_types(&org)).await?))
+    let work_types = blocking(&state.store, move |store| store.work_types(&org)).await?;
+    Ok(whole(work_types.into_iter().map(typed::WorkType::from).collect()))
 }
 
 /// `POST /work-types` with `{ name, externalId?, overheadPercentage }` (`30` is 30 %).
@@ -225,16 +225,13 @@ pub(crate) async fn create_work_type(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&caller, &org, "work-types:write")?;
-    let mut body = Body::new(body)?;
-    let name = body.text("name", true).unwrap_or_default();
-    let external_id = body.text("externalId", false);
-    let overhead = body.number("overheadPercentage", true).unwrap_or_default();
-    body.finish()?;
+    let typed::NewWorkType { name, external_id, overhead_percentage } = checked(&body)?;
     let org = OrgId::new(org);
-    let created_type =
-        blocking(&state.store, move |store| store.create_work_type(&org, &name, external_id.as_deref(), overhead))
-            .await?;
-    Ok(created(created_type))
+    let created_type = blocking(&state.store, move |store| {
+        store.create_work_type(&org, &name, external_id.as_deref(), overhead_percentage)
+    })
+    .await?;
+    Ok(created(typed::WorkType::from(created_type)))
 }
 
 /// `PATCH /work-types/{id}`: the fields given (`externalId: null` clears it).
@@ -245,16 +242,11 @@ pub(crate) async fn update_work_type(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "work-types:write")?;
-    let mut body = Body::new(body)?;
-    let update = flowstate_store::reference::WorkTypeUpdate {
-        name: body.text("name", false),
-        external_id: body.nullable_text("externalId"),
-        overhead_percentage: body.number("overheadPercentage", false),
-    };
-    body.finish()?;
+    let typed::WorkTypeChange { name, external_id, overhead_percentage } = checked(&body)?;
+    let update = flowstate_store::reference::WorkTypeUpdate { name, external_id, overhead_percentage };
     let org = OrgId::new(org);
     let changed = blocking(&state.store, move |store| store.update_work_type(&org, &id, update)).await?;
-    Ok(Json(json!({ "data": changed })))
+    Ok(Json(json!({ "data": typed::WorkType::from(changed) })))
 }
 
 pub(crate) async fn delete_work_type(

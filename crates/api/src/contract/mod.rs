@@ -9,6 +9,7 @@
 
 pub(crate) mod hooks;
 pub(crate) mod integrations;
+pub(crate) mod reference;
 mod validate;
 
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
@@ -30,6 +31,11 @@ pub(crate) fn components() -> Map<String, Value> {
     collect::<hooks::Hook>(&mut schemas);
     collect::<hooks::RetryPolicy>(&mut schemas);
     collect::<hooks::Execution>(&mut schemas);
+    collect::<reference::NewJobRole>(&mut schemas);
+    collect::<reference::JobRole>(&mut schemas);
+    collect::<reference::NewWorkType>(&mut schemas);
+    collect::<reference::WorkTypeChange>(&mut schemas);
+    collect::<reference::WorkType>(&mut schemas);
     schemas.into_iter().collect()
 }
 

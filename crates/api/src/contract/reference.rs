@@ -1,0 +1,80 @@
+//! Reference data on the wire: job roles and work types.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /job-roles`: a job role (409 when its externalId, or without one its title, is taken).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct NewJobRole {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S", example = "Staff Engineer")]
+    pub title: String,
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct JobRole {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub title: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<flowstate_store::reference::JobRole> for JobRole {
+    fn from(stored: flowstate_store::reference::JobRole) -> JobRole {
+        let flowstate_store::reference::JobRole { id, external_id, title, created_at, updated_at } = stored;
+        JobRole { id, external_id, title, created_at, updated_at }
+    }
+}
+
+/// `POST /work-types`: overhead that loads the cost of employees and vacancies naming it
+/// (`30` is 30 %). 409 when its name or externalId is taken.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct NewWorkType {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S", example = "Engineering")]
+    pub name: String,
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub external_id: Option<String>,
+    #[schema(minimum = 0, example = 30)]
+    pub overhead_percentage: f64,
+}
+
+/// `PATCH /work-types/{id}`: the fields given change; `externalId: null` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct WorkTypeChange {
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub external_id: Option<Option<String>>,
+    #[schema(nullable = false, minimum = 0)]
+    pub overhead_percentage: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WorkType {
+    pub id: String,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub overhead_percentage: f64,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<flowstate_store::reference::WorkType> for WorkType {
+    fn from(stored: flowstate_store::reference::WorkType) -> WorkType {
+        let flowstate_store::reference::WorkType { id, name, external_id, overhead_percentage, created_at, updated_at } =
+            stored;
+        WorkType { id, name, external_id, overhead_percentage, created_at, updated_at }
+    }
+}
