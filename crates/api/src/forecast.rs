@@ -8,7 +8,7 @@ use axum::{
     Json,
     extract::{Path, Query, State},
 };
-use flowstate_forecast::{Decimal, Detail, Forecast, GroupBy, Line, MonthRange};
+use flowstate_forecast::{Detail, Forecast, GroupBy, MonthRange};
 use flowstate_store::OrgId;
 use serde_json::{Value, json};
 
@@ -66,63 +66,8 @@ pub(crate) async fn forecast(
     Ok(Json(json!({ "data": render(&forecast) })))
 }
 
-fn amounts(values: &[Decimal]) -> Value {
-    Value::Array(values.iter().map(|value| Value::String(value.to_string())).collect())
-}
-
-fn line(line: &Line) -> Value {
-    json!({
-        "resourceType": line.resource_type.as_str(),
-        "id": line.id,
-        "externalId": line.external_id,
-        "name": line.name,
-        "amounts": amounts(&line.amounts),
-    })
-}
-
 /// The `data` of the answer (also what `flowstate forecast --json` prints); `lines` in each
 /// group when the forecast was computed with [`Detail::Lines`].
 pub fn render(forecast: &Forecast) -> Value {
-    let with_lines = forecast.detail == Detail::Lines;
-    let groups: Vec<Value> = forecast
-        .groups
-        .iter()
-        .map(|group| {
-            let mut rendered = json!({
-                "id": group.id,
-                "externalId": group.external_id,
-                "name": group.name,
-                "total": amounts(&group.total),
-                "own": amounts(&group.own),
-            });
-            if forecast.group_by == GroupBy::Team {
-                rendered["parentId"] = json!(group.parent_id);
-            }
-            if with_lines {
-                rendered["lines"] = Value::Array(group.lines.iter().map(line).collect());
-            }
-            rendered
-        })
-        .collect();
-    let not_costed: Vec<Value> = forecast
-        .not_costed
-        .iter()
-        .map(|missing| {
-            json!({
-                "resourceType": missing.resource_type.as_str(),
-                "id": missing.id,
-                "externalId": missing.external_id,
-                "reason": missing.reason,
-                "months": missing.months.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    json!({
-        "currency": forecast.currency,
-        "groupBy": match forecast.group_by { GroupBy::Team => "team", GroupBy::Project => "project" },
-        "months": forecast.months.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "total": amounts(&forecast.total),
-        "groups": groups,
-        "notCosted": not_costed,
-    })
+    serde_json::to_value(crate::contract::forecast::Forecast::from(forecast)).expect("a forecast serializes")
 }

@@ -8,6 +8,9 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ErrorCode};
 
 pub(crate) const MAX_LIMIT: usize = 200;
+/// The highest page number asked for (any page past the last is empty; this bound only
+/// keeps the number a plain integer everywhere, the document included).
+pub(crate) const MAX_PAGE: usize = 1_000_000_000;
 const DEFAULT_LIMIT: usize = 50;
 
 /// A checked list query.
@@ -36,7 +39,7 @@ impl ListQuery {
                 }
             },
         };
-        let page = number("page", 1, usize::MAX);
+        let page = number("page", 1, MAX_PAGE);
         let limit = number("limit", DEFAULT_LIMIT, MAX_LIMIT);
         let descending = match params.get("sortDir").map(String::as_str) {
             None | Some("asc") => false,

@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     contract::{self, hooks, integrations as typed, reference, reference as referenced},
-    list::MAX_LIMIT,
+    list::{MAX_LIMIT, MAX_PAGE},
     resources::RESOURCES,
 };
 
@@ -27,7 +27,7 @@ pub(crate) fn document() -> Value {
         let scope = format!("{segment}:read");
         let mut list_parameters = vec![
             org.clone(),
-            json!({ "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "default": 1 } }),
+            json!({ "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1 } }),
             json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50 } }),
             json!({ "name": "search", "in": "query", "schema": { "type": "string" }, "description": "Case-insensitive text in any top-level text field" }),
             json!({ "name": "sortBy", "in": "query", "schema": { "type": "string", "default": "externalId" } }),
@@ -136,19 +136,19 @@ pub(crate) fn document() -> Value {
     );
     paths.insert(
         "/api/v1/org/{orgId}/forecast".into(),
-        json!({ "get": operation(
-            "The team cost forecast (forecast.md): per month in the reporting currency, the cost of each team (parents first; a team's total includes its descendants') or project, and of Unallocated; amounts are decimal strings with two decimals. 200: { data: { currency, groupBy, months, total, groups: [{ id, externalId, name, parentId (teams), total, own, lines? }], notCosted: [{ resourceType, id, externalId, reason, months }] } }",
+        json!({ "get": returning(operation(
+            "The team cost forecast (forecast.md): per month in the reporting currency, the cost of each team (parents first; a team's total includes its descendants') or project, and of Unallocated; amounts are decimal strings with two decimals. At most 60 months; `to` not before `from`; `teamId` with groupBy team only (each a 400 naming the parameter); an unknown team is a 404",
             "forecast:read",
             vec![
                 org.clone(),
-                json!({ "name": "from", "in": "query", "required": true, "schema": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }, "description": "First month, YYYY-MM" }),
-                json!({ "name": "to", "in": "query", "required": true, "schema": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }, "description": "Last month, YYYY-MM; at most 60 months from `from`" }),
+                json!({ "name": "from", "in": "query", "required": true, "schema": { "type": "string", "pattern": MONTH_PATTERN }, "description": "First month, YYYY-MM" }),
+                json!({ "name": "to", "in": "query", "required": true, "schema": { "type": "string", "pattern": MONTH_PATTERN }, "description": "Last month, YYYY-MM; at most 60 months from `from`" }),
                 json!({ "name": "groupBy", "in": "query", "schema": { "type": "string", "enum": ["team", "project"], "default": "team" } }),
                 json!({ "name": "teamId", "in": "query", "schema": { "type": "string" }, "description": "A team's id or externalId: that team and its descendants only (groupBy team)" }),
                 json!({ "name": "lines", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "Each group's lines, one per resource" }),
             ],
             ("200", "The forecast"),
-        ) }),
+        ), "200", single(reference::<contract::forecast::Forecast>())) }),
     );
     paths.insert(
         "/api/v1/org/{orgId}/work-types".into(),
@@ -283,7 +283,7 @@ pub(crate) fn document() -> Value {
     paths.insert(
         "/api/v1/org/{orgId}/hooks/{hookId}/executions".into(),
         json!({ "get": returning(operation("List the hook's executions, newest first, a page at a time", "executions:read", vec![org.clone(), hook,
-            json!({ "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "default": 1 } }),
+            json!({ "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1 } }),
             json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50 } })], ("200", "A page of executions")), "200", list(reference::<hooks::Execution>())) }),
     );
     paths.insert(
@@ -318,6 +318,9 @@ pub(crate) fn document() -> Value {
     document
 }
 
+/// A month as the forecast takes it: `YYYY-MM`.
+const MONTH_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])$";
+
 /// `{ "data": schema }`.
 fn single(schema: Value) -> Value {
     json!({ "type": "object", "required": ["data"], "properties": { "data": schema } })
@@ -348,6 +351,16 @@ fn error_response() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The month pattern the document gives takes what the forecast takes.
+    #[test]
+    fn the_month_pattern_is_the_forecasts() {
+        let pattern = regex::Regex::new(MONTH_PATTERN).unwrap();
+        for text in ["2026-01", "2026-12", "0001-06", "2026-00", "2026-13", "2026-1", "26-01", "2026-01-01", "abcd-ef"]
+        {
+            assert_eq!(pattern.is_match(text), flowstate_forecast::Month::parse(text).is_some(), "{text}");
+        }
+    }
 
     /// Operations whose request body or success answer the document leaves bare (no schema,
     /// or an object with no properties): what is not yet typed in `contract`. The typed
@@ -387,11 +400,11 @@ mod tests {
             }
         }
         let typed_family = |operation: &&String| {
-            ["/integrations", "/hooks", "/executions", "/job-roles", "/work-types"]
+            ["/integrations", "/hooks", "/executions", "/job-roles", "/work-types", "/forecast"]
                 .iter()
                 .any(|family| operation.contains(family))
         };
         assert!(!untyped.iter().any(|operation| typed_family(&operation)), "{untyped:#?}");
-        assert_eq!(untyped.len(), 37, "operations not yet typed:\n{}", untyped.join("\n"));
+        assert_eq!(untyped.len(), 36, "operations not yet typed:\n{}", untyped.join("\n"));
     }
 }

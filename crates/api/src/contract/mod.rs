@@ -7,6 +7,7 @@
 //! Operations move here family by family; `openapi.rs` still writes the schemas of those
 //! that have not moved (see `tests::bare_schemas_only_where_not_yet_typed`).
 
+pub(crate) mod forecast;
 pub(crate) mod hooks;
 pub(crate) mod integrations;
 pub(crate) mod reference;
@@ -36,6 +37,7 @@ pub(crate) fn components() -> Map<String, Value> {
     collect::<reference::NewWorkType>(&mut schemas);
     collect::<reference::WorkTypeChange>(&mut schemas);
     collect::<reference::WorkType>(&mut schemas);
+    collect::<forecast::Forecast>(&mut schemas);
     schemas.into_iter().collect()
 }
 
