@@ -35,22 +35,6 @@ impl Body {
         self.object.get(field)
     }
 
-    /// A number, or `None` (with a problem when required or not a number).
-    pub fn number(&mut self, field: &str, required: bool) -> Option<f64> {
-        match self.get(field).cloned() {
-            Some(Value::Number(number)) => number.as_f64(),
-            None if !required => None,
-            None => {
-                self.problem(field, format!("{field} is required"));
-                None
-            }
-            Some(_) => {
-                self.problem(field, format!("{field} must be a number"));
-                None
-            }
-        }
-    }
-
     pub fn problem(&mut self, field: &str, message: String) {
         self.problems.push(json!({ "field": field, "message": message }));
     }

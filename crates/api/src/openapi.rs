@@ -127,11 +127,10 @@ pub(crate) fn document() -> Value {
     paths.insert(
         "/api/v1/org/{orgId}/exchange-rates".into(),
         json!({
-            "get": list_of("List exchange rates (by pair, then date)", "exchange-rates:read"),
-            "post": with_body(operation("Set a currency pair's rate from a date on (replaces the rate of the same pair and date)", "exchange-rates:write", vec![org.clone()], ("201", "The rate")),
-                body(json!({ "type": "object", "required": ["fromCurrency", "toCurrency", "rate", "effectiveDate"], "properties": {
-                    "fromCurrency": { "type": "string", "pattern": "^[A-Z]{3}$" }, "toCurrency": { "type": "string", "pattern": "^[A-Z]{3}$" },
-                    "rate": { "type": "number", "exclusiveMinimum": 0, "description": "1 fromCurrency = rate toCurrency" }, "effectiveDate": { "type": "string", "format": "date" } } }))),
+            "get": returning(list_of("List exchange rates (by pair, then date)", "exchange-rates:read"), "200", list(reference::<referenced::ExchangeRate>())),
+            "post": with_body(
+                returning(operation("Set a currency pair's rate from a date on (replaces the rate of the same pair and date; the two currencies differ)", "exchange-rates:write", vec![org.clone()], ("201", "The rate")), "201", single(reference::<referenced::ExchangeRate>())),
+                body(reference::<referenced::NewExchangeRate>())),
         }),
     );
     paths.insert(
@@ -400,11 +399,11 @@ mod tests {
             }
         }
         let typed_family = |operation: &&String| {
-            ["/integrations", "/hooks", "/executions", "/job-roles", "/work-types", "/forecast"]
+            ["/integrations", "/hooks", "/executions", "/job-roles", "/work-types", "/forecast", "/exchange-rates"]
                 .iter()
                 .any(|family| operation.contains(family))
         };
         assert!(!untyped.iter().any(|operation| typed_family(&operation)), "{untyped:#?}");
-        assert_eq!(untyped.len(), 36, "operations not yet typed:\n{}", untyped.join("\n"));
+        assert_eq!(untyped.len(), 34, "operations not yet typed:\n{}", untyped.join("\n"));
     }
 }

@@ -122,7 +122,8 @@ pub(crate) async fn list_exchange_rates(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "exchange-rates:read")?;
     let org = OrgId::new(org);
-    Ok(whole(blocking(&state.store, move |store| store.exchange_rates(&org)).await?))
+    let rates = blocking(&state.store, move |store| store.exchange_rates(&org)).await?;
+    Ok(whole(rates.into_iter().map(typed::ExchangeRate::from).collect()))
 }
 
 /// `POST /exchange-rates` with `{ fromCurrency, toCurrency, rate, effectiveDate }`: sets the
@@ -134,15 +135,13 @@ pub(crate) async fn put_exchange_rate(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&caller, &org, "exchange-rates:write")?;
-    let mut body = Body::new(body)?;
-    let from = body.text("fromCurrency", true).unwrap_or_default();
-    let to = body.text("toCurrency", true).unwrap_or_default();
-    let rate = body.number("rate", true).unwrap_or_default();
-    let effective = body.text("effectiveDate", true).unwrap_or_default();
-    body.finish()?;
+    let typed::NewExchangeRate { from_currency, to_currency, rate, effective_date } = checked(&body)?;
     let org = OrgId::new(org);
-    let rate = blocking(&state.store, move |store| store.put_exchange_rate(&org, &from, &to, rate, &effective)).await?;
-    Ok(created(rate))
+    let rate = blocking(&state.store, move |store| {
+        store.put_exchange_rate(&org, &from_currency, &to_currency, rate, &effective_date)
+    })
+    .await?;
+    Ok(created(typed::ExchangeRate::from(rate)))
 }
 
 pub(crate) async fn delete_exchange_rate(

@@ -115,6 +115,9 @@ fn exchange_rate(row: &[Option<String>]) -> ExchangeRate {
     }
 }
 
+/// An ISO 4217 code's shape: three capital letters. [`is_currency`] checks it.
+pub const CURRENCY_PATTERN: &str = "^[A-Z]{3}$";
+
 fn is_currency(code: &str) -> bool {
     code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase())
 }

@@ -37,6 +37,8 @@ pub(crate) fn components() -> Map<String, Value> {
     collect::<reference::NewWorkType>(&mut schemas);
     collect::<reference::WorkTypeChange>(&mut schemas);
     collect::<reference::WorkType>(&mut schemas);
+    collect::<reference::NewExchangeRate>(&mut schemas);
+    collect::<reference::ExchangeRate>(&mut schemas);
     collect::<forecast::Forecast>(&mut schemas);
     schemas.into_iter().collect()
 }
@@ -115,6 +117,9 @@ mod tests {
             "{change}"
         );
         assert_eq!(new["properties"]["sourceSystem"]["pattern"], json!(flowstate_store::integrations::KEY_PATTERN));
+        // An ISO 4217 code as the store checks it.
+        let rate = &components["NewExchangeRate"]["properties"]["fromCurrency"];
+        assert_eq!(rate["pattern"], json!(flowstate_store::reference::CURRENCY_PATTERN), "{rate}");
         // The shortest secret the server keeps, as the schema states it.
         let secret = &components["SecretValue"]["properties"]["value"];
         assert_eq!(secret["minLength"], json!(flowstate_runtime::MIN_REDACTED_CHARS), "{secret}");

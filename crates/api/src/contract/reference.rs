@@ -78,3 +78,49 @@ impl From<flowstate_store::reference::WorkType> for WorkType {
         WorkType { id, name, external_id, overhead_percentage, created_at, updated_at }
     }
 }
+
+/// `POST /exchange-rates`: 1 `fromCurrency` = `rate` `toCurrency` from `effectiveDate` on (a
+/// rate of the same pair and date is replaced). The two currencies differ.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct NewExchangeRate {
+    /// ISO 4217.
+    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
+    pub from_currency: String,
+    #[schema(pattern = "^[A-Z]{3}$", example = "GBP")]
+    pub to_currency: String,
+    #[schema(exclusive_minimum = 0, example = 0.86)]
+    pub rate: f64,
+    #[schema(format = Date, example = "2026-01-01")]
+    pub effective_date: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ExchangeRate {
+    pub id: String,
+    pub from_currency: String,
+    pub to_currency: String,
+    pub rate: f64,
+    #[schema(format = Date)]
+    pub effective_date: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<flowstate_store::reference::ExchangeRate> for ExchangeRate {
+    fn from(stored: flowstate_store::reference::ExchangeRate) -> ExchangeRate {
+        let flowstate_store::reference::ExchangeRate {
+            id,
+            from_currency,
+            to_currency,
+            rate,
+            effective_date,
+            created_at,
+            updated_at,
+        } = stored;
+        ExchangeRate { id, from_currency, to_currency, rate, effective_date, created_at, updated_at }
+    }
+}

@@ -127,6 +127,16 @@ fn check(schema: &Value, value: &Value, path: &str, components: &Map<String, Val
             {
                 out.push((path.to_string(), format!("{field} must be at most {maximum}")));
             }
+            if let Some(bound) = schema.get("exclusiveMinimum").and_then(Value::as_f64)
+                && number <= bound
+            {
+                out.push((path.to_string(), format!("{field} must be more than {bound}")));
+            }
+            if let Some(bound) = schema.get("exclusiveMaximum").and_then(Value::as_f64)
+                && number >= bound
+            {
+                out.push((path.to_string(), format!("{field} must be less than {bound}")));
+            }
         }
         Value::Array(items) => {
             if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
@@ -229,6 +239,7 @@ mod tests {
         let schema = json!({ "type": "object", "additionalProperties": false, "required": ["a"], "properties": {
             "a": { "type": "string", "minLength": 2, "maxLength": 3 },
             "b": { "type": ["integer", "null"], "minimum": 1, "maximum": 5 },
+            "g": { "type": "number", "exclusiveMinimum": 0 },
             "c": { "type": "string", "enum": ["x", "y"] },
             "d": { "type": "array", "items": { "type": "string", "format": "date" } },
             "e": { "type": "string", "pattern": "\\S" },
@@ -237,7 +248,7 @@ mod tests {
             found(schema.clone(), json!({ "a": "ab", "b": null, "c": "x", "d": ["2026-02-28"], "e": " x" })).is_empty()
         );
         let messages: Vec<String> =
-            found(schema, json!({ "b": 7, "c": "z", "d": ["2026-02-30", 3], "e": "  ", "f": 1 }))
+            found(schema, json!({ "b": 7, "c": "z", "d": ["2026-02-30", 3], "e": "  ", "f": 1, "g": 0 }))
                 .into_iter()
                 .map(|(field, message)| format!("{field}: {message}"))
                 .collect();
@@ -251,6 +262,7 @@ mod tests {
                 "d[1]: d[1] must be a string",
                 "e: e must not be blank",
                 "f: unknown field \"f\"",
+                "g: g must be more than 0",
             ]
         );
         assert_eq!(
