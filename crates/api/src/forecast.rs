@@ -32,7 +32,7 @@ pub(crate) async fn forecast(
     Path(org): Path<String>,
     Query(params): Query<HashMap<String, String>>,
     axum::Extension(caller): axum::Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<crate::reply::Data<crate::contract::forecast::Forecast>>, ApiError> {
     authorize(&caller, &org, "forecast:read")?;
     if let Some(unknown) = params.keys().find(|name| !PARAMETERS.contains(&name.as_str())) {
         return Err(invalid(
@@ -63,7 +63,8 @@ pub(crate) async fn forecast(
     let detail = if with_lines { Detail::Lines } else { Detail::Totals };
     let forecast =
         blocking(&state.store, move |store| store.forecast(&org, range, group_by, team.as_deref(), detail)).await?;
-    Ok(Json(json!({ "data": render(&forecast) })))
+    // Serialized straight from the typed answer (a large one with lines is megabytes).
+    Ok(Json(crate::reply::Data { data: crate::contract::forecast::Forecast::from(&forecast) }))
 }
 
 /// The `data` of the answer (also what `flowstate forecast --json` prints); `lines` in each

@@ -5,6 +5,12 @@ use axum::{Json, http::StatusCode};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+/// `{ "data": … }` as a type, for answers serialized without a `Value` in between.
+#[derive(Debug, Serialize)]
+pub(crate) struct Data<T> {
+    pub data: T,
+}
+
 /// 201 with the created object.
 pub(crate) fn created(data: impl Serialize) -> (StatusCode, Json<Value>) {
     (StatusCode::CREATED, Json(json!({ "data": data })))
