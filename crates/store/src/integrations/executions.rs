@@ -5,7 +5,7 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{conflict_as, optional, spelled, text};
+use super::{Named, conflict_as, text};
 use crate::{
     OrgId, Store, StoreError,
     db::{first_number, limit_offset},
@@ -37,18 +37,19 @@ pub(super) const EXECUTION_COLUMNS: &str =
     "id, hook_id, status, trigger, started_at, finished_at, pages, record, error, event_id";
 
 pub(super) fn execution(row: &[Option<String>]) -> Result<Execution, StoreError> {
-    let json = |index| optional(row, index).and_then(|text| serde_json::from_str(&text).ok());
+    let row = Named::new(EXECUTION_COLUMNS, row);
+    let json = |name| row.optional(name).and_then(|text| serde_json::from_str(&text).ok());
     Ok(Execution {
-        id: text(row, 0),
-        hook_id: text(row, 1),
-        status: spelled(row, 2, ExecutionStatus::parse)?,
-        trigger: spelled(row, 3, Trigger::parse)?,
-        started_at: text(row, 4),
-        finished_at: optional(row, 5),
-        pages: json(6).unwrap_or(Value::Array(Vec::new())),
-        record: json(7),
-        error: optional(row, 8),
-        event_id: optional(row, 9),
+        id: row.text("id"),
+        hook_id: row.text("hook_id"),
+        status: row.spelled("status", ExecutionStatus::parse)?,
+        trigger: row.spelled("trigger", Trigger::parse)?,
+        started_at: row.text("started_at"),
+        finished_at: row.optional("finished_at"),
+        pages: json("pages").unwrap_or(Value::Array(Vec::new())),
+        record: json("record"),
+        error: row.optional("error"),
+        event_id: row.optional("event_id"),
     })
 }
 
@@ -80,11 +81,15 @@ impl Store {
 
     /// How many executions are kept, by status (every organisation; for metrics).
     pub fn execution_counts(&self) -> Result<Vec<(ExecutionStatus, u64)>, StoreError> {
-        let rows = self
-            .reader()?
-            .query_text("SELECT status, CAST(COUNT(*) AS TEXT) FROM executions GROUP BY status ORDER BY status", &[])?;
+        let rows = self.reader()?.query_text(
+            "SELECT status, CAST(COUNT(*) AS TEXT) AS count FROM executions GROUP BY status ORDER BY status",
+            &[],
+        )?;
         rows.iter()
-            .map(|row| Ok((spelled(row, 0, ExecutionStatus::parse)?, text(row, 1).parse().unwrap_or(0))))
+            .map(|row| {
+                let row = Named::new("status, count", row);
+                Ok((row.spelled("status", ExecutionStatus::parse)?, row.text("count").parse().unwrap_or(0)))
+            })
             .collect()
     }
 

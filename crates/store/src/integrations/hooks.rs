@@ -5,7 +5,7 @@ use chrono::Utc;
 use flowstate_sync::EntityType;
 use serde::Serialize;
 
-use super::{optional, spelled, text};
+use super::Named;
 use crate::{
     OrgId, Store, StoreError,
     kinds::{ChangeType, HookType, Interval},
@@ -84,22 +84,24 @@ pub struct Hook {
 
 pub(super) const HOOK_COLUMNS: &str = "id, integration_id, name, hook_type, entity_type, event_types, code, schedule, preferred_hour, enabled, created_at, updated_at, max_attempts";
 
-pub(super) fn hook(row: &[Option<String>]) -> Result<Hook, StoreError> {
+pub(super) fn hook(row: &Named<'_>) -> Result<Hook, StoreError> {
+    let hook_type = row.spelled("hook_type", HookType::parse)?;
     Ok(Hook {
-        id: text(row, 0),
-        integration_id: text(row, 1),
-        name: text(row, 2),
-        hook_type: spelled(row, 3, HookType::parse)?,
-        entity_type: text(row, 4).parse().map_err(StoreError::Database)?,
-        event_types: serde_json::from_str(&text(row, 5)).unwrap_or_default(),
-        code: text(row, 6),
-        schedule: optional(row, 7),
-        preferred_hour: optional(row, 8).and_then(|hour| hour.parse().ok()),
-        enabled: text(row, 9) == "true",
-        created_at: text(row, 10),
-        updated_at: text(row, 11),
-        retry_policy: (HookType::parse(&text(row, 3)) == Some(HookType::Push)).then(|| RetryPolicy {
-            max_attempts: optional(row, 12)
+        id: row.text("id"),
+        integration_id: row.text("integration_id"),
+        name: row.text("name"),
+        hook_type,
+        entity_type: row.text("entity_type").parse().map_err(StoreError::Database)?,
+        event_types: serde_json::from_str(&row.text("event_types")).unwrap_or_default(),
+        code: row.text("code"),
+        schedule: row.optional("schedule"),
+        preferred_hour: row.optional("preferred_hour").and_then(|hour| hour.parse().ok()),
+        enabled: row.text("enabled") == "true",
+        created_at: row.text("created_at"),
+        updated_at: row.text("updated_at"),
+        retry_policy: (hook_type == HookType::Push).then(|| RetryPolicy {
+            max_attempts: row
+                .optional("max_attempts")
                 .and_then(|attempts| attempts.parse().ok())
                 .unwrap_or(RetryPolicy::DEFAULT_ATTEMPTS),
         }),
@@ -208,14 +210,20 @@ impl Store {
         let sql = format!(
             "SELECT {HOOK_COLUMNS} FROM hooks WHERE org_id = $1 AND integration_id = $2 ORDER BY created_at, id"
         );
-        db.query_text(&sql, &[Some(org.as_str()), Some(integration_id)])?.iter().map(|row| hook(row)).collect()
+        db.query_text(&sql, &[Some(org.as_str()), Some(integration_id)])?
+            .iter()
+            .map(|row| hook(&Named::new(HOOK_COLUMNS, row)))
+            .collect()
     }
 
     pub fn hook(&self, org: &OrgId, id: &str) -> Result<Option<Hook>, StoreError> {
         let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!("SELECT {HOOK_COLUMNS} FROM hooks WHERE org_id = $1 AND id = $2");
-        db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| hook(row)).transpose()
+        db.query_text(&sql, &[Some(org.as_str()), Some(id)])?
+            .first()
+            .map(|row| hook(&Named::new(HOOK_COLUMNS, row)))
+            .transpose()
     }
 
     /// Applies `update` to the hook; `NotFound` when the organisation has no such hook.
@@ -277,19 +285,20 @@ impl Store {
     /// Every enabled PULL hook with a schedule, of every organisation (the scheduler's view).
     pub fn scheduled_hooks(&self) -> Result<Vec<ScheduledHook>, StoreError> {
         let columns: Vec<String> = HOOK_COLUMNS.split(", ").map(|column| format!("h.{column}")).collect();
+        let select = format!("{}, h.org_id, o.timezone, h.last_scheduled_at", columns.join(", "));
         let sql = format!(
-            "SELECT {}, h.org_id, o.timezone, h.last_scheduled_at FROM hooks h JOIN organizations o ON o.id = h.org_id
-             WHERE h.hook_type = 'PULL' AND h.enabled = 'true' AND h.schedule IS NOT NULL ORDER BY h.id",
-            columns.join(", ")
+            "SELECT {select} FROM hooks h JOIN organizations o ON o.id = h.org_id
+             WHERE h.hook_type = 'PULL' AND h.enabled = 'true' AND h.schedule IS NOT NULL ORDER BY h.id"
         );
         let rows = self.reader()?.query_text(&sql, &[])?;
         rows.iter()
             .map(|row| {
+                let row = Named::new(&select, row);
                 Ok(ScheduledHook {
-                    hook: hook(row)?,
-                    org: OrgId(text(row, 13)),
-                    timezone: text(row, 14),
-                    last_scheduled_at: optional(row, 15),
+                    hook: hook(&row)?,
+                    org: OrgId(row.text("org_id")),
+                    timezone: row.text("timezone"),
+                    last_scheduled_at: row.optional("last_scheduled_at"),
                 })
             })
             .collect()

@@ -50,22 +50,54 @@ pub(super) fn optional(row: &[Option<String>], index: usize) -> Option<String> {
 
 pub(super) const INTEGRATION_COLUMNS: &str = "id, name, description, source_system, created_at, updated_at";
 
-pub(super) fn integration(row: &[Option<String>]) -> Integration {
+pub(super) fn integration(row: &Named<'_>) -> Integration {
     Integration {
-        id: text(row, 0),
-        name: text(row, 1),
-        description: optional(row, 2),
-        source_system: text(row, 3),
-        created_at: text(row, 4),
-        updated_at: text(row, 5),
+        id: row.text("id"),
+        name: row.text("name"),
+        description: row.optional("description"),
+        source_system: row.text("source_system"),
+        created_at: row.text("created_at"),
+        updated_at: row.text("updated_at"),
     }
 }
 
-/// Cell `index` read as one of a closed set of values; anything else in the database is an
-/// error naming it.
-pub(super) fn spelled<T>(row: &[Option<String>], index: usize, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
-    let cell = text(row, index);
-    parse(&cell).ok_or_else(|| StoreError::Database(format!("unexpected value {cell:?} in a stored row")))
+/// A row read as `SELECT {columns}`, its cells by column name: each table's row becomes a
+/// value in one place, by name, so a column added to or moved in a list cannot shift
+/// another. A name not in the list is a defect, and panics (every decoder has tests).
+pub(super) struct Named<'a> {
+    columns: &'a str,
+    cells: &'a [Option<String>],
+}
+
+impl<'a> Named<'a> {
+    pub(super) fn new(columns: &'a str, cells: &'a [Option<String>]) -> Named<'a> {
+        Named { columns, cells }
+    }
+
+    fn cell(&self, name: &str) -> Option<&'a String> {
+        let place = self
+            .columns
+            .split(',')
+            .map(|column| column.trim().rsplit('.').next().unwrap_or_default())
+            .position(|column| column == name)
+            .unwrap_or_else(|| panic!("no column {name} in {}", self.columns));
+        self.cells.get(place).and_then(Option::as_ref)
+    }
+
+    pub(super) fn text(&self, name: &str) -> String {
+        self.cell(name).cloned().unwrap_or_default()
+    }
+
+    pub(super) fn optional(&self, name: &str) -> Option<String> {
+        self.cell(name).cloned()
+    }
+
+    /// The cell read as one of a closed set of values; anything else in the database is an
+    /// error naming it.
+    pub(super) fn spelled<T>(&self, name: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+        let cell = self.text(name);
+        parse(&cell).ok_or_else(|| StoreError::Database(format!("unexpected {name} {cell:?} in a stored row")))
+    }
 }
 
 pub(super) fn conflict_as(error: DbError, message: String) -> StoreError {
@@ -142,14 +174,21 @@ impl Store {
         let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE org_id = $1 ORDER BY created_at, id");
-        Ok(db.query_text(&sql, &[Some(org.as_str())])?.iter().map(|row| integration(row)).collect())
+        Ok(db
+            .query_text(&sql, &[Some(org.as_str())])?
+            .iter()
+            .map(|row| integration(&Named::new(INTEGRATION_COLUMNS, row)))
+            .collect())
     }
 
     pub fn integration(&self, org: &OrgId, id: &str) -> Result<Option<Integration>, StoreError> {
         let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE org_id = $1 AND id = $2");
-        Ok(db.query_text(&sql, &[Some(org.as_str()), Some(id)])?.first().map(|row| integration(row)))
+        Ok(db
+            .query_text(&sql, &[Some(org.as_str()), Some(id)])?
+            .first()
+            .map(|row| integration(&Named::new(INTEGRATION_COLUMNS, row))))
     }
 
     pub(super) fn require_integration(&self, org: &OrgId, integration_id: &str) -> Result<(), StoreError> {

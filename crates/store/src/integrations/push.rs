@@ -4,9 +4,8 @@
 use chrono::Utc;
 
 use super::{
-    Hook,
+    Hook, Named,
     hooks::{HOOK_COLUMNS, hook},
-    text,
 };
 use crate::{
     OrgId, Store, StoreError,
@@ -23,11 +22,16 @@ impl Store {
 
     /// Every enabled PUSH hook, of every organisation (the dispatcher's view).
     pub fn push_hooks(&self) -> Result<Vec<(OrgId, Hook)>, StoreError> {
-        let sql = format!(
-            "SELECT {HOOK_COLUMNS}, org_id FROM hooks WHERE hook_type = 'PUSH' AND enabled = 'true' ORDER BY created_at, id"
-        );
+        let select = format!("{HOOK_COLUMNS}, org_id");
+        let sql =
+            format!("SELECT {select} FROM hooks WHERE hook_type = 'PUSH' AND enabled = 'true' ORDER BY created_at, id");
         let rows = self.reader()?.query_text(&sql, &[])?;
-        rows.iter().map(|row| Ok((OrgId(text(row, 13)), hook(row)?))).collect()
+        rows.iter()
+            .map(|row| {
+                let row = Named::new(&select, row);
+                Ok((OrgId(row.text("org_id")), hook(&row)?))
+            })
+            .collect()
     }
 
     /// The last change event (seq) the PUSH hook is done with; `None` before its first use.
