@@ -28,7 +28,7 @@ use flowstate_store::{
 use serde_json::{Value, json};
 
 use crate::{
-    execution::{Unprepared, blocking, finished_status, now, prepare, save},
+    execution::{Unprepared, blocking, finished_status, prepare, save},
     vault::Vault,
 };
 
@@ -273,7 +273,7 @@ async fn deliver(
                 false
             }
         };
-        execution.finished_at = Some(now());
+        execution.finished_at = Some(flowstate_time::now());
         save(store, org, &execution).await;
         if succeeded {
             return Ok(true);

@@ -35,10 +35,6 @@ pub(crate) fn finished_status(status: Status) -> ExecutionStatus {
     }
 }
 
-pub(crate) fn now() -> String {
-    flowstate_store::timestamp(chrono::Utc::now())
-}
-
 pub(crate) async fn save(store: &Arc<Store>, org: &OrgId, execution: &Execution) {
     let (org, execution) = (org.clone(), execution.clone());
     match blocking(store, move |store| store.save_execution(&org, &execution)).await {

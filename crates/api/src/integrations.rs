@@ -312,7 +312,7 @@ pub(crate) async fn run_hook(
         return Err(ApiError::internal("this server runs no hooks"));
     };
     let (queue_org, hook_id) = (org.clone(), hook.id.clone());
-    let at = flowstate_store::timestamp(chrono::Utc::now());
+    let at = flowstate_time::now();
     let execution =
         blocking(&state.store, move |store| store.queue_execution(&queue_org, &hook_id, Trigger::Manual, &at)).await?;
     runner.wake();

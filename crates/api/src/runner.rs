@@ -33,7 +33,7 @@ use tracing::Instrument;
 
 use crate::{
     dispatcher::PushSettings,
-    execution::{blocking, finished_status, now, prepare, save},
+    execution::{blocking, finished_status, prepare, save},
     fair::Fairness,
     metrics::Metrics,
     vault::Vault,
@@ -504,7 +504,7 @@ async fn claim(store: &Arc<Store>, queued: QueuedExecution) -> Option<Job> {
                 Some(hook) if !hook.enabled => "the hook was disabled before its queued run started".into(),
                 _ => "the hook or its integration was deleted before its queued run started".into(),
             });
-            execution.finished_at = Some(now());
+            execution.finished_at = Some(flowstate_time::now());
             save(store, &queued.org, &execution).await;
             None
         }
@@ -519,7 +519,7 @@ async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metri
         Err(unprepared) => {
             execution.status = ExecutionStatus::Failed;
             execution.error = Some(unprepared.message());
-            execution.finished_at = Some(now());
+            execution.finished_at = Some(flowstate_time::now());
             save(store, &org, &execution).await;
             return;
         }
@@ -567,7 +567,7 @@ async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metri
     execution.status = finished_status(record.status);
     execution.error = record.error.as_ref().map(|error| error.message.clone());
     execution.record = Some(serde_json::to_value(&record).expect("records serialize"));
-    execution.finished_at = Some(now());
+    execution.finished_at = Some(flowstate_time::now());
     tracing::info!(status = %execution.status, pages = record.pages.len(), "execution finished");
     save(store, &org, &execution).await;
 }

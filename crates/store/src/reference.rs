@@ -2,7 +2,6 @@
 //! definitions and exchange rates. These tables are read and written with SQL both backends
 //! share.
 
-use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -156,7 +155,7 @@ impl Store {
         if external_id.is_none() && existing.iter().any(|role| role.title == title) {
             return Err(StoreError::Conflict(format!("a job role titled {title:?} exists")));
         }
-        let now = crate::timestamp(Utc::now());
+        let now = flowstate_time::now();
         let role = JobRole {
             id: new_id("role"),
             external_id: external_id.map(str::to_string),
@@ -240,7 +239,7 @@ impl Store {
                 "effectiveDate must be a date YYYY-MM-DD, got {effective_date:?}"
             )));
         }
-        let now = crate::timestamp(Utc::now());
+        let now = flowstate_time::now();
         let mut db = self.db()?;
         Self::check_org(db.as_mut(), org)?;
         let rate_text = Value::from(rate).to_string();
@@ -350,7 +349,7 @@ impl Store {
         overhead_percentage: f64,
     ) -> Result<WorkType, StoreError> {
         check_work_type(name, external_id, overhead_percentage)?;
-        let now = crate::timestamp(Utc::now());
+        let now = flowstate_time::now();
         let row = WorkType {
             id: new_id("wt"),
             name: name.to_string(),
@@ -385,7 +384,7 @@ impl Store {
         let external_id = update.external_id.unwrap_or(stored.external_id);
         let overhead_percentage = update.overhead_percentage.unwrap_or(stored.overhead_percentage);
         check_work_type(&name, external_id.as_deref(), overhead_percentage)?;
-        let now = crate::timestamp(Utc::now());
+        let now = flowstate_time::now();
         let overhead = Value::from(overhead_percentage).to_string();
         self.db()?
             .execute_text(

@@ -207,7 +207,7 @@ impl Store {
     /// has passed (its server stopped saving it) and, when `this_node_restarted`, every one
     /// this node was running (it cannot be running any more). Spans organisations.
     pub fn fail_interrupted_executions(&self, this_node_restarted: bool) -> Result<u64, StoreError> {
-        self.fail_interrupted_executions_at(&crate::timestamp(Utc::now()), this_node_restarted)
+        self.fail_interrupted_executions_at(&flowstate_time::now(), this_node_restarted)
     }
 
     /// [`Store::fail_interrupted_executions`] at a given time (RFC 3339 with microseconds).
@@ -223,7 +223,7 @@ impl Store {
 
     /// Records a new execution of the hook, `running`.
     pub fn start_execution(&self, org: &OrgId, hook_id: &str, trigger: Trigger) -> Result<Execution, StoreError> {
-        self.start_execution_at(org, hook_id, trigger, &crate::timestamp(Utc::now()))
+        self.start_execution_at(org, hook_id, trigger, &flowstate_time::now())
     }
 
     /// [`Store::start_execution`] at a given time (RFC 3339 with microseconds). A hook has one

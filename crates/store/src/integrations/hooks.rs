@@ -1,7 +1,6 @@
 //! Hooks: PULL and PUSH code with its settings, the rules every hook obeys, and the
 //! scheduler's view of them (due slots claimed once across servers).
 
-use chrono::Utc;
 use flowstate_sync::EntityType;
 use serde::Serialize;
 
@@ -156,7 +155,7 @@ impl Store {
             new.retry_policy = Some(new.retry_policy.unwrap_or_default());
         }
         self.require_integration(org, integration_id)?;
-        let now = crate::timestamp(Utc::now());
+        let now = flowstate_time::now();
         let hook = Hook {
             id: new_id("hook"),
             integration_id: integration_id.to_string(),
@@ -241,7 +240,7 @@ impl Store {
             retry_policy: update.retry_policy.or(stored.retry_policy),
         };
         validate_hook(&merged)?;
-        let now = crate::timestamp(Utc::now());
+        let now = flowstate_time::now();
         let event_types = serde_json::to_string(&merged.event_types).expect("strings serialize");
         let hour = merged.preferred_hour.map(|hour| hour.to_string());
         let enabled = merged.enabled.to_string();

@@ -14,7 +14,6 @@ pub use hooks::{Hook, HookUpdate, NewHook, RetryPolicy, ScheduledHook};
 pub use kv::KvQuota;
 pub use secrets::SealedSecret;
 
-use chrono::Utc;
 use serde::Serialize;
 
 use crate::{OrgId, Store, StoreError, db::DbError, model::new_id};
@@ -143,7 +142,7 @@ impl Store {
                 "sourceSystem must be letters, digits, - and _ (at most 100), got {source_system:?}"
             )));
         }
-        let now = crate::timestamp(Utc::now());
+        let now = flowstate_time::now();
         let row = Integration {
             id: new_id("int"),
             name: name.to_string(),
@@ -213,7 +212,7 @@ impl Store {
             return Err(StoreError::Invalid("name must not be blank".into()));
         }
         let description = description.unwrap_or(stored.description.as_deref());
-        let now = crate::timestamp(Utc::now());
+        let now = flowstate_time::now();
         self.db()?.execute_text(
             "UPDATE integrations SET name = $3, description = $4, updated_at = $5 WHERE org_id = $1 AND id = $2",
             &[Some(org.as_str()), Some(id), Some(name), description, Some(&now)],

@@ -1,8 +1,6 @@
 //! PUSH cursors: where each PUSH hook is in the change-event stream, and the lease that
 //! lets one server at a time deliver its events.
 
-use chrono::Utc;
-
 use super::{
     Hook, Named,
     hooks::{HOOK_COLUMNS, hook},
@@ -52,7 +50,7 @@ impl Store {
             &[Some(org.as_str())],
         )?;
         let newest = first_number(&rows).unwrap_or(0i64);
-        let now = crate::timestamp(Utc::now());
+        let now = flowstate_time::now();
         let started = db.execute_text(
             "INSERT INTO push_cursors (hook_id, org_id, last_seq, updated_at) VALUES ($1, $2, $3, $4)",
             &[Some(hook_id), Some(org.as_str()), Some(&newest.to_string()), Some(&now)],
@@ -80,7 +78,7 @@ impl Store {
     pub fn advance_push_cursor(&self, org: &OrgId, hook_id: &str, from: i64, to: i64) -> Result<bool, StoreError> {
         let changed = self.db()?.execute_text(
             "UPDATE push_cursors SET last_seq = $4, updated_at = $5 WHERE org_id = $1 AND hook_id = $2 AND last_seq = $3",
-            &[Some(org.as_str()), Some(hook_id), Some(&from.to_string()), Some(&to.to_string()), Some(&crate::timestamp(Utc::now()))],
+            &[Some(org.as_str()), Some(hook_id), Some(&from.to_string()), Some(&to.to_string()), Some(&flowstate_time::now())],
         )?;
         Ok(changed == 1)
     }

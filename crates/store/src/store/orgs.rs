@@ -1,6 +1,5 @@
 //! Organisations, their custom attribute definitions, and API keys.
 
-use chrono::Utc;
 use chrono_tz::Tz;
 use flowstate_sync::{CustomAttributeDefinition, CustomFieldType, EntityType};
 use serde_json::Value;
@@ -30,7 +29,7 @@ impl Store {
             )));
         }
         let id = new_id("org");
-        self.db()?.insert_org(&id, name, timezone, currency, &crate::timestamp(Utc::now()))?;
+        self.db()?.insert_org(&id, name, timezone, currency, &flowstate_time::now())?;
         Ok(OrgId(id))
     }
 
@@ -60,7 +59,7 @@ impl Store {
             attribute_key: key.to_string(),
             field_type: serde_json::to_value(field_type).expect("serializes").as_str().unwrap_or_default().to_string(),
             entity_types: entities.iter().map(|entity| entity.as_str().to_uppercase()).collect(),
-            created_at: crate::timestamp(Utc::now()),
+            created_at: flowstate_time::now(),
         };
         match db.insert_definition(org.as_str(), &definition) {
             Err(DbError::Constraint(_)) => Err(StoreError::Invalid(format!(
@@ -115,7 +114,7 @@ impl Store {
             name: name.to_string(),
             secret_sha256: sha256_hex(&secret),
             scopes: scopes.iter().map(|scope| scope.to_string()).collect(),
-            created_at: crate::timestamp(Utc::now()),
+            created_at: flowstate_time::now(),
             revoked_at: None,
         };
         db.insert_api_key(&row)?;
@@ -144,6 +143,6 @@ impl Store {
     pub fn revoke_api_key(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
         let mut db = self.db()?;
         Self::check_org(db.as_mut(), org)?;
-        Ok(db.revoke_api_key(org.as_str(), id, &crate::timestamp(Utc::now()))?)
+        Ok(db.revoke_api_key(org.as_str(), id, &flowstate_time::now())?)
     }
 }
