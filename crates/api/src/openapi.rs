@@ -312,7 +312,7 @@ pub(crate) fn document() -> Value {
     });
     let schemas = document["components"]["schemas"].as_object_mut().expect("an object");
     for (name, schema) in contract::components() {
-        assert!(schemas.insert(name.clone(), schema).is_none(), "schema {name} is named twice");
+        assert!(schemas.insert(name.clone(), schema.clone()).is_none(), "schema {name} is named twice");
     }
     document
 }

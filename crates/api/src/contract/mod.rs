@@ -15,12 +15,18 @@ mod validate;
 
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 use serde_json::{Map, Value, json};
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
 
-/// Every schema the document names, by name (`#/components/schemas/…`).
-pub(crate) fn components() -> Map<String, Value> {
+/// Every schema the document names, by name (`#/components/schemas/…`): generated once, then
+/// read by every request body check and every copy of the document.
+pub(crate) fn components() -> &'static Map<String, Value> {
+    static COMPONENTS: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    COMPONENTS.get_or_init(generate)
+}
+
+fn generate() -> Map<String, Value> {
     let mut schemas = Vec::new();
     collect::<integrations::NewIntegration>(&mut schemas);
     collect::<integrations::IntegrationChange>(&mut schemas);
@@ -66,7 +72,11 @@ pub(crate) fn checked<T: ToSchema + DeserializeOwned>(bytes: &[u8]) -> Result<T,
     let object = crate::body::object(bytes)?;
     let value = Value::Object(object);
     let components = components();
-    let problems = validate::problems(&T::schema_json(), &value, &components);
+    let problems = match components.get(T::name().as_ref()) {
+        Some(schema) => validate::problems(schema, &value, components),
+        // A type not listed in the document's schemas (a defect a test would show): its own.
+        None => validate::problems(&to_json(T::schema()), &value, components),
+    };
     if !problems.is_empty() {
         let details: Vec<Value> =
             problems.into_iter().map(|(field, message)| json!({ "field": field, "message": message })).collect();
@@ -79,17 +89,6 @@ pub(crate) fn checked<T: ToSchema + DeserializeOwned>(bytes: &[u8]) -> Result<T,
         // state: a defect in the type, reported rather than hidden.
         ApiError::new(ErrorCode::ValidationError, format!("the body is invalid: {error}"))
     })
-}
-
-/// A type's own schema as JSON.
-trait SchemaJson {
-    fn schema_json() -> Value;
-}
-
-impl<T: PartialSchema> SchemaJson for T {
-    fn schema_json() -> Value {
-        to_json(T::schema())
-    }
 }
 
 /// For `Option<Option<T>>` fields: absent is `None`, `null` is `Some(None)`, a value is

@@ -173,16 +173,15 @@ fn check_string(schema: &Value, text: &str, path: &str, out: &mut Vec<(String, S
     {
         out.push((path.to_string(), format!("{field} must be at most {max} characters")));
     }
-    if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
-        let matches = regex::Regex::new(pattern).map(|pattern| pattern.is_match(text)).unwrap_or(true);
-        if !matches {
-            let message = if pattern == r"\S" {
-                format!("{field} must not be blank")
-            } else {
-                format!("{field} must match {pattern}, got {text:?}")
-            };
-            out.push((path.to_string(), message));
-        }
+    if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
+        && !matches(pattern, text)
+    {
+        let message = if pattern == r"\S" {
+            format!("{field} must not be blank")
+        } else {
+            format!("{field} must match {pattern}, got {text:?}")
+        };
+        out.push((path.to_string(), message));
     }
     match schema.get("format").and_then(Value::as_str) {
         Some("date") if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_err() || text.len() != 10 => {
@@ -193,6 +192,19 @@ fn check_string(schema: &Value, text: &str, path: &str, out: &mut Vec<(String, S
         }
         _ => {}
     }
+}
+
+/// Whether `text` matches `pattern`, each pattern compiled once (the schemas have a handful;
+/// a body is checked on every request). A pattern that does not compile refuses nothing.
+fn matches(pattern: &str, text: &str) -> bool {
+    static COMPILED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, Option<regex::Regex>>>> =
+        std::sync::OnceLock::new();
+    let mut compiled = COMPILED.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    compiled
+        .entry(pattern.to_string())
+        .or_insert_with(|| regex::Regex::new(pattern).ok())
+        .as_ref()
+        .is_none_or(|pattern| pattern.is_match(text))
 }
 
 fn check_object(
