@@ -450,36 +450,28 @@ fn cents(amount: Decimal) -> Decimal {
 /// arithmetic where the integers would not fit.
 fn cents_of(numerator: Decimal, denominator: u32) -> Decimal {
     let (mantissa, scale) = (numerator.mantissa(), numerator.scale());
-    // Most amounts fit 64 bits, where division is one instruction.
-    if let (Ok(dividend), Some(divisor)) = (
-        u64::try_from(mantissa.unsigned_abs()).map(|magnitude| magnitude.checked_mul(100)),
-        10u64.checked_pow(scale).and_then(|power| power.checked_mul(u64::from(denominator))),
-    ) && let Some(dividend) = dividend
+    let dividend = mantissa.unsigned_abs().checked_mul(100);
+    let divisor = 10u128.checked_pow(scale).and_then(|power| power.checked_mul(u128::from(denominator)));
+    if let (Some(dividend), Some(divisor)) = (dividend, divisor)
         && divisor > 0
+        && let Ok(magnitude) = i128::try_from(divide_half_even(dividend, divisor))
+        && let Ok(cents) = Decimal::try_from_i128_with_scale(if mantissa < 0 { -magnitude } else { magnitude }, 2)
     {
-        let (quotient, remainder) = (dividend / divisor, dividend % divisor);
-        // Past the half, or on it with an odd quotient (compared without doubling: no overflow).
-        let rest = divisor - remainder;
-        let up = remainder > rest || (remainder == rest && quotient % 2 != 0);
-        let magnitude = i128::from(quotient + u64::from(up));
-        let signed = if mantissa < 0 { -magnitude } else { magnitude };
-        if let Ok(cents) = Decimal::try_from_i128_with_scale(signed, 2) {
-            return cents;
-        }
+        return cents;
     }
-    let divisor = 10i128.checked_pow(scale).and_then(|power| power.checked_mul(i128::from(denominator)));
-    match (mantissa.checked_mul(100), divisor) {
-        (Some(dividend), Some(divisor)) if divisor > 0 => {
-            let (quotient, remainder) = (dividend / divisor, dividend % divisor);
-            // Round half to even, away from zero past the half.
-            let twice = remainder.abs() * 2;
-            let up = twice > divisor || (twice == divisor && quotient % 2 != 0);
-            let rounded = if up { quotient + remainder.signum() } else { quotient };
-            Decimal::try_from_i128_with_scale(rounded, 2)
-                .unwrap_or_else(|_| cents(numerator / Decimal::from(denominator)))
-        }
-        _ => cents(numerator / Decimal::from(denominator)),
-    }
+    cents(numerator / Decimal::from(denominator))
+}
+
+/// `dividend / divisor` rounded half to even (magnitudes; the sign is the caller's).
+fn divide_half_even(dividend: u128, divisor: u128) -> u128 {
+    // Most amounts fit 64 bits, where division is one instruction.
+    let (quotient, remainder) = match (u64::try_from(dividend), u64::try_from(divisor)) {
+        (Ok(dividend), Ok(divisor)) => (u128::from(dividend / divisor), u128::from(dividend % divisor)),
+        _ => (dividend / divisor, dividend % divisor),
+    };
+    // Past the half, or on it with an odd quotient (compared without doubling: no overflow).
+    let rest = divisor - remainder;
+    quotient + u128::from(remainder > rest || (remainder == rest && quotient % 2 != 0))
 }
 
 fn add_into(total: &mut [Decimal], amounts: &[Decimal]) {
@@ -668,6 +660,9 @@ mod tests {
             ("130500.1234567", 5743),
             ("2871000", 5742),
             ("-17.5", 7),
+            // Past 64 bits: the wide division.
+            ("123456789012345678901.25", 3),
+            ("-123456789012345678901.255", 1),
         ];
         for (numerator, denominator) in cases {
             let numerator: Decimal = numerator.parse().unwrap();
