@@ -7,13 +7,12 @@ use axum::{
     http::StatusCode,
 };
 use flowstate_store::{EntityWrite, OrgId};
-use flowstate_sync::{CustomFieldType, EntityType};
+use flowstate_sync::EntityType;
 use serde_json::{Value, json};
 
 use crate::{
     AppState,
     auth::{Caller, authorize},
-    body::Body,
     contract::{checked, reference as typed},
     error::{ApiError, ErrorCode},
     execution::blocking,
@@ -53,7 +52,8 @@ pub(crate) async fn list_definitions(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&caller, &org, "custom-attributes:read")?;
     let org = OrgId::new(org);
-    Ok(whole(blocking(&state.store, move |store| store.custom_attribute_definitions(&org)).await?))
+    let definitions = blocking(&state.store, move |store| store.custom_attribute_definitions(&org)).await?;
+    Ok(whole(definitions.into_iter().map(typed::AttributeDefinition::from).collect()))
 }
 
 /// `POST /custom-attribute-definitions` with `{ name, attributeKey?, fieldType, entityTypes }`.
@@ -64,44 +64,12 @@ pub(crate) async fn create_definition(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&caller, &org, "custom-attributes:write")?;
-    let mut body = Body::new(body)?;
-    let name = body.text("name", true).unwrap_or_default();
-    let key = body
-        .text("attributeKey", false)
+    let typed::NewAttributeDefinition { name, attribute_key, field_type, entity_types } = checked(&body)?;
+    let key = attribute_key
         .unwrap_or_else(|| flowstate_store::reference::AttributeKey::from_name(&name).as_str().to_string());
-    let field_type = body.text("fieldType", true).and_then(|text| {
-        match serde_json::from_value::<CustomFieldType>(Value::String(text.clone())) {
-            Ok(field_type) => Some(field_type),
-            Err(_) => {
-                body.problem(
-                    "fieldType",
-                    format!("fieldType must be STRING, NUMBER, DATE or DATE_RANGE, got {text:?}"),
-                );
-                None
-            }
-        }
-    });
-    let entities: Vec<EntityType> = match body.get("entityTypes").cloned() {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|item| {
-                let parsed = item.as_str().and_then(|text| text.to_lowercase().parse::<EntityType>().ok());
-                if parsed.is_none() {
-                    body.problem(
-                        "entityTypes",
-                        format!("entityTypes are EMPLOYEE, CONTRACTOR, VACANCY, TEAM and PROJECT, got {item}"),
-                    );
-                }
-                parsed
-            })
-            .collect(),
-        _ => {
-            body.problem("entityTypes", "entityTypes must be an array such as [\"EMPLOYEE\"]".into());
-            Vec::new()
-        }
-    };
-    body.finish()?;
-    let field_type = field_type.expect("checked by finish");
+    let mut entities: Vec<EntityType> = entity_types.into_iter().map(typed::DefinableEntity::entity).collect();
+    entities.sort();
+    entities.dedup();
     let org = OrgId::new(org);
     let definition = blocking(&state.store, move |store| {
         store.define_custom_attribute(&org, &name, &key, field_type, &entities)?;
@@ -112,7 +80,7 @@ pub(crate) async fn create_definition(
             .ok_or_else(|| flowstate_store::StoreError::NotFound(format!("custom attribute {key:?}")))
     })
     .await?;
-    Ok(created(definition))
+    Ok(created(typed::AttributeDefinition::from(definition)))
 }
 
 pub(crate) async fn list_exchange_rates(

@@ -134,13 +134,13 @@ pub(crate) async fn create(
     let entity = resource(&segment)?;
     authorize(&caller, &org, &format!("{segment}:write"))?;
     let mut data = crate::body::object(&body)?;
+    refuse_deleted_at(entity, &data)?;
     let external_id = match data.remove("externalId") {
         None | Some(Value::Null) => None,
-        Some(Value::String(external_id)) => Some(external_id),
-        Some(_) => {
-            return Err(ApiError::new(ErrorCode::ValidationError, "externalId must be a string")
-                .with_details(json!([{ "field": "externalId", "message": "externalId must be a string" }])));
-        }
+        Some(value) => match flowstate_sync::check(flowstate_sync::schema::FieldKind::Id, &value) {
+            Ok(external_id) => external_id.as_text().map(str::to_string),
+            Err(message) => return Err(field_error("externalId", format!("externalId {message}"))),
+        },
     };
     let org = OrgId::new(org);
     let write = EntityWrite::Create { external_id, data };
@@ -158,17 +158,33 @@ pub(crate) async fn update(
     let entity = resource(&segment)?;
     authorize(&caller, &org, &format!("{segment}:write"))?;
     let data = crate::body::object(&body)?;
+    refuse_deleted_at(entity, &data)?;
     if data.contains_key("externalId") {
-        return Err(ApiError::new(ErrorCode::ValidationError, "externalId is set on creation and fixed after")
-            .with_details(
-                json!([{ "field": "externalId", "message": "externalId is set on creation and fixed after" }]),
-            ));
+        return Err(field_error("externalId", "externalId is set on creation and fixed after".into()));
     }
     let org = OrgId::new(org);
     let id = resolve(&state, &org, entity, &id).await?;
     let write = EntityWrite::Update { id, data };
     let entity = written(blocking(&state.store, move |store| store.write_entity(&org, entity, write)).await?)?;
     Ok(Json(json!({ "data": entity })))
+}
+
+/// A `VALIDATION_ERROR` about one field.
+fn field_error(field: &str, message: String) -> ApiError {
+    ApiError::new(ErrorCode::ValidationError, message.clone())
+        .with_details(json!([{ "field": field, "message": message }]))
+}
+
+/// `deletedAt` is how a sync deletes; over REST, `DELETE` does (so a create or a change
+/// never answers with nothing).
+fn refuse_deleted_at(entity: EntityType, data: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
+    if data.contains_key("deletedAt") {
+        return Err(field_error(
+            "deletedAt",
+            format!("deletedAt is not a field of a REST write: DELETE the {entity} to delete it"),
+        ));
+    }
+    Ok(())
 }
 
 /// `DELETE /{resource}/{id}`: hard-deletes, as `deletedAt` in a sync does.

@@ -4,7 +4,7 @@
 //! **Architecture Invariant:** pure: no IO, no world. The planner does the rest
 //! (`plan::plan_fill`).
 
-use flowstate_sync::{EntityType, RecordError};
+use flowstate_sync::{EntityType, RecordError, schema::FieldKind};
 use serde_json::{Map, Value, json};
 
 /// The filler a fill creates: its externalId (optional) and its record's data.
@@ -12,6 +12,19 @@ use serde_json::{Map, Value, json};
 pub(crate) struct FillerRecord {
     pub external_id: Option<String>,
     pub data: Map<String, Value>,
+}
+
+/// The fields of the filler a fill takes from its body, beside `fillerType`, `externalId`
+/// and (employees) `salary`: those it needs, then those it may carry. Each is checked as
+/// the filler's entity checks it (`flowstate_sync::schema::fields`).
+pub fn fields(filler: EntityType) -> (&'static [&'static str], &'static [&'static str]) {
+    match filler {
+        EntityType::Employee => (
+            &["firstName", "lastName", "email", "startDate"],
+            &["endDate", "internalEmployeeId", "jobRole", "defaultCurrencyCode"],
+        ),
+        _ => (&["name", "rate", "rateType", "currencyCode"], &["email", "contractorType", "startDate", "endDate"]),
+    }
 }
 
 /// The filler's record, or every problem of the body.
@@ -31,19 +44,15 @@ pub(crate) fn filler_record(
     };
     let external_id = match body.get("externalId") {
         None | Some(Value::Null) => None,
-        Some(Value::String(external_id)) => Some(external_id.clone()),
-        Some(_) => {
-            problem("externalId", "externalId must be a string".into());
-            None
-        }
+        Some(value) => match flowstate_sync::check(FieldKind::Id, value) {
+            Ok(external_id) => external_id.as_text().map(str::to_string),
+            Err(message) => {
+                problem("externalId", format!("externalId {message}"));
+                None
+            }
+        },
     };
-    let (required, optional): (&[&str], &[&str]) = match filler {
-        EntityType::Employee => (
-            &["firstName", "lastName", "email", "startDate"],
-            &["endDate", "internalEmployeeId", "jobRole", "defaultCurrencyCode"],
-        ),
-        _ => (&["name", "rate", "rateType", "currencyCode"], &["email", "contractorType", "startDate", "endDate"]),
-    };
+    let (required, optional) = fields(filler);
     let mut data = Map::new();
     for field in required {
         match body.get(*field) {

@@ -27,7 +27,7 @@
 //! write takes an [`OrgId`].
 
 mod db;
-mod fill;
+pub mod fill;
 mod forecast;
 pub mod integrations;
 pub mod keys;

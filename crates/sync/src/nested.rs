@@ -5,8 +5,7 @@ use chrono::{Days, NaiveDate};
 use serde_json::Value;
 
 use crate::{
-    NestedKind,
-    schema::FieldKind,
+    NestedKind, schema,
     value::{FieldValue, check, type_name},
 };
 
@@ -91,42 +90,41 @@ fn parse_row(kind: NestedKind, item: &Value) -> Result<NestedRow, Vec<(String, S
         return Err(vec![(String::new(), format!("must be an object, got {}", type_name(item)))]);
     };
     let mut problems = Vec::new();
-    let allowed: &[&str] = match kind {
-        NestedKind::TeamAllocations => &["teamId", "teamName", "fte", "startDate", "endDate"],
-        NestedKind::ProjectAllocations => &["projectId", "projectName", "fte", "startDate", "endDate"],
-        NestedKind::SalaryAdjustments => &["effectiveDate", "salary", "bonus", "currencyCode", "reason"],
-        NestedKind::RateAdjustments => &["effectiveDate", "rateType", "rate", "currencyCode", "reason"],
-    };
-    for key in row.keys().filter(|key| !allowed.contains(&key.as_str())) {
+    let specs = schema::row_fields(kind);
+    for key in row.keys().filter(|key| !specs.iter().any(|spec| spec.name == key.as_str())) {
         problems.push((key.clone(), format!("is not a field of {} rows", kind.key())));
     }
-    let mut get = |name: &str, kind: FieldKind, required: bool| -> Option<FieldValue> {
-        match row.get(name) {
-            None | Some(Value::Null) if required => {
-                problems.push((name.to_string(), "is required".to_string()));
+    // Every field checked in the table's order, so each problem is reported.
+    let mut values: Vec<Option<FieldValue>> = Vec::with_capacity(specs.len());
+    for spec in specs {
+        values.push(match row.get(spec.name) {
+            None | Some(Value::Null) if spec.required => {
+                problems.push((spec.name.to_string(), "is required".to_string()));
                 None
             }
             None | Some(Value::Null) => None,
-            Some(value) => match check(kind, value) {
+            Some(value) => match check(spec.kind, value) {
                 Ok(value) => Some(value),
                 Err(message) => {
-                    problems.push((name.to_string(), message));
+                    problems.push((spec.name.to_string(), message));
                     None
                 }
             },
-        }
+        });
+    }
+    let get = |name: &str| -> Option<FieldValue> {
+        let index = specs.iter().position(|spec| spec.name == name).expect("a field of the row's table");
+        values[index].clone()
     };
-    let id_text = FieldKind::Id;
-    let name_text = FieldKind::Text { max: 255 };
     let row = match kind {
         NestedKind::TeamAllocations | NestedKind::ProjectAllocations => {
             let (id, name) =
                 if kind == NestedKind::TeamAllocations { ("teamId", "teamName") } else { ("projectId", "projectName") };
-            let target = get(id, id_text, true);
-            let target_name = get(name, name_text, false);
-            let fte = get("fte", FieldKind::Number { min: 0.0, max: 10.0 }, true);
-            let start = get("startDate", FieldKind::Date, true);
-            let end = get("endDate", FieldKind::Date, false);
+            let target = get(id);
+            let target_name = get(name);
+            let fte = get("fte");
+            let start = get("startDate");
+            let end = get("endDate");
             match (target, fte, start) {
                 (Some(target), Some(fte), Some(start)) => {
                     let end_date = end.and_then(|end| end.as_date());
@@ -151,13 +149,12 @@ fn parse_row(kind: NestedKind, item: &Value) -> Result<NestedRow, Vec<(String, S
         }
         NestedKind::SalaryAdjustments | NestedKind::RateAdjustments => {
             let salary = kind == NestedKind::SalaryAdjustments;
-            let effective = get("effectiveDate", FieldKind::Date, true);
-            let amount = get(if salary { "salary" } else { "rate" }, FieldKind::Money, true);
-            let bonus = if salary { get("bonus", FieldKind::Money, false) } else { None };
-            let rate_type =
-                if salary { None } else { get("rateType", FieldKind::Enum(&["hourly", "daily", "monthly"]), true) };
-            let currency = get("currencyCode", FieldKind::Currency, true);
-            let reason = get("reason", FieldKind::Text { max: 1000 }, false);
+            let effective = get("effectiveDate");
+            let amount = get(if salary { "salary" } else { "rate" });
+            let bonus = if salary { get("bonus") } else { None };
+            let rate_type = if salary { None } else { get("rateType") };
+            let currency = get("currencyCode");
+            let reason = get("reason");
             match (effective, amount, currency) {
                 (Some(effective), Some(amount), Some(currency)) if salary || rate_type.is_some() => {
                     Some(NestedRow::Adjustment(Adjustment {

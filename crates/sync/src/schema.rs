@@ -1,6 +1,6 @@
 //! Which fields each entity's `data` may carry, and of what kind (data-model.md).
 
-use crate::EntityType;
+use crate::{EntityType, NestedKind};
 
 /// How a field's JSON value is checked and normalised.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,6 +47,7 @@ const fn required(name: &'static str, kind: FieldKind) -> FieldSpec {
 const NAME: FieldKind = FieldKind::Text { max: 255 };
 const LONG_TEXT: FieldKind = FieldKind::Text { max: 10_000 };
 const ID_TEXT: FieldKind = FieldKind::Id;
+const RATE_TYPE: FieldKind = FieldKind::Enum(&["hourly", "daily", "monthly"]);
 
 const EMPLOYEE: &[FieldSpec] = &[
     required("firstName", NAME),
@@ -69,7 +70,7 @@ const CONTRACTOR: &[FieldSpec] = &[
     field("companyExternalId", ID_TEXT),
     field("startDate", FieldKind::Date),
     field("endDate", FieldKind::Date),
-    field("rateType", FieldKind::Enum(&["hourly", "daily", "monthly"])),
+    field("rateType", RATE_TYPE),
     field("rate", FieldKind::Money),
     field("currencyCode", FieldKind::Currency),
 ];
@@ -126,6 +127,51 @@ pub fn fields(entity: EntityType) -> &'static [FieldSpec] {
         EntityType::Project => PROJECT,
         EntityType::Team => TEAM,
         EntityType::Assignment => ASSIGNMENT,
+    }
+}
+
+const TEAM_ALLOCATION: &[FieldSpec] = &[
+    required("teamId", ID_TEXT),
+    field("teamName", NAME),
+    required("fte", FieldKind::Number { min: 0.0, max: 10.0 }),
+    required("startDate", FieldKind::Date),
+    field("endDate", FieldKind::Date),
+];
+
+const PROJECT_ALLOCATION: &[FieldSpec] = &[
+    required("projectId", ID_TEXT),
+    field("projectName", NAME),
+    required("fte", FieldKind::Number { min: 0.0, max: 10.0 }),
+    required("startDate", FieldKind::Date),
+    field("endDate", FieldKind::Date),
+];
+
+const REASON: FieldKind = FieldKind::Text { max: 1000 };
+
+const SALARY_ADJUSTMENT: &[FieldSpec] = &[
+    required("effectiveDate", FieldKind::Date),
+    required("salary", FieldKind::Money),
+    field("bonus", FieldKind::Money),
+    required("currencyCode", FieldKind::Currency),
+    field("reason", REASON),
+];
+
+const RATE_ADJUSTMENT: &[FieldSpec] = &[
+    required("effectiveDate", FieldKind::Date),
+    required("rate", FieldKind::Money),
+    required("rateType", RATE_TYPE),
+    required("currencyCode", FieldKind::Currency),
+    field("reason", REASON),
+];
+
+/// The fields of one row of a nested array (data-model.md "Nested arrays on resource
+/// records"), in the order they are checked. Optional ones may also be `null`.
+pub fn row_fields(kind: NestedKind) -> &'static [FieldSpec] {
+    match kind {
+        NestedKind::TeamAllocations => TEAM_ALLOCATION,
+        NestedKind::ProjectAllocations => PROJECT_ALLOCATION,
+        NestedKind::SalaryAdjustments => SALARY_ADJUSTMENT,
+        NestedKind::RateAdjustments => RATE_ADJUSTMENT,
     }
 }
 

@@ -84,7 +84,12 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
-fn is_email(text: &str) -> bool {
+/// The largest amount of money a field takes.
+pub const MAX_MONEY: f64 = 1e15;
+
+/// An email address as records may carry it: one `@`, a local part, a dotted domain, no
+/// white space.
+pub fn is_email(text: &str) -> bool {
     let Some((local, domain)) = text.split_once('@') else { return false };
     !local.is_empty()
         && !domain.is_empty()
@@ -154,7 +159,7 @@ pub fn check(kind: FieldKind, value: &Value) -> Result<FieldValue, String> {
         }
         FieldKind::Money => {
             let number = value.as_f64().ok_or_else(|| format!("must be a number, got {}", type_name(value)))?;
-            if !number.is_finite() || !(0.0..=1e15).contains(&number) {
+            if !number.is_finite() || !(0.0..=MAX_MONEY).contains(&number) {
                 return Err(format!("must be an amount between 0 and 10^15, got {number}"));
             }
             Ok(FieldValue::Number((number * 100.0).round() / 100.0))
@@ -177,11 +182,13 @@ pub fn check(kind: FieldKind, value: &Value) -> Result<FieldValue, String> {
             }
         }
         FieldKind::JobRole => match value {
+            Value::String(title) if title.contains('\0') => Err(NUL.to_string()),
             Value::String(title) if !title.trim().is_empty() && title.chars().count() <= 255 => {
                 Ok(FieldValue::JobRole { title: title.clone(), external_id: None })
             }
             Value::Object(role) => {
                 let title = match role.get("title") {
+                    Some(Value::String(title)) if title.contains('\0') => return Err(format!("title {NUL}")),
                     Some(Value::String(title)) if !title.trim().is_empty() && title.chars().count() <= 255 => {
                         title.clone()
                     }
@@ -189,6 +196,7 @@ pub fn check(kind: FieldKind, value: &Value) -> Result<FieldValue, String> {
                 };
                 let external_id = match role.get("externalId") {
                     None | Some(Value::Null) => None,
+                    Some(Value::String(id)) if id.contains('\0') => return Err(format!("externalId {NUL}")),
                     Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
                     Some(Value::Number(id)) => Some(id.to_string()),
                     Some(_) => return Err("externalId must be a non-empty string".to_string()),

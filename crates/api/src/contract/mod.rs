@@ -11,6 +11,7 @@ pub(crate) mod forecast;
 pub(crate) mod hooks;
 pub(crate) mod integrations;
 pub(crate) mod reference;
+pub(crate) mod resources;
 mod validate;
 
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
@@ -45,7 +46,10 @@ fn generate() -> Map<String, Value> {
     collect::<reference::WorkType>(&mut schemas);
     collect::<reference::NewExchangeRate>(&mut schemas);
     collect::<reference::ExchangeRate>(&mut schemas);
+    collect::<reference::NewAttributeDefinition>(&mut schemas);
+    collect::<reference::AttributeDefinition>(&mut schemas);
     collect::<forecast::Forecast>(&mut schemas);
+    schemas.extend(resources::schemas());
     schemas.into_iter().collect()
 }
 

@@ -1,5 +1,7 @@
-//! Reference data on the wire: job roles and work types.
+//! Reference data on the wire: job roles, work types, exchange rates and custom attribute
+//! definitions.
 
+use flowstate_sync::{CustomFieldType, EntityType};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -122,5 +124,88 @@ impl From<flowstate_store::reference::ExchangeRate> for ExchangeRate {
             updated_at,
         } = stored;
         ExchangeRate { id, from_currency, to_currency, rate, effective_date, created_at, updated_at }
+    }
+}
+
+/// The entity types a custom attribute may be defined for (data-model.md "Common").
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum DefinableEntity {
+    Employee,
+    Contractor,
+    Vacancy,
+    Team,
+    Project,
+}
+
+impl DefinableEntity {
+    pub fn entity(self) -> EntityType {
+        match self {
+            DefinableEntity::Employee => EntityType::Employee,
+            DefinableEntity::Contractor => EntityType::Contractor,
+            DefinableEntity::Vacancy => EntityType::Vacancy,
+            DefinableEntity::Team => EntityType::Team,
+            DefinableEntity::Project => EntityType::Project,
+        }
+    }
+}
+
+fn field_type() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["STRING", "NUMBER", "DATE", "DATE_RANGE"]))
+        .description(Some("DATE_RANGE values are { start, end } with end null or not before start"))
+        .build()
+}
+
+/// `POST /custom-attribute-definitions` (409 when its name or attributeKey is taken).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct NewAttributeDefinition {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+        example = "Cost Centre"
+    )]
+    pub name: String,
+    /// Generated from the name when omitted (`Cost Centre` is `cost_centre`); fixed.
+    #[schema(nullable = false, pattern = "^[a-z][a-z0-9_]{0,99}$", example = "cost_centre")]
+    pub attribute_key: Option<String>,
+    #[schema(schema_with = field_type)]
+    pub field_type: CustomFieldType,
+    #[schema(min_items = 1, example = json!(["EMPLOYEE"]))]
+    pub entity_types: Vec<DefinableEntity>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AttributeDefinition {
+    pub id: String,
+    pub name: String,
+    pub attribute_key: String,
+    #[schema(schema_with = field_type)]
+    pub field_type: String,
+    #[schema(value_type = Vec<DefinableEntity>)]
+    pub entity_types: Vec<String>,
+    pub is_required: bool,
+    pub is_active: bool,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<flowstate_store::reference::CustomAttributeDefinitionInfo> for AttributeDefinition {
+    fn from(stored: flowstate_store::reference::CustomAttributeDefinitionInfo) -> AttributeDefinition {
+        let flowstate_store::reference::CustomAttributeDefinitionInfo {
+            id,
+            name,
+            attribute_key,
+            field_type,
+            entity_types,
+            is_required,
+            is_active,
+            created_at,
+        } = stored;
+        AttributeDefinition { id, name, attribute_key, field_type, entity_types, is_required, is_active, created_at }
     }
 }

@@ -184,8 +184,11 @@ fn check_string(schema: &Value, text: &str, path: &str, out: &mut Vec<(String, S
         out.push((path.to_string(), message));
     }
     match schema.get("format").and_then(Value::as_str) {
-        Some("date") if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_err() || text.len() != 10 => {
+        Some("date") if flowstate_sync::parse_date(text).is_none() => {
             out.push((path.to_string(), format!("{field} must be a date as YYYY-MM-DD, got {text:?}")));
+        }
+        Some("email") if text.len() > 254 || !flowstate_sync::is_email(text) => {
+            out.push((path.to_string(), format!("{field} must be an email address, got {text:?}")));
         }
         Some("date-time") if chrono::DateTime::parse_from_rfc3339(text).is_err() => {
             out.push((path.to_string(), format!("{field} must be an RFC 3339 time, got {text:?}")));

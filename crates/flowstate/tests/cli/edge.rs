@@ -183,7 +183,7 @@ async fn request_bodies_refuse_unknown_fields_by_name() {
         (
             reqwest::Method::POST,
             a("/custom-attribute-definitions"),
-            json!({ "name": "Cost centre", "fieldType": "STRING", "entityTypes": ["employee"], "colour": "red" }),
+            json!({ "name": "Cost centre", "fieldType": "STRING", "entityTypes": ["EMPLOYEE"], "colour": "red" }),
             "colour",
         ),
         (

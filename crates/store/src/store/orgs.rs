@@ -62,7 +62,7 @@ impl Store {
             created_at: flowstate_time::now(),
         };
         match db.insert_definition(org.as_str(), &definition) {
-            Err(DbError::Constraint(_)) => Err(StoreError::Invalid(format!(
+            Err(DbError::Constraint(_)) => Err(StoreError::Conflict(format!(
                 "a custom attribute named {name:?} or keyed {key:?} is already defined"
             ))),
             other => Ok(other?),

@@ -188,13 +188,13 @@ async fn reference_data_and_adjustments_over_the_api() {
     .await;
     let fields: Vec<&str> =
         body["error"]["details"].as_array().unwrap().iter().filter_map(|problem| problem["field"].as_str()).collect();
-    assert_eq!((status, fields), (400, vec!["fieldType", "entityTypes"]), "{body}");
+    assert_eq!((status, fields), (400, vec!["entityTypes[0]", "fieldType"]), "{body}");
     let (status, body) = post(
         a("/custom-attribute-definitions"),
         json!({ "name": "Cost Centre", "fieldType": "NUMBER", "entityTypes": ["EMPLOYEE"] }),
     )
     .await;
-    assert_eq!(status, 400, "a name is defined once: {body}");
+    assert_eq!(status, 409, "a name is defined once: {body}");
     let (status, body) = post(a("/employees"), json!({ "externalId": "EMP-1", "firstName": "Ada", "lastName": "L", "email": "ada@example.com", "customAttributes": { "cost_centre": "CC-7" } })).await;
     assert_eq!((status, body["data"]["customAttributes"]["cost_centre"].clone()), (201, json!("CC-7")), "{body}");
     let (_, definitions) = call(&server, &a("/custom-attribute-definitions"), Some(&key)).await;
