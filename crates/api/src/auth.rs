@@ -3,15 +3,17 @@
 //! [`authenticate`] runs before any handler of `/api/v1/org/{orgId}/…`: it checks the key and
 //! the path's organisation before a byte of the body is read (so an unauthenticated upload is
 //! refused without being received, and `Expect: 100-continue` is answered with the refusal,
-//! never with `100 Continue`). Handlers then check their scope with [`authorize`].
+//! never with `100 Continue`). Each operation's scope is then checked by [`require_scope`]
+//! (the route table in `crate::routes` says which), and handlers take the checked
+//! organisation as [`Org`].
 
 use axum::{
-    extract::{Request, State},
-    http::header::AUTHORIZATION,
+    extract::{FromRequestParts, Request, State},
+    http::{header::AUTHORIZATION, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use flowstate_store::keys::ApiKey;
+use flowstate_store::{OrgId, keys::ApiKey};
 
 use crate::{
     AppState,
@@ -61,15 +63,43 @@ async fn caller(state: &AppState, token: Option<String>, org: Option<String>) ->
     Ok(Caller(key))
 }
 
-/// Whether the caller may act on `org` with `scope`.
-pub(crate) fn authorize(caller: &Caller, org: &str, scope: &str) -> Result<(), ApiError> {
-    let Caller(key) = caller;
-    if key.org.as_str() != org {
-        return Err(ApiError::new(ErrorCode::Forbidden, "this API key belongs to another organisation"));
+/// The organisation a request acts on: the caller's, which [`authenticate`] checked is the
+/// path's. Handlers take it instead of the path's `{orgId}`, so none can act on an
+/// organisation that was not checked.
+#[derive(Clone, Debug)]
+pub(crate) struct Org(pub OrgId);
+
+impl<S: Send + Sync> FromRequestParts<S> for Org {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Org, ApiError> {
+        match parts.extensions.get::<Caller>() {
+            Some(Caller(key)) => Ok(Org(key.org.clone())),
+            // A route outside `authenticate`: a defect in the router, not the caller's fault.
+            None => Err(ApiError::new(ErrorCode::InternalError, "the organisation was not authenticated")),
+        }
     }
+}
+
+/// Whether the caller's key has `scope` (403 naming it otherwise).
+pub(crate) fn require(caller: &Caller, scope: &str) -> Result<(), ApiError> {
+    let Caller(key) = caller;
     if !key.allows(scope) {
         return Err(ApiError::new(ErrorCode::Forbidden, format!("this API key lacks the scope {scope}"))
             .with_details(serde_json::json!({ "requiredScope": scope })));
     }
     Ok(())
+}
+
+/// Middleware of one operation: the scope it needs (`crate::routes`), checked after
+/// [`authenticate`] and before the body is read.
+pub(crate) async fn require_scope(State(scope): State<&'static str>, request: Request, next: Next) -> Response {
+    let checked = match request.extensions().get::<Caller>() {
+        Some(caller) => require(caller, scope),
+        None => Err(ApiError::new(ErrorCode::InternalError, "the caller was not authenticated")),
+    };
+    match checked {
+        Ok(()) => next.run(request).await,
+        Err(error) => error.into_response(),
+    }
 }

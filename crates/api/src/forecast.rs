@@ -6,15 +6,14 @@ use std::collections::HashMap;
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Query, State},
 };
 use flowstate_forecast::{Detail, Forecast, GroupBy, MonthRange};
-use flowstate_store::OrgId;
 use serde_json::{Value, json};
 
 use crate::{
     AppState,
-    auth::{Caller, authorize},
+    auth::Org,
     error::{ApiError, ErrorCode},
     execution::blocking,
 };
@@ -29,11 +28,9 @@ fn invalid(parameter: &str, message: String) -> ApiError {
 
 pub(crate) async fn forecast(
     State(state): State<AppState>,
-    Path(org): Path<String>,
+    Org(org): Org,
     Query(params): Query<HashMap<String, String>>,
-    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<crate::reply::Data<crate::contract::forecast::Forecast>>, ApiError> {
-    authorize(&caller, &org, "forecast:read")?;
     if let Some(unknown) = params.keys().find(|name| !PARAMETERS.contains(&name.as_str())) {
         return Err(invalid(
             unknown,
@@ -59,7 +56,6 @@ pub(crate) async fn forecast(
     if team.is_some() && group_by == GroupBy::Project {
         return Err(invalid("teamId", "teamId narrows a forecast grouped by team".into()));
     }
-    let org = OrgId::new(org);
     let detail = if with_lines { Detail::Lines } else { Detail::Totals };
     let forecast =
         blocking(&state.store, move |store| store.forecast(&org, range, group_by, team.as_deref(), detail)).await?;

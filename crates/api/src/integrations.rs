@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::{
     AppState,
-    auth::{Caller, authorize},
+    auth::Org,
     contract::{
         checked,
         hooks::{Execution as ExecutionView, Hook as HookView, HookChange, NewHook as NewHookBody},
@@ -32,13 +32,10 @@ fn not_found(what: &str, id: &str) -> ApiError {
 
 pub(crate) async fn create_integration(
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&caller, &org, "integrations:write")?;
     let NewIntegration { name, description, source_system } = checked(&body)?;
-    let org = OrgId::new(org);
     let integration = blocking(&state.store, move |store| {
         store.create_integration(&org, &name, description.as_deref(), &source_system)
     })
@@ -46,24 +43,17 @@ pub(crate) async fn create_integration(
     Ok(created(Integration::from(integration)))
 }
 
-pub(crate) async fn list_integrations(
-    State(state): State<AppState>,
-    Path(org): Path<String>,
-    axum::Extension(caller): axum::Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "integrations:read")?;
-    let org = OrgId::new(org);
+pub(crate) async fn list_integrations(State(state): State<AppState>, Org(org): Org) -> Result<Json<Value>, ApiError> {
     let integrations = blocking(&state.store, move |store| store.integrations(&org)).await?;
     Ok(whole(integrations.into_iter().map(Integration::from).collect()))
 }
 
 pub(crate) async fn get_integration(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "integrations:read")?;
-    let (org, key) = (OrgId::new(org), id.clone());
+    let (org, key) = (org, id.clone());
     match blocking(&state.store, move |store| store.integration(&org, &key)).await? {
         Some(integration) => Ok(Json(json!({ "data": Integration::from(integration) }))),
         None => Err(not_found("integration", &id)),
@@ -73,28 +63,25 @@ pub(crate) async fn get_integration(
 /// `PUT …/secrets/{name}` with `{ "value": "…" }`: sets or replaces; the value never comes back.
 pub(crate) async fn put_secret(
     State(state): State<AppState>,
-    Path((org, integration_id, name)): Path<(String, String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, integration_id, name)): Path<(String, String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "integrations:write")?;
     // At least `flowstate_runtime::MIN_REDACTED_CHARS` (docs/decisions.md: very short
     // secrets); the schema says so, and a test ties the two.
     let SecretValue { value } = checked(&body)?;
     let sealed = state.vault.seal(&integration_id, &name, &value);
     let updated_at = sealed.updated_at.clone();
-    let org = OrgId::new(org);
     blocking(&state.store, move |store| store.put_secret(&org, &integration_id, &sealed)).await?;
     Ok(Json(json!({ "data": SecretInfo { name, updated_at } })))
 }
 
 pub(crate) async fn delete_secret(
     State(state): State<AppState>,
-    Path((org, integration_id, name)): Path<(String, String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, integration_id, name)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&caller, &org, "integrations:write")?;
-    let (org, key) = (OrgId::new(org), name.clone());
+    let (org, key) = (org, name.clone());
     if blocking(&state.store, move |store| store.delete_secret(&org, &integration_id, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -105,11 +92,9 @@ pub(crate) async fn delete_secret(
 /// Names and `updatedAt` only.
 pub(crate) async fn list_secrets(
     State(state): State<AppState>,
-    Path((org, integration_id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, integration_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "integrations:read")?;
-    let org = OrgId::new(org);
     let secrets = blocking(&state.store, move |store| store.secrets(&org, &integration_id)).await?;
     let names: Vec<SecretInfo> =
         secrets.into_iter().map(|secret| SecretInfo { name: secret.name, updated_at: secret.updated_at }).collect();
@@ -118,11 +103,10 @@ pub(crate) async fn list_secrets(
 
 pub(crate) async fn create_hook(
     State(state): State<AppState>,
-    Path((org, integration_id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, integration_id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&caller, &org, "integrations:write")?;
     let body: NewHookBody = checked(&body)?;
     compiles(&body.name, &body.code).await?;
     let new = NewHook {
@@ -136,7 +120,6 @@ pub(crate) async fn create_hook(
         enabled: body.enabled.unwrap_or(true),
         retry_policy: body.retry_policy.map(|policy| RetryPolicy { max_attempts: policy.max_attempts }),
     };
-    let org = OrgId::new(org);
     let hook = blocking(&state.store, move |store| store.create_hook(&org, &integration_id, new)).await?;
     Ok(created(HookView::from(hook)))
 }
@@ -159,12 +142,10 @@ async fn compiles(hook_name: &str, code: &str) -> Result<(), ApiError> {
 /// `schedule` or `preferredHour`. `type` and `entityType` are fixed.
 pub(crate) async fn update_hook(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "integrations:write")?;
-    let org = OrgId::new(org);
     let stored = find_hook(&state, &org, &id).await?;
     let change: HookChange = checked(&body)?;
     let mut fixed = Vec::new();
@@ -198,11 +179,10 @@ pub(crate) async fn update_hook(
 /// `DELETE …/hooks/{hookId}`: the hook and its executions; 409 while it runs.
 pub(crate) async fn delete_hook(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&caller, &org, "integrations:write")?;
-    let (org, key) = (OrgId::new(org), id.clone());
+    let (org, key) = (org, id.clone());
     if blocking(&state.store, move |store| store.delete_hook(&org, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -214,12 +194,10 @@ pub(crate) async fn delete_hook(
 /// `sourceSystem` key is fixed.
 pub(crate) async fn update_integration(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "integrations:write")?;
-    let org = OrgId::new(org);
     // sourceSystem is not a field of a change: synced records remember their source by it.
     let IntegrationChange { name, description } = checked(&body)?;
     let integration = blocking(&state.store, move |store| {
@@ -232,11 +210,10 @@ pub(crate) async fn update_integration(
 /// `DELETE …/integrations/{id}`: with its hooks, secrets and executions; synced records stay.
 pub(crate) async fn delete_integration(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&caller, &org, "integrations:write")?;
-    let (org, key) = (OrgId::new(org), id.clone());
+    let (org, key) = (org, id.clone());
     if blocking(&state.store, move |store| store.delete_integration(&org, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -246,11 +223,9 @@ pub(crate) async fn delete_integration(
 
 pub(crate) async fn list_hooks(
     State(state): State<AppState>,
-    Path((org, integration_id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, integration_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "integrations:read")?;
-    let org = OrgId::new(org);
     let hooks = blocking(&state.store, move |store| store.hooks(&org, &integration_id)).await?;
     Ok(whole(hooks.into_iter().map(HookView::from).collect()))
 }
@@ -262,11 +237,10 @@ async fn find_hook(state: &AppState, org: &OrgId, id: &str) -> Result<Hook, ApiE
 
 pub(crate) async fn get_hook(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "integrations:read")?;
-    let hook = find_hook(&state, &OrgId::new(org), &id).await?;
+    let hook = find_hook(&state, &org, &id).await?;
     Ok(Json(json!({ "data": HookView::from(hook) })))
 }
 
@@ -274,11 +248,9 @@ pub(crate) async fn get_hook(
 /// visible (running) at once.
 pub(crate) async fn run_hook(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&caller, &org, "integrations:write")?;
-    let org = OrgId::new(org);
     let hook = find_hook(&state, &org, &id).await?;
     if hook.hook_type != HookType::Pull {
         return Err(ApiError::new(ErrorCode::ValidationError, "PUSH hooks run when an entity changes, not on demand"));
@@ -323,13 +295,11 @@ pub(crate) async fn run_hook(
 /// a PUSH hook has one per change).
 pub(crate) async fn list_executions(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
     Query(params): Query<std::collections::HashMap<String, String>>,
-    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "executions:read")?;
     let query = crate::list::ListQuery::parse(&params)?;
-    let org = OrgId::new(org);
     let hook = find_hook(&state, &org, &id).await?;
     let (page, limit) = (query.page, query.limit);
     let (executions, total) =
@@ -340,11 +310,10 @@ pub(crate) async fn list_executions(
 
 pub(crate) async fn get_execution(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "executions:read")?;
-    let (org, key) = (OrgId::new(org), id.clone());
+    let (org, key) = (org, id.clone());
     match blocking(&state.store, move |store| store.execution(&org, &key)).await? {
         Some(execution) => Ok(Json(json!({ "data": ExecutionView::from(execution) }))),
         None => Err(not_found("execution", &id)),

@@ -40,6 +40,7 @@ mod openapi;
 mod reference;
 mod reply;
 mod resources;
+mod routes;
 pub mod runner;
 pub mod schedule;
 pub mod scheduler;
@@ -48,10 +49,7 @@ mod workers;
 
 use std::{future::Future, sync::Arc};
 
-use axum::{
-    Json, Router,
-    routing::{delete, get, post, put},
-};
+use axum::{Json, Router, routing::get};
 use flowstate_store::Store;
 use serde_json::json;
 
@@ -71,64 +69,11 @@ pub struct AppState {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let org = "/api/v1/org/{org}";
-    let organisation = Router::new()
-        .route(
-            &format!("{org}/integrations"),
-            post(integrations::create_integration).get(integrations::list_integrations),
-        )
-        .route(
-            &format!("{org}/integrations/{{id}}"),
-            get(integrations::get_integration)
-                .patch(integrations::update_integration)
-                .delete(integrations::delete_integration),
-        )
-        .route(&format!("{org}/integrations/{{id}}/secrets"), get(integrations::list_secrets))
-        .route(
-            &format!("{org}/integrations/{{id}}/secrets/{{name}}"),
-            put(integrations::put_secret).delete(integrations::delete_secret),
-        )
-        .route(
-            &format!("{org}/integrations/{{id}}/hooks"),
-            post(integrations::create_hook).get(integrations::list_hooks),
-        )
-        .route(
-            &format!("{org}/hooks/{{id}}"),
-            get(integrations::get_hook).patch(integrations::update_hook).delete(integrations::delete_hook),
-        )
-        .route(&format!("{org}/hooks/{{id}}/run"), post(integrations::run_hook))
-        .route(&format!("{org}/hooks/{{id}}/executions"), get(integrations::list_executions))
-        .route(&format!("{org}/executions/{{id}}"), get(integrations::get_execution))
-        .route(&format!("{org}/vacancies/{{id}}/fill"), post(resources::fill))
-        .route(&format!("{org}/forecast"), get(forecast::forecast))
-        .route(&format!("{org}/work-types"), get(reference::list_work_types).post(reference::create_work_type))
-        .route(
-            &format!("{org}/work-types/{{id}}"),
-            axum::routing::patch(reference::update_work_type).delete(reference::delete_work_type),
-        )
-        .route(&format!("{org}/job-roles"), get(reference::list_job_roles).post(reference::create_job_role))
-        .route(
-            &format!("{org}/custom-attribute-definitions"),
-            get(reference::list_definitions).post(reference::create_definition),
-        )
-        .route(&format!("{org}/exchange-rates"), get(reference::list_exchange_rates).post(reference::put_exchange_rate))
-        .route(&format!("{org}/exchange-rates/{{id}}"), delete(reference::delete_exchange_rate))
-        .route(
-            &format!("{org}/{{resource}}/{{id}}/{{history}}"),
-            get(reference::list_adjustments).post(reference::add_adjustment),
-        )
-        .route(&format!("{org}/{{resource}}"), get(resources::list).post(resources::create))
-        .route(
-            &format!("{org}/{{resource}}/{{id}}"),
-            get(resources::get_one).patch(resources::update).delete(resources::delete),
-        )
-        // The key before anything else, the body included.
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
     Router::new()
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::document()) }))
         .route("/metrics", get(render_metrics))
-        .merge(organisation)
+        .merge(routes::organisation(&state))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .with_state(state)
 }

@@ -374,6 +374,35 @@ mod tests {
         }
     }
 
+    /// Every operation the router serves is documented, with the scope the router checks,
+    /// and nothing is documented that it does not serve.
+    #[test]
+    fn the_document_and_the_router_agree() {
+        let document = document();
+        let mut documented = std::collections::BTreeMap::new();
+        for (path, operations) in document["paths"].as_object().unwrap() {
+            for (method, operation) in operations.as_object().unwrap() {
+                documented.insert(format!("{} {path}", method.to_uppercase()), operation.clone());
+            }
+        }
+        let mut served = vec!["GET /healthz".to_string(), "GET /metrics".into(), "GET /api/v1/openapi.json".into()];
+        for operation in crate::routes::operations() {
+            let name = format!("{} {}", operation.method, operation.path);
+            let Some(documented) = documented.get(&name) else { panic!("{name} is served but not documented") };
+            let description = documented["description"].as_str().unwrap_or_default();
+            assert!(
+                description.contains(&format!("Requires the scope `{}`", operation.scope)),
+                "{name} needs {} but its description says: {description}",
+                operation.scope
+            );
+            served.push(name);
+        }
+        let mut documented: Vec<String> = documented.into_keys().collect();
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
+    }
+
     /// No operation's request body or success answer is bare (no schema, or an object with
     /// no properties): a generated client, an explorer or a contract test learns each one's
     /// fields from the document.

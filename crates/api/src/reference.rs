@@ -6,13 +6,13 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use flowstate_store::{EntityWrite, OrgId};
-use flowstate_sync::EntityType;
+use flowstate_store::EntityWrite;
+use flowstate_sync::{EntityType, NestedKind};
 use serde_json::{Value, json};
 
 use crate::{
     AppState,
-    auth::{Caller, authorize},
+    auth::Org,
     contract::{checked, reference as typed},
     error::{ApiError, ErrorCode},
     execution::blocking,
@@ -20,13 +20,7 @@ use crate::{
     resources::{resolve, written},
 };
 
-pub(crate) async fn list_job_roles(
-    State(state): State<AppState>,
-    Path(org): Path<String>,
-    axum::Extension(caller): axum::Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "job-roles:read")?;
-    let org = OrgId::new(org);
+pub(crate) async fn list_job_roles(State(state): State<AppState>, Org(org): Org) -> Result<Json<Value>, ApiError> {
     let roles = blocking(&state.store, move |store| store.job_roles(&org)).await?;
     Ok(whole(roles.into_iter().map(typed::JobRole::from).collect()))
 }
@@ -34,24 +28,15 @@ pub(crate) async fn list_job_roles(
 /// `POST /job-roles` with `{ title, externalId? }`.
 pub(crate) async fn create_job_role(
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&caller, &org, "job-roles:write")?;
     let typed::NewJobRole { title, external_id } = checked(&body)?;
-    let org = OrgId::new(org);
     let role = blocking(&state.store, move |store| store.create_job_role(&org, &title, external_id.as_deref())).await?;
     Ok(created(typed::JobRole::from(role)))
 }
 
-pub(crate) async fn list_definitions(
-    State(state): State<AppState>,
-    Path(org): Path<String>,
-    axum::Extension(caller): axum::Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "custom-attributes:read")?;
-    let org = OrgId::new(org);
+pub(crate) async fn list_definitions(State(state): State<AppState>, Org(org): Org) -> Result<Json<Value>, ApiError> {
     let definitions = blocking(&state.store, move |store| store.custom_attribute_definitions(&org)).await?;
     Ok(whole(definitions.into_iter().map(typed::AttributeDefinition::from).collect()))
 }
@@ -59,18 +44,15 @@ pub(crate) async fn list_definitions(
 /// `POST /custom-attribute-definitions` with `{ name, attributeKey?, fieldType, entityTypes }`.
 pub(crate) async fn create_definition(
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&caller, &org, "custom-attributes:write")?;
     let typed::NewAttributeDefinition { name, attribute_key, field_type, entity_types } = checked(&body)?;
     let key = attribute_key
         .unwrap_or_else(|| flowstate_store::reference::AttributeKey::from_name(&name).as_str().to_string());
     let mut entities: Vec<EntityType> = entity_types.into_iter().map(typed::DefinableEntity::entity).collect();
     entities.sort();
     entities.dedup();
-    let org = OrgId::new(org);
     let definition = blocking(&state.store, move |store| {
         store.define_custom_attribute(&org, &name, &key, field_type, &entities)?;
         let definitions = store.custom_attribute_definitions(&org)?;
@@ -83,13 +65,7 @@ pub(crate) async fn create_definition(
     Ok(created(typed::AttributeDefinition::from(definition)))
 }
 
-pub(crate) async fn list_exchange_rates(
-    State(state): State<AppState>,
-    Path(org): Path<String>,
-    axum::Extension(caller): axum::Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "exchange-rates:read")?;
-    let org = OrgId::new(org);
+pub(crate) async fn list_exchange_rates(State(state): State<AppState>, Org(org): Org) -> Result<Json<Value>, ApiError> {
     let rates = blocking(&state.store, move |store| store.exchange_rates(&org)).await?;
     Ok(whole(rates.into_iter().map(typed::ExchangeRate::from).collect()))
 }
@@ -98,13 +74,10 @@ pub(crate) async fn list_exchange_rates(
 /// pair's rate from that date on (a rate of the same pair and date is replaced).
 pub(crate) async fn put_exchange_rate(
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&caller, &org, "exchange-rates:write")?;
     let typed::NewExchangeRate { from_currency, to_currency, rate, effective_date } = checked(&body)?;
-    let org = OrgId::new(org);
     let rate = blocking(&state.store, move |store| {
         store.put_exchange_rate(&org, &from_currency, &to_currency, rate, &effective_date)
     })
@@ -114,11 +87,10 @@ pub(crate) async fn put_exchange_rate(
 
 pub(crate) async fn delete_exchange_rate(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&caller, &org, "exchange-rates:write")?;
-    let (org, key) = (OrgId::new(org), id.clone());
+    let (org, key) = (org, id.clone());
     if blocking(&state.store, move |store| store.delete_exchange_rate(&org, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -126,29 +98,20 @@ pub(crate) async fn delete_exchange_rate(
     }
 }
 
-/// Which history a path names: `/employees/{id}/salary-adjustments` or
-/// `/contractors/{id}/rate-adjustments`.
-fn history(segment: &str, kind: &str) -> Result<(EntityType, &'static str), ApiError> {
-    match (segment, kind) {
-        ("employees", "salary-adjustments") => Ok((EntityType::Employee, "salaryAdjustments")),
-        ("contractors", "rate-adjustments") => Ok((EntityType::Contractor, "rateAdjustments")),
-        _ => Err(ApiError::new(ErrorCode::NotFound, "no such route")),
-    }
-}
-
-/// The adjustment history of one employee or contractor, oldest first.
+/// The adjustment history of one employee (`salaryAdjustments`) or contractor
+/// (`rateAdjustments`), oldest first.
 pub(crate) async fn list_adjustments(
+    kind: NestedKind,
+    entity: EntityType,
     State(state): State<AppState>,
-    Path((org, segment, id, kind)): Path<(String, String, String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let (entity, field) = history(&segment, &kind)?;
-    authorize(&caller, &org, "adjustments:read")?;
-    let (org, key) = (OrgId::new(org), id.clone());
+    let key = id.clone();
     let found = blocking(&state.store, move |store| store.find(&org, entity, &key)).await?;
     let found =
         found.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no {entity} with id or externalId {id:?}")))?;
-    let rows = found[field].as_array().cloned().unwrap_or_default();
+    let rows = found[kind.key()].as_array().cloned().unwrap_or_default();
     Ok(whole(rows))
 }
 
@@ -156,30 +119,23 @@ pub(crate) async fn list_adjustments(
 /// replaced; none is removed): `{ effectiveDate, salary, bonus?, currencyCode, reason? }` or
 /// `{ effectiveDate, rateType, rate, currencyCode, reason? }`. Answers with the entity.
 pub(crate) async fn add_adjustment(
+    kind: NestedKind,
+    entity: EntityType,
     State(state): State<AppState>,
-    Path((org, segment, id, kind)): Path<(String, String, String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (entity, field) = history(&segment, &kind)?;
-    authorize(&caller, &org, "adjustments:write")?;
     let adjustment = crate::body::object(&body)?;
-    let org = OrgId::new(org);
     let id = resolve(&state, &org, entity, &id).await?;
     let mut data = serde_json::Map::new();
-    data.insert(field.to_string(), json!([adjustment]));
+    data.insert(kind.key().to_string(), json!([adjustment]));
     let write = EntityWrite::Append { id, data };
     let entity = written(blocking(&state.store, move |store| store.write_entity(&org, entity, write)).await?)?;
     Ok(created(entity))
 }
 
-pub(crate) async fn list_work_types(
-    State(state): State<AppState>,
-    Path(org): Path<String>,
-    axum::Extension(caller): axum::Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "work-types:read")?;
-    let org = OrgId::new(org);
+pub(crate) async fn list_work_types(State(state): State<AppState>, Org(org): Org) -> Result<Json<Value>, ApiError> {
     let work_types = blocking(&state.store, move |store| store.work_types(&org)).await?;
     Ok(whole(work_types.into_iter().map(typed::WorkType::from).collect()))
 }
@@ -187,13 +143,10 @@ pub(crate) async fn list_work_types(
 /// `POST /work-types` with `{ name, externalId?, overheadPercentage }` (`30` is 30 %).
 pub(crate) async fn create_work_type(
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&caller, &org, "work-types:write")?;
     let typed::NewWorkType { name, external_id, overhead_percentage } = checked(&body)?;
-    let org = OrgId::new(org);
     let created_type = blocking(&state.store, move |store| {
         store.create_work_type(&org, &name, external_id.as_deref(), overhead_percentage)
     })
@@ -204,25 +157,22 @@ pub(crate) async fn create_work_type(
 /// `PATCH /work-types/{id}`: the fields given (`externalId: null` clears it).
 pub(crate) async fn update_work_type(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&caller, &org, "work-types:write")?;
     let typed::WorkTypeChange { name, external_id, overhead_percentage } = checked(&body)?;
     let update = flowstate_store::reference::WorkTypeUpdate { name, external_id, overhead_percentage };
-    let org = OrgId::new(org);
     let changed = blocking(&state.store, move |store| store.update_work_type(&org, &id, update)).await?;
     Ok(Json(json!({ "data": typed::WorkType::from(changed) })))
 }
 
 pub(crate) async fn delete_work_type(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&caller, &org, "work-types:write")?;
-    let (org, key) = (OrgId::new(org), id.clone());
+    let (org, key) = (org, id.clone());
     if blocking(&state.store, move |store| store.delete_work_type(&org, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

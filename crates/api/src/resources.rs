@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::{
     AppState,
-    auth::{Caller, authorize},
+    auth::{Caller, Org, require},
     error::{ApiError, ErrorCode},
     execution::blocking,
     list::ListQuery,
@@ -32,24 +32,13 @@ pub(crate) const RESOURCES: [(&str, EntityType); 6] = [
     ("assignments", EntityType::Assignment),
 ];
 
-fn resource(segment: &str) -> Result<EntityType, ApiError> {
-    RESOURCES
-        .iter()
-        .find(|(name, _)| *name == segment)
-        .map(|(_, entity)| *entity)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no resource {segment:?}")))
-}
-
 pub(crate) async fn list(
+    entity: EntityType,
     State(state): State<AppState>,
-    Path((org, segment)): Path<(String, String)>,
+    Org(org): Org,
     Query(params): Query<HashMap<String, String>>,
-    axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    let entity = resource(&segment)?;
-    authorize(&caller, &org, &format!("{segment}:read"))?;
     let query = ListQuery::parse(&params)?;
-    let org = OrgId::new(org);
     // Ordered by a column and not searched: paged in the database. Otherwise the query is
     // applied in memory (same order either way) to every entity of the type, or, with a
     // search, to those the database finds may mention it.
@@ -84,13 +73,11 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn get_one(
+    entity: EntityType,
     State(state): State<AppState>,
-    Path((org, segment, id)): Path<(String, String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let entity = resource(&segment)?;
-    authorize(&caller, &org, &format!("{segment}:read"))?;
-    let org = OrgId::new(org);
     let key = id.clone();
     match blocking(&state.store, move |store| store.find(&org, entity, &key)).await? {
         Some(found) => Ok(Json(json!({ "data": found }))),
@@ -126,13 +113,11 @@ pub(crate) async fn resolve(state: &AppState, org: &OrgId, entity: EntityType, i
 
 /// `POST /{resource}`: a new entity; `externalId` is optional (required for assignments).
 pub(crate) async fn create(
+    entity: EntityType,
     State(state): State<AppState>,
-    Path((org, segment)): Path<(String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let entity = resource(&segment)?;
-    authorize(&caller, &org, &format!("{segment}:write"))?;
     let mut data = crate::body::object(&body)?;
     refuse_deleted_at(entity, &data)?;
     let external_id = match data.remove("externalId") {
@@ -142,7 +127,6 @@ pub(crate) async fn create(
             Err(message) => return Err(field_error("externalId", format!("externalId {message}"))),
         },
     };
-    let org = OrgId::new(org);
     let write = EntityWrite::Create { external_id, data };
     let entity = written(blocking(&state.store, move |store| store.write_entity(&org, entity, write)).await?)?;
     Ok(crate::reply::created(entity))
@@ -150,19 +134,17 @@ pub(crate) async fn create(
 
 /// `PATCH /{resource}/{id}`: the fields given change (null clears), the rest stay.
 pub(crate) async fn update(
+    entity: EntityType,
     State(state): State<AppState>,
-    Path((org, segment, id)): Path<(String, String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let entity = resource(&segment)?;
-    authorize(&caller, &org, &format!("{segment}:write"))?;
     let data = crate::body::object(&body)?;
     refuse_deleted_at(entity, &data)?;
     if data.contains_key("externalId") {
         return Err(field_error("externalId", "externalId is set on creation and fixed after".into()));
     }
-    let org = OrgId::new(org);
     let id = resolve(&state, &org, entity, &id).await?;
     let write = EntityWrite::Update { id, data };
     let entity = written(blocking(&state.store, move |store| store.write_entity(&org, entity, write)).await?)?;
@@ -189,13 +171,11 @@ fn refuse_deleted_at(entity: EntityType, data: &serde_json::Map<String, Value>) 
 
 /// `DELETE /{resource}/{id}`: hard-deletes, as `deletedAt` in a sync does.
 pub(crate) async fn delete(
+    entity: EntityType,
     State(state): State<AppState>,
-    Path((org, segment, id)): Path<(String, String, String)>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let entity = resource(&segment)?;
-    authorize(&caller, &org, &format!("{segment}:write"))?;
-    let org = OrgId::new(org);
     let id = resolve(&state, &org, entity, &id).await?;
     written(blocking(&state.store, move |store| store.write_entity(&org, entity, EntityWrite::Delete { id })).await?)?;
     Ok(StatusCode::NO_CONTENT)
@@ -207,11 +187,11 @@ pub(crate) async fn delete(
 /// and the filler's write scope.
 pub(crate) async fn fill(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
     axum::Extension(caller): axum::Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&caller, &org, "vacancies:write")?;
     let body = crate::body::object(&body)?;
     let filler = match body.get("fillerType") {
         None | Some(Value::Null) => EntityType::Employee,
@@ -224,8 +204,7 @@ pub(crate) async fn fill(
         }
     };
     let segment = if filler == EntityType::Employee { "employees" } else { "contractors" };
-    authorize(&caller, &org, &format!("{segment}:write"))?;
-    let org = OrgId::new(org);
+    require(&caller, &format!("{segment}:write"))?;
     match blocking(&state.store, move |store| store.fill_vacancy(&org, &id, filler, &body)).await? {
         Filled::Done { vacancy, filler: person } => {
             Ok((StatusCode::CREATED, Json(json!({ "data": { "vacancy": vacancy, filler.as_str(): person } }))))

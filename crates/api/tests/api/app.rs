@@ -1,0 +1,54 @@
+//! The API in-process: a fresh SQLite store in a folder of its own, an organisation and an
+//! admin key, served on a random port (no built binary, no hook workers).
+
+use flowstate_store::{Store, keys::ALL_SCOPES};
+use serde_json::Value;
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub org: String,
+    pub key: String,
+    client: reqwest::Client,
+    _directory: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let directory = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open_sqlite(&directory.path().join("flowstate.db")).unwrap());
+        let org = store.create_org("Test", "Europe/London", "GBP").unwrap();
+        let key = store.create_api_key(&org, "admin", ALL_SCOPES).unwrap().token;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = flowstate_api::AppState {
+            store,
+            vault: flowstate_api::vault::Vault::new([7; 32]),
+            runner: None,
+            metrics: Default::default(),
+        };
+        tokio::spawn(flowstate_api::serve(listener, state, std::future::pending()));
+        TestApp { base, org: org.as_str().to_string(), key, client: reqwest::Client::new(), _directory: directory }
+    }
+
+    /// `method` on the organisation's `path` (`/employees`), with the admin key and a JSON
+    /// body: the status and the answer (`null` when there is none).
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("{}/api/v1/org/{}{path}", self.base, self.org);
+        let mut request = self.client.request(method, url).bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let answer = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
+        (status, answer)
+    }
+
+    /// The OpenAPI document the server serves.
+    pub async fn document(&self) -> Value {
+        let response = self.client.get(format!("{}/api/v1/openapi.json", self.base)).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+}
