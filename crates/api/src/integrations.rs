@@ -280,14 +280,15 @@ pub(crate) async fn run_hook(
             ));
         }
     }
-    let Some(runner) = state.runner.clone() else {
-        return Err(ApiError::internal("this server runs no hooks"));
-    };
     let (queue_org, hook_id) = (org.clone(), hook.id.clone());
     let at = flowstate_time::now();
     let execution =
         blocking(&state.store, move |store| store.queue_execution(&queue_org, &hook_id, Trigger::Manual, &at)).await?;
-    runner.wake();
+    // The queue is in the database: a worker of any server takes the run; this server's,
+    // if it has them, are told at once.
+    if let Some(runner) = &state.runner {
+        runner.wake();
+    }
     Ok((StatusCode::ACCEPTED, Json(json!({ "data": ExecutionView::from(execution) }))))
 }
 

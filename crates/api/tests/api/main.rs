@@ -1,5 +1,8 @@
-//! The scheduler against a real store and a real hook runner, its clock driven by the test.
+//! The API in-process (`app::TestApp` on a random port), and the scheduler against a real
+//! store and a real hook runner, its clock driven by the test.
 
+mod app;
+mod client;
 mod multinode;
 mod scheduler;
 
