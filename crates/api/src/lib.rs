@@ -84,7 +84,7 @@ async fn health(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     match state.runner.as_ref().map_or(Ok(()), runner::Runner::health) {
         Ok(()) => Ok(Json(json!({ "status": "ok" }))),
-        Err(problem) => Err(ApiError::new(ErrorCode::Unavailable, problem)),
+        Err(problems) => Err(ApiError::new(ErrorCode::Unavailable, problems.to_string())),
     }
 }
 

@@ -124,7 +124,7 @@ pub(crate) async fn create(
         None | Some(Value::Null) => None,
         Some(value) => match flowstate_sync::check(flowstate_sync::schema::FieldKind::Id, &value) {
             Ok(external_id) => external_id.as_text().map(str::to_string),
-            Err(message) => return Err(field_error("externalId", format!("externalId {message}"))),
+            Err(error) => return Err(field_error("externalId", format!("externalId {error}"))),
         },
     };
     let write = EntityWrite::Create { external_id, data };

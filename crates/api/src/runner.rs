@@ -94,22 +94,69 @@ const QUEUE_BATCH: usize = 1_000;
 /// [`EXECUTION_LEASE_SECONDS`]).
 const LEASE_RENEWAL: Duration = Duration::from_secs(20);
 
+/// Something that keeps this server from running hooks. The causes (paths, OS errors) go to
+/// the log; `/healthz`, which needs no key, says only what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// A worker's runtime or engine could not be built, or building it panicked.
+    WorkerCannotStart { kind: HookType, index: usize },
+    /// No worker of a pool started: no hook of that type runs here.
+    NoWorker { kind: HookType },
+    /// The dispatch loop's runtime could not be built.
+    DispatchCannotStart,
+    /// The dispatch loop stopped with a panic.
+    DispatchPanicked,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::WorkerCannotStart { kind, index } => {
+                write!(f, "{kind} worker {index} cannot start (the log says why)")
+            }
+            Problem::NoWorker { kind } => write!(f, "no {kind} worker could start: no {kind} hook runs"),
+            Problem::DispatchCannotStart => f.write_str("cannot start the dispatch loop (the log says why)"),
+            Problem::DispatchPanicked => {
+                f.write_str("the dispatch loop stopped with a panic: no hook runs on this server")
+            }
+        }
+    }
+}
+
+/// Every [`Problem`] found, in the order they were.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unhealthy(pub Vec<Problem>);
+
+impl std::fmt::Display for Unhealthy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, problem) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Unhealthy {}
+
 /// What the operator should know about the execution machinery (`/healthz`).
 #[derive(Debug, Default)]
 pub struct Health {
-    problems: Mutex<Vec<String>>,
+    problems: Mutex<Vec<Problem>>,
 }
 
 impl Health {
-    pub(crate) fn report(&self, problem: String) {
+    pub(crate) fn report(&self, problem: Problem) {
         tracing::error!(%problem, "the execution machinery is unhealthy");
         self.problems.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(problem);
     }
 
     /// `Err` with what is wrong, when something is.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), Unhealthy> {
         let problems = self.problems.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+        if problems.is_empty() { Ok(()) } else { Err(Unhealthy(problems.clone())) }
     }
 }
 
@@ -139,7 +186,6 @@ impl Runner {
         let context = Arc::new(WorkerContext { store: store.clone(), vault, metrics, push: settings.push });
         let engine: crate::workers::EngineFactory = Arc::new(engine);
         let lane = |kind: HookType| -> std::io::Result<Lane> {
-            let kind = kind.as_str();
             let workers = crate::workers::start(
                 kind,
                 settings.workers.max(1),
@@ -149,7 +195,7 @@ impl Runner {
                 &health,
             )?;
             if workers.idle == 0 {
-                health.report(format!("no {kind} worker could start: no {kind} hook runs"));
+                health.report(Problem::NoWorker { kind });
             }
             Ok(Lane { workers, fairness: Fairness::new(settings.org_max_concurrency) })
         };
@@ -174,12 +220,15 @@ impl Runner {
         std::thread::Builder::new().name("execution-dispatch".into()).spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(runtime) => runtime,
-                Err(error) => return loop_health.report(format!("cannot start the dispatch loop: {error}")),
+                Err(error) => {
+                    tracing::error!(%error, "the dispatch loop's runtime cannot be built");
+                    return loop_health.report(Problem::DispatchCannotStart);
+                }
             };
             // A panic here would stop every hook of this server in silence: say so instead.
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(dispatch.run())));
             if ran.is_err() {
-                loop_health.report("the dispatch loop stopped with a panic: no hook runs on this server".into());
+                loop_health.report(Problem::DispatchPanicked);
             }
         })?;
         Ok(Runner { wake, health })
@@ -191,7 +240,7 @@ impl Runner {
     }
 
     /// Whether every worker and the dispatch loop are working.
-    pub fn health(&self) -> Result<(), String> {
+    pub fn health(&self) -> Result<(), Unhealthy> {
         self.health.check()
     }
 }

@@ -9,10 +9,11 @@ use std::{
 };
 
 use flowstate_runtime::Engine;
+use flowstate_store::kinds::HookType;
 use futures_util::FutureExt as _;
 use tokio::sync::mpsc;
 
-use crate::runner::{Finished, Health, Work, WorkerContext};
+use crate::runner::{Finished, Health, Problem, Work, WorkerContext};
 
 /// Builds a worker's engine.
 pub(crate) type EngineFactory = Arc<dyn Fn() -> anyhow::Result<Engine> + Send + Sync>;
@@ -37,7 +38,7 @@ impl Workers {
 /// Starts `count` workers; returns once each has built its engine or failed to (a failure
 /// is reported to `health` and logged; the rest work on).
 pub(crate) fn start(
-    kind: &str,
+    kind: HookType,
     count: usize,
     engine: EngineFactory,
     context: Arc<WorkerContext>,
@@ -51,8 +52,7 @@ pub(crate) fn start(
         let (engine, context, finished, receiver, ready) =
             (engine.clone(), context.clone(), finished.clone(), receiver.clone(), ready_sender.clone());
         let health = health.clone();
-        let name = format!("{}-worker-{index}", kind.to_lowercase());
-        let kind = kind.to_string();
+        let name = format!("{}-worker-{index}", kind.as_str().to_lowercase());
         std::thread::Builder::new().name(name).stack_size(8 * 1024 * 1024).spawn(move || {
             // A panic while starting counts as a failure too: `start` waits for every worker's
             // answer.
@@ -70,7 +70,7 @@ pub(crate) fn start(
                     // The cause (paths, OS errors) goes to the log; `/healthz`, which needs no
                     // key, says only which worker.
                     tracing::error!(%kind, worker = index, error = %format!("{error:#}"), "a hook worker cannot start");
-                    health.report(format!("{kind} worker {index} cannot start (the log says why)"));
+                    health.report(Problem::WorkerCannotStart { kind, index });
                     let _ = ready.send(false);
                     return;
                 }

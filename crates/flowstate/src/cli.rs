@@ -285,7 +285,7 @@ pub struct ForecastArgs {
     pub json: bool,
 }
 
-fn parse_entity(text: &str) -> Result<EntityType, String> {
+fn parse_entity(text: &str) -> Result<EntityType, flowstate_sync::UnknownEntityType> {
     text.parse()
 }
 

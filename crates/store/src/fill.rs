@@ -46,8 +46,8 @@ pub(crate) fn filler_record(
         None | Some(Value::Null) => None,
         Some(value) => match flowstate_sync::check(FieldKind::Id, value) {
             Ok(external_id) => external_id.as_text().map(str::to_string),
-            Err(message) => {
-                problem("externalId", format!("externalId {message}"));
+            Err(error) => {
+                problem("externalId", format!("externalId {error}"));
                 None
             }
         },

@@ -3,6 +3,22 @@
 //! where a row is read or a request is checked, and spelled by `as_str` where one is
 //! written. Nothing else compares them as text.
 
+/// A spelling none of a kind's values has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unlisted {
+    pub got: String,
+    /// The values there are, listed (`PULL, PUSH`).
+    pub listed: String,
+}
+
+impl std::fmt::Display for Unlisted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "must be one of {}, got {:?}", self.listed, self.got)
+    }
+}
+
+impl std::error::Error for Unlisted {}
+
 /// An enum each of whose values is spelled one way in the database and on the wire.
 macro_rules! spelled {
     ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
@@ -42,10 +58,10 @@ macro_rules! spelled {
         }
 
         impl std::str::FromStr for $name {
-            type Err = String;
+            type Err = Unlisted;
 
-            fn from_str(text: &str) -> Result<$name, String> {
-                $name::parse(text).ok_or_else(|| format!("must be one of {}, got {text:?}", $name::listed()))
+            fn from_str(text: &str) -> Result<$name, Unlisted> {
+                $name::parse(text).ok_or_else(|| Unlisted { got: text.to_string(), listed: $name::listed() })
             }
         }
 
@@ -147,7 +163,7 @@ mod tests {
         }
         assert_eq!(Interval::listed(), "15m, 30m, 1h, 6h, 12h, 24h");
         assert_eq!("PULL".parse::<HookType>(), Ok(HookType::Pull));
-        assert_eq!("pull".parse::<HookType>().unwrap_err(), "must be one of PULL, PUSH, got \"pull\"");
+        assert_eq!("pull".parse::<HookType>().unwrap_err().to_string(), "must be one of PULL, PUSH, got \"pull\"");
         let read: Vec<ChangeType> = serde_json::from_str(r#"["create","delete"]"#).unwrap();
         assert_eq!(read, [ChangeType::Create, ChangeType::Delete]);
         assert!(serde_json::from_str::<Trigger>(r#""cron""#).is_err());

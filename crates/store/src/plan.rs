@@ -866,8 +866,9 @@ fn plan_assignment(
     if resource_type == "team" && target_type == "team" {
         return Err(reject(external_id, "targetType", "a team can be assigned to projects only".to_string()));
     }
-    let resource_entity: EntityType =
-        resource_type.parse().map_err(|message: String| reject(external_id, "resourceType", message))?;
+    let resource_entity: EntityType = resource_type
+        .parse()
+        .map_err(|error: flowstate_sync::UnknownEntityType| reject(external_id, "resourceType", error.to_string()))?;
     let resource_external_id = text("resourceExternalId");
     let Some(resource_id) = world.entity_by_external(resource_entity, &resource_external_id).map(|row| row.id.clone())
     else {

@@ -341,7 +341,7 @@ fn json_map(text: String) -> Map<String, Value> {
 }
 
 fn entity_type(text: &str) -> DbResult<EntityType> {
-    text.parse().map_err(|message: String| DbError::Other(message))
+    text.parse().map_err(|error: flowstate_sync::UnknownEntityType| DbError::Other(error.to_string()))
 }
 
 fn entity_row(entity: EntityType, row: &Row) -> EntityRow {

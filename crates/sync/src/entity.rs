@@ -56,15 +56,28 @@ impl fmt::Display for EntityType {
 }
 
 impl FromStr for EntityType {
-    type Err = String;
+    type Err = UnknownEntityType;
 
-    fn from_str(text: &str) -> Result<EntityType, String> {
+    fn from_str(text: &str) -> Result<EntityType, UnknownEntityType> {
         EntityType::ALL
             .into_iter()
             .find(|entity| entity.as_str() == text)
-            .ok_or_else(|| format!("unknown entity type {text:?} (expected one of employee, contractor, vacancy, project, team, assignment)"))
+            .ok_or_else(|| UnknownEntityType(text.to_string()))
     }
 }
+
+/// A name that is no entity type's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownEntityType(pub String);
+
+impl fmt::Display for UnknownEntityType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = EntityType::ALL.iter().map(|entity| entity.as_str()).collect();
+        write!(f, "unknown entity type {:?} (expected one of {})", self.0, names.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownEntityType {}
 
 /// The nested arrays of resource records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

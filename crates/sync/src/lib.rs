@@ -18,14 +18,14 @@ mod parse;
 pub mod schema;
 mod value;
 
-pub use entity::{EntityType, NestedKind};
+pub use entity::{EntityType, NestedKind, UnknownEntityType};
 pub use fill::{Filler, resolve_fill};
 pub use fingerprint::Fingerprint;
 pub use parse::{
     CustomAttributeDefinition, CustomFieldType, FieldChange, FillChange, ParsedRecord, RecordAction, Upsert,
     parse_record,
 };
-pub use value::{FieldValue, MAX_MONEY, NUL, check, is_email, parse_date};
+pub use value::{FieldError, FieldValue, MAX_MONEY, NUL, check, is_email, parse_date};
 
 /// A per-record failure, as reported in a page's `errors[]`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

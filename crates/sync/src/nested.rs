@@ -105,8 +105,8 @@ fn parse_row(kind: NestedKind, item: &Value) -> Result<NestedRow, Vec<(String, S
             None | Some(Value::Null) => None,
             Some(value) => match check(spec.kind, value) {
                 Ok(value) => Some(value),
-                Err(message) => {
-                    problems.push((spec.name.to_string(), message));
+                Err(problem) => {
+                    problems.push((spec.name.to_string(), problem.to_string()));
                     None
                 }
             },

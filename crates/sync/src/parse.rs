@@ -128,8 +128,8 @@ pub fn parse_record(
                 external_id: external_id.to_string(),
                 action: RecordAction::Delete { deleted_at: value.as_date().expect("a date") },
             }),
-            Err(message) => {
-                errors.push("deletedAt", message);
+            Err(problem) => {
+                errors.push("deletedAt", problem.to_string());
                 Err(errors.list)
             }
         };
@@ -154,7 +154,7 @@ pub fn parse_record(
                 Ok(checked) => {
                     upsert.fields.insert(spec.name, FieldChange::Set(checked));
                 }
-                Err(message) => errors.push(spec.name, message),
+                Err(problem) => errors.push(spec.name, problem.to_string()),
             }
             continue;
         }
@@ -264,11 +264,15 @@ fn parse_custom(
             continue;
         }
         let checked = match definition.field_type {
-            CustomFieldType::String => check(FieldKind::Text { max: 10_000 }, value).map(|_| value.clone()),
-            CustomFieldType::Number => {
-                check(FieldKind::Number { min: f64::MIN, max: f64::MAX }, value).map(|_| value.clone())
+            CustomFieldType::String => check(FieldKind::Text { max: 10_000 }, value)
+                .map(|_| value.clone())
+                .map_err(|problem| problem.to_string()),
+            CustomFieldType::Number => check(FieldKind::Number { min: f64::MIN, max: f64::MAX }, value)
+                .map(|_| value.clone())
+                .map_err(|problem| problem.to_string()),
+            CustomFieldType::Date => {
+                check(FieldKind::Date, value).map(|_| value.clone()).map_err(|problem| problem.to_string())
             }
-            CustomFieldType::Date => check(FieldKind::Date, value).map(|_| value.clone()),
             CustomFieldType::DateRange => check_date_range(value),
         };
         match checked {

@@ -104,109 +104,198 @@ pub fn is_email(text: &str) -> bool {
 /// a searched list could not find in SQLite: refused everywhere a record carries text.
 pub const NUL: &str = "must not contain the NUL character (U+0000)";
 
-/// Checks one non-null JSON value against a kind; the error is the message after the field
-/// name (`"must be a date (YYYY-MM-DD), got \"03/15/2024\""`).
-pub fn check(kind: FieldKind, value: &Value) -> Result<FieldValue, String> {
+/// Why a value was refused for its field. Its `Display` is the message after the field's
+/// name (`must be a date (YYYY-MM-DD), got "03/15/2024"`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldError {
+    /// Text holding U+0000 (see [`NUL`]); `part` names the part of the value (`title`).
+    Nul {
+        part: Option<&'static str>,
+    },
+    /// The wrong JSON type: `expected` and `got` are spelled out ("a string", "a number").
+    Type {
+        expected: &'static str,
+        got: &'static str,
+    },
+    TooLong {
+        length: usize,
+        max: usize,
+    },
+    Blank,
+    NotEmail(String),
+    /// `got` is the text quoted, or the JSON type.
+    NotDate {
+        got: String,
+    },
+    NotOneOf {
+        allowed: &'static [&'static str],
+        got: String,
+    },
+    OutOfRange {
+        min: f64,
+        max: f64,
+        got: f64,
+    },
+    NotAmount(f64),
+    Fraction,
+    /// A whole number outside `min..=max`, quoted as it was given.
+    WholeOutOfRange {
+        min: i64,
+        max: i64,
+        got: String,
+    },
+    NotCurrency(String),
+    JobRoleTitle,
+    JobRoleExternalId,
+    JobRoleUnknownField(String),
+    /// A job role that is neither a title nor an object.
+    JobRoleShape {
+        got: &'static str,
+    },
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldError::Nul { part: None } => f.write_str(NUL),
+            FieldError::Nul { part: Some(part) } => write!(f, "{part} {NUL}"),
+            FieldError::Type { expected, got } => write!(f, "must be {expected}, got {got}"),
+            FieldError::TooLong { length, max } => {
+                write!(f, "is {length} characters long, more than the limit of {max}")
+            }
+            FieldError::Blank => f.write_str("must not be blank"),
+            FieldError::NotEmail(text) => write!(f, "must be an email address, got {text:?}"),
+            FieldError::NotDate { got } => write!(f, "must be a date (YYYY-MM-DD), got {got}"),
+            FieldError::NotOneOf { allowed, got } => write!(f, "must be one of {}, got {got:?}", allowed.join(", ")),
+            FieldError::OutOfRange { min, max, got } => write!(f, "must be between {min} and {max}, got {got}"),
+            FieldError::NotAmount(number) => write!(f, "must be an amount between 0 and 10^15, got {number}"),
+            FieldError::Fraction => f.write_str("must be a whole number, got a fraction"),
+            FieldError::WholeOutOfRange { min, max, got } => write!(f, "must be between {min} and {max}, got {got}"),
+            FieldError::NotCurrency(text) => write!(f, "must be an ISO 4217 currency code such as GBP, got {text:?}"),
+            FieldError::JobRoleTitle => f.write_str("must have a title of 1 to 255 characters"),
+            FieldError::JobRoleExternalId => f.write_str("externalId must be a non-empty string"),
+            FieldError::JobRoleUnknownField(key) => {
+                write!(f, "has an unknown field {key:?} (expected title and externalId)")
+            }
+            FieldError::JobRoleShape { got } => write!(f, "must be a title or {{ title, externalId }}, got {got}"),
+        }
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+/// Checks one non-null JSON value against a kind.
+pub fn check(kind: FieldKind, value: &Value) -> Result<FieldValue, FieldError> {
     let text = |value: &Value| match value {
-        Value::String(text) if text.contains('\0') => Err(NUL.to_string()),
+        Value::String(text) if text.contains('\0') => Err(FieldError::Nul { part: None }),
         Value::String(text) => Ok(text.clone()),
-        other => Err(format!("must be a string, got {}", type_name(other))),
+        other => Err(FieldError::Type { expected: "a string", got: type_name(other) }),
+    };
+    let number = |value: &Value, expected: &'static str| {
+        value.as_f64().ok_or_else(|| FieldError::Type { expected, got: type_name(value) })
     };
     match kind {
         FieldKind::Text { max } => {
             let text = text(value)?;
             let length = text.chars().count();
             if length > max {
-                return Err(format!("is {length} characters long, more than the limit of {max}"));
+                return Err(FieldError::TooLong { length, max });
             }
             Ok(FieldValue::Text(text))
         }
         FieldKind::Id => {
             let text = text(value)?;
             if text.trim().is_empty() {
-                return Err("must not be blank".to_string());
+                return Err(FieldError::Blank);
             }
-            if text.chars().count() > 255 {
-                return Err(format!("is {} characters long, more than the limit of 255", text.chars().count()));
+            let length = text.chars().count();
+            if length > 255 {
+                return Err(FieldError::TooLong { length, max: 255 });
             }
             Ok(FieldValue::Text(text))
         }
         FieldKind::Email => {
             let text = text(value)?;
             if text.len() > 254 || !is_email(&text) {
-                return Err(format!("must be an email address, got {text:?}"));
+                return Err(FieldError::NotEmail(text));
             }
             Ok(FieldValue::Text(text))
         }
         FieldKind::Date => {
-            let text = text(value).map_err(|_| format!("must be a date (YYYY-MM-DD), got {}", type_name(value)))?;
-            parse_date(&text).map(FieldValue::Date).ok_or_else(|| format!("must be a date (YYYY-MM-DD), got {text:?}"))
+            let text = text(value).map_err(|_| FieldError::NotDate { got: type_name(value).to_string() })?;
+            parse_date(&text).map(FieldValue::Date).ok_or_else(|| FieldError::NotDate { got: format!("{text:?}") })
         }
         FieldKind::Enum(allowed) => {
             let text = text(value)?;
             if allowed.contains(&text.as_str()) {
                 Ok(FieldValue::Text(text))
             } else {
-                Err(format!("must be one of {}, got {text:?}", allowed.join(", ")))
+                Err(FieldError::NotOneOf { allowed, got: text })
             }
         }
         FieldKind::Number { min, max } => {
-            let number = value.as_f64().ok_or_else(|| format!("must be a number, got {}", type_name(value)))?;
+            let number = number(value, "a number")?;
             if !(min..=max).contains(&number) {
-                return Err(format!("must be between {min} and {max}, got {number}"));
+                return Err(FieldError::OutOfRange { min, max, got: number });
             }
             Ok(FieldValue::Number(number))
         }
         FieldKind::Money => {
-            let number = value.as_f64().ok_or_else(|| format!("must be a number, got {}", type_name(value)))?;
+            let number = number(value, "a number")?;
             if !number.is_finite() || !(0.0..=MAX_MONEY).contains(&number) {
-                return Err(format!("must be an amount between 0 and 10^15, got {number}"));
+                return Err(FieldError::NotAmount(number));
             }
             Ok(FieldValue::Number((number * 100.0).round() / 100.0))
         }
-        FieldKind::Integer { min, max } => match value.as_f64() {
-            Some(number) if number.fract() != 0.0 => Err("must be a whole number, got a fraction".to_string()),
-            // The range is checked on the number as given, so the message quotes it.
-            Some(number) if number < min as f64 || number > max as f64 => {
-                Err(format!("must be between {min} and {max}, got {value}"))
+        FieldKind::Integer { min, max } => {
+            let number = number(value, "a whole number")?;
+            if number.fract() != 0.0 {
+                return Err(FieldError::Fraction);
             }
-            Some(number) => Ok(FieldValue::Integer(value.as_i64().unwrap_or(number as i64))),
-            None => Err(format!("must be a whole number, got {}", type_name(value))),
-        },
+            // The range is checked on the number as given, so the message quotes it.
+            if number < min as f64 || number > max as f64 {
+                return Err(FieldError::WholeOutOfRange { min, max, got: value.to_string() });
+            }
+            Ok(FieldValue::Integer(value.as_i64().unwrap_or(number as i64)))
+        }
         FieldKind::Currency => {
             let text = text(value)?;
             if text.len() == 3 && text.chars().all(|c| c.is_ascii_uppercase()) {
                 Ok(FieldValue::Text(text))
             } else {
-                Err(format!("must be an ISO 4217 currency code such as GBP, got {text:?}"))
+                Err(FieldError::NotCurrency(text))
             }
         }
         FieldKind::JobRole => match value {
-            Value::String(title) if title.contains('\0') => Err(NUL.to_string()),
+            Value::String(title) if title.contains('\0') => Err(FieldError::Nul { part: None }),
             Value::String(title) if !title.trim().is_empty() && title.chars().count() <= 255 => {
                 Ok(FieldValue::JobRole { title: title.clone(), external_id: None })
             }
             Value::Object(role) => {
                 let title = match role.get("title") {
-                    Some(Value::String(title)) if title.contains('\0') => return Err(format!("title {NUL}")),
+                    Some(Value::String(title)) if title.contains('\0') => {
+                        return Err(FieldError::Nul { part: Some("title") });
+                    }
                     Some(Value::String(title)) if !title.trim().is_empty() && title.chars().count() <= 255 => {
                         title.clone()
                     }
-                    _ => return Err("must have a title of 1 to 255 characters".to_string()),
+                    _ => return Err(FieldError::JobRoleTitle),
                 };
                 let external_id = match role.get("externalId") {
                     None | Some(Value::Null) => None,
-                    Some(Value::String(id)) if id.contains('\0') => return Err(format!("externalId {NUL}")),
+                    Some(Value::String(id)) if id.contains('\0') => {
+                        return Err(FieldError::Nul { part: Some("externalId") });
+                    }
                     Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
                     Some(Value::Number(id)) => Some(id.to_string()),
-                    Some(_) => return Err("externalId must be a non-empty string".to_string()),
+                    Some(_) => return Err(FieldError::JobRoleExternalId),
                 };
                 if let Some(unknown) = role.keys().find(|key| !matches!(key.as_str(), "title" | "externalId")) {
-                    return Err(format!("has an unknown field {unknown:?} (expected title and externalId)"));
+                    return Err(FieldError::JobRoleUnknownField(unknown.clone()));
                 }
                 Ok(FieldValue::JobRole { title, external_id })
             }
-            _ => Err(format!("must be a title or {{ title, externalId }}, got {}", type_name(value))),
+            _ => Err(FieldError::JobRoleShape { got: type_name(value) }),
         },
     }
 }

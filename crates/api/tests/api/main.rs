@@ -34,7 +34,11 @@ async fn a_worker_that_cannot_start_makes_healthz_unhealthy() {
         || anyhow::bail!("no engine today"),
     )
     .unwrap();
-    let problem = runner.health().unwrap_err();
+    let problems = runner.health().unwrap_err();
+    use flowstate_api::runner::Problem;
+    use flowstate_store::kinds::HookType;
+    assert_eq!(problems.0[0], Problem::WorkerCannotStart { kind: HookType::Pull, index: 0 });
+    let problem = problems.to_string();
     assert!(problem.contains("PULL worker 0 cannot start"), "{problem}");
     assert!(!problem.contains("no engine today"), "the cause is for the log, not /healthz: {problem}");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -90,7 +90,10 @@ pub(super) fn hook(row: &Named<'_>) -> Result<Hook, StoreError> {
         integration_id: row.text("integration_id"),
         name: row.text("name"),
         hook_type,
-        entity_type: row.text("entity_type").parse().map_err(StoreError::Database)?,
+        entity_type: row
+            .text("entity_type")
+            .parse()
+            .map_err(|error: flowstate_sync::UnknownEntityType| StoreError::Database(error.to_string()))?,
         event_types: serde_json::from_str(&row.text("event_types")).unwrap_or_default(),
         code: row.text("code"),
         schedule: row.optional("schedule"),
