@@ -249,13 +249,13 @@ pub(crate) fn event_json(value: &Option<serde_json::Value>) -> Option<String> {
 pub(crate) fn entity_columns(entity: EntityType) -> &'static str {
     match entity {
         EntityType::Vacancy => {
-            "id, external_id, fields, custom_attributes, filled_by_employee_id, filled_by_contractor_id, CAST(NULL AS TEXT), created_at, updated_at"
+            "id, external_id, fields, custom_attributes, filled_by_employee_id, filled_by_contractor_id, CAST(NULL AS TEXT) AS parent_team_id, created_at, updated_at"
         }
         EntityType::Team => {
-            "id, external_id, fields, custom_attributes, CAST(NULL AS TEXT), CAST(NULL AS TEXT), parent_team_id, created_at, updated_at"
+            "id, external_id, fields, custom_attributes, CAST(NULL AS TEXT) AS filled_by_employee_id, CAST(NULL AS TEXT) AS filled_by_contractor_id, parent_team_id, created_at, updated_at"
         }
         _ => {
-            "id, external_id, fields, custom_attributes, CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), created_at, updated_at"
+            "id, external_id, fields, custom_attributes, CAST(NULL AS TEXT) AS filled_by_employee_id, CAST(NULL AS TEXT) AS filled_by_contractor_id, CAST(NULL AS TEXT) AS parent_team_id, created_at, updated_at"
         }
     }
 }
@@ -263,9 +263,9 @@ pub(crate) fn entity_columns(entity: EntityType) -> &'static str {
 /// Salary and rate adjustments read as one shape.
 pub(crate) fn adjustment_columns(kind: NestedKind) -> &'static str {
     if kind == NestedKind::SalaryAdjustments {
-        "id, employee_id, effective_date, salary, bonus, CAST(NULL AS TEXT), currency_code, reason, source_system, created_at, updated_at"
+        "id, employee_id AS resource_id, effective_date, salary AS amount, bonus, CAST(NULL AS TEXT) AS rate_type, currency_code, reason, source_system, created_at, updated_at"
     } else {
-        "id, contractor_id, effective_date, rate, CAST(NULL AS DOUBLE PRECISION), rate_type, currency_code, reason, source_system, created_at, updated_at"
+        "id, contractor_id AS resource_id, effective_date, rate AS amount, CAST(NULL AS DOUBLE PRECISION) AS bonus, rate_type, currency_code, reason, source_system, created_at, updated_at"
     }
 }
 
@@ -304,4 +304,43 @@ pub(crate) fn entity_insert(entity: EntityType, upsert: bool, rows: impl Fn(&[us
         .collect();
     let insert = format!("INSERT INTO {} ({}) {}", table(entity), names.join(", "), rows(&numbers));
     if upsert { format!("{insert} ON CONFLICT (id) DO UPDATE SET {}", updates.join(", ")) } else { insert }
+}
+
+/// A row read as `SELECT {columns}`, its cells by column name: each table's row becomes a
+/// value in one place, by name, so a column added to or moved in a list cannot shift
+/// another. A name not in the list is a defect, and panics (every decoder has tests).
+pub(crate) struct Named<'a> {
+    columns: &'a str,
+    cells: &'a [Option<String>],
+}
+
+impl<'a> Named<'a> {
+    pub(crate) fn new(columns: &'a str, cells: &'a [Option<String>]) -> Named<'a> {
+        Named { columns, cells }
+    }
+
+    fn cell(&self, name: &str) -> Option<&'a String> {
+        let place = self
+            .columns
+            .split(',')
+            .map(|column| column.trim().rsplit('.').next().unwrap_or_default())
+            .position(|column| column == name)
+            .unwrap_or_else(|| panic!("no column {name} in {}", self.columns));
+        self.cells.get(place).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn text(&self, name: &str) -> String {
+        self.cell(name).cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn optional(&self, name: &str) -> Option<String> {
+        self.cell(name).cloned()
+    }
+
+    /// The cell read as one of a closed set of values; anything else in the database is an
+    /// error naming it.
+    pub(crate) fn spelled<T>(&self, name: &str, parse: fn(&str) -> Option<T>) -> Result<T, crate::StoreError> {
+        let cell = self.text(name);
+        parse(&cell).ok_or_else(|| crate::StoreError::Database(format!("unexpected {name} {cell:?} in a stored row")))
+    }
 }

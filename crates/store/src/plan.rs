@@ -910,3 +910,7 @@ fn plan_assignment(
     });
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

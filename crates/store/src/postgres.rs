@@ -347,32 +347,32 @@ fn entity_type(text: &str) -> DbResult<EntityType> {
 fn entity_row(entity: EntityType, row: &Row) -> EntityRow {
     EntityRow {
         entity,
-        id: row.get(0),
-        external_id: row.get(1),
-        fields: json_map(row.get(2)),
-        custom: json_map(row.get(3)),
-        filled_by_employee: row.get(4),
-        filled_by_contractor: row.get(5),
-        parent_team_id: row.get(6),
-        created_at: row.get(7),
-        updated_at: row.get(8),
+        id: row.get("id"),
+        external_id: row.get("external_id"),
+        fields: json_map(row.get("fields")),
+        custom: json_map(row.get("custom_attributes")),
+        filled_by_employee: row.get("filled_by_employee_id"),
+        filled_by_contractor: row.get("filled_by_contractor_id"),
+        parent_team_id: row.get("parent_team_id"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
     }
 }
 
 fn assignment_row(row: &Row) -> DbResult<AssignmentRow> {
     Ok(AssignmentRow {
-        id: row.get(0),
-        external_id: row.get(1),
-        resource_type: entity_type(row.get(2))?,
-        resource_id: row.get(3),
-        target_type: entity_type(row.get(4))?,
-        target_id: row.get(5),
-        fte: row.get(6),
-        start_date: row.get(7),
-        end_date: row.get(8),
-        source_system: row.get(9),
-        created_at: row.get(10),
-        updated_at: row.get(11),
+        id: row.get("id"),
+        external_id: row.get("external_id"),
+        resource_type: entity_type(row.get("resource_type"))?,
+        resource_id: row.get("resource_id"),
+        target_type: entity_type(row.get("target_type"))?,
+        target_id: row.get("target_id"),
+        fte: row.get("fte"),
+        start_date: row.get("start_date"),
+        end_date: row.get("end_date"),
+        source_system: row.get("source_system"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
     })
 }
 
@@ -421,12 +421,12 @@ impl crate::db::Db for PostgresDb {
         Ok(rows
             .iter()
             .map(|row| DefinitionRow {
-                id: row.get(0),
-                name: row.get(1),
-                attribute_key: row.get(2),
-                field_type: row.get(3),
-                entity_types: serde_json::from_str(row.get(4)).unwrap_or_default(),
-                created_at: row.get(5),
+                id: row.get("id"),
+                name: row.get("name"),
+                attribute_key: row.get("attribute_key"),
+                field_type: row.get("field_type"),
+                entity_types: serde_json::from_str(row.get("entity_types")).unwrap_or_default(),
+                created_at: row.get("created_at"),
             })
             .collect())
     }
@@ -446,10 +446,10 @@ impl crate::db::Db for PostgresDb {
         Ok(rows
             .iter()
             .map(|row| SyncStateRow {
-                external_id: row.get(0),
-                entity_id: row.get(1),
-                fingerprint: row.get(2),
-                last_synced_at: row.get(3),
+                external_id: row.get("external_id"),
+                entity_id: row.get("entity_id"),
+                fingerprint: row.get("fingerprint"),
+                last_synced_at: row.get("last_synced_at"),
             })
             .collect())
     }
@@ -528,17 +528,17 @@ impl crate::db::Db for PostgresDb {
             .iter()
             .map(|row| AdjustmentRow {
                 kind,
-                id: row.get(0),
-                resource_id: row.get(1),
-                effective_date: row.get(2),
-                amount: row.get(3),
-                bonus: row.get(4),
-                rate_type: row.get(5),
-                currency_code: row.get(6),
-                reason: row.get(7),
-                source_system: row.get(8),
-                created_at: row.get(9),
-                updated_at: row.get(10),
+                id: row.get("id"),
+                resource_id: row.get("resource_id"),
+                effective_date: row.get("effective_date"),
+                amount: row.get("amount"),
+                bonus: row.get("bonus"),
+                rate_type: row.get("rate_type"),
+                currency_code: row.get("currency_code"),
+                reason: row.get("reason"),
+                source_system: row.get("source_system"),
+                created_at: row.get("created_at"),
+                updated_at: row.get("updated_at"),
             })
             .collect())
     }
@@ -552,11 +552,11 @@ impl crate::db::Db for PostgresDb {
         Ok(rows
             .iter()
             .map(|row| JobRoleRow {
-                id: row.get(0),
-                external_id: row.get(1),
-                title: row.get(2),
-                created_at: row.get(3),
-                updated_at: row.get(4),
+                id: row.get("id"),
+                external_id: row.get("external_id"),
+                title: row.get("title"),
+                created_at: row.get("created_at"),
+                updated_at: row.get("updated_at"),
             })
             .collect())
     }
@@ -569,15 +569,15 @@ impl crate::db::Db for PostgresDb {
         )?;
         rows.iter()
             .map(|row| {
-                let (entity_type, change_type): (String, String) = (row.get(1), row.get(3));
+                let (entity_type, change_type): (String, String) = (row.get("entity_type"), row.get("change_type"));
                 ChangeEvent::from_columns(
-                    row.get(0),
+                    row.get("seq"),
                     &entity_type,
-                    row.get(2),
+                    row.get("entity_id"),
                     &change_type,
-                    row.get(4),
-                    row.get(5),
-                    row.get(6),
+                    row.get("before"),
+                    row.get("after"),
+                    row.get("source"),
                 )
             })
             .collect()
@@ -603,13 +603,13 @@ impl crate::db::Db for PostgresDb {
             &[&id],
         )?;
         Ok(rows.first().map(|row| ApiKeyRow {
-            id: row.get(0),
-            org_id: row.get(1),
-            name: row.get(2),
-            secret_sha256: row.get(3),
-            scopes: serde_json::from_str(row.get(4)).unwrap_or_default(),
-            created_at: row.get(5),
-            revoked_at: row.get(6),
+            id: row.get("id"),
+            org_id: row.get("org_id"),
+            name: row.get("name"),
+            secret_sha256: row.get("secret_sha256"),
+            scopes: serde_json::from_str(row.get("scopes")).unwrap_or_default(),
+            created_at: row.get("created_at"),
+            revoked_at: row.get("revoked_at"),
         }))
     }
 

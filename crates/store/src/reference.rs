@@ -5,7 +5,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{OrgId, Store, StoreError, db::DbError, model::new_id};
+use crate::{
+    OrgId, Store, StoreError,
+    db::{DbError, Named},
+    model::new_id,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -88,29 +92,27 @@ pub struct ExchangeRate {
     pub updated_at: String,
 }
 
-fn text(row: &[Option<String>], index: usize) -> String {
-    row.get(index).cloned().flatten().unwrap_or_default()
-}
-
 fn job_role(row: &[Option<String>]) -> JobRole {
+    let row = Named::new(JOB_ROLE_COLUMNS, row);
     JobRole {
-        id: text(row, 0),
-        external_id: row.get(1).cloned().flatten(),
-        title: text(row, 2),
-        created_at: text(row, 3),
-        updated_at: text(row, 4),
+        id: row.text("id"),
+        external_id: row.optional("external_id"),
+        title: row.text("title"),
+        created_at: row.text("created_at"),
+        updated_at: row.text("updated_at"),
     }
 }
 
 fn exchange_rate(row: &[Option<String>]) -> ExchangeRate {
+    let row = Named::new(RATE_COLUMNS, row);
     ExchangeRate {
-        id: text(row, 0),
-        from_currency: text(row, 1),
-        to_currency: text(row, 2),
-        rate: text(row, 3).parse().unwrap_or(f64::NAN),
-        effective_date: text(row, 4),
-        created_at: text(row, 5),
-        updated_at: text(row, 6),
+        id: row.text("id"),
+        from_currency: row.text("from_currency"),
+        to_currency: row.text("to_currency"),
+        rate: row.text("rate").parse().unwrap_or(f64::NAN),
+        effective_date: row.text("effective_date"),
+        created_at: row.text("created_at"),
+        updated_at: row.text("updated_at"),
     }
 }
 
@@ -294,13 +296,14 @@ pub struct WorkTypeUpdate {
 const WORK_TYPE_COLUMNS: &str = "id, name, external_id, overhead_percentage, created_at, updated_at";
 
 fn work_type(row: &[Option<String>]) -> WorkType {
+    let row = Named::new(WORK_TYPE_COLUMNS, row);
     WorkType {
-        id: text(row, 0),
-        name: text(row, 1),
-        external_id: row.get(2).cloned().flatten(),
-        overhead_percentage: text(row, 3).parse().unwrap_or(0.0),
-        created_at: text(row, 4),
-        updated_at: text(row, 5),
+        id: row.text("id"),
+        name: row.text("name"),
+        external_id: row.optional("external_id"),
+        overhead_percentage: row.text("overhead_percentage").parse().unwrap_or(0.0),
+        created_at: row.text("created_at"),
+        updated_at: row.text("updated_at"),
     }
 }
 

@@ -176,15 +176,15 @@ fn entity_type(text: String) -> rusqlite::Result<EntityType> {
 fn entity_row(entity: EntityType, row: &Row<'_>) -> rusqlite::Result<EntityRow> {
     Ok(EntityRow {
         entity,
-        id: row.get(0)?,
-        external_id: row.get(1)?,
-        fields: json_map(row.get(2)?),
-        custom: json_map(row.get(3)?),
-        filled_by_employee: row.get(4)?,
-        filled_by_contractor: row.get(5)?,
-        parent_team_id: row.get(6)?,
-        created_at: row.get(7)?,
-        updated_at: row.get(8)?,
+        id: row.get("id")?,
+        external_id: row.get("external_id")?,
+        fields: json_map(row.get("fields")?),
+        custom: json_map(row.get("custom_attributes")?),
+        filled_by_employee: row.get("filled_by_employee_id")?,
+        filled_by_contractor: row.get("filled_by_contractor_id")?,
+        parent_team_id: row.get("parent_team_id")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }
 
@@ -192,18 +192,18 @@ const ASSIGNMENT_COLUMNS: &str = "id, external_id, resource_type, resource_id, t
 
 fn assignment_row(row: &Row<'_>) -> rusqlite::Result<AssignmentRow> {
     Ok(AssignmentRow {
-        id: row.get(0)?,
-        external_id: row.get(1)?,
-        resource_type: entity_type(row.get(2)?)?,
-        resource_id: row.get(3)?,
-        target_type: entity_type(row.get(4)?)?,
-        target_id: row.get(5)?,
-        fte: row.get(6)?,
-        start_date: row.get(7)?,
-        end_date: row.get(8)?,
-        source_system: row.get(9)?,
-        created_at: row.get(10)?,
-        updated_at: row.get(11)?,
+        id: row.get("id")?,
+        external_id: row.get("external_id")?,
+        resource_type: entity_type(row.get("resource_type")?)?,
+        resource_id: row.get("resource_id")?,
+        target_type: entity_type(row.get("target_type")?)?,
+        target_id: row.get("target_id")?,
+        fte: row.get("fte")?,
+        start_date: row.get("start_date")?,
+        end_date: row.get("end_date")?,
+        source_system: row.get("source_system")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }
 
@@ -249,12 +249,12 @@ impl crate::db::Db for SqliteDb {
         )?;
         let rows = statement.query_map([org], |row| {
             Ok(DefinitionRow {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                attribute_key: row.get(2)?,
-                field_type: row.get(3)?,
-                entity_types: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_default(),
-                created_at: row.get(5)?,
+                id: row.get("id")?,
+                name: row.get("name")?,
+                attribute_key: row.get("attribute_key")?,
+                field_type: row.get("field_type")?,
+                entity_types: serde_json::from_str(&row.get::<_, String>("entity_types")?).unwrap_or_default(),
+                created_at: row.get("created_at")?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -273,10 +273,10 @@ impl crate::db::Db for SqliteDb {
         )?;
         let rows = statement.query_map(params![org, source, entity.as_str(), list(external_ids)], |row| {
             Ok(SyncStateRow {
-                external_id: row.get(0)?,
-                entity_id: row.get(1)?,
-                fingerprint: row.get(2)?,
-                last_synced_at: row.get(3)?,
+                external_id: row.get("external_id")?,
+                entity_id: row.get("entity_id")?,
+                fingerprint: row.get("fingerprint")?,
+                last_synced_at: row.get("last_synced_at")?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -358,17 +358,17 @@ impl crate::db::Db for SqliteDb {
         let rows = statement.query_map(params![org, list(resource_ids)], |row| {
             Ok(AdjustmentRow {
                 kind,
-                id: row.get(0)?,
-                resource_id: row.get(1)?,
-                effective_date: row.get(2)?,
-                amount: row.get(3)?,
-                bonus: row.get(4)?,
-                rate_type: row.get(5)?,
-                currency_code: row.get(6)?,
-                reason: row.get(7)?,
-                source_system: row.get(8)?,
-                created_at: row.get(9)?,
-                updated_at: row.get(10)?,
+                id: row.get("id")?,
+                resource_id: row.get("resource_id")?,
+                effective_date: row.get("effective_date")?,
+                amount: row.get("amount")?,
+                bonus: row.get("bonus")?,
+                rate_type: row.get("rate_type")?,
+                currency_code: row.get("currency_code")?,
+                reason: row.get("reason")?,
+                source_system: row.get("source_system")?,
+                created_at: row.get("created_at")?,
+                updated_at: row.get("updated_at")?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -381,11 +381,11 @@ impl crate::db::Db for SqliteDb {
         )?;
         let rows = statement.query_map(params![org, list(external_ids), list(titles)], |row| {
             Ok(JobRoleRow {
-                id: row.get(0)?,
-                external_id: row.get(1)?,
-                title: row.get(2)?,
-                created_at: row.get(3)?,
-                updated_at: row.get(4)?,
+                id: row.get("id")?,
+                external_id: row.get("external_id")?,
+                title: row.get("title")?,
+                created_at: row.get("created_at")?,
+                updated_at: row.get("updated_at")?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -398,12 +398,12 @@ impl crate::db::Db for SqliteDb {
         let rows = statement.query_map(params![org, after_seq, limit], |row| {
             Ok((
                 row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, Option<String>>(4)?,
-                row.get::<_, Option<String>>(5)?,
-                row.get::<_, String>(6)?,
+                row.get::<_, String>("entity_type")?,
+                row.get::<_, String>("entity_id")?,
+                row.get::<_, String>("change_type")?,
+                row.get::<_, Option<String>>("before")?,
+                row.get::<_, Option<String>>("after")?,
+                row.get::<_, String>("source")?,
             ))
         })?;
         rows.map(|row| {
@@ -432,13 +432,13 @@ impl crate::db::Db for SqliteDb {
         let mut rows = statement.query([id])?;
         let Some(row) = rows.next()? else { return Ok(None) };
         Ok(Some(ApiKeyRow {
-            id: row.get(0)?,
-            org_id: row.get(1)?,
-            name: row.get(2)?,
-            secret_sha256: row.get(3)?,
-            scopes: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_default(),
-            created_at: row.get(5)?,
-            revoked_at: row.get(6)?,
+            id: row.get("id")?,
+            org_id: row.get("org_id")?,
+            name: row.get("name")?,
+            secret_sha256: row.get("secret_sha256")?,
+            scopes: serde_json::from_str(&row.get::<_, String>("scopes")?).unwrap_or_default(),
+            created_at: row.get("created_at")?,
+            revoked_at: row.get("revoked_at")?,
         }))
     }
 

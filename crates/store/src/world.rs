@@ -348,6 +348,13 @@ impl World {
         }
     }
 
+    /// The sync states in the world, replaced by `states` (the planner's tests plan pages of
+    /// several sources and entity types into one world; each page sees its own).
+    #[cfg(test)]
+    pub fn swap_sync_states(&mut self, states: HashMap<String, SyncStateRow>) -> HashMap<String, SyncStateRow> {
+        std::mem::replace(&mut self.sync_states, states)
+    }
+
     /// Removes this source's sync state of an entity (the page's entity type).
     pub fn remove_sync_state_of(&mut self, entity_id: &str) {
         let keys: Vec<String> = self

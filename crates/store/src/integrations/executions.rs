@@ -5,7 +5,7 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Named, conflict_as, text};
+use super::{Named, conflict_as};
 use crate::{
     OrgId, Store, StoreError,
     db::{first_number, limit_offset},
@@ -139,7 +139,10 @@ impl Store {
         let rows = self.reader()?.query_text(&sql, &[])?;
         Ok(rows
             .iter()
-            .map(|row| QueuedExecution { org: OrgId(text(row, 0)), id: text(row, 1), hook_id: text(row, 2) })
+            .map(|row| {
+                let row = Named::new("org_id, id, hook_id", row);
+                QueuedExecution { org: OrgId(row.text("org_id")), id: row.text("id"), hook_id: row.text("hook_id") }
+            })
             .collect())
     }
 

@@ -39,13 +39,11 @@ pub struct Integration {
     pub updated_at: String,
 }
 
-pub(super) fn text(row: &[Option<String>], index: usize) -> String {
-    row.get(index).cloned().flatten().unwrap_or_default()
-}
-
 pub(super) fn optional(row: &[Option<String>], index: usize) -> Option<String> {
     row.get(index).cloned().flatten()
 }
+
+pub(super) use crate::db::Named;
 
 pub(super) const INTEGRATION_COLUMNS: &str = "id, name, description, source_system, created_at, updated_at";
 
@@ -57,45 +55,6 @@ pub(super) fn integration(row: &Named<'_>) -> Integration {
         source_system: row.text("source_system"),
         created_at: row.text("created_at"),
         updated_at: row.text("updated_at"),
-    }
-}
-
-/// A row read as `SELECT {columns}`, its cells by column name: each table's row becomes a
-/// value in one place, by name, so a column added to or moved in a list cannot shift
-/// another. A name not in the list is a defect, and panics (every decoder has tests).
-pub(super) struct Named<'a> {
-    columns: &'a str,
-    cells: &'a [Option<String>],
-}
-
-impl<'a> Named<'a> {
-    pub(super) fn new(columns: &'a str, cells: &'a [Option<String>]) -> Named<'a> {
-        Named { columns, cells }
-    }
-
-    fn cell(&self, name: &str) -> Option<&'a String> {
-        let place = self
-            .columns
-            .split(',')
-            .map(|column| column.trim().rsplit('.').next().unwrap_or_default())
-            .position(|column| column == name)
-            .unwrap_or_else(|| panic!("no column {name} in {}", self.columns));
-        self.cells.get(place).and_then(Option::as_ref)
-    }
-
-    pub(super) fn text(&self, name: &str) -> String {
-        self.cell(name).cloned().unwrap_or_default()
-    }
-
-    pub(super) fn optional(&self, name: &str) -> Option<String> {
-        self.cell(name).cloned()
-    }
-
-    /// The cell read as one of a closed set of values; anything else in the database is an
-    /// error naming it.
-    pub(super) fn spelled<T>(&self, name: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
-        let cell = self.text(name);
-        parse(&cell).ok_or_else(|| StoreError::Database(format!("unexpected {name} {cell:?} in a stored row")))
     }
 }
 
@@ -119,12 +78,16 @@ impl Store {
     pub fn organization(&self, org: &OrgId) -> Result<Organization, StoreError> {
         let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
-        let rows = db.query_text(
-            "SELECT id, name, timezone, currency FROM organizations WHERE id = $1",
-            &[Some(org.as_str())],
-        )?;
-        let row = rows.first().ok_or_else(|| StoreError::UnknownOrg(org.clone()))?;
-        Ok(Organization { id: text(row, 0), name: text(row, 1), timezone: text(row, 2), currency: text(row, 3) })
+        const COLUMNS: &str = "id, name, timezone, currency";
+        let rows =
+            db.query_text(&format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"), &[Some(org.as_str())])?;
+        let row = Named::new(COLUMNS, rows.first().ok_or_else(|| StoreError::UnknownOrg(org.clone()))?);
+        Ok(Organization {
+            id: row.text("id"),
+            name: row.text("name"),
+            timezone: row.text("timezone"),
+            currency: row.text("currency"),
+        })
     }
 
     pub fn create_integration(

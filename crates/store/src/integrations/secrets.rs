@@ -1,7 +1,7 @@
 //! An integration's secrets, kept sealed (the server seals and opens them with its master
 //! key; the store never sees a value), and resealing them under a new key.
 
-use super::text;
+use super::Named;
 use crate::{OrgId, Store, StoreError};
 
 /// A secret as the store keeps it: sealed by the server with the master key.
@@ -11,6 +11,18 @@ pub struct SealedSecret {
     pub nonce: String,
     pub ciphertext: String,
     pub updated_at: String,
+}
+
+const SECRET_COLUMNS: &str = "name, nonce, ciphertext, updated_at";
+
+fn sealed(row: &Named<'_>) -> SealedSecret {
+    SealedSecret {
+        name: row.text("name"),
+        nonce: row.text("nonce"),
+        ciphertext: row.text("ciphertext"),
+        // Sealed before timestamps had one format (`…+00:00`, nanoseconds): rewritten.
+        updated_at: flowstate_time::normalise(&row.text("updated_at")),
+    }
 }
 
 impl Store {
@@ -55,36 +67,25 @@ impl Store {
         let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
         let rows = db.query_text(
-            "SELECT name, nonce, ciphertext, updated_at FROM integration_secrets WHERE integration_id = $1 AND org_id = $2 ORDER BY name",
+            &format!(
+                "SELECT {SECRET_COLUMNS} FROM integration_secrets WHERE integration_id = $1 AND org_id = $2 ORDER BY name"
+            ),
             &[Some(integration_id), Some(org.as_str())],
         )?;
-        Ok(rows
-            .iter()
-            .map(|row| SealedSecret {
-                name: text(row, 0),
-                nonce: text(row, 1),
-                ciphertext: text(row, 2),
-                // Sealed before timestamps had one format (`…+00:00`, nanoseconds): rewritten.
-                updated_at: flowstate_time::normalise(&text(row, 3)),
-            })
-            .collect())
+        Ok(rows.iter().map(|row| sealed(&Named::new(SECRET_COLUMNS, row))).collect())
     }
 
     /// One sealed secret of any organisation (to tell which master key is in use), with its
     /// integration id.
     pub fn any_sealed_secret(&self) -> Result<Option<(String, SealedSecret)>, StoreError> {
+        let columns = format!("integration_id, {SECRET_COLUMNS}");
         let rows = self.reader()?.query_text(
-            "SELECT integration_id, name, nonce, ciphertext, updated_at FROM integration_secrets ORDER BY integration_id, name LIMIT 1",
+            &format!("SELECT {columns} FROM integration_secrets ORDER BY integration_id, name LIMIT 1"),
             &[],
         )?;
         Ok(rows.first().map(|row| {
-            let secret = SealedSecret {
-                name: text(row, 1),
-                nonce: text(row, 2),
-                ciphertext: text(row, 3),
-                updated_at: text(row, 4),
-            };
-            (text(row, 0), secret)
+            let row = Named::new(&columns, row);
+            (row.text("integration_id"), sealed(&row))
         }))
     }
 
@@ -97,18 +98,13 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let mut db = self.db()?;
         crate::db::in_transaction(db.as_mut(), |db| {
-            let rows = db.query_text(
-                "SELECT integration_id, org_id, name, nonce, ciphertext, updated_at FROM integration_secrets ORDER BY integration_id, name",
-                &[],
-            )?;
+            let columns = format!("integration_id, org_id, {SECRET_COLUMNS}");
+            let rows = db
+                .query_text(&format!("SELECT {columns} FROM integration_secrets ORDER BY integration_id, name"), &[])?;
             for row in &rows {
-                let (integration_id, org_id) = (text(row, 0), text(row, 1));
-                let secret = SealedSecret {
-                    name: text(row, 2),
-                    nonce: text(row, 3),
-                    ciphertext: text(row, 4),
-                    updated_at: text(row, 5),
-                };
+                let row = Named::new(&columns, row);
+                let (integration_id, org_id) = (row.text("integration_id"), row.text("org_id"));
+                let secret = sealed(&row);
                 let Some(resealed) = reseal(&integration_id, &secret) else {
                     return Err(StoreError::Invalid(format!(
                         "secret {:?} of integration {integration_id} cannot be opened with the current master key; nothing was changed",
