@@ -4,6 +4,7 @@
 mod app;
 mod client;
 mod multinode;
+mod resources;
 mod scheduler;
 
 /// The hook engine the tests' runners use (no routes, no extra CAs).

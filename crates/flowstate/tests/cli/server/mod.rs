@@ -1,14 +1,13 @@
 //! `flowstate serve` started on a random port and driven over HTTP, a module per feature:
 //! starting, restarting and keys (`lifecycle`), every route refused with another
-//! organisation's key (`access`), workforce and reference data (`resources`), integrations,
-//! hooks and PULL runs (`hooks`), PUSH delivery (`push`). The helpers to start a server and
-//! call it are here.
+//! organisation's key (`access`), integrations, hooks and PULL runs (`hooks`), PUSH delivery
+//! (`push`). The helpers to start a server and call it are here. Workforce and reference
+//! data, and the typed client, are tested in-process (`crates/api/tests/api`).
 
 mod access;
 mod hooks;
 mod lifecycle;
 mod push;
-mod resources;
 
 use std::{
     io::{BufRead, BufReader},

@@ -1,17 +1,15 @@
-//! Workforce entities, reference data and adjustment histories over the API.
+//! Workforce entities, reference data and adjustment histories over the API (in-process).
 
 use serde_json::{Value, json};
 
-use super::*;
+use crate::app::{TestApp, assert_error, call, send};
 
 /// Workforce entities are created, changed and deleted over the API with the sync's rules:
 /// every refusal names its field, externalIds are unique, and `{id}` is either id.
 #[tokio::test(flavor = "multi_thread")]
 async fn workforce_entities_are_written_over_the_api() {
-    let directory = tempfile::tempdir().unwrap();
-    let db = directory.path().join("flowstate.db").display().to_string();
-    let server = start(&db, directory.path());
-    let (org, key) = server.first_start.clone().unwrap();
+    let server = TestApp::spawn().await;
+    let (org, key) = (server.org.clone(), server.key.clone());
     let a = |path: &str| format!("/api/v1/org/{org}{path}");
     let write = |method: reqwest::Method, path: String, body: Option<Value>| {
         let key = key.clone();
@@ -154,10 +152,8 @@ async fn workforce_entities_are_written_over_the_api() {
 /// API: created, listed, refused with the field named, and a definition usable at once.
 #[tokio::test(flavor = "multi_thread")]
 async fn reference_data_and_adjustments_over_the_api() {
-    let directory = tempfile::tempdir().unwrap();
-    let db = directory.path().join("flowstate.db").display().to_string();
-    let server = start(&db, directory.path());
-    let (org, key) = server.first_start.clone().unwrap();
+    let server = TestApp::spawn().await;
+    let (org, key) = (server.org.clone(), server.key.clone());
     let a = |path: &str| format!("/api/v1/org/{org}{path}");
     let post = |path: String, body: Value| {
         let key = key.clone();
