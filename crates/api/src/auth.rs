@@ -13,7 +13,10 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use flowstate_store::{OrgId, keys::ApiKey};
+use flowstate_store::{
+    OrgId,
+    keys::{ApiKey, Scope},
+};
 
 use crate::{
     AppState,
@@ -82,18 +85,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Org {
 }
 
 /// Whether the caller's key has `scope` (403 naming it otherwise).
-pub(crate) fn require(caller: &Caller, scope: &str) -> Result<(), ApiError> {
+pub(crate) fn require(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
     let Caller(key) = caller;
     if !key.allows(scope) {
         return Err(ApiError::new(ErrorCode::Forbidden, format!("this API key lacks the scope {scope}"))
-            .with_details(serde_json::json!({ "requiredScope": scope })));
+            .with_details(serde_json::json!({ "requiredScope": scope.as_str() })));
     }
     Ok(())
 }
 
 /// Middleware of one operation: the scope it needs (`crate::routes`), checked after
 /// [`authenticate`] and before the body is read.
-pub(crate) async fn require_scope(State(scope): State<&'static str>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_scope(State(scope): State<Scope>, request: Request, next: Next) -> Response {
     let checked = match request.extensions().get::<Caller>() {
         Some(caller) => require(caller, scope),
         None => Err(ApiError::new(ErrorCode::InternalError, "the caller was not authenticated")),

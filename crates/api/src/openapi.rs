@@ -391,7 +391,7 @@ mod tests {
             let Some(documented) = documented.get(&name) else { panic!("{name} is served but not documented") };
             let description = documented["description"].as_str().unwrap_or_default();
             assert!(
-                description.contains(&format!("Requires the scope `{}`", operation.scope)),
+                description.contains(&format!("Requires the scope `{}`", operation.scope.as_str())),
                 "{name} needs {} but its description says: {description}",
                 operation.scope
             );

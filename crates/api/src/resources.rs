@@ -10,7 +10,7 @@ use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
 };
-use flowstate_store::{EntityWrite, Filled, ListOrder, ListPageQuery, OrgId, Written};
+use flowstate_store::{EntityWrite, Filled, ListOrder, ListPageQuery, OrgId, Written, keys::Scope};
 use flowstate_sync::EntityType;
 use serde_json::{Value, json};
 
@@ -203,8 +203,7 @@ pub(crate) async fn fill(
                 .with_details(json!([{ "field": "fillerType", "message": message }])));
         }
     };
-    let segment = if filler == EntityType::Employee { "employees" } else { "contractors" };
-    require(&caller, &format!("{segment}:write"))?;
+    require(&caller, if filler == EntityType::Employee { Scope::EmployeesWrite } else { Scope::ContractorsWrite })?;
     match blocking(&state.store, move |store| store.fill_vacancy(&org, &id, filler, &body)).await? {
         Filled::Done { vacancy, filler: person } => {
             Ok((StatusCode::CREATED, Json(json!({ "data": { "vacancy": vacancy, filler.as_str(): person } }))))

@@ -17,6 +17,7 @@ use axum::{
     http::Method,
     routing::{MethodFilter, MethodRouter, on},
 };
+use flowstate_store::keys::Scope;
 use flowstate_sync::{EntityType, NestedKind};
 
 use crate::{
@@ -37,11 +38,11 @@ pub(crate) struct Operation {
     pub method: Method,
     /// As the document spells it: `/api/v1/org/{orgId}/hooks/{hookId}`.
     pub path: String,
-    pub scope: &'static str,
+    pub scope: Scope,
     handler: MethodRouter<AppState>,
 }
 
-fn operation<H, T>(method: Method, path: &str, scope: &'static str, handler: H) -> Operation
+fn operation<H, T>(method: Method, path: &str, scope: Scope, handler: H) -> Operation
 where
     H: Handler<T, AppState>,
     T: 'static,
@@ -55,41 +56,41 @@ pub(crate) fn operations() -> Vec<Operation> {
     use integrations as i;
     use reference as r;
     let mut table = vec![
-        operation(Method::GET, "/integrations", "integrations:read", i::list_integrations),
-        operation(Method::POST, "/integrations", "integrations:write", i::create_integration),
-        operation(Method::GET, "/integrations/{integrationId}", "integrations:read", i::get_integration),
-        operation(Method::PATCH, "/integrations/{integrationId}", "integrations:write", i::update_integration),
-        operation(Method::DELETE, "/integrations/{integrationId}", "integrations:write", i::delete_integration),
-        operation(Method::GET, "/integrations/{integrationId}/secrets", "integrations:read", i::list_secrets),
-        operation(Method::PUT, "/integrations/{integrationId}/secrets/{name}", "integrations:write", i::put_secret),
+        operation(Method::GET, "/integrations", Scope::IntegrationsRead, i::list_integrations),
+        operation(Method::POST, "/integrations", Scope::IntegrationsWrite, i::create_integration),
+        operation(Method::GET, "/integrations/{integrationId}", Scope::IntegrationsRead, i::get_integration),
+        operation(Method::PATCH, "/integrations/{integrationId}", Scope::IntegrationsWrite, i::update_integration),
+        operation(Method::DELETE, "/integrations/{integrationId}", Scope::IntegrationsWrite, i::delete_integration),
+        operation(Method::GET, "/integrations/{integrationId}/secrets", Scope::IntegrationsRead, i::list_secrets),
+        operation(Method::PUT, "/integrations/{integrationId}/secrets/{name}", Scope::IntegrationsWrite, i::put_secret),
         operation(
             Method::DELETE,
             "/integrations/{integrationId}/secrets/{name}",
-            "integrations:write",
+            Scope::IntegrationsWrite,
             i::delete_secret,
         ),
-        operation(Method::GET, "/integrations/{integrationId}/hooks", "integrations:read", i::list_hooks),
-        operation(Method::POST, "/integrations/{integrationId}/hooks", "integrations:write", i::create_hook),
-        operation(Method::GET, "/hooks/{hookId}", "integrations:read", i::get_hook),
-        operation(Method::PATCH, "/hooks/{hookId}", "integrations:write", i::update_hook),
-        operation(Method::DELETE, "/hooks/{hookId}", "integrations:write", i::delete_hook),
-        operation(Method::POST, "/hooks/{hookId}/run", "integrations:write", i::run_hook),
-        operation(Method::GET, "/hooks/{hookId}/executions", "executions:read", i::list_executions),
-        operation(Method::GET, "/executions/{executionId}", "executions:read", i::get_execution),
-        operation(Method::GET, "/job-roles", "job-roles:read", r::list_job_roles),
-        operation(Method::POST, "/job-roles", "job-roles:write", r::create_job_role),
-        operation(Method::GET, "/custom-attribute-definitions", "custom-attributes:read", r::list_definitions),
-        operation(Method::POST, "/custom-attribute-definitions", "custom-attributes:write", r::create_definition),
-        operation(Method::GET, "/exchange-rates", "exchange-rates:read", r::list_exchange_rates),
-        operation(Method::POST, "/exchange-rates", "exchange-rates:write", r::put_exchange_rate),
-        operation(Method::DELETE, "/exchange-rates/{rateId}", "exchange-rates:write", r::delete_exchange_rate),
-        operation(Method::GET, "/work-types", "work-types:read", r::list_work_types),
-        operation(Method::POST, "/work-types", "work-types:write", r::create_work_type),
-        operation(Method::PATCH, "/work-types/{workTypeId}", "work-types:write", r::update_work_type),
-        operation(Method::DELETE, "/work-types/{workTypeId}", "work-types:write", r::delete_work_type),
-        operation(Method::GET, "/forecast", "forecast:read", forecast::forecast),
+        operation(Method::GET, "/integrations/{integrationId}/hooks", Scope::IntegrationsRead, i::list_hooks),
+        operation(Method::POST, "/integrations/{integrationId}/hooks", Scope::IntegrationsWrite, i::create_hook),
+        operation(Method::GET, "/hooks/{hookId}", Scope::IntegrationsRead, i::get_hook),
+        operation(Method::PATCH, "/hooks/{hookId}", Scope::IntegrationsWrite, i::update_hook),
+        operation(Method::DELETE, "/hooks/{hookId}", Scope::IntegrationsWrite, i::delete_hook),
+        operation(Method::POST, "/hooks/{hookId}/run", Scope::IntegrationsWrite, i::run_hook),
+        operation(Method::GET, "/hooks/{hookId}/executions", Scope::ExecutionsRead, i::list_executions),
+        operation(Method::GET, "/executions/{executionId}", Scope::ExecutionsRead, i::get_execution),
+        operation(Method::GET, "/job-roles", Scope::JobRolesRead, r::list_job_roles),
+        operation(Method::POST, "/job-roles", Scope::JobRolesWrite, r::create_job_role),
+        operation(Method::GET, "/custom-attribute-definitions", Scope::CustomAttributesRead, r::list_definitions),
+        operation(Method::POST, "/custom-attribute-definitions", Scope::CustomAttributesWrite, r::create_definition),
+        operation(Method::GET, "/exchange-rates", Scope::ExchangeRatesRead, r::list_exchange_rates),
+        operation(Method::POST, "/exchange-rates", Scope::ExchangeRatesWrite, r::put_exchange_rate),
+        operation(Method::DELETE, "/exchange-rates/{rateId}", Scope::ExchangeRatesWrite, r::delete_exchange_rate),
+        operation(Method::GET, "/work-types", Scope::WorkTypesRead, r::list_work_types),
+        operation(Method::POST, "/work-types", Scope::WorkTypesWrite, r::create_work_type),
+        operation(Method::PATCH, "/work-types/{workTypeId}", Scope::WorkTypesWrite, r::update_work_type),
+        operation(Method::DELETE, "/work-types/{workTypeId}", Scope::WorkTypesWrite, r::delete_work_type),
+        operation(Method::GET, "/forecast", Scope::ForecastRead, forecast::forecast),
         // Also needs `employees:write` or `contractors:write`, by the body: checked in the handler.
-        operation(Method::POST, "/vacancies/{id}/fill", "vacancies:write", resources::fill),
+        operation(Method::POST, "/vacancies/{id}/fill", Scope::VacanciesWrite, resources::fill),
     ];
     for (entity, history, kind) in [
         (EntityType::Employee, "salary-adjustments", NestedKind::SalaryAdjustments),
@@ -99,7 +100,7 @@ pub(crate) fn operations() -> Vec<Operation> {
         table.push(operation(
             Method::GET,
             &path,
-            "adjustments:read",
+            Scope::AdjustmentsRead,
             move |state: State<AppState>, org: Org, id: Path<(String, String)>| {
                 r::list_adjustments(kind, entity, state, org, id)
             },
@@ -107,7 +108,7 @@ pub(crate) fn operations() -> Vec<Operation> {
         table.push(operation(
             Method::POST,
             &path,
-            "adjustments:write",
+            Scope::AdjustmentsWrite,
             move |state: State<AppState>, org: Org, id: Path<(String, String)>, body: axum::body::Bytes| {
                 r::add_adjustment(kind, entity, state, org, id, body)
             },
@@ -157,14 +158,14 @@ fn segment(entity: EntityType) -> &'static str {
 }
 
 /// A resource's read and write scopes (`employees:read`, `employees:write`).
-pub(crate) fn scopes(entity: EntityType) -> (&'static str, &'static str) {
+pub(crate) fn scopes(entity: EntityType) -> (Scope, Scope) {
     match entity {
-        EntityType::Employee => ("employees:read", "employees:write"),
-        EntityType::Contractor => ("contractors:read", "contractors:write"),
-        EntityType::Vacancy => ("vacancies:read", "vacancies:write"),
-        EntityType::Team => ("teams:read", "teams:write"),
-        EntityType::Project => ("projects:read", "projects:write"),
-        EntityType::Assignment => ("assignments:read", "assignments:write"),
+        EntityType::Employee => (Scope::EmployeesRead, Scope::EmployeesWrite),
+        EntityType::Contractor => (Scope::ContractorsRead, Scope::ContractorsWrite),
+        EntityType::Vacancy => (Scope::VacanciesRead, Scope::VacanciesWrite),
+        EntityType::Team => (Scope::TeamsRead, Scope::TeamsWrite),
+        EntityType::Project => (Scope::ProjectsRead, Scope::ProjectsWrite),
+        EntityType::Assignment => (Scope::AssignmentsRead, Scope::AssignmentsWrite),
     }
 }
 

@@ -8,7 +8,7 @@ use std::{
 use anyhow::Context as _;
 use flowstate_api::vault::Vault;
 use flowstate_store::{
-    IncomingRecord, OrgId, PageOutcome, PoolSettings, Store, integrations::SealedSecret, is_postgres_url,
+    IncomingRecord, OrgId, PageOutcome, PoolSettings, Store, integrations::SealedSecret, is_postgres_url, keys::Scope,
 };
 use flowstate_sync::{NestedKind, RecordError, nested::NestedCounts};
 use serde_json::{Value, json};
@@ -46,10 +46,13 @@ pub fn org_create(args: OrgCreateArgs) -> Result<Outcome, UsageError> {
 
 pub fn key_create(args: KeyCreateArgs) -> Result<Outcome, UsageError> {
     let store = open(&args.db)?;
-    let scopes: Vec<&str> = if args.scopes.iter().any(|scope| scope == "all") {
-        flowstate_store::keys::ALL_SCOPES.to_vec()
+    let scopes: Vec<Scope> = if args.scopes.iter().any(|scope| scope == "all") {
+        Scope::ALL.to_vec()
     } else {
-        args.scopes.iter().map(String::as_str).collect()
+        args.scopes
+            .iter()
+            .map(|scope| scope.parse::<Scope>().with_context(|| format!("--scope {scope:?} is not a scope (or all)")))
+            .collect::<anyhow::Result<_>>()?
     };
     let created = store.create_api_key(&OrgId::new(args.org), &args.name, &scopes)?;
     println!("{}", created.token);

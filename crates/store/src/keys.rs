@@ -4,37 +4,10 @@
 use sha2::{Digest, Sha256};
 
 use crate::OrgId;
+pub use crate::kinds::Scope;
 
-/// Every scope a key can hold: `{resource}:read|write` for the workforce resources and
-/// integrations, and `executions:read`.
-pub const ALL_SCOPES: &[&str] = &[
-    "employees:read",
-    "employees:write",
-    "contractors:read",
-    "contractors:write",
-    "vacancies:read",
-    "vacancies:write",
-    "teams:read",
-    "teams:write",
-    "projects:read",
-    "projects:write",
-    "assignments:read",
-    "assignments:write",
-    "forecast:read",
-    "work-types:read",
-    "work-types:write",
-    "adjustments:read",
-    "adjustments:write",
-    "job-roles:read",
-    "job-roles:write",
-    "custom-attributes:read",
-    "custom-attributes:write",
-    "exchange-rates:read",
-    "exchange-rates:write",
-    "integrations:read",
-    "integrations:write",
-    "executions:read",
-];
+/// Every scope a key can hold.
+pub const ALL_SCOPES: &[Scope] = Scope::ALL;
 
 /// A stored key (never its secret).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,13 +15,13 @@ pub struct ApiKey {
     pub id: String,
     pub org: OrgId,
     pub name: String,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     pub created_at: String,
 }
 
 impl ApiKey {
-    pub fn allows(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|held| held == scope)
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
     }
 }
 

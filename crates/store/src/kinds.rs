@@ -1,5 +1,5 @@
 //! The closed sets of values the store keeps as text (a hook's type, an execution's status
-//! and trigger, a change's type, a schedule's interval): each is an enum here, parsed once
+//! and trigger, a change's type, a schedule's interval, an API key's scopes): each is an enum here, parsed once
 //! where a row is read or a request is checked, and spelled by `as_str` where one is
 //! written. Nothing else compares them as text.
 
@@ -169,3 +169,36 @@ mod tests {
         assert!(serde_json::from_str::<Trigger>(r#""cron""#).is_err());
     }
 }
+
+spelled!(
+    /// What an API key may do: `{resource}:read|write` for the workforce resources, the
+    /// reference data and integrations; `forecast:read` and `executions:read`.
+    Scope {
+        EmployeesRead = "employees:read",
+        EmployeesWrite = "employees:write",
+        ContractorsRead = "contractors:read",
+        ContractorsWrite = "contractors:write",
+        VacanciesRead = "vacancies:read",
+        VacanciesWrite = "vacancies:write",
+        TeamsRead = "teams:read",
+        TeamsWrite = "teams:write",
+        ProjectsRead = "projects:read",
+        ProjectsWrite = "projects:write",
+        AssignmentsRead = "assignments:read",
+        AssignmentsWrite = "assignments:write",
+        ForecastRead = "forecast:read",
+        WorkTypesRead = "work-types:read",
+        WorkTypesWrite = "work-types:write",
+        AdjustmentsRead = "adjustments:read",
+        AdjustmentsWrite = "adjustments:write",
+        JobRolesRead = "job-roles:read",
+        JobRolesWrite = "job-roles:write",
+        CustomAttributesRead = "custom-attributes:read",
+        CustomAttributesWrite = "custom-attributes:write",
+        ExchangeRatesRead = "exchange-rates:read",
+        ExchangeRatesWrite = "exchange-rates:write",
+        IntegrationsRead = "integrations:read",
+        IntegrationsWrite = "integrations:write",
+        ExecutionsRead = "executions:read",
+    }
+);

@@ -90,3 +90,27 @@ fn no_hook_type_or_status_literal_outside_its_type() {
         .collect();
     assert!(offending.is_empty(), "a hook type or status spelled as text:\n{}", offending.join("\n"));
 }
+
+/// Scopes are `flowstate_store::kinds::Scope`: no `"…:read"` or `"…:write"` literal elsewhere
+/// (the document's descriptions are made from the route table's scopes, and a test holds
+/// them together).
+#[test]
+fn no_scope_literal_outside_its_type() {
+    let offending: Vec<String> = sources()
+        .iter()
+        .filter(|(path, _)| !path.ends_with("store/src/kinds.rs") && !path.ends_with("api/src/openapi.rs"))
+        .flat_map(|(path, text)| {
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| !line.trim_start().starts_with("//"))
+                .filter(|(_, line)| {
+                    line.split('"').skip(1).step_by(2).any(|literal| {
+                        (literal.ends_with(":read") || literal.ends_with(":write")) && !literal.contains(' ')
+                    })
+                })
+                .map(|(index, _)| format!("{}:{}", path.display(), index + 1))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(offending.is_empty(), "a scope spelled as text:\n{}", offending.join("\n"));
+}
