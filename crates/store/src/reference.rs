@@ -116,11 +116,11 @@ fn exchange_rate(row: &[Option<String>]) -> ExchangeRate {
     }
 }
 
-/// An ISO 4217 code's shape: three capital letters. [`is_currency`] checks it.
-pub const CURRENCY_PATTERN: &str = "^[A-Z]{3}$";
+/// An ISO 4217 code's shape: three capital letters ([`flowstate_sync::CurrencyCode`]).
+pub const CURRENCY_PATTERN: &str = flowstate_sync::CurrencyCode::PATTERN;
 
 fn is_currency(code: &str) -> bool {
-    code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase())
+    flowstate_sync::CurrencyCode::parse(code).is_some()
 }
 
 const JOB_ROLE_COLUMNS: &str = "id, external_id, title, created_at, updated_at";

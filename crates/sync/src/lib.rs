@@ -25,7 +25,7 @@ pub use parse::{
     CustomAttributeDefinition, CustomFieldType, FieldChange, FillChange, ParsedRecord, RecordAction, Upsert,
     parse_record,
 };
-pub use value::{FieldError, FieldValue, MAX_MONEY, NUL, check, is_email, parse_date};
+pub use value::{CurrencyCode, FieldError, FieldValue, MAX_MONEY, NUL, check, is_email, parse_date};
 
 /// A per-record failure, as reported in a page's `errors[]`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

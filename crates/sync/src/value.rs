@@ -84,6 +84,38 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
+/// An ISO 4217 currency code as records, organisations and exchange rates carry it: three
+/// capital letters. The one place that rule is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CurrencyCode([u8; 3]);
+
+impl CurrencyCode {
+    /// The rule as a JSON Schema pattern (the API's document states it).
+    pub const PATTERN: &'static str = "^[A-Z]{3}$";
+
+    /// ```
+    /// use flowstate_sync::CurrencyCode;
+    /// assert_eq!(CurrencyCode::parse("GBP").unwrap().as_str(), "GBP");
+    /// for bad in ["gbp", "GB", "GBPX", "G8P", "ÉU", " GB"] {
+    ///     assert!(CurrencyCode::parse(bad).is_none(), "{bad}");
+    /// }
+    /// ```
+    pub fn parse(text: &str) -> Option<CurrencyCode> {
+        let bytes: [u8; 3] = text.as_bytes().try_into().ok()?;
+        bytes.iter().all(u8::is_ascii_uppercase).then_some(CurrencyCode(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("ASCII capitals")
+    }
+}
+
+impl std::fmt::Display for CurrencyCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The largest amount of money a field takes.
 pub const MAX_MONEY: f64 = 1e15;
 
@@ -260,7 +292,7 @@ pub fn check(kind: FieldKind, value: &Value) -> Result<FieldValue, FieldError> {
         }
         FieldKind::Currency => {
             let text = text(value)?;
-            if text.len() == 3 && text.chars().all(|c| c.is_ascii_uppercase()) {
+            if CurrencyCode::parse(&text).is_some() {
                 Ok(FieldValue::Text(text))
             } else {
                 Err(FieldError::NotCurrency(text))

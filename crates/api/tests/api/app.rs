@@ -1,7 +1,7 @@
 //! The API in-process: a fresh SQLite store in a folder of its own, an organisation and an
 //! admin key, served on a random port (no built binary, no hook workers).
 
-use flowstate_store::{Store, keys::ALL_SCOPES};
+use flowstate_store::{OrgId, Store, keys::ALL_SCOPES};
 use serde_json::Value;
 
 pub struct TestApp {
@@ -9,6 +9,8 @@ pub struct TestApp {
     pub base: String,
     pub org: String,
     pub key: String,
+    /// The store the server serves, for what the API cannot do (another organisation, keys).
+    pub store: std::sync::Arc<Store>,
     client: reqwest::Client,
     _directory: tempfile::TempDir,
 }
@@ -22,13 +24,24 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = flowstate_api::AppState {
-            store,
+            store: store.clone(),
             vault: flowstate_api::vault::Vault::new([7; 32]),
             runner: None,
             metrics: Default::default(),
         };
         tokio::spawn(flowstate_api::serve(listener, state, std::future::pending()));
-        TestApp { base, org: org.as_str().to_string(), key, client: reqwest::Client::new(), _directory: directory }
+        TestApp {
+            base,
+            org: org.as_str().to_string(),
+            key,
+            store,
+            client: reqwest::Client::new(),
+            _directory: directory,
+        }
+    }
+
+    pub fn org_id(&self) -> OrgId {
+        OrgId::new(self.org.clone())
     }
 
     /// `method` on the organisation's `path` (`/employees`), with the admin key and a JSON

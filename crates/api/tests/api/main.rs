@@ -1,6 +1,7 @@
 //! The API in-process (`app::TestApp` on a random port), and the scheduler against a real
 //! store and a real hook runner, its clock driven by the test.
 
+mod access;
 mod app;
 mod client;
 mod multinode;

@@ -18,7 +18,7 @@ impl Store {
         if name.trim().is_empty() {
             return Err(StoreError::Invalid("the organisation name must not be blank".into()));
         }
-        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+        if flowstate_sync::CurrencyCode::parse(currency).is_none() {
             return Err(StoreError::Invalid(format!(
                 "currency must be an ISO 4217 code such as GBP, got {currency:?}"
             )));

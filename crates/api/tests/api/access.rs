@@ -1,0 +1,61 @@
+//! Every operation the document lists, tried without a key, with another organisation's key
+//! and with a key of no scopes: refused each time, before anything is read or found, and the
+//! scope the refusal names is the one the document gives.
+
+use flowstate_store::keys::ALL_SCOPES;
+use serde_json::{Value, json};
+
+use crate::app::{TestApp, assert_error, send};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_documented_operation_is_refused_without_its_key_and_scope() {
+    let app = TestApp::spawn().await;
+    let other_org = app.store.create_org("Other", "UTC", "EUR").unwrap();
+    let other_key = app.store.create_api_key(&other_org, "other", ALL_SCOPES).unwrap().token;
+    let no_scopes = app.store.create_api_key(&app.org_id(), "none", &[]).unwrap().token;
+    let document = app.document().await;
+    let mut tried = 0;
+    for (template, operations) in document["paths"].as_object().unwrap() {
+        let Some(rest) = template.strip_prefix("/api/v1/org/{orgId}") else { continue };
+        // Every other path parameter names nothing that exists: the refusal comes first.
+        let mut path = format!("/api/v1/org/{}", app.org);
+        let mut inside = false;
+        for character in rest.chars() {
+            match character {
+                '{' => inside = true,
+                '}' => {
+                    inside = false;
+                    path.push_str("missing");
+                }
+                _ if inside => {}
+                _ => path.push(character),
+            }
+        }
+        for (method, operation) in operations.as_object().unwrap() {
+            let method: reqwest::Method = method.to_uppercase().parse().unwrap();
+            let body = operation.get("requestBody").map(|_| json!({}));
+            let name = format!("{method} {template}");
+            let description = operation["description"].as_str().unwrap_or_default();
+            let scope = description
+                .split("Requires the scope `")
+                .nth(1)
+                .and_then(|rest| rest.split('`').next())
+                .unwrap_or_else(|| panic!("{name} names no scope: {description}"));
+
+            let (status, answer) = send(&app, method.clone(), &path, None, body.clone()).await;
+            assert_eq!(status, 401, "{name} without a key: {answer}");
+            assert_error(&answer, "UNAUTHORIZED");
+            let (status, answer) = send(&app, method.clone(), &path, Some(&other_key), body.clone()).await;
+            assert_eq!(status, 403, "{name} with another organisation's key: {answer}");
+            assert_error(&answer, "FORBIDDEN");
+            let (status, answer) = send(&app, method.clone(), &path, Some(&no_scopes), body.clone()).await;
+            assert_eq!(status, 403, "{name} with a key of no scopes: {answer}");
+            assert_eq!(answer["error"]["details"]["requiredScope"], Value::from(scope), "{name}: {answer}");
+            for status in ["401", "403"] {
+                assert!(operation["responses"].get(status).is_some(), "{name} does not document {status}");
+            }
+            tried += 1;
+        }
+    }
+    assert!(tried >= 60, "only {tried} operations were tried");
+}
