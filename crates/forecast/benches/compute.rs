@@ -7,9 +7,13 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use flowstate_forecast::{
-    Allocation, Contractor, Decimal, Detail, Employee, GroupBy, MonthRange, Organisation, Rate, RateType,
+    Allocation, Contractor, CurrencyCode, Decimal, Detail, Employee, GroupBy, MonthRange, Organisation, Rate, RateType,
     SalaryAdjustment, Team, Vacancy, VacancyStatus, forecast,
 };
+
+fn currency(code: &str) -> CurrencyCode {
+    CurrencyCode::parse(code).unwrap()
+}
 
 fn date(text: &str) -> NaiveDate {
     text.parse().unwrap()
@@ -52,13 +56,13 @@ fn organisation() -> Organisation {
                     effective: date("2025-01-01"),
                     salary: Decimal::from(50_000 + n % 40_000),
                     bonus: None,
-                    currency: "GBP".into(),
+                    currency: currency("GBP"),
                 },
                 SalaryAdjustment {
                     effective: date("2026-04-01"),
                     salary: Decimal::from(52_000 + n % 40_000),
                     bonus: Some(Decimal::from(5000)),
-                    currency: "GBP".into(),
+                    currency: currency("GBP"),
                 },
             ],
             allocations: allocations(n),
@@ -75,7 +79,7 @@ fn organisation() -> Organisation {
                 effective: None,
                 rate: Decimal::from(400 + n % 300),
                 rate_type: RateType::Daily,
-                currency: "GBP".into(),
+                currency: currency("GBP"),
             }],
             allocations: allocations(n),
         })
@@ -97,7 +101,7 @@ fn organisation() -> Organisation {
         })
         .collect();
     Organisation {
-        currency: "GBP".into(),
+        currency: currency("GBP"),
         teams,
         projects: Vec::new(),
         employees,

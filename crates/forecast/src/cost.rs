@@ -8,8 +8,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use crate::{
     calendar::{Month, working_days, working_days_in_month, working_days_in_year},
     model::{
-        Allocation, Contractor, Detail, Employee, Forecast, Group, GroupBy, Line, MonthRange, NotCosted, Organisation,
-        RateType, ResourceType, Vacancy, VacancyStatus,
+        Allocation, Contractor, CurrencyCode, Detail, Employee, Forecast, Group, GroupBy, Line, MonthRange, NotCosted,
+        Organisation, RateType, ResourceType, Vacancy, VacancyStatus,
     },
 };
 
@@ -127,7 +127,13 @@ impl Ledger<'_> {
 
     /// One unit of `currency` in the reporting currency on `day`; `None`, with the resource
     /// listed as not costed that month, when there is no rate.
-    fn exchange(&mut self, rates: &Rates<'_>, resource: Resource, currency: &str, piece: &Piece) -> Option<Decimal> {
+    fn exchange(
+        &mut self,
+        rates: &Rates,
+        resource: Resource,
+        currency: CurrencyCode,
+        piece: &Piece,
+    ) -> Option<Decimal> {
         match rates.on(currency, piece.start) {
             Ok(exchange) => Some(exchange),
             Err(reason) => {
@@ -145,39 +151,39 @@ impl Ledger<'_> {
 }
 
 /// Exchange rates into the reporting currency, by source currency, oldest first.
-struct Rates<'a> {
-    reporting: &'a str,
-    by_currency: HashMap<&'a str, Vec<(NaiveDate, Decimal)>>,
+struct Rates {
+    reporting: CurrencyCode,
+    by_currency: HashMap<CurrencyCode, Vec<(NaiveDate, Decimal)>>,
 }
 
-impl<'a> Rates<'a> {
-    fn new(org: &'a Organisation) -> Rates<'a> {
-        let mut by_currency: HashMap<&str, Vec<(NaiveDate, Decimal)>> = HashMap::new();
+impl Rates {
+    fn new(org: &Organisation) -> Rates {
+        let mut by_currency: HashMap<CurrencyCode, Vec<(NaiveDate, Decimal)>> = HashMap::new();
         for rate in org.exchange_rates.iter().filter(|rate| rate.to == org.currency) {
-            by_currency.entry(rate.from.as_str()).or_default().push((rate.effective, rate.rate));
+            by_currency.entry(rate.from).or_default().push((rate.effective, rate.rate));
         }
         for rates in by_currency.values_mut() {
             rates.sort_by_key(|(effective, _)| *effective);
         }
-        Rates { reporting: &org.currency, by_currency }
+        Rates { reporting: org.currency, by_currency }
     }
 
     /// One unit of `currency` in the reporting currency on `day` (the rate with the latest
     /// effective date not after it); `Err(reason)` when there is none.
-    fn on(&self, currency: &str, day: NaiveDate) -> Result<Decimal, String> {
+    fn on(&self, currency: CurrencyCode, day: NaiveDate) -> Result<Decimal, String> {
         if currency == self.reporting {
             return Ok(Decimal::ONE);
         }
         self.by_currency
-            .get(currency)
+            .get(&currency)
             .and_then(|rates| rates.iter().rev().find(|(effective, _)| *effective <= day))
             .map(|(_, rate)| *rate)
             .ok_or_else(|| format!("no exchange rate {currency}→{}", self.reporting))
     }
 
     /// The days a rate of `currency` takes effect (where a piece of time must end).
-    fn changes(&self, currency: &str) -> impl Iterator<Item = NaiveDate> + '_ {
-        self.by_currency.get(currency).into_iter().flatten().map(|(effective, _)| *effective)
+    fn changes(&self, currency: CurrencyCode) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.by_currency.get(&currency).into_iter().flatten().map(|(effective, _)| *effective)
     }
 }
 
@@ -273,20 +279,14 @@ fn overhead(percentage: Decimal) -> Decimal {
     Decimal::ONE + percentage / Decimal::ONE_HUNDRED
 }
 
-fn employee_cost(
-    ledger: &mut Ledger<'_>,
-    rates: &Rates<'_>,
-    group_by: GroupBy,
-    resource: Resource,
-    employee: &Employee,
-) {
-    let currencies: BTreeSet<&str> = employee.salaries.iter().map(|salary| salary.currency.as_str()).collect();
+fn employee_cost(ledger: &mut Ledger<'_>, rates: &Rates, group_by: GroupBy, resource: Resource, employee: &Employee) {
+    let currencies: BTreeSet<CurrencyCode> = employee.salaries.iter().map(|salary| salary.currency).collect();
     let cuts = [employee.start, employee.end.map(day_after)]
         .into_iter()
         .flatten()
         .chain(allocation_cuts(&employee.allocations))
         .chain(employee.salaries.iter().map(|salary| salary.effective))
-        .chain(currencies.iter().flat_map(|currency| rates.changes(currency)));
+        .chain(currencies.iter().flat_map(|currency| rates.changes(*currency)));
     let loading = overhead(employee.overhead_percentage);
     let targets = ledger.targets(&employee.allocations, group_by);
     for piece in ledger.calendar.pieces(cuts) {
@@ -302,7 +302,7 @@ fn employee_cost(
             ledger.not_costed(resource, "no salary".into(), &piece);
             continue;
         };
-        let Some(exchange) = ledger.exchange(rates, resource, &salary.currency, &piece) else { continue };
+        let Some(exchange) = ledger.exchange(rates, resource, salary.currency, &piece) else { continue };
         // Per working day: salary / wdy × fte × (1 + overhead); bonus / wdy split by FTE. In
         // the month's common denominator wdy × wdm (see `Ledger`): × wdm, no division.
         let factor = times(Decimal::from(piece.days * ledger.calendar.in_month[piece.place]), exchange);
@@ -336,18 +336,18 @@ fn employee_cost(
 
 fn contractor_cost(
     ledger: &mut Ledger<'_>,
-    rates: &Rates<'_>,
+    rates: &Rates,
     group_by: GroupBy,
     resource: Resource,
     contractor: &Contractor,
 ) {
-    let currencies: BTreeSet<&str> = contractor.rates.iter().map(|rate| rate.currency.as_str()).collect();
+    let currencies: BTreeSet<CurrencyCode> = contractor.rates.iter().map(|rate| rate.currency).collect();
     let cuts = [contractor.start, contractor.end.map(day_after)]
         .into_iter()
         .flatten()
         .chain(allocation_cuts(&contractor.allocations))
         .chain(contractor.rates.iter().filter_map(|rate| rate.effective))
-        .chain(currencies.iter().flat_map(|currency| rates.changes(currency)));
+        .chain(currencies.iter().flat_map(|currency| rates.changes(*currency)));
     let targets = ledger.targets(&contractor.allocations, group_by);
     for piece in ledger.calendar.pieces(cuts) {
         if piece.days == 0 || !within(contractor.start, contractor.end, piece.start) {
@@ -364,7 +364,7 @@ fn contractor_cost(
             ledger.not_costed(resource, "no rate".into(), &piece);
             continue;
         };
-        let Some(exchange) = ledger.exchange(rates, resource, &rate.currency, &piece) else { continue };
+        let Some(exchange) = ledger.exchange(rates, resource, rate.currency, &piece) else { continue };
         // The piece's amount at FTE 1: the day amount times its working days.
         // In the month's common denominator wdy × wdm (see `Ledger`).
         let (days, year, in_month) = (
@@ -388,11 +388,11 @@ fn contractor_cost(
     }
 }
 
-fn vacancy_cost(ledger: &mut Ledger<'_>, rates: &Rates<'_>, group_by: GroupBy, resource: Resource, vacancy: &Vacancy) {
+fn vacancy_cost(ledger: &mut Ledger<'_>, rates: &Rates, group_by: GroupBy, resource: Resource, vacancy: &Vacancy) {
     if matches!(vacancy.status, VacancyStatus::Cancelled | VacancyStatus::OnHold) {
         return;
     }
-    let currency = vacancy.currency.as_deref().unwrap_or(rates.reporting);
+    let currency = vacancy.currency.unwrap_or(rates.reporting);
     let filler_end = vacancy.filler_end.flatten();
     let cuts = [vacancy.target_start, filler_end.map(day_after)]
         .into_iter()
@@ -560,15 +560,7 @@ fn table(org: &Organisation, group_by: GroupBy, team: Option<&str>, detail: Deta
             NotCosted { resource_type, id, external_id, reason, months: months.into_iter().collect() }
         })
         .collect();
-    Forecast {
-        currency: org.currency.clone(),
-        group_by,
-        detail,
-        months: ledger.calendar.months,
-        total,
-        groups,
-        not_costed,
-    }
+    Forecast { currency: org.currency, group_by, detail, months: ledger.calendar.months, total, groups, not_costed }
 }
 
 /// The organisation's teams as a tree, by their places in `org.teams`: a team whose parent is

@@ -20,7 +20,8 @@ mod model;
 pub use calendar::{Month, working_days, working_days_in_month, working_days_in_year};
 pub use cost::forecast;
 pub use model::{
-    Allocation, Contractor, Detail, Employee, ExchangeRate, Forecast, Group, GroupBy, Line, MonthRange, NotCosted,
-    Organisation, Project, RangeError, Rate, RateType, ResourceType, SalaryAdjustment, Team, Vacancy, VacancyStatus,
+    Allocation, Contractor, CurrencyCode, Detail, Employee, ExchangeRate, Forecast, Group, GroupBy, Line, MonthRange,
+    NotCosted, Organisation, Project, RangeError, Rate, RateType, ResourceType, SalaryAdjustment, Team, Vacancy,
+    VacancyStatus,
 };
 pub use rust_decimal::Decimal;

@@ -1,6 +1,7 @@
 //! What the forecast reads and what it answers.
 
 use chrono::NaiveDate;
+pub use flowstate_sync::CurrencyCode;
 use rust_decimal::Decimal;
 
 use crate::calendar::Month;
@@ -95,7 +96,7 @@ pub struct SalaryAdjustment {
     pub effective: NaiveDate,
     pub salary: Decimal,
     pub bonus: Option<Decimal>,
-    pub currency: String,
+    pub currency: CurrencyCode,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +113,7 @@ pub struct Rate {
     pub effective: Option<NaiveDate>,
     pub rate: Decimal,
     pub rate_type: RateType,
-    pub currency: String,
+    pub currency: CurrencyCode,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -160,7 +161,7 @@ pub struct Vacancy {
     pub salary_min: Option<Decimal>,
     pub salary_max: Option<Decimal>,
     /// The vacancy's `currencyCode`; `None`: the organisation's.
-    pub currency: Option<String>,
+    pub currency: Option<CurrencyCode>,
     pub overhead_percentage: Decimal,
     /// `None`: not filled. `Some(end)`: filled by someone whose `endDate` is `end`.
     pub filler_end: Option<Option<NaiveDate>>,
@@ -185,23 +186,38 @@ pub struct Project {
 /// The rate from `from` to `to` (1 `from` = `rate` `to`), from `effective`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExchangeRate {
-    pub from: String,
-    pub to: String,
+    pub from: CurrencyCode,
+    pub to: CurrencyCode,
     pub rate: Decimal,
     pub effective: NaiveDate,
 }
 
 /// Everything a forecast reads of one organisation.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Organisation {
     /// The reporting currency.
-    pub currency: String,
+    pub currency: CurrencyCode,
     pub teams: Vec<Team>,
     pub projects: Vec<Project>,
     pub employees: Vec<Employee>,
     pub contractors: Vec<Contractor>,
     pub vacancies: Vec<Vacancy>,
     pub exchange_rates: Vec<ExchangeRate>,
+}
+
+impl Organisation {
+    /// An organisation reporting in `currency`, with nothing in it yet.
+    pub fn new(currency: CurrencyCode) -> Organisation {
+        Organisation {
+            currency,
+            teams: Vec::new(),
+            projects: Vec::new(),
+            employees: Vec::new(),
+            contractors: Vec::new(),
+            vacancies: Vec::new(),
+            exchange_rates: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -259,7 +275,7 @@ pub struct NotCosted {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Forecast {
-    pub currency: String,
+    pub currency: CurrencyCode,
     pub group_by: GroupBy,
     /// Whether the groups list their lines.
     pub detail: Detail,

@@ -12,8 +12,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use chrono::NaiveDate;
 use flowstate_forecast::{
-    Allocation, Contractor, Decimal, Detail, Employee, ExchangeRate, Forecast, GroupBy, MonthRange, Organisation,
-    Project, Rate, RateType, SalaryAdjustment, Team, Vacancy, VacancyStatus,
+    Allocation, Contractor, CurrencyCode, Decimal, Detail, Employee, ExchangeRate, Forecast, GroupBy, MonthRange,
+    Organisation, Project, Rate, RateType, SalaryAdjustment, Team, Vacancy, VacancyStatus,
 };
 
 use crate::{OrgId, Store, StoreError};
@@ -159,10 +159,13 @@ impl Store {
         let mut read = |sql: &str, visit: &mut dyn FnMut(&[Option<&str>])| -> Result<(), StoreError> {
             Ok(db.each_text_row(sql, &params, visit)?)
         };
-        let mut rows = Organisation::default();
+        let mut currency = None;
         read("SELECT currency FROM organizations WHERE id = $1", &mut |row| {
-            rows.currency = owned(row, 0).unwrap_or_default();
+            currency = row[0].and_then(CurrencyCode::parse);
         })?;
+        let currency = currency
+            .ok_or_else(|| StoreError::Database(format!("organisation {org} has no ISO 4217 currency stored")))?;
+        let mut rows = Organisation::new(currency);
         // Work types' overhead by externalId, and by name.
         let (mut overhead_by_external_id, mut overhead_by_name) = (HashMap::default(), HashMap::default());
         read(
@@ -212,12 +215,11 @@ impl Store {
             ),
             &mut |row| {
                 let (Some(employee), Some(effective), Some(salary), Some(currency)) =
-                    (row[0], row[1].and_then(date), number(row[2]), row[4])
+                    (row[0], row[1].and_then(date), number(row[2]), row[4].and_then(CurrencyCode::parse))
                 else {
                     return;
                 };
-                let adjustment =
-                    SalaryAdjustment { effective, salary, bonus: number(row[3]), currency: currency.into() };
+                let adjustment = SalaryAdjustment { effective, salary, bonus: number(row[3]), currency };
                 push_to(&mut salaries_of, employee, adjustment);
             },
         )?;
@@ -227,12 +229,16 @@ impl Store {
                 "SELECT contractor_id, effective_date, rate_type, {rate}, currency_code FROM rate_adjustments WHERE org_id = $1"
             ),
             &mut |row| {
-                let (Some(contractor), Some(effective), Some(rate_type), Some(rate), Some(currency)) =
-                    (row[0], row[1].and_then(date), row[2].and_then(rate_type), number(row[3]), row[4])
-                else {
+                let (Some(contractor), Some(effective), Some(rate_type), Some(rate), Some(currency)) = (
+                    row[0],
+                    row[1].and_then(date),
+                    row[2].and_then(rate_type),
+                    number(row[3]),
+                    row[4].and_then(CurrencyCode::parse),
+                ) else {
                     return;
                 };
-                let adjustment = Rate { effective: Some(effective), rate, rate_type, currency: currency.into() };
+                let adjustment = Rate { effective: Some(effective), rate, rate_type, currency };
                 push_to(&mut rates_of, contractor, adjustment);
             },
         )?;
@@ -277,10 +283,12 @@ impl Store {
             let fields = Fields::parse(row[2]);
             let mut rates = rates_of.remove(&id).unwrap_or_default();
             // The contractor's own rate, when no adjustment is in force.
-            if let (Some(rate), Some(rate_type), Some(currency)) =
-                (fields.rate.map(decimal), fields.rate_type.as_deref().and_then(rate_type), fields.currency_code)
-            {
-                rates.push(Rate { effective: None, rate, rate_type, currency: currency.into_owned() });
+            if let (Some(rate), Some(rate_type), Some(currency)) = (
+                fields.rate.map(decimal),
+                fields.rate_type.as_deref().and_then(rate_type),
+                fields.currency_code.as_deref().and_then(CurrencyCode::parse),
+            ) {
+                rates.push(Rate { effective: None, rate, rate_type, currency });
             }
             rows.contractors.push(Contractor {
                 external_id: owned(row, 1),
@@ -317,7 +325,7 @@ impl Store {
                     target_start: Fields::date(&fields.target_start_date),
                     salary_min: fields.salary_min.map(decimal),
                     salary_max: fields.salary_max.map(decimal),
-                    currency: fields.currency_code.map(Cow::into_owned),
+                    currency: fields.currency_code.as_deref().and_then(CurrencyCode::parse),
                     overhead_percentage: overhead(fields.work_type.as_deref()),
                     filler_end: filler.map(|filler| ends.get(filler).copied().flatten()),
                     allocations: allocations_of.remove(&id).unwrap_or_default(),
@@ -328,10 +336,13 @@ impl Store {
         read(
             "SELECT from_currency, to_currency, rate, effective_date FROM exchange_rates WHERE org_id = $1",
             &mut |row| {
-                if let (Some(from), Some(to), Some(rate), Some(effective)) =
-                    (row[0], row[1], number(row[2]), row[3].and_then(date))
-                {
-                    rows.exchange_rates.push(ExchangeRate { from: from.into(), to: to.into(), rate, effective });
+                if let (Some(from), Some(to), Some(rate), Some(effective)) = (
+                    row[0].and_then(CurrencyCode::parse),
+                    row[1].and_then(CurrencyCode::parse),
+                    number(row[2]),
+                    row[3].and_then(date),
+                ) {
+                    rows.exchange_rates.push(ExchangeRate { from, to, rate, effective });
                 }
             },
         )?;

@@ -78,7 +78,7 @@ impl From<&Computed> for Forecast {
         let teams = forecast.group_by == GroupBy::Team;
         let with_lines = forecast.detail == Detail::Lines;
         Forecast {
-            currency: forecast.currency.clone(),
+            currency: forecast.currency.to_string(),
             group_by: match forecast.group_by {
                 GroupBy::Team => "team",
                 GroupBy::Project => "project",

@@ -2,9 +2,13 @@
 
 use chrono::NaiveDate;
 use flowstate_forecast::{
-    Allocation, Contractor, Decimal, Detail, Employee, ExchangeRate, Forecast, GroupBy, MonthRange, Organisation,
-    Project, Rate, RateType, SalaryAdjustment, Team, Vacancy, VacancyStatus, forecast,
+    Allocation, Contractor, CurrencyCode, Decimal, Detail, Employee, ExchangeRate, Forecast, GroupBy, MonthRange,
+    Organisation, Project, Rate, RateType, SalaryAdjustment, Team, Vacancy, VacancyStatus, forecast,
 };
+
+fn code(text: &str) -> CurrencyCode {
+    CurrencyCode::parse(text).unwrap()
+}
 
 fn date(text: &str) -> NaiveDate {
     text.parse().unwrap()
@@ -36,7 +40,7 @@ fn salary(effective: &str, amount: &str, bonus: Option<&str>, currency: &str) ->
         effective: date(effective),
         salary: money(amount),
         bonus: bonus.map(money),
-        currency: currency.into(),
+        currency: code(currency),
     }
 }
 
@@ -77,7 +81,7 @@ fn vacancy(id: &str, min: Option<&str>, max: Option<&str>, allocations: Vec<Allo
 }
 
 fn gbp() -> Organisation {
-    Organisation { currency: "GBP".into(), teams: vec![team("platform", None)], ..Organisation::default() }
+    Organisation { teams: vec![team("platform", None)], ..Organisation::new(code("GBP")) }
 }
 
 /// The group's `total` (or, with a name of a line, that line's amounts), as text.
@@ -179,7 +183,7 @@ fn contractors_by_rate_type_and_currency() {
         effective: None,
         rate: money(rate),
         rate_type,
-        currency: currency.into(),
+        currency: code(currency),
     };
     let contractor = |id: &str, rates: Vec<Rate>| Contractor {
         id: id.into(),
@@ -194,14 +198,14 @@ fn contractors_by_rate_type_and_currency() {
     org.contractors.push(contractor("monthly", vec![rate("8800", RateType::Monthly, "GBP")]));
     org.contractors.push(contractor("daily-eur", vec![rate("400", RateType::Daily, "EUR")]));
     org.exchange_rates.push(ExchangeRate {
-        from: "EUR".into(),
-        to: "GBP".into(),
+        from: code("EUR"),
+        to: code("GBP"),
         rate: money("0.8"),
         effective: date("2025-12-01"),
     });
     org.exchange_rates.push(ExchangeRate {
-        from: "EUR".into(),
-        to: "GBP".into(),
+        from: code("EUR"),
+        to: code("GBP"),
         rate: money("0.9"),
         effective: date("2026-03-16"),
     });
