@@ -99,3 +99,19 @@ pub fn assert_error(body: &Value, code: &str) {
     assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     assert!(body["error"]["errorId"].as_str().is_some_and(|id| id.starts_with("err_")), "{body}");
 }
+
+/// Creates an integration under `org_path` (`/api/v1/org/{orgId}`); its id.
+pub async fn create_integration(server: &TestApp, org_path: &str, key: &str, body: Value) -> String {
+    let path = format!("{org_path}/integrations");
+    let (status, created) = send(server, reqwest::Method::POST, &path, Some(key), Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    created["data"]["id"].as_str().unwrap().to_string()
+}
+
+/// Creates a hook of the integration; its id.
+pub async fn create_hook(server: &TestApp, org_path: &str, key: &str, integration: &str, body: Value) -> String {
+    let path = format!("{org_path}/integrations/{integration}/hooks");
+    let (status, created) = send(server, reqwest::Method::POST, &path, Some(key), Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    created["data"]["id"].as_str().unwrap().to_string()
+}

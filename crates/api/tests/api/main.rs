@@ -4,6 +4,8 @@
 mod access;
 mod app;
 mod client;
+mod edge;
+mod hooks;
 mod multinode;
 mod resources;
 mod scheduler;
