@@ -11,6 +11,8 @@
 //! // `url` is FLOWSTATE_TEST_DATABASE_URL with `search_path` set to a fresh schema.
 //! ```
 
+pub mod http;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 

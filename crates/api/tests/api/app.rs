@@ -71,8 +71,7 @@ pub async fn call(app: &TestApp, path: &str, key: Option<&str>) -> (u16, Value) 
     send(app, reqwest::Method::GET, path, key, None).await
 }
 
-/// `method path` (a whole path) with `key` and a JSON body: the status and the answer (a
-/// body that is not JSON comes back as a string).
+/// `method path` (a whole path) with `key` and a JSON body: the status and the answer.
 pub async fn send(
     app: &TestApp,
     method: reqwest::Method,
@@ -80,25 +79,10 @@ pub async fn send(
     key: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = app.client.request(method, format!("{}{path}", app.base));
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    if let Some(body) = body {
-        request = request.header("content-type", "application/json").body(body.to_string());
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.text().await.unwrap();
-    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+    flowstate_test_support::http::send(&app.base, method, path, key, body).await
 }
 
-/// The one error shape, with `code`.
-pub fn assert_error(body: &Value, code: &str) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    assert!(body["error"]["errorId"].as_str().is_some_and(|id| id.starts_with("err_")), "{body}");
-}
+pub use flowstate_test_support::http::assert_error;
 
 /// Creates an integration under `org_path` (`/api/v1/org/{orgId}`); its id.
 pub async fn create_integration(server: &TestApp, org_path: &str, key: &str, body: Value) -> String {

@@ -74,17 +74,7 @@ pub(crate) async fn send(
     key: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, format!("{}{path}", server.base));
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    if let Some(body) = body {
-        request = request.header("content-type", "application/json").body(body.to_string());
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.text().await.unwrap();
-    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+    flowstate_test_support::http::send(&server.base, method, path, key, body).await
 }
 
 /// Creates an integration under `org_path` (`/api/v1/org/{orgId}`); its id.
@@ -103,11 +93,7 @@ pub(crate) async fn create_hook(server: &Server, org_path: &str, key: &str, inte
     created["data"]["id"].as_str().unwrap().to_string()
 }
 
-pub(crate) fn assert_error(body: &Value, code: &str) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    assert!(body["error"]["errorId"].as_str().is_some_and(|id| id.starts_with("err_")), "{body}");
-}
+pub(crate) use flowstate_test_support::http::assert_error;
 
 const HR_KEY: &str = "hr-secret-key-7f3a";
 
