@@ -5,7 +5,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The error codes of the public API, each with its HTTP status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +25,21 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in a stable order (the document lists them).
+    pub const ALL: [ErrorCode; 11] = [
+        ErrorCode::ValidationError,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::RateLimited,
+        ErrorCode::InternalError,
+        ErrorCode::Unavailable,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UriTooLong,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::ValidationError => "VALIDATION_ERROR",
@@ -126,10 +141,14 @@ impl IntoResponse for ApiError {
         } else {
             self.message
         };
-        let mut error = json!({ "code": self.code.as_str(), "message": message, "errorId": error_id });
-        if let Some(details) = self.details {
-            error["details"] = details;
-        }
-        (self.code.status(), Json(json!({ "error": error }))).into_response()
+        let body = crate::contract::envelope::ErrorBody {
+            error: crate::contract::envelope::ErrorDetail {
+                code: self.code.as_str(),
+                message,
+                details: self.details,
+                error_id,
+            },
+        };
+        (self.code.status(), Json(body)).into_response()
     }
 }

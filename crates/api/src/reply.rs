@@ -18,10 +18,9 @@ pub(crate) fn created(data: impl Serialize) -> (StatusCode, Json<Value>) {
 
 /// One page (1-based) of `total` rows.
 pub(crate) fn page(data: impl Serialize, page: usize, limit: usize, total: usize) -> Json<Value> {
-    Json(json!({
-        "data": data,
-        "meta": { "page": page, "limit": limit, "total": total, "hasNextPage": page.saturating_mul(limit) < total },
-    }))
+    let meta =
+        crate::contract::envelope::ListMeta { page, limit, total, has_next_page: page.saturating_mul(limit) < total };
+    Json(json!({ "data": data, "meta": meta }))
 }
 
 /// Every row on one page (for lists that stay short).
