@@ -20,26 +20,74 @@ use axum::{
 use flowstate_store::keys::Scope;
 use flowstate_sync::{EntityType, NestedKind};
 
+use serde_json::{Value, json};
+
 use crate::{
     AppState,
     auth::{Org, authenticate, require_scope},
-    forecast, integrations, reference,
+    contract::{self, list, reference, resources as typed, single},
+    forecast, integrations,
+    list::{MAX_LIMIT, MAX_PAGE},
+    reference as refs_module,
     resources::{self, RESOURCES},
 };
+
+/// A month as the forecast takes it: `YYYY-MM`.
+pub(crate) const MONTH_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])$";
 
 /// The prefix of every organisation's operations.
 pub(crate) const ORG: &str = "/api/v1/org/{orgId}";
 
 /// One operation.
 pub(crate) struct Operation {
-    /// Routed through `handler` (made by [`operation`] from it); read again by the test
-    /// that holds the document to this table.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Routed through `handler` (made by [`operation`] from it); the document reads it too.
     pub method: Method,
     /// As the document spells it: `/api/v1/org/{orgId}/hooks/{hookId}`.
     pub path: String,
     pub scope: Scope,
+    pub doc: Doc,
     handler: MethodRouter<AppState>,
+}
+
+/// What the document says of an operation besides its method, path and scope.
+pub(crate) struct Doc {
+    pub summary: String,
+    /// The request body's schema.
+    pub body: Option<Value>,
+    /// The success status, and the answer's schema (`None`: no body, as 204).
+    pub success: (u16, Option<Value>),
+    /// Query parameters, as the document writes them.
+    pub query: Vec<Value>,
+    /// Error statuses it can answer with besides 401 and 403 (every operation's) and 400 and
+    /// 413 (every one reading a body or a query).
+    pub errors: &'static [u16],
+}
+
+impl Operation {
+    fn says(mut self, summary: impl Into<String>) -> Operation {
+        self.doc.summary = summary.into();
+        self
+    }
+
+    fn takes(mut self, schema: Value) -> Operation {
+        self.doc.body = Some(schema);
+        self
+    }
+
+    fn answers(mut self, status: u16, schema: Value) -> Operation {
+        self.doc.success = (status, Some(schema));
+        self
+    }
+
+    fn query(mut self, parameters: Vec<Value>) -> Operation {
+        self.doc.query = parameters;
+        self
+    }
+
+    fn fails(mut self, errors: &'static [u16]) -> Operation {
+        self.doc.errors = errors;
+        self
+    }
 }
 
 fn operation<H, T>(method: Method, path: &str, scope: Scope, handler: H) -> Operation
@@ -48,109 +96,230 @@ where
     T: 'static,
 {
     let filter = MethodFilter::try_from(method.clone()).expect("a method axum routes");
-    Operation { method, path: format!("{ORG}{path}"), scope, handler: on(filter, handler) }
+    // A deletion answers 204 with nothing; the rest say what they answer (`answers`).
+    let success = if method == Method::DELETE { (204, None) } else { (200, None) };
+    let doc = Doc { summary: String::new(), body: None, success, query: Vec::new(), errors: &[404, 409] };
+    Operation { method, path: format!("{ORG}{path}"), scope, doc, handler: on(filter, handler) }
+}
+
+/// `page` and `limit`, as every paged list takes them.
+fn paging() -> Vec<Value> {
+    vec![
+        json!({ "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1 } }),
+        json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50 } }),
+    ]
 }
 
 /// The table.
 pub(crate) fn operations() -> Vec<Operation> {
+    use Method as M;
+    use contract::{hooks as h, integrations as n, reference as r};
     use integrations as i;
-    use reference as r;
+    use refs_module as refs;
     let mut table = vec![
-        operation(Method::GET, "/integrations", Scope::IntegrationsRead, i::list_integrations),
-        operation(Method::POST, "/integrations", Scope::IntegrationsWrite, i::create_integration),
-        operation(Method::GET, "/integrations/{integrationId}", Scope::IntegrationsRead, i::get_integration),
-        operation(Method::PATCH, "/integrations/{integrationId}", Scope::IntegrationsWrite, i::update_integration),
-        operation(Method::DELETE, "/integrations/{integrationId}", Scope::IntegrationsWrite, i::delete_integration),
-        operation(Method::GET, "/integrations/{integrationId}/secrets", Scope::IntegrationsRead, i::list_secrets),
-        operation(Method::PUT, "/integrations/{integrationId}/secrets/{name}", Scope::IntegrationsWrite, i::put_secret),
-        operation(
-            Method::DELETE,
-            "/integrations/{integrationId}/secrets/{name}",
-            Scope::IntegrationsWrite,
-            i::delete_secret,
-        ),
-        operation(Method::GET, "/integrations/{integrationId}/hooks", Scope::IntegrationsRead, i::list_hooks),
-        operation(Method::POST, "/integrations/{integrationId}/hooks", Scope::IntegrationsWrite, i::create_hook),
-        operation(Method::GET, "/hooks/{hookId}", Scope::IntegrationsRead, i::get_hook),
-        operation(Method::PATCH, "/hooks/{hookId}", Scope::IntegrationsWrite, i::update_hook),
-        operation(Method::DELETE, "/hooks/{hookId}", Scope::IntegrationsWrite, i::delete_hook),
-        operation(Method::POST, "/hooks/{hookId}/run", Scope::IntegrationsWrite, i::run_hook),
-        operation(Method::GET, "/hooks/{hookId}/executions", Scope::ExecutionsRead, i::list_executions),
-        operation(Method::GET, "/executions/{executionId}", Scope::ExecutionsRead, i::get_execution),
-        operation(Method::GET, "/job-roles", Scope::JobRolesRead, r::list_job_roles),
-        operation(Method::POST, "/job-roles", Scope::JobRolesWrite, r::create_job_role),
-        operation(Method::GET, "/custom-attribute-definitions", Scope::CustomAttributesRead, r::list_definitions),
-        operation(Method::POST, "/custom-attribute-definitions", Scope::CustomAttributesWrite, r::create_definition),
-        operation(Method::GET, "/exchange-rates", Scope::ExchangeRatesRead, r::list_exchange_rates),
-        operation(Method::POST, "/exchange-rates", Scope::ExchangeRatesWrite, r::put_exchange_rate),
-        operation(Method::DELETE, "/exchange-rates/{rateId}", Scope::ExchangeRatesWrite, r::delete_exchange_rate),
-        operation(Method::GET, "/work-types", Scope::WorkTypesRead, r::list_work_types),
-        operation(Method::POST, "/work-types", Scope::WorkTypesWrite, r::create_work_type),
-        operation(Method::PATCH, "/work-types/{workTypeId}", Scope::WorkTypesWrite, r::update_work_type),
-        operation(Method::DELETE, "/work-types/{workTypeId}", Scope::WorkTypesWrite, r::delete_work_type),
-        operation(Method::GET, "/forecast", Scope::ForecastRead, forecast::forecast),
+        operation(M::GET, "/integrations", Scope::IntegrationsRead, i::list_integrations)
+            .says("List integrations")
+            .answers(200, list(reference::<n::Integration>())),
+        operation(M::POST, "/integrations", Scope::IntegrationsWrite, i::create_integration)
+            .says("Create an integration")
+            .takes(reference::<n::NewIntegration>())
+            .answers(201, single(reference::<n::Integration>())),
+        operation(M::GET, "/integrations/{integrationId}", Scope::IntegrationsRead, i::get_integration)
+            .says("Get an integration")
+            .answers(200, single(reference::<n::Integration>())),
+        operation(M::PATCH, "/integrations/{integrationId}", Scope::IntegrationsWrite, i::update_integration)
+            .says("Rename or re-describe an integration (sourceSystem is fixed)")
+            .takes(reference::<n::IntegrationChange>())
+            .answers(200, single(reference::<n::Integration>())),
+        operation(M::DELETE, "/integrations/{integrationId}", Scope::IntegrationsWrite, i::delete_integration)
+            .says("Delete an integration with its hooks, secrets and executions (409 while a hook runs; synced records stay)"),
+        operation(M::GET, "/integrations/{integrationId}/secrets", Scope::IntegrationsRead, i::list_secrets)
+            .says("List secret names and updatedAt (never values)")
+            .answers(200, list(reference::<n::SecretInfo>())),
+        operation(M::PUT, "/integrations/{integrationId}/secrets/{name}", Scope::IntegrationsWrite, i::put_secret)
+            .says("Set or replace a secret (encrypted at rest)")
+            .takes(reference::<n::SecretValue>())
+            .answers(200, single(reference::<n::SecretInfo>())),
+        operation(M::DELETE, "/integrations/{integrationId}/secrets/{name}", Scope::IntegrationsWrite, i::delete_secret)
+            .says("Delete a secret"),
+        operation(M::GET, "/integrations/{integrationId}/hooks", Scope::IntegrationsRead, i::list_hooks)
+            .says("List the integration's hooks")
+            .answers(200, list(reference::<h::Hook>())),
+        operation(M::POST, "/integrations/{integrationId}/hooks", Scope::IntegrationsWrite, i::create_hook)
+            .says("Create a hook (its code must compile: a 400 gives the line and column)")
+            .takes(reference::<h::NewHook>())
+            .answers(201, single(reference::<h::Hook>())),
+        operation(M::GET, "/hooks/{hookId}", Scope::IntegrationsRead, i::get_hook)
+            .says("Get a hook")
+            .answers(200, single(reference::<h::Hook>())),
+        operation(M::PATCH, "/hooks/{hookId}", Scope::IntegrationsWrite, i::update_hook)
+            .says("Change a hook: fields given change, the rest stay; null clears schedule, preferredHour or eventTypes; type and entityType are fixed")
+            .takes(reference::<h::HookChange>())
+            .answers(200, single(reference::<h::Hook>())),
+        operation(M::DELETE, "/hooks/{hookId}", Scope::IntegrationsWrite, i::delete_hook)
+            .says("Delete a hook and its executions (409 while it runs)"),
+        operation(M::POST, "/hooks/{hookId}/run", Scope::IntegrationsWrite, i::run_hook)
+            .says("Run a PULL hook now: queues an execution, which a free worker of any server starts (one execution of a hook at a time: 409 while one is queued or runs; 429 past the hourly limit)")
+            .answers(202, single(reference::<h::Execution>()))
+            .fails(&[404, 409, 429]),
+        operation(M::GET, "/hooks/{hookId}/executions", Scope::ExecutionsRead, i::list_executions)
+            .says("List the hook's executions, newest first, a page at a time")
+            .query(paging())
+            .answers(200, list(reference::<h::Execution>())),
+        operation(M::GET, "/executions/{executionId}", Scope::ExecutionsRead, i::get_execution)
+            .says("Get an execution (pages with counts and errors, logs, HTTP requests, error, warnings); visible while running")
+            .answers(200, single(reference::<h::Execution>())),
+        operation(M::GET, "/job-roles", Scope::JobRolesRead, refs::list_job_roles)
+            .says("List job roles (by title)")
+            .answers(200, list(reference::<r::JobRole>())),
+        operation(M::POST, "/job-roles", Scope::JobRolesWrite, refs::create_job_role)
+            .says("Create a job role (409 when its externalId, or without one its title, is taken)")
+            .takes(reference::<r::NewJobRole>())
+            .answers(201, single(reference::<r::JobRole>())),
+        operation(M::GET, "/custom-attribute-definitions", Scope::CustomAttributesRead, refs::list_definitions)
+            .says("List custom attribute definitions")
+            .answers(200, list(reference::<r::AttributeDefinition>())),
+        operation(M::POST, "/custom-attribute-definitions", Scope::CustomAttributesWrite, refs::create_definition)
+            .says("Define a custom attribute (attributeKey is generated from the name when omitted, and fixed; 409 when the name or key is taken)")
+            .takes(reference::<r::NewAttributeDefinition>())
+            .answers(201, single(reference::<r::AttributeDefinition>())),
+        operation(M::GET, "/exchange-rates", Scope::ExchangeRatesRead, refs::list_exchange_rates)
+            .says("List exchange rates (by pair, then date)")
+            .answers(200, list(reference::<r::ExchangeRate>())),
+        operation(M::POST, "/exchange-rates", Scope::ExchangeRatesWrite, refs::put_exchange_rate)
+            .says("Set a currency pair's rate from a date on (replaces the rate of the same pair and date; the two currencies differ)")
+            .takes(reference::<r::NewExchangeRate>())
+            .answers(201, single(reference::<r::ExchangeRate>())),
+        operation(M::DELETE, "/exchange-rates/{rateId}", Scope::ExchangeRatesWrite, refs::delete_exchange_rate)
+            .says("Delete an exchange rate"),
+        operation(M::GET, "/work-types", Scope::WorkTypesRead, refs::list_work_types)
+            .says("List work types (by name)")
+            .answers(200, list(reference::<r::WorkType>())),
+        operation(M::POST, "/work-types", Scope::WorkTypesWrite, refs::create_work_type)
+            .says("Create a work type (409 when its name or externalId is taken)")
+            .takes(reference::<r::NewWorkType>())
+            .answers(201, single(reference::<r::WorkType>())),
+        operation(M::PATCH, "/work-types/{workTypeId}", Scope::WorkTypesWrite, refs::update_work_type)
+            .says("Change a work type: the fields given (externalId null clears it)")
+            .takes(reference::<r::WorkTypeChange>())
+            .answers(200, single(reference::<r::WorkType>())),
+        operation(M::DELETE, "/work-types/{workTypeId}", Scope::WorkTypesWrite, refs::delete_work_type)
+            .says("Delete a work type (employees and vacancies naming it cost without overhead from then on)"),
+        operation(M::GET, "/forecast", Scope::ForecastRead, forecast::forecast)
+            .says("The team cost forecast (forecast.md): per month in the reporting currency, the cost of each team (parents first; a team's total includes its descendants') or project, and of Unallocated; amounts are decimal strings with two decimals. At most 60 months; `to` not before `from`; `teamId` with groupBy team only (each a 400 naming the parameter); an unknown team is a 404")
+            .query(vec![
+                json!({ "name": "from", "in": "query", "required": true, "schema": { "type": "string", "pattern": MONTH_PATTERN }, "description": "First month, YYYY-MM" }),
+                json!({ "name": "to", "in": "query", "required": true, "schema": { "type": "string", "pattern": MONTH_PATTERN }, "description": "Last month, YYYY-MM; at most 60 months from `from`" }),
+                json!({ "name": "groupBy", "in": "query", "schema": { "type": "string", "enum": ["team", "project"], "default": "team" } }),
+                json!({ "name": "teamId", "in": "query", "schema": { "type": "string" }, "description": "A team's id or externalId: that team and its descendants only (groupBy team)" }),
+                json!({ "name": "lines", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "Each group's lines, one per resource" }),
+            ])
+            .answers(200, single(reference::<contract::forecast::Forecast>())),
         // Also needs `employees:write` or `contractors:write`, by the body: checked in the handler.
-        operation(Method::POST, "/vacancies/{id}/fill", Scope::VacanciesWrite, resources::fill),
+        operation(M::POST, "/vacancies/{id}/fill", Scope::VacanciesWrite, resources::fill)
+            .says("Fill a vacancy: creates the filler, moves the vacancy's allocations to it, links it and sets status `filled`, in one transaction (409 when it is filled already, or the filler's externalId is taken). Also requires `employees:write` or `contractors:write`")
+            .takes(named("VacancyFill"))
+            .answers(201, single(named("Filled"))),
     ];
     for (entity, history, kind) in [
         (EntityType::Employee, "salary-adjustments", NestedKind::SalaryAdjustments),
         (EntityType::Contractor, "rate-adjustments", NestedKind::RateAdjustments),
     ] {
         let path = format!("/{}/{{id}}/{history}", segment(entity));
-        table.push(operation(
-            Method::GET,
-            &path,
-            Scope::AdjustmentsRead,
-            move |state: State<AppState>, org: Org, id: Path<(String, String)>| {
-                r::list_adjustments(kind, entity, state, org, id)
-            },
-        ));
-        table.push(operation(
-            Method::POST,
-            &path,
-            Scope::AdjustmentsWrite,
-            move |state: State<AppState>, org: Org, id: Path<(String, String)>, body: axum::body::Bytes| {
-                r::add_adjustment(kind, entity, state, org, id, body)
-            },
-        ));
+        let row = typed::row_name(kind);
+        table.push(
+            operation(
+                M::GET,
+                &path,
+                Scope::AdjustmentsRead,
+                move |state: State<AppState>, org: Org, id: Path<(String, String)>| {
+                    refs::list_adjustments(kind, entity, state, org, id)
+                },
+            )
+            .says("The adjustment history, oldest first")
+            .answers(200, list(named(row))),
+        );
+        table.push(
+            operation(
+                M::POST,
+                &path,
+                Scope::AdjustmentsWrite,
+                move |state: State<AppState>, org: Org, id: Path<(String, String)>, body: axum::body::Bytes| {
+                    refs::add_adjustment(kind, entity, state, org, id, body)
+                },
+            )
+            .says("Add an adjustment (history is append-only: one made over the API with the same effectiveDate is replaced, none is removed); answers with the person")
+            .takes(named(&format!("New{row}")))
+            .answers(201, single(named(typed::name(entity)))),
+        );
     }
     for (segment, entity) in RESOURCES {
         let (read, write) = scopes(entity);
         let (all, one) = (format!("/{segment}"), format!("/{segment}/{{id}}"));
+        let name = typed::name(entity);
+        let mut listing = paging();
+        listing.extend([
+            json!({ "name": "search", "in": "query", "schema": { "type": "string" }, "description": "Case-insensitive text in any top-level text field" }),
+            json!({ "name": "sortBy", "in": "query", "schema": { "type": "string", "default": "externalId" } }),
+            json!({ "name": "sortDir", "in": "query", "schema": { "type": "string", "enum": ["asc", "desc"], "default": "asc" } }),
+        ]);
+        if entity == EntityType::Vacancy {
+            listing.push(
+                json!({ "name": "excludeFilled", "in": "query", "schema": { "type": "boolean", "default": true } }),
+            );
+        }
+        let external_id = if entity == EntityType::Assignment { " (required for assignments)" } else { "" };
         table.extend([
             operation(
-                Method::GET,
+                M::GET,
                 &all,
                 read,
                 move |state: State<AppState>, org: Org, query: Query<HashMap<String, String>>| {
                     resources::list(entity, state, org, query)
                 },
-            ),
-            operation(Method::POST, &all, write, move |state: State<AppState>, org: Org, body: axum::body::Bytes| {
+            )
+            .says(format!("List {segment}"))
+            .query(listing)
+            .answers(200, list(named(name)))
+            .fails(&[]),
+            operation(M::POST, &all, write, move |state: State<AppState>, org: Org, body: axum::body::Bytes| {
                 resources::create(entity, state, org, body)
-            }),
-            operation(Method::GET, &one, read, move |state: State<AppState>, org: Org, id: Path<(String, String)>| {
+            })
+            .says(format!("Create {entity}: `externalId` is optional{external_id}, unique per organisation (409 when taken); the change event's source is `api`"))
+            .takes(named(&format!("New{name}")))
+            .answers(201, single(named(name)))
+            .fails(&[409]),
+            operation(M::GET, &one, read, move |state: State<AppState>, org: Org, id: Path<(String, String)>| {
                 resources::get_one(entity, state, org, id)
-            }),
+            })
+            .says(format!("Get one {entity} by id or externalId"))
+            .answers(200, single(named(name)))
+            .fails(&[404]),
             operation(
-                Method::PATCH,
+                M::PATCH,
                 &one,
                 write,
                 move |state: State<AppState>, org: Org, id: Path<(String, String)>, body: axum::body::Bytes| {
                     resources::update(entity, state, org, id, body)
                 },
-            ),
-            operation(
-                Method::DELETE,
-                &one,
-                write,
-                move |state: State<AppState>, org: Org, id: Path<(String, String)>| {
-                    resources::delete(entity, state, org, id)
-                },
-            ),
+            )
+            .says(format!("Change {entity}: the fields given change, the rest stay; `externalId` is fixed; the change event's source is `api`"))
+            .takes(named(&format!("{name}Change")))
+            .answers(200, single(named(name)))
+            .fails(&[404]),
+            operation(M::DELETE, &one, write, move |state: State<AppState>, org: Org, id: Path<(String, String)>| {
+                resources::delete(entity, state, org, id)
+            })
+            .says(format!("Delete {entity} (hard delete, as deletedAt in a sync: its allocations and adjustments go, vacancies it filled reopen)"))
+            .fails(&[404]),
         ]);
     }
     table
+}
+
+/// `{ "$ref": "#/components/schemas/{name}" }` for a schema the contract names.
+fn named(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
 fn segment(entity: EntityType) -> &'static str {

@@ -72,6 +72,18 @@ pub(crate) fn reference<T: ToSchema>() -> Value {
     json!({ "$ref": format!("#/components/schemas/{}", T::name()) })
 }
 
+/// `{ "data": schema }`.
+pub(crate) fn single(schema: Value) -> Value {
+    json!({ "type": "object", "required": ["data"], "properties": { "data": schema } })
+}
+
+/// The list envelope of `schema`: `{ data: [..], meta }`.
+pub(crate) fn list(schema: Value) -> Value {
+    json!({ "type": "object", "required": ["data", "meta"], "properties": {
+        "data": { "type": "array", "items": schema },
+        "meta": reference::<envelope::ListMeta>() } })
+}
+
 /// A request body read as `T`: JSON, an object, and every field as `T`'s schema says (the
 /// same schema the document gives). Every problem is reported at once, each naming its
 /// field, as one `VALIDATION_ERROR`; unknown fields are refused by name.
