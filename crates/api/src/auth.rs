@@ -36,8 +36,10 @@ pub(crate) async fn authenticate(State(state): State<AppState>, mut request: Req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(|token| token.trim().to_string());
+        // The scheme's name is case-insensitive (RFC 9110 §11.1).
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string());
     // `/api/v1/org/{org}/…`: the organisation as the path spells it (percent-decoding cannot
     // turn another organisation's id into this key's: ids are letters, digits and `_`).
     let org =
@@ -105,4 +107,21 @@ pub(crate) async fn require_scope(State(scope): State<Scope>, request: Request, 
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
     }
+}
+
+/// Middleware of an operation that needs one more scope, which one depending on its body
+/// (a fill: `employees:write` or `contractors:write`): a key holding none of `scopes` is
+/// refused before the body is read; the handler checks the one the body asks for.
+pub(crate) async fn require_one_of(State(scopes): State<&'static [Scope]>, request: Request, next: Next) -> Response {
+    let held = match request.extensions().get::<Caller>() {
+        Some(Caller(key)) => scopes.iter().any(|scope| key.allows(*scope)),
+        None => false,
+    };
+    if held {
+        return next.run(request).await;
+    }
+    let names: Vec<&str> = scopes.iter().map(|scope| scope.as_str()).collect();
+    ApiError::new(ErrorCode::Forbidden, format!("this API key lacks the scopes {}", names.join(" and ")))
+        .with_details(serde_json::json!({ "requiredScope": names.join(" or ") }))
+        .into_response()
 }

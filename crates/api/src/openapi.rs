@@ -37,7 +37,14 @@ pub(crate) fn document() -> Value {
         }
         let mut documented = json!({
             "summary": summary,
-            "description": format!("Requires the scope `{}`.", operation.scope.as_str()),
+            "description": match operation.one_of {
+                None => format!("Requires the scope `{}`.", operation.scope.as_str()),
+                Some(scopes) => format!(
+                    "Requires the scope `{}`, and one of {} (as the body asks).",
+                    operation.scope.as_str(),
+                    scopes.iter().map(|scope| format!("`{}`", scope.as_str())).collect::<Vec<_>>().join(", ")
+                ),
+            },
             "parameters": parameters,
             "responses": responses,
         });
@@ -95,8 +102,8 @@ fn path_parameters(template: &str) -> Vec<Value> {
 
 /// The errors any operation of an organisation can answer with, stated on each: 400 (a
 /// path, query or body that does not parse or breaks a rule), 401 (no valid key), 403 (a key
-/// of another organisation, or without the scope), and 413 where a body is read (over the
-/// edge's limit).
+/// of another organisation, or without the scope), 414 (a URI over the edge's limit), and 413
+/// where a body is read (over the edge's limit).
 fn every_error_stated(paths: &mut Map<String, Value>) {
     for (path, operations) in paths.iter_mut() {
         if !path.starts_with("/api/v1/org/") {
@@ -105,7 +112,7 @@ fn every_error_stated(paths: &mut Map<String, Value>) {
         for operation in operations.as_object_mut().expect("an object").values_mut() {
             let has_body = operation.get("requestBody").is_some();
             let responses = operation["responses"].as_object_mut().expect("an object");
-            let mut statuses = vec!["400", "401", "403"];
+            let mut statuses = vec!["400", "401", "403", "414"];
             if has_body {
                 statuses.push("413");
             }

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use crate::{
     AppState,
-    auth::{Org, authenticate, require_scope},
+    auth::{Org, authenticate, require_one_of, require_scope},
     contract::{self, list, reference, resources as typed, single},
     forecast, integrations,
     list::{MAX_LIMIT, MAX_PAGE},
@@ -45,6 +45,9 @@ pub(crate) struct Operation {
     /// As the document spells it: `/api/v1/org/{orgId}/hooks/{hookId}`.
     pub path: String,
     pub scope: Scope,
+    /// One of these too, before the body is read (which one, the body says; the handler
+    /// checks it).
+    pub one_of: Option<&'static [Scope]>,
     pub doc: Doc,
     handler: MethodRouter<AppState>,
 }
@@ -88,6 +91,11 @@ impl Operation {
         self.doc.errors = errors;
         self
     }
+
+    fn also_one_of(mut self, scopes: &'static [Scope]) -> Operation {
+        self.one_of = Some(scopes);
+        self
+    }
 }
 
 fn operation<H, T>(method: Method, path: &str, scope: Scope, handler: H) -> Operation
@@ -98,8 +106,15 @@ where
     let filter = MethodFilter::try_from(method.clone()).expect("a method axum routes");
     // A deletion answers 204 with nothing; the rest say what they answer (`answers`).
     let success = if method == Method::DELETE { (204, None) } else { (200, None) };
-    let doc = Doc { summary: String::new(), body: None, success, query: Vec::new(), errors: &[404, 409] };
-    Operation { method, path: format!("{ORG}{path}"), scope, doc, handler: on(filter, handler) }
+    // Something named in the path may not exist, or be taken meanwhile; a create may find its
+    // name taken. Operations that know better say so (`fails`).
+    let errors: &'static [u16] = match (path.contains('{'), method == Method::POST) {
+        (true, _) => &[404, 409],
+        (false, true) => &[409],
+        (false, false) => &[],
+    };
+    let doc = Doc { summary: String::new(), body: None, success, query: Vec::new(), errors };
+    Operation { method, path: format!("{ORG}{path}"), scope, one_of: None, doc, handler: on(filter, handler) }
 }
 
 /// `page` and `limit`, as every paged list takes them.
@@ -215,8 +230,8 @@ pub(crate) fn operations() -> Vec<Operation> {
                 json!({ "name": "lines", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "Each group's lines, one per resource" }),
             ])
             .answers(200, single(reference::<contract::forecast::Forecast>())),
-        // Also needs `employees:write` or `contractors:write`, by the body: checked in the handler.
         operation(M::POST, "/vacancies/{id}/fill", Scope::VacanciesWrite, resources::fill)
+            .also_one_of(&[Scope::EmployeesWrite, Scope::ContractorsWrite])
             .says("Fill a vacancy: creates the filler, moves the vacancy's allocations to it, links it and sets status `filled`, in one transaction (409 when it is filled already, or the filler's externalId is taken). Also requires `employees:write` or `contractors:write`")
             .takes(named("VacancyFill"))
             .answers(201, single(named("Filled"))),
@@ -342,7 +357,12 @@ pub(crate) fn scopes(entity: EntityType) -> (Scope, Scope) {
 /// scope, all behind `authenticate`.
 pub(crate) fn organisation(state: &AppState) -> Router<AppState> {
     let mut paths: BTreeMap<String, MethodRouter<AppState>> = BTreeMap::new();
-    for Operation { path, scope, handler, .. } in operations() {
+    for Operation { path, scope, one_of, handler, .. } in operations() {
+        let handler = match one_of {
+            Some(scopes) => handler.route_layer(axum::middleware::from_fn_with_state(scopes, require_one_of)),
+            None => handler,
+        };
+        // The last layer runs first: the operation's own scope before any other.
         let handler = handler.route_layer(axum::middleware::from_fn_with_state(scope, require_scope));
         let merged = match paths.remove(&path) {
             Some(methods) => methods.merge(handler),

@@ -248,7 +248,7 @@ pub fn check(kind: FieldKind, value: &Value) -> Result<FieldValue, FieldError> {
         }
         FieldKind::Email => {
             let text = text(value)?;
-            if text.len() > 254 || !is_email(&text) {
+            if text.chars().count() > 254 || !is_email(&text) {
                 return Err(FieldError::NotEmail(text));
             }
             Ok(FieldValue::Text(text))

@@ -56,6 +56,7 @@ fn trigger() -> utoipa::openapi::Object {
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RetryPolicy {
+    #[serde(deserialize_with = "super::whole")]
     #[schema(minimum = 1, maximum = 10, example = 3)]
     pub max_attempts: u32,
 }
@@ -81,6 +82,7 @@ pub(crate) struct NewHook {
     #[schema(schema_with = interval)]
     pub schedule: Option<Interval>,
     /// The hour (0–23, the organisation's time zone) intervals above an hour start from.
+    #[serde(default, deserialize_with = "super::optional_whole")]
     #[schema(nullable = false, minimum = 0, maximum = 23)]
     pub preferred_hour: Option<u8>,
     #[schema(nullable = false, default = true)]
@@ -110,7 +112,7 @@ pub(crate) struct HookChange {
     #[serde(default, deserialize_with = "super::present")]
     #[schema(schema_with = nullable_interval)]
     pub schedule: Option<Option<Interval>>,
-    #[serde(default, deserialize_with = "super::present")]
+    #[serde(default, deserialize_with = "super::present_whole")]
     #[schema(value_type = Option<u8>, minimum = 0, maximum = 23)]
     pub preferred_hour: Option<Option<u8>>,
     #[schema(nullable = false)]

@@ -21,6 +21,16 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
 
+/// Text with no NUL character (U+0000), which no record may carry.
+pub(crate) const NO_NUL: &str = r"^[^\u0000]*$";
+
+/// Text with something besides white space in it, and no NUL character. White space is what
+/// the server's `trim` takes away (Unicode White_Space), spelled out character by character
+/// because `\s` means another set in each regex dialect (ECMA-262's has U+FEFF and not U+0085;
+/// Rust's the other way round), and clients read the pattern in theirs.
+pub(crate) const NOT_BLANK: &str =
+    r"^[^\u0000]*[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000][^\u0000]*$";
+
 /// Every schema the document names, by name (`#/components/schemas/…`): generated once, then
 /// read by every request body check and every copy of the document.
 pub(crate) fn components() -> &'static Map<String, Value> {
@@ -53,7 +63,25 @@ fn generate() -> Map<String, Value> {
     collect::<reference::AttributeDefinition>(&mut schemas);
     collect::<forecast::Forecast>(&mut schemas);
     schemas.extend(resources::schemas());
+    for (_, schema) in &mut schemas {
+        portable(schema);
+    }
     schemas.into_iter().collect()
+}
+
+/// The derives write "not blank" as `pattern = r"\S"`; the document spells it [`NOT_BLANK`],
+/// which every regex dialect reads as the server's `trim` does.
+fn portable(schema: &mut Value) {
+    match schema {
+        Value::Object(object) => {
+            if object.get("pattern").and_then(Value::as_str) == Some(r"\S") {
+                object.insert("pattern".into(), Value::from(NOT_BLANK));
+            }
+            object.values_mut().for_each(portable);
+        }
+        Value::Array(items) => items.iter_mut().for_each(portable),
+        _ => {}
+    }
 }
 
 fn collect<T: ToSchema>(schemas: &mut Vec<(String, Value)>) {
@@ -118,6 +146,34 @@ pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// A whole number as JSON Schema's `integer` takes it: `3`, or `3.0` (serde alone would
+/// refuse the second for an integer type).
+fn whole_number<E: serde::de::Error, T: TryFrom<u64>>(number: f64) -> Result<T, E> {
+    if number.fract() != 0.0 || number < 0.0 {
+        return Err(E::custom(format!("expected a whole number, got {number}")));
+    }
+    T::try_from(number as u64).map_err(|_| E::custom(format!("{number} is out of range")))
+}
+
+/// `deserialize_with` for a whole number (see [`whole_number`]).
+pub(crate) fn whole<'de, D: Deserializer<'de>, T: TryFrom<u64>>(deserializer: D) -> Result<T, D::Error> {
+    whole_number(f64::deserialize(deserializer)?)
+}
+
+/// `deserialize_with` for an optional whole number (with `#[serde(default)]`).
+pub(crate) fn optional_whole<'de, D: Deserializer<'de>, T: TryFrom<u64>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<f64>::deserialize(deserializer)?.map(whole_number).transpose()
+}
+
+/// [`present`] for a whole number: absent `None`, `null` `Some(None)`.
+pub(crate) fn present_whole<'de, D: Deserializer<'de>, T: TryFrom<u64>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    optional_whole(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +197,38 @@ mod tests {
         // The shortest secret the server keeps, as the schema states it.
         let secret = &components["SecretValue"]["properties"]["value"];
         assert_eq!(secret["minLength"], json!(flowstate_runtime::MIN_REDACTED_CHARS), "{secret}");
+    }
+
+    /// "Not blank" means what the server's `trim` means, in the Rust dialect the server checks
+    /// with; the document spells it out so no other dialect reads another set.
+    #[test]
+    fn not_blank_is_what_trim_leaves_something_of() {
+        let pattern = regex::Regex::new(NOT_BLANK).unwrap();
+        for text in ["a", " a ", "\u{85}", "\u{feff}", "\u{3000}", "\u{a0}x", "\t\n\r", "", "\0", "a\0", "\u{200b}"] {
+            let kept = !text.trim().is_empty() && !text.contains('\0');
+            assert_eq!(pattern.is_match(text), kept, "{text:?}");
+        }
+        let document = serde_json::to_string(components()).unwrap();
+        assert!(!document.contains(r#""pattern":"\\S""#), "a bare \\S pattern is left");
+        assert!(!document.contains(r"\\s"), "a \\s class is left");
+    }
+
+    /// `1.0` is a whole number to JSON Schema, so to the server too.
+    #[test]
+    fn whole_numbers_may_be_written_with_a_fraction_of_zero() {
+        let code = "async function run(ctx) { return { records: [] }; }";
+        let push = flowstate_store::kinds::HookType::Push.as_str();
+        let body =
+            |extra: &str| format!(r#"{{"name":"h","type":"{push}","entityType":"employee","code":"{code}"{extra}}}"#);
+        let hook =
+            checked::<hooks::NewHook>(body(r#","preferredHour":2.0,"retryPolicy":{"maxAttempts":3.0}"#).as_bytes())
+                .unwrap();
+        assert_eq!((hook.preferred_hour, hook.retry_policy.map(|policy| policy.max_attempts)), (Some(2), Some(3)));
+        assert!(checked::<hooks::NewHook>(body(r#","preferredHour":2.5"#).as_bytes()).is_err());
+        let change = checked::<hooks::HookChange>(br#"{"preferredHour":null}"#).unwrap();
+        assert_eq!(change.preferred_hour, Some(None));
+        let change = checked::<hooks::HookChange>(br#"{"preferredHour":4.0}"#).unwrap();
+        assert_eq!(change.preferred_hour, Some(Some(4)));
     }
 
     #[test]

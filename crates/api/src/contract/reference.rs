@@ -162,12 +162,7 @@ fn field_type() -> utoipa::openapi::Object {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct NewAttributeDefinition {
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
-        example = "Cost Centre"
-    )]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S", example = "Cost Centre")]
     pub name: String,
     /// Generated from the name when omitted (`Cost Centre` is `cost_centre`); fixed.
     #[schema(nullable = false, pattern = "^[a-z][a-z0-9_]{0,99}$", example = "cost_centre")]

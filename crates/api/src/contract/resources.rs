@@ -14,10 +14,7 @@ use flowstate_sync::{
 };
 use serde_json::{Map, Value, json};
 
-/// Text with no NUL character (U+0000), which no record may carry.
-pub(crate) const NO_NUL: &str = "^[^\\u0000]*$";
-/// Text with something besides white space in it, and no NUL character.
-pub(crate) const NOT_BLANK: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
+use super::{NO_NUL, NOT_BLANK};
 
 /// The component name of an entity's answer (`Employee`); requests are `New…` and `…Change`.
 pub(crate) fn name(entity: EntityType) -> &'static str {
@@ -93,6 +90,9 @@ fn answer_field(kind: FieldKind) -> Value {
 
 /// `schema`, or `null` (a field a request may clear, or an answer may leave empty).
 fn nullable(mut schema: Value) -> Value {
+    if schema.get("$ref").is_some() {
+        return json!({ "anyOf": [schema, { "type": "null" }] });
+    }
     if let Some(any_of) = schema.get_mut("anyOf").and_then(Value::as_array_mut) {
         any_of.push(json!({ "type": "null" }));
         return schema;
@@ -483,5 +483,26 @@ mod tests {
             }
         }
         assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
+    }
+
+    /// A fill's optional salary may be left out or null, as the store's fill takes it.
+    #[test]
+    fn a_fill_may_say_no_salary_with_null() {
+        let mut fill = Map::new();
+        for (key, value) in [
+            ("firstName", json!("Ada")),
+            ("lastName", json!("L")),
+            ("email", json!("ada@example.com")),
+            ("startDate", json!("2026-01-01")),
+        ] {
+            fill.insert(key.into(), value);
+        }
+        assert!(schema_takes("VacancyFill", &fill));
+        fill.insert("salary".into(), Value::Null);
+        assert!(schema_takes("VacancyFill", &fill));
+        fill.insert("salary".into(), json!({ "effectiveDate": "2026-01-01", "salary": 1, "currencyCode": "GBP" }));
+        assert!(schema_takes("VacancyFill", &fill));
+        fill.insert("salary".into(), json!("high"));
+        assert!(!schema_takes("VacancyFill", &fill));
     }
 }

@@ -176,8 +176,12 @@ fn check_string(schema: &Value, text: &str, path: &str, out: &mut Vec<(String, S
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
         && !matches(pattern, text)
     {
-        let message = if pattern == r"\S" {
+        let message = if pattern == super::NOT_BLANK && text.contains('\0') {
+            format!("{field} {}", flowstate_sync::NUL)
+        } else if pattern == super::NOT_BLANK {
             format!("{field} must not be blank")
+        } else if pattern == super::NO_NUL {
+            format!("{field} {}", flowstate_sync::NUL)
         } else {
             format!("{field} must match {pattern}, got {text:?}")
         };
@@ -187,7 +191,7 @@ fn check_string(schema: &Value, text: &str, path: &str, out: &mut Vec<(String, S
         Some("date") if flowstate_sync::parse_date(text).is_none() => {
             out.push((path.to_string(), format!("{field} must be a date as YYYY-MM-DD, got {text:?}")));
         }
-        Some("email") if text.len() > 254 || !flowstate_sync::is_email(text) => {
+        Some("email") if text.chars().count() > 254 || !flowstate_sync::is_email(text) => {
             out.push((path.to_string(), format!("{field} must be an email address, got {text:?}")));
         }
         Some("date-time") if chrono::DateTime::parse_from_rfc3339(text).is_err() => {
@@ -257,7 +261,7 @@ mod tests {
             "g": { "type": "number", "exclusiveMinimum": 0 },
             "c": { "type": "string", "enum": ["x", "y"] },
             "d": { "type": "array", "items": { "type": "string", "format": "date" } },
-            "e": { "type": "string", "pattern": "\\S" },
+            "e": { "type": "string", "pattern": super::super::NOT_BLANK },
         } });
         assert!(
             found(schema.clone(), json!({ "a": "ab", "b": null, "c": "x", "d": ["2026-02-28"], "e": " x" })).is_empty()

@@ -59,3 +59,31 @@ async fn every_documented_operation_is_refused_without_its_key_and_scope() {
     }
     assert!(tried >= 60, "only {tried} operations were tried");
 }
+
+/// A fill needs the filler's write scope too; a key with neither `employees:write` nor
+/// `contractors:write` is refused before its body is read (a body that is not JSON is not
+/// even looked at).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fill_without_a_fillers_scope_is_refused_before_its_body() {
+    use flowstate_store::keys::Scope;
+    let app = TestApp::spawn().await;
+    let vacancies_only = app.store.create_api_key(&app.org_id(), "v", &[Scope::VacanciesWrite]).unwrap().token;
+    let path = format!("/api/v1/org/{}/vacancies/V-1/fill", app.org);
+    let (status, answer) =
+        send(&app, reqwest::Method::POST, &path, Some(&vacancies_only), Some(Value::String("{ not json".into()))).await;
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(answer["error"]["details"]["requiredScope"], "employees:write or contractors:write", "{answer}");
+}
+
+/// `Authorization: bearer …` is the same as `Bearer …` (the scheme is case-insensitive).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_authorization_scheme_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/org/{}/employees", app.base, app.org))
+        .header("authorization", format!("bearer {}", app.key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+}

@@ -234,3 +234,28 @@ async fn reference_data_and_adjustments_over_the_api() {
     assert_eq!(post(a("/employees/EMP-1/rate-adjustments"), json!({})).await.0, 404, "employees have salaries");
     assert_eq!(post(a("/employees/EMP-404/salary-adjustments"), json!({})).await.0, 404);
 }
+
+/// Creates racing for one externalId: one is created, the others are told it is taken (409),
+/// never a 400 that quotes the database.
+#[tokio::test(flavor = "multi_thread")]
+async fn creates_racing_for_one_external_id_get_one_created_and_conflicts() {
+    let server = TestApp::spawn().await;
+    let path = format!("/api/v1/org/{}/teams", server.org);
+    let racers = (0..24).map(|_| {
+        let (path, key, server) = (path.clone(), server.key.clone(), &server);
+        async move {
+            send(server, reqwest::Method::POST, &path, Some(&key), Some(json!({ "externalId": "R-1", "name": "Race" })))
+                .await
+        }
+    });
+    let answers = futures_util::future::join_all(racers).await;
+    let created = answers.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(created, 1, "{answers:?}");
+    for (status, body) in &answers {
+        if *status != 201 {
+            assert_eq!(*status, 409, "{body}");
+            assert_error(body, "CONFLICT");
+            assert!(!body.to_string().contains("UNIQUE"), "{body}");
+        }
+    }
+}

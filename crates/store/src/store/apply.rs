@@ -47,6 +47,10 @@ pub(super) fn apply_records(
 
 /// The slow path: each record loaded, planned and written in its own savepoint; a record
 /// the database refuses is reported with the database's reason.
+/// How a record the database refused (a unique key taken by a change made meanwhile) is
+/// reported in a page's errors.
+pub(super) const REFUSED: &str = "the database refused this record";
+
 pub(super) fn apply_record_by_record(
     db: &mut dyn Db,
     page: &Page<'_>,
@@ -67,7 +71,7 @@ pub(super) fn apply_record_by_record(
                     outcome.errors.push(RecordError {
                         external_id: record.external_id.clone(),
                         field: None,
-                        message: format!("the database refused this record: {message}"),
+                        message: format!("{REFUSED}: {message}"),
                     });
                 }
                 Err(error) => return Err(error),

@@ -87,6 +87,19 @@ impl Store {
                 // Deleted (or never there) by the time the write planned: not a bad field.
                 return Err(StoreError::NotFound(format!("{entity} {entity_id:?}")));
             }
+            if outcome
+                .errors
+                .iter()
+                .any(|error| error.field.is_none() && error.message.starts_with(super::apply::REFUSED))
+            {
+                // A unique key (an externalId, an email) taken by a write that committed
+                // between this one's check and its insert: the conflict it would have been
+                // a moment later, not a bad field (and the database's words stay in the log).
+                tracing::info!(%entity, errors = ?outcome.errors, "an API write lost a race for a unique key");
+                return Err(StoreError::Conflict(format!(
+                    "the {entity} conflicts with a change committed meanwhile (an externalId or email now taken)"
+                )));
+            }
             return Ok(Written::Rejected(outcome.errors));
         }
         if deleting {
