@@ -321,7 +321,7 @@ pub(crate) fn operations() -> Vec<Operation> {
             .says(format!("Change {entity}: the fields given change, the rest stay; `externalId` is fixed; the change event's source is `api`"))
             .takes(named(&format!("{name}Change")))
             .answers(200, single(named(name)))
-            .fails(&[404]),
+            .fails(&[404, 409]),
             operation(M::DELETE, &one, write, move |state: State<AppState>, org: Org, id: Path<(String, String)>| {
                 resources::delete(entity, state, org, id)
             })

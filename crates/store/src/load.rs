@@ -104,6 +104,26 @@ pub(crate) fn load_page(
             wanted.collect(page, &world, parsed);
         }
     }
+    if page.entity == EntityType::Assignment {
+        // A change that names a type but not its id (`targetType: team`, the id kept) needs
+        // the entity of the kept id in the other type too: the stored row's resource and
+        // target, by id, and then every entity of their externalIds.
+        let stored: Vec<(EntityType, String)> = resources
+            .iter()
+            .filter_map(|(_, id)| world.assignment(id))
+            .flat_map(|row| [(row.resource_type, row.resource_id.clone()), (row.target_type, row.target_id.clone())])
+            .collect();
+        for (entity, id) in stored {
+            for row in db.entities(page.org, entity, EntityFilter::Ids(std::slice::from_ref(&id)))? {
+                if let Some(external_id) = &row.external_id {
+                    for other in EntityType::ALL.into_iter().filter(|other| *other != EntityType::Assignment) {
+                        wanted.want(other, external_id);
+                    }
+                }
+                world.load_entity(row);
+            }
+        }
+    }
     for (entity, external_ids) in &wanted.external_ids {
         let external_ids: Vec<String> = external_ids.iter().cloned().collect();
         for row in db.entities(page.org, *entity, EntityFilter::ExternalIds(&external_ids))? {

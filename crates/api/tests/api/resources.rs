@@ -259,3 +259,42 @@ async fn creates_racing_for_one_external_id_get_one_created_and_conflicts() {
         }
     }
 }
+
+/// An assignment changed to the other target type, keeping its target's externalId, moves
+/// to the entity of that externalId in the new type (found by schemathesis: it used to try
+/// to create a second team of that externalId).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_assignment_switched_to_the_other_target_type_keeps_the_external_id() {
+    let server = TestApp::spawn().await;
+    let a = |path: &str| format!("/api/v1/org/{}{path}", server.org);
+    let post = |path: String, body: Value| {
+        let (server, key) = (&server, server.key.clone());
+        async move { send(server, reqwest::Method::POST, &path, Some(&key), Some(body)).await }
+    };
+    for (path, body) in [
+        ("/teams", json!({ "externalId": "X", "name": "Team X" })),
+        ("/projects", json!({ "externalId": "X", "name": "Project X" })),
+        ("/employees", json!({ "externalId": "E", "firstName": "A", "lastName": "L", "email": "a@example.com" })),
+        (
+            "/assignments",
+            json!({ "externalId": "A", "resourceType": "employee", "resourceExternalId": "E", "targetType": "project",
+                "targetExternalId": "X", "fte": 0.5, "startDate": "2026-01-01" }),
+        ),
+    ] {
+        let (status, answer) = post(a(path), body).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let (status, answer) = send(
+        &server,
+        reqwest::Method::PATCH,
+        &a("/assignments/A"),
+        Some(&server.key),
+        Some(json!({ "targetType": "team" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, team) = call(&server, &a("/teams/X"), Some(&server.key)).await;
+    assert_eq!(answer["data"]["targetId"], team["data"]["id"], "{answer}");
+    let (_, teams) = call(&server, &a("/teams"), Some(&server.key)).await;
+    assert_eq!(teams["meta"]["total"], 1, "no second team X: {teams}");
+}
