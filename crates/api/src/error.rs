@@ -104,6 +104,14 @@ impl ApiError {
         ApiError { code, message: message.into(), details: None }
     }
 
+    /// A `VALIDATION_ERROR` about one field (or query parameter): `message` names it, and
+    /// `details` is `[{ field, message }]`.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        let details = serde_json::json!([{ "field": field, "message": message }]);
+        ApiError::new(ErrorCode::ValidationError, message).with_details(details)
+    }
+
     pub fn with_details(mut self, details: Value) -> ApiError {
         self.details = Some(details);
         self

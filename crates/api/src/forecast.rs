@@ -9,22 +9,12 @@ use axum::{
     extract::{Query, State},
 };
 use flowstate_forecast::{Detail, Forecast, GroupBy, MonthRange};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::{
-    AppState,
-    auth::Org,
-    error::{ApiError, ErrorCode},
-    execution::blocking,
-};
+use crate::{AppState, auth::Org, error::ApiError, execution::blocking};
 
 /// The query parameters the forecast takes.
 const PARAMETERS: [&str; 5] = ["from", "to", "groupBy", "teamId", "lines"];
-
-fn invalid(parameter: &str, message: String) -> ApiError {
-    ApiError::new(ErrorCode::ValidationError, message.clone())
-        .with_details(json!([{ "field": parameter, "message": message }]))
-}
 
 pub(crate) async fn forecast(
     State(state): State<AppState>,
@@ -32,29 +22,35 @@ pub(crate) async fn forecast(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<crate::reply::Data<crate::contract::forecast::Forecast>>, ApiError> {
     if let Some(unknown) = params.keys().find(|name| !PARAMETERS.contains(&name.as_str())) {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             unknown,
             format!("unknown query parameter {unknown:?}; the forecast takes {}", PARAMETERS.join(", ")),
         ));
     }
     let required = |name: &'static str| {
-        params.get(name).ok_or_else(|| invalid(name, format!("{name} is required (a month as YYYY-MM)")))
+        params
+            .get(name)
+            .ok_or_else(|| ApiError::invalid_field(name, format!("{name} is required (a month as YYYY-MM)")))
     };
     let range = MonthRange::parse(required("from")?, required("to")?)
-        .map_err(|error| invalid(error.parameter, error.message))?;
+        .map_err(|error| ApiError::invalid_field(error.parameter, error.message))?;
     let group_by = match params.get("groupBy").map(String::as_str) {
         None | Some("team") => GroupBy::Team,
         Some("project") => GroupBy::Project,
-        Some(other) => return Err(invalid("groupBy", format!("groupBy must be team or project, got {other:?}"))),
+        Some(other) => {
+            return Err(ApiError::invalid_field("groupBy", format!("groupBy must be team or project, got {other:?}")));
+        }
     };
     let with_lines = match params.get("lines").map(String::as_str) {
         None | Some("false") => false,
         Some("true") => true,
-        Some(other) => return Err(invalid("lines", format!("lines must be true or false, got {other:?}"))),
+        Some(other) => {
+            return Err(ApiError::invalid_field("lines", format!("lines must be true or false, got {other:?}")));
+        }
     };
     let team = params.get("teamId").cloned();
     if team.is_some() && group_by == GroupBy::Project {
-        return Err(invalid("teamId", "teamId narrows a forecast grouped by team".into()));
+        return Err(ApiError::invalid_field("teamId", "teamId narrows a forecast grouped by team"));
     }
     let detail = if with_lines { Detail::Lines } else { Detail::Totals };
     let forecast =

@@ -32,7 +32,12 @@ pub(crate) fn document() -> Value {
             success["content"] = json!({ "application/json": { "schema": schema } });
         }
         responses.insert(status.to_string(), success);
-        for error in errors {
+        // Besides its own errors, what any operation of an organisation can answer with: 400
+        // (a path, query or body that does not parse or breaks a rule), 401 (no valid key),
+        // 403 (a key of another organisation, or without the scope), 414 (a URI over the
+        // edge's limit), and 413 where it reads a body (over the edge's limit).
+        let body_limit: &[u16] = if body.is_some() { &[413] } else { &[] };
+        for error in errors.iter().chain(&[400, 401, 403, 414]).chain(body_limit) {
             responses.insert(error.to_string(), error_response());
         }
         let mut documented = json!({
@@ -65,7 +70,6 @@ pub(crate) fn document() -> Value {
             "schemas": {},
         },
     });
-    every_error_stated(document["paths"].as_object_mut().expect("an object"));
     let schemas = document["components"]["schemas"].as_object_mut().expect("an object");
     for (name, schema) in contract::components() {
         assert!(schemas.insert(name.clone(), schema.clone()).is_none(), "schema {name} is named twice");
@@ -98,29 +102,6 @@ fn path_parameters(template: &str) -> Vec<Value> {
             json!({ "name": name, "in": "path", "required": true, "schema": schema, "description": description })
         })
         .collect()
-}
-
-/// The errors any operation of an organisation can answer with, stated on each: 400 (a
-/// path, query or body that does not parse or breaks a rule), 401 (no valid key), 403 (a key
-/// of another organisation, or without the scope), 414 (a URI over the edge's limit), and 413
-/// where a body is read (over the edge's limit).
-fn every_error_stated(paths: &mut Map<String, Value>) {
-    for (path, operations) in paths.iter_mut() {
-        if !path.starts_with("/api/v1/org/") {
-            continue;
-        }
-        for operation in operations.as_object_mut().expect("an object").values_mut() {
-            let has_body = operation.get("requestBody").is_some();
-            let responses = operation["responses"].as_object_mut().expect("an object");
-            let mut statuses = vec!["400", "401", "403", "414"];
-            if has_body {
-                statuses.push("413");
-            }
-            for status in statuses {
-                responses.entry(status).or_insert_with(error_response);
-            }
-        }
-    }
 }
 
 fn error_response() -> Value {

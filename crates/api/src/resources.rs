@@ -22,16 +22,6 @@ use crate::{
     list::ListQuery,
 };
 
-/// The resources served, by path segment.
-pub(crate) const RESOURCES: [(&str, EntityType); 6] = [
-    ("employees", EntityType::Employee),
-    ("contractors", EntityType::Contractor),
-    ("vacancies", EntityType::Vacancy),
-    ("teams", EntityType::Team),
-    ("projects", EntityType::Project),
-    ("assignments", EntityType::Assignment),
-];
-
 pub(crate) async fn list(
     entity: EntityType,
     State(state): State<AppState>,
@@ -124,7 +114,7 @@ pub(crate) async fn create(
         None | Some(Value::Null) => None,
         Some(value) => match flowstate_sync::check(flowstate_sync::schema::FieldKind::Id, &value) {
             Ok(external_id) => external_id.as_text().map(str::to_string),
-            Err(error) => return Err(field_error("externalId", format!("externalId {error}"))),
+            Err(error) => return Err(ApiError::invalid_field("externalId", format!("externalId {error}"))),
         },
     };
     let write = EntityWrite::Create { external_id, data };
@@ -143,7 +133,7 @@ pub(crate) async fn update(
     let data = crate::body::object(&body)?;
     refuse_deleted_at(entity, &data)?;
     if data.contains_key("externalId") {
-        return Err(field_error("externalId", "externalId is set on creation and fixed after".into()));
+        return Err(ApiError::invalid_field("externalId", "externalId is set on creation and fixed after"));
     }
     let id = resolve(&state, &org, entity, &id).await?;
     let write = EntityWrite::Update { id, data };
@@ -151,17 +141,11 @@ pub(crate) async fn update(
     Ok(Json(json!({ "data": entity })))
 }
 
-/// A `VALIDATION_ERROR` about one field.
-fn field_error(field: &str, message: String) -> ApiError {
-    ApiError::new(ErrorCode::ValidationError, message.clone())
-        .with_details(json!([{ "field": field, "message": message }]))
-}
-
 /// `deletedAt` is how a sync deletes; over REST, `DELETE` does (so a create or a change
 /// never answers with nothing).
 fn refuse_deleted_at(entity: EntityType, data: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
     if data.contains_key("deletedAt") {
-        return Err(field_error(
+        return Err(ApiError::invalid_field(
             "deletedAt",
             format!("deletedAt is not a field of a REST write: DELETE the {entity} to delete it"),
         ));
@@ -199,8 +183,7 @@ pub(crate) async fn fill(
         Some(Value::String(kind)) if kind == "contractor" => EntityType::Contractor,
         Some(other) => {
             let message = format!("fillerType must be \"employee\" or \"contractor\", got {other}");
-            return Err(ApiError::new(ErrorCode::ValidationError, message.clone())
-                .with_details(json!([{ "field": "fillerType", "message": message }])));
+            return Err(ApiError::invalid_field("fillerType", message));
         }
     };
     require(&caller, if filler == EntityType::Employee { Scope::EmployeesWrite } else { Scope::ContractorsWrite })?;

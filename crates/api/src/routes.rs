@@ -28,8 +28,7 @@ use crate::{
     contract::{self, list, reference, resources as typed, single},
     forecast, integrations,
     list::{MAX_LIMIT, MAX_PAGE},
-    reference as refs_module,
-    resources::{self, RESOURCES},
+    reference as refs_module, resources,
 };
 
 /// A month as the forecast takes it: `YYYY-MM`.
@@ -268,8 +267,7 @@ pub(crate) fn operations() -> Vec<Operation> {
             .answers(201, single(named(typed::name(entity)))),
         );
     }
-    for (segment, entity) in RESOURCES {
-        let (read, write) = scopes(entity);
+    for (segment, entity, read, write) in RESOURCES {
         let (all, one) = (format!("/{segment}"), format!("/{segment}/{{id}}"));
         let name = typed::name(entity);
         let mut listing = paging();
@@ -337,20 +335,18 @@ fn named(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-fn segment(entity: EntityType) -> &'static str {
-    RESOURCES.iter().find(|(_, listed)| *listed == entity).expect("a resource").0
-}
+/// The workforce resources served: path segment, entity, and the scopes to read and write.
+const RESOURCES: [(&str, EntityType, Scope, Scope); 6] = [
+    ("employees", EntityType::Employee, Scope::EmployeesRead, Scope::EmployeesWrite),
+    ("contractors", EntityType::Contractor, Scope::ContractorsRead, Scope::ContractorsWrite),
+    ("vacancies", EntityType::Vacancy, Scope::VacanciesRead, Scope::VacanciesWrite),
+    ("teams", EntityType::Team, Scope::TeamsRead, Scope::TeamsWrite),
+    ("projects", EntityType::Project, Scope::ProjectsRead, Scope::ProjectsWrite),
+    ("assignments", EntityType::Assignment, Scope::AssignmentsRead, Scope::AssignmentsWrite),
+];
 
-/// A resource's read and write scopes (`employees:read`, `employees:write`).
-pub(crate) fn scopes(entity: EntityType) -> (Scope, Scope) {
-    match entity {
-        EntityType::Employee => (Scope::EmployeesRead, Scope::EmployeesWrite),
-        EntityType::Contractor => (Scope::ContractorsRead, Scope::ContractorsWrite),
-        EntityType::Vacancy => (Scope::VacanciesRead, Scope::VacanciesWrite),
-        EntityType::Team => (Scope::TeamsRead, Scope::TeamsWrite),
-        EntityType::Project => (Scope::ProjectsRead, Scope::ProjectsWrite),
-        EntityType::Assignment => (Scope::AssignmentsRead, Scope::AssignmentsWrite),
-    }
+fn segment(entity: EntityType) -> &'static str {
+    RESOURCES.iter().find(|(_, listed, ..)| *listed == entity).expect("a resource").0
 }
 
 /// The organisation's operations as one router: each path's methods together, each with its

@@ -104,24 +104,17 @@ pub(crate) fn load_page(
             wanted.collect(page, &world, parsed);
         }
     }
-    if page.entity == EntityType::Assignment {
-        // A change that names a type but not its id (`targetType: team`, the id kept) needs
-        // the entity of the kept id in the other type too: the stored row's resource and
-        // target, by id, and then every entity of their externalIds.
-        let stored: Vec<(EntityType, String)> = resources
-            .iter()
-            .filter_map(|(_, id)| world.assignment(id))
-            .flat_map(|row| [(row.resource_type, row.resource_id.clone()), (row.target_type, row.target_id.clone())])
-            .collect();
-        for (entity, id) in stored {
-            for row in db.entities(page.org, entity, EntityFilter::Ids(std::slice::from_ref(&id)))? {
-                if let Some(external_id) = &row.external_id {
-                    for other in EntityType::ALL.into_iter().filter(|other| *other != EntityType::Assignment) {
-                        wanted.want(other, external_id);
-                    }
+    // An assignment changed without naming a side's externalId keeps it, maybe in another
+    // type (`targetType: team`): the entity of that externalId in every type is wanted.
+    for (entity, ids) in std::mem::take(&mut wanted.kept_sides) {
+        let ids: Vec<String> = ids.into_iter().collect();
+        for row in db.entities(page.org, entity, EntityFilter::Ids(&ids))? {
+            if let Some(external_id) = &row.external_id {
+                for other in EntityType::ALL.into_iter().filter(|other| *other != EntityType::Assignment) {
+                    wanted.want(other, external_id);
                 }
-                world.load_entity(row);
             }
+            world.load_entity(row);
         }
     }
     for (entity, external_ids) in &wanted.external_ids {
@@ -271,6 +264,9 @@ struct Wanted {
     work_types: bool,
     /// Ids of the entities the page deletes.
     deleted: BTreeSet<String>,
+    /// Assignments changed without naming a side's externalId: that side's stored entity,
+    /// by type and id.
+    kept_sides: HashMap<EntityType, BTreeSet<String>>,
 }
 
 impl Wanted {
@@ -322,6 +318,17 @@ impl Wanted {
                     for entity in types {
                         self.want(entity, &id);
                     }
+                } else if let Some(stored) = find_existing(world, page, &parsed.external_id)
+                    .and_then(|existing| world.assignment(&existing.entity_id))
+                {
+                    // The id is kept from the stored row (its type may change): that side's
+                    // entity, to learn its externalId.
+                    let side = if id_field == "resourceExternalId" {
+                        (stored.resource_type, stored.resource_id.clone())
+                    } else {
+                        (stored.target_type, stored.target_id.clone())
+                    };
+                    self.kept_sides.entry(side.0).or_default().insert(side.1);
                 }
             }
         }

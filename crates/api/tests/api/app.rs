@@ -11,7 +11,6 @@ pub struct TestApp {
     pub key: String,
     /// The store the server serves, for what the API cannot do (another organisation, keys).
     pub store: std::sync::Arc<Store>,
-    client: reqwest::Client,
     _directory: tempfile::TempDir,
 }
 
@@ -30,14 +29,7 @@ impl TestApp {
             metrics: Default::default(),
         };
         tokio::spawn(flowstate_api::serve(listener, state, std::future::pending()));
-        TestApp {
-            base,
-            org: org.as_str().to_string(),
-            key,
-            store,
-            client: reqwest::Client::new(),
-            _directory: directory,
-        }
+        TestApp { base, org: org.as_str().to_string(), key, store, _directory: directory }
     }
 
     pub fn org_id(&self) -> OrgId {
@@ -45,24 +37,17 @@ impl TestApp {
     }
 
     /// `method` on the organisation's `path` (`/employees`), with the admin key and a JSON
-    /// body: the status and the answer (`null` when there is none).
+    /// body: the status and the answer.
     pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("{}/api/v1/org/{}{path}", self.base, self.org);
-        let mut request = self.client.request(method, url).bearer_auth(&self.key);
-        if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body.to_string());
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        let answer = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
-        (status, answer)
+        let path = format!("/api/v1/org/{}{path}", self.org);
+        send(self, method, &path, Some(&self.key), body).await
     }
 
     /// The OpenAPI document the server serves.
     pub async fn document(&self) -> Value {
-        let response = self.client.get(format!("{}/api/v1/openapi.json", self.base)).send().await.unwrap();
-        serde_json::from_str(&response.text().await.unwrap()).unwrap()
+        let (status, document) = call(self, "/api/v1/openapi.json", None).await;
+        assert_eq!(status, 200, "{document}");
+        document
     }
 }
 

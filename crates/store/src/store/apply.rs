@@ -47,10 +47,6 @@ pub(super) fn apply_records(
 
 /// The slow path: each record loaded, planned and written in its own savepoint; a record
 /// the database refuses is reported with the database's reason.
-/// How a record the database refused (a unique key taken by a change made meanwhile) is
-/// reported in a page's errors.
-pub(super) const REFUSED: &str = "the database refused this record";
-
 pub(super) fn apply_record_by_record(
     db: &mut dyn Db,
     page: &Page<'_>,
@@ -71,7 +67,7 @@ pub(super) fn apply_record_by_record(
                     outcome.errors.push(RecordError {
                         external_id: record.external_id.clone(),
                         field: None,
-                        message: format!("{REFUSED}: {message}"),
+                        message: format!("the database refused this record: {message}"),
                     });
                 }
                 Err(error) => return Err(error),
@@ -132,6 +128,22 @@ impl Store {
         };
         let outcome = match in_transaction(db, |db| apply_records(db, &page, records)) {
             Ok(outcome) => outcome,
+            // A REST write is one record: loaded afresh and tried again. Refused again, a
+            // unique key (an externalId, an email) was taken by a write committed between
+            // this one's check and its insert: the conflict it would have been a moment
+            // later, not a bad field (and the database's words stay in the log).
+            Err(DbError::Constraint(_)) if matches!(page.writer, Writer::Api { .. }) => {
+                match in_transaction(db, |db| apply_records(db, &page, records)) {
+                    Ok(outcome) => outcome,
+                    Err(DbError::Constraint(message)) => {
+                        tracing::info!(%entity, %message, "an API write was refused by a unique key");
+                        return Err(StoreError::Conflict(format!(
+                            "the {entity} conflicts with one stored meanwhile (its externalId or email is taken)"
+                        )));
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
             // The database refused a row the plan thought fine: another writer changed what
             // this page read. Again, one record at a time, each loaded afresh.
             Err(DbError::Constraint(_)) => apply_record_by_record(db, &page, records)?,

@@ -87,20 +87,6 @@ impl Store {
                 // Deleted (or never there) by the time the write planned: not a bad field.
                 return Err(StoreError::NotFound(format!("{entity} {entity_id:?}")));
             }
-            if outcome
-                .errors
-                .iter()
-                .any(|error| error.field.is_none() && error.message.starts_with(super::apply::REFUSED))
-            {
-                // A unique key taken: by a write that committed between this one's check and
-                // its insert (an externalId, an email), or by a row the planner does not check
-                // (an assignment's resource, target and start). A conflict with what is
-                // stored, not a bad field; the database's words stay in the log.
-                tracing::info!(%entity, errors = ?outcome.errors, "an API write was refused by a unique key");
-                return Err(StoreError::Conflict(format!(
-                    "the {entity} conflicts with one already stored (an externalId, an email, or an assignment of the same resource, target and start)"
-                )));
-            }
             return Ok(Written::Rejected(outcome.errors));
         }
         if deleting {
