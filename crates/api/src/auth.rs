@@ -32,14 +32,7 @@ pub(crate) struct Caller(pub ApiKey);
 pub(crate) async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     // Read from the request before waiting: a body is not `Sync`, so a borrowed request
     // cannot be held across an await in a handler's future.
-    let token = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        // The scheme's name is case-insensitive (RFC 9110 §11.1).
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_string());
+    let token = bearer(request.headers());
     // `/api/v1/org/{org}/…`: the organisation as the path spells it (percent-decoding cannot
     // turn another organisation's id into this key's: ids are letters, digits and `_`).
     let org =
@@ -53,14 +46,51 @@ pub(crate) async fn authenticate(State(state): State<AppState>, mut request: Req
     }
 }
 
-async fn caller(state: &AppState, token: Option<String>, org: Option<String>) -> Result<Caller, ApiError> {
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        // The scheme's name is case-insensitive (RFC 9110 §11.1).
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string())
+}
+
+/// The live key `token` stands for, or 401.
+async fn live_key(state: &AppState, token: Option<String>) -> Result<ApiKey, ApiError> {
     let unauthorized = || {
         ApiError::new(ErrorCode::Unauthorized, "send a live API key as `Authorization: Bearer private_{id}_{secret}`")
     };
     let token = token.ok_or_else(unauthorized)?;
-    let key = crate::execution::blocking(&state.store, move |store| store.authenticate(&token))
-        .await?
-        .ok_or_else(unauthorized)?;
+    crate::execution::blocking(&state.store, move |store| store.authenticate(&token)).await?.ok_or_else(unauthorized)
+}
+
+/// `GET /api/v1/key`: the calling key and its organisation (any live key may ask).
+pub(crate) async fn calling_key(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let key = live_key(&state, bearer(&headers)).await?;
+    let org = key.org.clone();
+    let organization = crate::execution::blocking(&state.store, move |store| store.organization(&org)).await?;
+    let answer = crate::contract::session::CallingKey {
+        id: key.id,
+        name: key.name,
+        scopes: key.scopes.iter().map(|scope| scope.as_str()).collect(),
+        created_at: key.created_at,
+        organization: crate::contract::session::Organization {
+            id: organization.id,
+            name: organization.name,
+            timezone: organization.timezone,
+            currency: organization.currency,
+        },
+    };
+    Ok(axum::Json(serde_json::json!({ "data": answer })))
+}
+
+async fn caller(state: &AppState, token: Option<String>, org: Option<String>) -> Result<Caller, ApiError> {
+    let key = live_key(state, token).await?;
     // Another organisation's data is refused the same way whether or not it exists.
     if org.as_deref() != Some(key.org.as_str()) {
         return Err(ApiError::new(ErrorCode::Forbidden, "this API key belongs to another organisation"));

@@ -8,7 +8,7 @@ use axum::{
 use flowstate_store::{
     OrgId,
     integrations::{Hook, HookUpdate, NewHook, RetryPolicy},
-    kinds::{HookType, Trigger},
+    kinds::{ExecutionStatus, HookType, Trigger},
 };
 use serde_json::{Value, json};
 
@@ -23,6 +23,7 @@ use crate::{
     error::{ApiError, ErrorCode},
     execution::blocking,
     reply::{self, created, whole},
+    schedule::Schedule,
     scheduler::{MAX_EXECUTIONS_PER_HOUR, Refusal, may_start},
 };
 
@@ -120,8 +121,10 @@ pub(crate) async fn create_hook(
         enabled: body.enabled.unwrap_or(true),
         retry_policy: body.retry_policy.map(|policy| RetryPolicy { max_attempts: policy.max_attempts }),
     };
-    let hook = blocking(&state.store, move |store| store.create_hook(&org, &integration_id, new)).await?;
-    Ok(created(HookView::from(hook)))
+    let (create_org, hook_org) = (org.clone(), org);
+    let hook = blocking(&state.store, move |store| store.create_hook(&create_org, &integration_id, new)).await?;
+    let org = hook_org;
+    Ok(created(shown(&state, &org, vec![hook]).await?.remove(0)))
 }
 
 /// A hook's code must compile (as the script it runs as) to be saved: a syntax error is a 400
@@ -172,8 +175,9 @@ pub(crate) async fn update_hook(
     if let Some(code) = &update.code {
         compiles(update.name.as_deref().unwrap_or(&stored.name), code).await?;
     }
-    let hook = blocking(&state.store, move |store| store.update_hook(&org, &stored.id, update)).await?;
-    Ok(Json(json!({ "data": HookView::from(hook) })))
+    let update_org = org.clone();
+    let hook = blocking(&state.store, move |store| store.update_hook(&update_org, &stored.id, update)).await?;
+    Ok(Json(json!({ "data": shown(&state, &org, vec![hook]).await?.remove(0) })))
 }
 
 /// `DELETE …/hooks/{hookId}`: the hook and its executions; 409 while it runs.
@@ -226,8 +230,28 @@ pub(crate) async fn list_hooks(
     Org(org): Org,
     Path((_, integration_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let hooks = blocking(&state.store, move |store| store.hooks(&org, &integration_id)).await?;
-    Ok(whole(hooks.into_iter().map(HookView::from).collect()))
+    let list_org = org.clone();
+    let hooks = blocking(&state.store, move |store| store.hooks(&list_org, &integration_id)).await?;
+    Ok(whole(shown(&state, &org, hooks).await?))
+}
+
+/// Hooks as the API shows them: each enabled scheduled PULL hook with its next run, in the
+/// organisation's time zone.
+async fn shown(state: &AppState, org: &OrgId, hooks: Vec<Hook>) -> Result<Vec<HookView>, ApiError> {
+    let org = org.clone();
+    let organization = blocking(&state.store, move |store| store.organization(&org)).await?;
+    let timezone: chrono_tz::Tz = organization.timezone.parse().unwrap_or(chrono_tz::Tz::UTC);
+    let now = chrono::Utc::now();
+    Ok(hooks
+        .into_iter()
+        .map(|hook| {
+            let schedule = hook.schedule.as_deref().and_then(|interval| Schedule::parse(interval, hook.preferred_hour));
+            let next = schedule
+                .filter(|_| hook.enabled && hook.hook_type == HookType::Pull)
+                .map(|schedule| flowstate_store::timestamp(schedule.next_slot(timezone, now)));
+            HookView { next_run_at: next, ..HookView::from(hook) }
+        })
+        .collect())
 }
 
 async fn find_hook(state: &AppState, org: &OrgId, id: &str) -> Result<Hook, ApiError> {
@@ -241,7 +265,7 @@ pub(crate) async fn get_hook(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let hook = find_hook(&state, &org, &id).await?;
-    Ok(Json(json!({ "data": HookView::from(hook) })))
+    Ok(Json(json!({ "data": shown(&state, &org, vec![hook]).await?.remove(0) })))
 }
 
 /// `POST …/hooks/{hookId}/run`: a PULL execution now; 202 with the execution, which is
@@ -301,12 +325,43 @@ pub(crate) async fn list_executions(
     Query(params): Query<std::collections::HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let query = crate::list::ListQuery::parse(&params)?;
+    let filter = execution_filter(&params)?;
     let hook = find_hook(&state, &org, &id).await?;
     let (page, limit) = (query.page, query.limit);
     let (executions, total) =
-        blocking(&state.store, move |store| store.executions_page(&org, &hook.id, page, limit)).await?;
+        blocking(&state.store, move |store| store.executions_page(&org, &hook.id, filter, page, limit)).await?;
     let executions: Vec<ExecutionView> = executions.into_iter().map(ExecutionView::from).collect();
     Ok(reply::page(executions, page, limit, total))
+}
+
+/// `status` and `trigger` of an executions list, each naming its parameter when refused.
+fn execution_filter(
+    params: &std::collections::HashMap<String, String>,
+) -> Result<flowstate_store::integrations::ExecutionFilter, ApiError> {
+    let mut problems = Vec::new();
+    let status = spelled(params, "status", ExecutionStatus::parse, &ExecutionStatus::listed(), &mut problems);
+    let trigger = spelled(params, "trigger", Trigger::parse, &Trigger::listed(), &mut problems);
+    if !problems.is_empty() {
+        return Err(ApiError::new(ErrorCode::ValidationError, "the query parameters are invalid")
+            .with_details(Value::Array(problems)));
+    }
+    Ok(flowstate_store::integrations::ExecutionFilter { status, trigger })
+}
+
+/// The query parameter `name`, one of a closed set's spellings, or a problem naming it.
+fn spelled<T>(
+    params: &std::collections::HashMap<String, String>,
+    name: &str,
+    parse: fn(&str) -> Option<T>,
+    listed: &str,
+    problems: &mut Vec<Value>,
+) -> Option<T> {
+    let text = params.get(name)?;
+    let parsed = parse(text);
+    if parsed.is_none() {
+        problems.push(json!({ "field": name, "message": format!("{name} must be one of {listed}, got {text:?}") }));
+    }
+    parsed
 }
 
 pub(crate) async fn get_execution(

@@ -73,9 +73,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::document()) }))
         .route("/metrics", get(render_metrics))
+        .route("/api/v1/key", get(auth::calling_key))
         .merge(routes::organisation(&state))
-        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .with_state(state)
+        // Everything else is the web console's, or nothing's.
+        .fallback_service(flowstate_console::router(
+            Router::new().fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") }),
+        ))
 }
 
 /// `ok`, or 503 with what is wrong (a hook worker or the dispatch loop could not start).

@@ -21,6 +21,10 @@ pub(crate) fn document() -> Value {
         "/metrics".into(),
         json!({ "get": { "summary": "Prometheus metrics (totals only: executions by status, page durations, records applied, hooks' HTTP requests, queue depth)", "security": [], "responses": { "200": { "description": "The Prometheus text format", "content": { "text/plain; version=0.0.4": { "schema": { "type": "string" } } } }, "500": error_response() } } }),
     );
+    paths.insert(
+        "/api/v1/key".into(),
+        json!({ "get": { "summary": "The calling key: its id, name and scopes, and its organisation (how a client that holds only a key finds its organisation)", "responses": { "200": { "description": "Done", "content": { "application/json": { "schema": contract::single(contract::reference::<contract::session::CallingKey>()) } } }, "401": error_response(), "414": error_response() } } }),
+    );
     // Every operation of an organisation, as the route table describes it.
     for operation in routes::operations() {
         let Doc { summary, body, success: (status, answer), query, errors } = operation.doc;
@@ -134,7 +138,12 @@ mod tests {
                 documented.insert(format!("{} {path}", method.to_uppercase()), operation.clone());
             }
         }
-        let mut served = vec!["GET /healthz".to_string(), "GET /metrics".into(), "GET /api/v1/openapi.json".into()];
+        let mut served = vec![
+            "GET /healthz".to_string(),
+            "GET /metrics".into(),
+            "GET /api/v1/openapi.json".into(),
+            "GET /api/v1/key".into(),
+        ];
         for operation in crate::routes::operations() {
             let name = format!("{} {}", operation.method, operation.path);
             let Some(documented) = documented.get(&name) else { panic!("{name} is served but not documented") };

@@ -124,6 +124,18 @@ fn paging() -> Vec<Value> {
     ]
 }
 
+/// `page`, `limit`, and an executions list's `status` and `trigger`.
+fn execution_filters() -> Vec<Value> {
+    let spellings = |all: &[&str]| json!({ "type": "string", "enum": all });
+    let statuses: Vec<&str> =
+        flowstate_store::kinds::ExecutionStatus::ALL.iter().map(|status| status.as_str()).collect();
+    let triggers: Vec<&str> = flowstate_store::kinds::Trigger::ALL.iter().map(|trigger| trigger.as_str()).collect();
+    let mut parameters = paging();
+    parameters.push(json!({ "name": "status", "in": "query", "schema": spellings(&statuses) }));
+    parameters.push(json!({ "name": "trigger", "in": "query", "schema": spellings(&triggers) }));
+    parameters
+}
+
 /// The table.
 pub(crate) fn operations() -> Vec<Operation> {
     use Method as M;
@@ -177,8 +189,8 @@ pub(crate) fn operations() -> Vec<Operation> {
             .answers(202, single(reference::<h::Execution>()))
             .fails(&[404, 409, 429]),
         operation(M::GET, "/hooks/{hookId}/executions", Scope::ExecutionsRead, i::list_executions)
-            .says("List the hook's executions, newest first, a page at a time")
-            .query(paging())
+            .says("List the hook's executions, newest first, a page at a time; `status` and `trigger` keep only those")
+            .query(execution_filters())
             .answers(200, list(reference::<h::Execution>())),
         operation(M::GET, "/executions/{executionId}", Scope::ExecutionsRead, i::get_execution)
             .says("Get an execution (pages with counts and errors, logs, HTTP requests, error, warnings); visible while running")

@@ -44,6 +44,25 @@ impl Schedule {
             .max()
             .expect("a slot within a day before now")
     }
+
+    /// The first slot after `now`: when the hook runs next (the scheduler starts it within
+    /// its tick of that instant).
+    pub fn next_slot(self, timezone: Tz, now: DateTime<Utc>) -> DateTime<Utc> {
+        if self.minutes <= 60 {
+            return self.latest_slot(timezone, now) + Duration::minutes(i64::from(self.minutes));
+        }
+        let step = self.minutes / 60;
+        let hours: Vec<u32> = (0..24 / step).map(|k| (self.preferred_hour + k * step) % 24).collect();
+        let today = now.with_timezone(&timezone).date_naive();
+        (0..=2)
+            .flat_map(|offset| {
+                let day = today + Duration::days(offset);
+                hours.iter().map(move |hour| slot(timezone, day, *hour))
+            })
+            .filter(|slot| *slot > now)
+            .min()
+            .expect("a slot within two days after now")
+    }
 }
 
 /// The instant local `hour:00` of `day` falls at in `timezone`.
@@ -71,6 +90,24 @@ mod tests {
     fn latest(interval: &str, hour: u8, zone: &str, now: &str) -> String {
         let schedule = Schedule::parse(interval, Some(hour)).unwrap();
         schedule.latest_slot(zone.parse().unwrap(), at(now)).to_rfc3339()
+    }
+
+    fn next(interval: &str, hour: u8, zone: &str, now: &str) -> String {
+        let schedule = Schedule::parse(interval, Some(hour)).unwrap();
+        schedule.next_slot(zone.parse().unwrap(), at(now)).to_rfc3339()
+    }
+
+    #[test]
+    fn the_next_run_is_the_first_slot_after_now() {
+        assert_eq!(next("15m", 0, "UTC", "2026-05-01T10:44:59Z"), "2026-05-01T10:45:00+00:00");
+        assert_eq!(next("15m", 0, "UTC", "2026-05-01T10:45:00Z"), "2026-05-01T11:00:00+00:00", "strictly after");
+        assert_eq!(next("1h", 0, "UTC", "2026-05-01T23:10:00Z"), "2026-05-02T00:00:00+00:00");
+        // London in summer is UTC+1: 02:00 local is 01:00 UTC, tomorrow once today's has passed.
+        assert_eq!(next("24h", 2, "Europe/London", "2026-07-01T00:59:00Z"), "2026-07-01T01:00:00+00:00");
+        assert_eq!(next("24h", 2, "Europe/London", "2026-07-01T01:00:00Z"), "2026-07-02T01:00:00+00:00");
+        assert_eq!(next("6h", 2, "Europe/London", "2026-07-01T19:30:00Z"), "2026-07-02T01:00:00+00:00");
+        // Clocks go forward in London on 2026-03-29: 01:00 local does not exist; 02:00 BST is 01:00 UTC.
+        assert_eq!(next("24h", 1, "Europe/London", "2026-03-28T23:00:00Z"), "2026-03-29T01:00:00+00:00");
     }
 
     #[test]

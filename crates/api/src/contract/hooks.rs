@@ -128,6 +128,8 @@ pub(crate) struct Hook {
     pub id: String,
     pub integration_id: String,
     pub name: String,
+    /// Spelled as the request spells it.
+    #[serde(rename = "type")]
     #[schema(schema_with = hook_type)]
     pub hook_type: HookType,
     #[schema(schema_with = entity_type)]
@@ -143,6 +145,10 @@ pub(crate) struct Hook {
     /// PUSH hooks only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<RetryPolicy>,
+    /// An enabled PULL hook with a schedule: when its next scheduled run is due (the
+    /// schedule's next slot in the organisation's time zone); otherwise null.
+    #[schema(format = DateTime)]
+    pub next_run_at: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -163,6 +169,7 @@ impl From<flowstate_store::integrations::Hook> for Hook {
             code: stored.code,
             preferred_hour: stored.preferred_hour,
             enabled: stored.enabled,
+            next_run_at: None,
             created_at: stored.created_at,
             updated_at: stored.updated_at,
         }

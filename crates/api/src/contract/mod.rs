@@ -13,6 +13,7 @@ pub(crate) mod hooks;
 pub(crate) mod integrations;
 pub(crate) mod reference;
 pub(crate) mod resources;
+pub(crate) mod session;
 mod validate;
 
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
@@ -62,6 +63,7 @@ fn generate() -> Map<String, Value> {
     collect::<reference::NewAttributeDefinition>(&mut schemas);
     collect::<reference::AttributeDefinition>(&mut schemas);
     collect::<forecast::Forecast>(&mut schemas);
+    collect::<session::CallingKey>(&mut schemas);
     schemas.extend(resources::schemas());
     for (_, schema) in &mut schemas {
         portable(schema);

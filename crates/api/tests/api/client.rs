@@ -66,6 +66,7 @@ struct Hook {
     id: String,
     integration_id: String,
     name: String,
+    #[serde(rename = "type")]
     hook_type: String,
     entity_type: String,
     event_types: Vec<String>,
@@ -77,6 +78,7 @@ struct Hook {
     preferred_hour: Option<u8>,
     #[serde(default)]
     retry_policy: Option<RetryPolicy>,
+    next_run_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }

@@ -4,6 +4,7 @@
 mod access;
 mod app;
 mod client;
+mod console;
 mod edge;
 mod hooks;
 mod multinode;

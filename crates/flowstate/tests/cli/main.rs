@@ -1,5 +1,6 @@
 //! The `flowstate` binary, driven as a user would: exit codes, stdout/stderr, files.
 
+mod console;
 mod edge;
 mod forecast;
 mod isolation;

@@ -60,6 +60,13 @@ pub(super) fn lease_from(at: chrono::DateTime<Utc>) -> String {
     crate::timestamp(at + chrono::Duration::seconds(EXECUTION_LEASE_SECONDS))
 }
 
+/// Which executions a list shows: all, or only those of a status, of a trigger, or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecutionFilter {
+    pub status: Option<ExecutionStatus>,
+    pub trigger: Option<Trigger>,
+}
+
 /// A PULL run waiting in the queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueuedExecution {
@@ -325,25 +332,35 @@ impl Store {
 
     /// The hook's executions, newest first.
     /// One page (1-based) of the hook's executions, newest first, and how many there are.
+    /// A page of the hook's executions, newest first, with the total; only those of
+    /// `filter`'s status and trigger where it names them.
     pub fn executions_page(
         &self,
         org: &OrgId,
         hook_id: &str,
+        filter: ExecutionFilter,
         page: usize,
         limit: usize,
     ) -> Result<(Vec<Execution>, usize), StoreError> {
         let mut db = self.reader()?;
         Self::check_org(db.as_mut(), org)?;
-        let total = db.query_text(
-            "SELECT CAST(COUNT(*) AS TEXT) FROM executions WHERE org_id = $1 AND hook_id = $2",
-            &[Some(org.as_str()), Some(hook_id)],
-        )?;
-        let total = first_number(&total).unwrap_or(0);
+        let mut condition = String::from("org_id = $1 AND hook_id = $2");
+        let mut parameters = vec![Some(org.as_str()), Some(hook_id)];
+        for (column, value) in
+            [("status", filter.status.map(ExecutionStatus::as_str)), ("trigger", filter.trigger.map(Trigger::as_str))]
+        {
+            if let Some(value) = value {
+                parameters.push(Some(value));
+                condition.push_str(&format!(" AND {column} = ${}", parameters.len()));
+            }
+        }
+        let count = format!("SELECT CAST(COUNT(*) AS TEXT) FROM executions WHERE {condition}");
+        let total = first_number(&db.query_text(&count, &parameters)?).unwrap_or(0);
         let sql = format!(
-            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE org_id = $1 AND hook_id = $2 ORDER BY started_at DESC, id DESC {}",
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE {condition} ORDER BY started_at DESC, id DESC {}",
             limit_offset(page, limit)
         );
-        let rows = db.query_text(&sql, &[Some(org.as_str()), Some(hook_id)])?;
+        let rows = db.query_text(&sql, &parameters)?;
         Ok((rows.iter().map(|row| execution(row)).collect::<Result<_, _>>()?, total))
     }
 

@@ -9,7 +9,7 @@ mod kv;
 mod push;
 mod secrets;
 
-pub use executions::{EXECUTION_LEASE_SECONDS, Execution, QueuedExecution};
+pub use executions::{EXECUTION_LEASE_SECONDS, Execution, ExecutionFilter, QueuedExecution};
 pub use hooks::{Hook, HookUpdate, NewHook, RetryPolicy, ScheduledHook};
 pub use kv::KvQuota;
 pub use secrets::SealedSecret;

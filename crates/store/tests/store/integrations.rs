@@ -130,9 +130,25 @@ fn integrations_hooks_secrets_and_executions_are_kept_per_organisation(test: Tes
         .map(|execution| execution.status.to_string())
         .collect();
     assert_eq!(left, ["skipped", "running"]);
-    let (page, total) = store.executions_page(&test.org, &pull.id, 2, 1).unwrap();
+    let (page, total) = store.executions_page(&test.org, &pull.id, Default::default(), 2, 1).unwrap();
     assert_eq!((page.len(), page[0].status.as_str(), total), (1, "running", 2), "paged in SQL, newest first");
-    assert!(store.executions_page(&test.org, &pull.id, 3, 1).unwrap().0.is_empty());
+    assert!(store.executions_page(&test.org, &pull.id, Default::default(), 3, 1).unwrap().0.is_empty());
+    use flowstate_store::{
+        integrations::ExecutionFilter,
+        kinds::{ExecutionStatus, Trigger},
+    };
+    let statuses = |filter: ExecutionFilter| {
+        let (page, total) = store.executions_page(&test.org, &pull.id, filter, 1, 10).unwrap();
+        (page.into_iter().map(|execution| execution.status.to_string()).collect::<Vec<_>>(), total)
+    };
+    let skipped = ExecutionFilter { status: Some(ExecutionStatus::Skipped), trigger: None };
+    assert_eq!(statuses(skipped), (vec!["skipped".to_string()], 1), "by status, the total too");
+    let scheduled = ExecutionFilter { status: None, trigger: Some(Trigger::Schedule) };
+    assert_eq!(statuses(scheduled), (vec!["skipped".to_string()], 1), "by trigger");
+    let manual = ExecutionFilter { status: None, trigger: Some(Trigger::Manual) };
+    assert_eq!(statuses(manual), (vec!["running".to_string()], 1));
+    let none = ExecutionFilter { status: Some(ExecutionStatus::Skipped), trigger: Some(Trigger::Manual) };
+    assert_eq!(statuses(none), (vec![], 0), "both at once");
     // Its lease runs two minutes from its start (00:30).
     let inside_lease = "2026-01-01T00:31:00.000000Z";
     assert_eq!(store.fail_interrupted_executions_at(inside_lease, false).unwrap(), 0, "alive: another node may run it");

@@ -1,0 +1,116 @@
+// A hook: its settings, its code in the editor, "Run now", and its executions.
+import { html, useState } from '/vendor/ui.js';
+import { api, segment, withQuery } from './api.js';
+import { CodeEditor } from './editor.js';
+import { starterCode } from './templates.js';
+import { ErrorMessage, Field, Loading, formatTime, useAction, useLoad, navigate } from './ui.js';
+import { ExecutionList } from './executions.js';
+
+const ENTITIES = ['employee', 'contractor', 'vacancy', 'team', 'project', 'assignment'];
+const EVENTS = ['create', 'update', 'delete'];
+const INTERVALS = ['15m', '30m', '1h', '6h', '12h', '24h'];
+
+export function NewHookScreen({ integrationId, who }) {
+  const integration = useLoad(() => api('GET', `/integrations/${segment(integrationId)}`), [integrationId]);
+  if (integration.loading) return html`<${Loading} what="the integration" />`;
+  if (integration.error) return html`<${ErrorMessage} error=${integration.error} />`;
+  const current = integration.data.data;
+  return html`<nav aria-label="Breadcrumb" class="crumbs"><a href="#/integrations">Integrations</a> › <a href=${`#/integrations/${segment(current.id)}`}>${current.name}</a></nav>
+    <h1>Add hook</h1>
+    <${HookForm} integration=${current} who=${who} onSaved=${(hook) => navigate(`/hooks/${segment(hook.id)}`)} />`;
+}
+
+export function HookScreen({ id, route, who }) {
+  const hook = useLoad(() => api('GET', `/hooks/${segment(id)}`), [id]);
+  const run = useAction();
+  if (hook.loading) return html`<${Loading} what="the hook" />`;
+  if (hook.error) return html`<h1>Hook</h1><${ErrorMessage} error=${hook.error} />`;
+  const current = hook.data.data;
+  const runNow = async () => {
+    const started = await run.run(() => api('POST', `/hooks/${segment(current.id)}/run`));
+    if (started) navigate(`/executions/${segment(started.data.id)}`);
+  };
+  const line = Number(route.query.get('line')) || undefined;
+  return html`<nav aria-label="Breadcrumb" class="crumbs"><a href="#/integrations">Integrations</a> › <a href=${`#/integrations/${segment(current.integrationId)}`}>Integration</a></nav>
+    <h1>${current.name} <span class="tag">${current.type}</span> <span class="tag">${current.entityType}</span></h1>
+    ${current.type === 'PULL' && html`<div class="actions">
+      <button type="button" onClick=${runNow} disabled=${run.busy || !current.enabled}>Run now</button>
+      ${!current.enabled && html`<span class="muted"> Enable the hook to run it.</span>`}
+      <${ErrorMessage} error=${run.error} /></div>`}
+    <${HookForm} hook=${current} who=${who} goto=${line} onSaved=${() => hook.reload()} />
+    <section aria-labelledby="executions-title">
+      <h2 id="executions-title">Executions</h2>
+      <${ExecutionList} hook=${current} route=${route} who=${who} />
+    </section>`;
+}
+
+function Schedule({ hook, who }) {
+  if (hook.type !== 'PULL') return null;
+  if (!hook.schedule) return html`<p class="muted">No schedule: runs only when started by hand.</p>`;
+  return html`<p>Runs every <strong>${hook.schedule}</strong>${['6h', '12h', '24h'].includes(hook.schedule) ? html` from ${String(hook.preferredHour ?? 0).padStart(2, '0')}:00` : ''}
+    (${who.organization.timezone} time).
+    ${hook.nextRunAt && hook.enabled && html` Next run: <time datetime=${hook.nextRunAt}>${formatTime(hook.nextRunAt, who.organization.timezone)}</time>.`}</p>`;
+}
+
+function HookForm({ hook, integration, who, goto, onSaved }) {
+  const [name, setName] = useState(hook?.name ?? '');
+  const [type, setType] = useState(hook?.type ?? 'PULL');
+  const [entityType, setEntityType] = useState(hook?.entityType ?? 'employee');
+  const [eventTypes, setEventTypes] = useState(hook?.eventTypes?.length ? hook.eventTypes : EVENTS);
+  const [schedule, setSchedule] = useState(hook ? hook.schedule ?? '' : '24h');
+  const [preferredHour, setPreferredHour] = useState(hook?.preferredHour ?? 2);
+  const [enabled, setEnabled] = useState(hook?.enabled ?? true);
+  const [code, setCode] = useState(hook?.code ?? starterCode('PULL', 'employee'));
+  const [touched, setTouched] = useState(Boolean(hook));
+  const action = useAction();
+  const compileError = action.error?.details?.field === 'code' && action.error.details.line
+    ? { line: action.error.details.line, column: action.error.details.column, message: action.error.message }
+    : null;
+  // Until the code is edited, a new hook's code follows the chosen type and entity.
+  const choose = (nextType, nextEntity) => {
+    setType(nextType);
+    setEntityType(nextEntity);
+    if (!touched) setCode(starterCode(nextType, nextEntity));
+  };
+  const submit = async (event) => {
+    event.preventDefault();
+    const pull = type === 'PULL';
+    const body = {
+      name, code, enabled,
+      schedule: pull ? schedule || null : null,
+      preferredHour: pull && schedule ? Number(preferredHour) : null,
+      ...(pull ? {} : { eventTypes }),
+    };
+    const saved = await action.run(() => hook
+      ? api('PATCH', `/hooks/${segment(hook.id)}`, body)
+      : api('POST', `/integrations/${segment(integration.id)}/hooks`, { ...body, type, entityType }));
+    if (saved) onSaved(saved.data);
+  };
+  return html`<form class="card hook-form" onSubmit=${submit}>
+    <div class="row">
+      <${Field} label="Name">${(id) => html`<input id=${id} name="name" required value=${name} onInput=${(e) => setName(e.target.value)} />`}<//>
+      ${hook ? null : html`
+        <${Field} label="Type">${(id) => html`<select id=${id} name="type" value=${type} onChange=${(e) => choose(e.target.value, entityType)}>
+          <option value="PULL">PULL: fetch records on a schedule</option><option value="PUSH">PUSH: send changes out</option></select>`}<//>
+        <${Field} label="Entity">${(id) => html`<select id=${id} name="entityType" value=${entityType} onChange=${(e) => choose(type, e.target.value)}>
+          ${ENTITIES.map((entity) => html`<option value=${entity}>${entity}</option>`)}</select>`}<//>`}
+      <div class="field checkbox"><input id="hook-enabled" type="checkbox" checked=${enabled} onChange=${(e) => setEnabled(e.target.checked)} /><label for="hook-enabled">Enabled</label></div>
+    </div>
+    ${type === 'PULL'
+      ? html`<div class="row">
+          <${Field} label="Schedule">${(id) => html`<select id=${id} name="schedule" value=${schedule} onChange=${(e) => setSchedule(e.target.value)}>
+            <option value="">None (run by hand)</option>${INTERVALS.map((i) => html`<option value=${i}>every ${i}</option>`)}</select>`}<//>
+          <${Field} label=${`Preferred hour (${who.organization.timezone})`} hint="For intervals over an hour: the hour of day of the first run">
+            ${(id, hint) => html`<input id=${id} aria-describedby=${hint} name="preferredHour" type="number" min="0" max="23" disabled=${!schedule} value=${preferredHour} onInput=${(e) => setPreferredHour(e.target.value)} />`}<//>
+        </div>
+        ${hook && html`<${Schedule} hook=${hook} who=${who} />`}`
+      : html`<fieldset><legend>Run on</legend>${EVENTS.map((e) => html`<label class="checkbox"><input type="checkbox" name="eventTypes" value=${e}
+          checked=${eventTypes.includes(e)} onChange=${(event) => setEventTypes(event.target.checked ? [...eventTypes, e] : eventTypes.filter((x) => x !== e))} /> ${e}</label>`)}</fieldset>`}
+    <div class="code-label" aria-hidden="true">Code</div>
+    <${CodeEditor} id="hook-code" label="Hook code" value=${code} mark=${compileError} goto=${goto}
+      onChange=${(next) => { setTouched(true); setCode(next); }} />
+    <${ErrorMessage} error=${action.error} />
+    ${compileError && html`<p class="error-line" role="status">Line ${compileError.line}, column ${compileError.column}</p>`}
+    <button type="submit" disabled=${action.busy}>${hook ? 'Save hook' : 'Create hook'}</button>
+  </form>`;
+}

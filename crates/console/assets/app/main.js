@@ -1,0 +1,94 @@
+// The console: sign-in, then the screens, routed by the URL's hash (`#/integrations/…`), so
+// every screen and its filters have an address and the server serves one page.
+import { html, render, useState, useEffect } from '/vendor/ui.js';
+import { session, signIn, signOut } from './api.js';
+import { ErrorMessage, useAction, Field } from './ui.js';
+import { Integrations, IntegrationScreen } from './integrations.js';
+import { HookScreen, NewHookScreen } from './hooks.js';
+import { ExecutionScreen } from './executions.js';
+
+/** The current route: `#/hooks/abc?status=failed` → `{ parts: ['hooks', 'abc'], query }`. */
+function currentRoute() {
+  const hash = location.hash.replace(/^#/, '') || '/integrations';
+  const [path, search = ''] = hash.split('?');
+  return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(search) };
+}
+
+function useRoute() {
+  const [route, setRoute] = useState(currentRoute);
+  useEffect(() => {
+    const changed = () => setRoute(currentRoute());
+    window.addEventListener('hashchange', changed);
+    return () => window.removeEventListener('hashchange', changed);
+  }, []);
+  return route;
+}
+
+function SignIn({ onSignedIn }) {
+  const [key, setKey] = useState('');
+  const action = useAction();
+  const submit = async (event) => {
+    event.preventDefault();
+    const signed = await action.run(() => signIn(key));
+    if (signed) onSignedIn(signed);
+  };
+  return html`<main id="main" class="sign-in">
+    <h1>Flowstate Hooks</h1>
+    <form onSubmit=${submit} aria-labelledby="sign-in-title">
+      <h2 id="sign-in-title">Sign in</h2>
+      <${Field} label="API key" hint="private_… — kept for this tab only and forgotten when you sign out">
+        ${(id, hint) => html`<input id=${id} aria-describedby=${hint} name="key" type="password" autocomplete="off"
+          required value=${key} onInput=${(e) => setKey(e.target.value)} />`}
+      <//>
+      <${ErrorMessage} error=${action.error} />
+      <button type="submit" disabled=${action.busy}>Sign in</button>
+    </form>
+  </main>`;
+}
+
+const SECTIONS = [
+  { path: 'integrations', label: 'Integrations' },
+];
+
+function Screen({ route, who }) {
+  const [first, second, third] = route.parts;
+  if (first === 'integrations' && second && third === 'new-hook') return html`<${NewHookScreen} integrationId=${second} who=${who} />`;
+  if (first === 'integrations' && second) return html`<${IntegrationScreen} id=${second} who=${who} />`;
+  if (first === 'hooks' && second) return html`<${HookScreen} id=${second} route=${route} who=${who} />`;
+  if (first === 'executions' && second) return html`<${ExecutionScreen} id=${second} who=${who} />`;
+  if (first === 'integrations' || first === undefined) return html`<${Integrations} who=${who} />`;
+  return html`<h1>Not found</h1><p>There is no screen at <code>${location.hash}</code>. <a href="#/integrations">Integrations</a></p>`;
+}
+
+function App() {
+  const [who, setWho] = useState(session);
+  const route = useRoute();
+  useEffect(() => {
+    const out = () => setWho(null);
+    window.addEventListener('flowstate:signed-out', out);
+    return () => window.removeEventListener('flowstate:signed-out', out);
+  }, []);
+  // A new screen: move focus to it, so keyboard and screen-reader users start there.
+  useEffect(() => {
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [route.parts.join('/')]);
+  if (!who) return html`<${SignIn} onSignedIn=${setWho} />`;
+  const out = () => {
+    signOut();
+    setWho(null);
+  };
+  return html`<a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main').focus(); }}>Skip to content</a>
+  <header class="top">
+    <span class="brand">Flowstate Hooks</span>
+    <nav aria-label="Sections">
+      ${SECTIONS.map((s) => html`<a href=${`#/${s.path}`} aria-current=${route.parts[0] === s.path ? 'page' : undefined}>${s.label}</a>`)}
+    </nav>
+    <span class="who" title=${`key ${who.name}`}>${who.organization.name}</span>
+    <button type="button" class="link" onClick=${out}>Sign out</button>
+  </header>
+  <main id="main" tabindex="-1"><${Screen} route=${route} who=${who} /></main>`;
+}
+
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);

@@ -1,0 +1,100 @@
+// Shared pieces of the screens: loading data, errors, form fields, statuses, paging.
+import { html, useState, useEffect, useCallback } from '/vendor/ui.js';
+
+/** Loads `load()` now and whenever `deps` change; `reload()` loads again. */
+export function useLoad(load, deps) {
+  const [state, setState] = useState({ loading: true, data: null, error: null });
+  const run = useCallback(() => {
+    let live = true;
+    load().then(
+      (data) => live && setState({ loading: false, data, error: null }),
+      (error) => live && setState({ loading: false, data: null, error }),
+    );
+    return () => { live = false; };
+  }, deps);
+  useEffect(run, [run]);
+  return { ...state, reload: run };
+}
+
+/** The API's error, as the API words it, naming fields where it does. */
+export function ErrorMessage({ error }) {
+  if (!error) return null;
+  const details = Array.isArray(error.details) ? error.details : [];
+  return html`<div class="error" role="alert">
+    <strong>${error.message}</strong>
+    ${details.length > 0 && html`<ul>${details.map((d) => html`<li>${d.field ? html`<code>${d.field}</code>: ` : ''}${d.message ?? JSON.stringify(d)}</li>`)}</ul>`}
+    ${error.errorId && html`<div class="muted">error id ${error.errorId}</div>`}
+  </div>`;
+}
+
+export function Loading({ what }) {
+  return html`<p class="loading" role="status">Loading ${what}…</p>`;
+}
+
+let fieldCount = 0;
+/** A labelled control; `children` is the control, given the id. */
+export function Field({ label, hint, children }) {
+  const [id] = useState(() => `field-${++fieldCount}`);
+  const hintId = hint ? `${id}-hint` : undefined;
+  return html`<div class="field">
+    <label for=${id}>${label}</label>
+    ${children(id, hintId)}
+    ${hint && html`<div class="hint" id=${hintId}>${hint}</div>`}
+  </div>`;
+}
+
+const STATUS_ICONS = { succeeded: '✓', failed: '✕', timed_out: '⏱', running: '◐', queued: '…', skipped: '↷' };
+const STATUS_WORDS = { succeeded: 'succeeded', failed: 'failed', timed_out: 'timed out', running: 'running', queued: 'queued', skipped: 'skipped' };
+export function Status({ status }) {
+  return html`<span class=${`status status-${status}`}><span aria-hidden="true">${STATUS_ICONS[status] ?? '?'}</span> ${STATUS_WORDS[status] ?? status}</span>`;
+}
+
+/** Previous / next for a `{ meta: { page, limit, total, hasNextPage } }` list. */
+export function Pager({ meta, go, label }) {
+  if (!meta || (meta.page === 1 && !meta.hasNextPage)) return null;
+  const pages = Math.max(1, Math.ceil(meta.total / meta.limit));
+  return html`<nav class="pager" aria-label=${label ?? 'Pages'}>
+    <button type="button" disabled=${meta.page <= 1} onClick=${() => go(meta.page - 1)}>Previous</button>
+    <span>Page ${meta.page} of ${pages} (${meta.total})</span>
+    <button type="button" disabled=${!meta.hasNextPage} onClick=${() => go(meta.page + 1)}>Next</button>
+  </nav>`;
+}
+
+export function formatTime(iso, timeZone) {
+  if (!iso) return '—';
+  return new Date(iso).toLocaleString('en-GB', { timeZone, dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+export function formatDuration(ms) {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
+}
+
+export function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Runs `action`, keeping its error for display and a busy flag for the button. */
+export function useAction() {
+  const [state, setState] = useState({ busy: false, error: null });
+  const run = async (action) => {
+    setState({ busy: true, error: null });
+    try {
+      const result = await action();
+      setState({ busy: false, error: null });
+      return result;
+    } catch (error) {
+      setState({ busy: false, error });
+      return undefined;
+    }
+  };
+  return { ...state, run, clear: () => setState({ busy: false, error: null }) };
+}
+
+export function navigate(path) {
+  location.hash = path;
+}

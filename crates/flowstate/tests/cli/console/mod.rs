@@ -1,0 +1,238 @@
+//! The web console in a real browser (issue 13), against `flowstate serve` on a random port
+//! with the example HR API behind its hooks: every step as a user takes it, each screen
+//! checked with axe-core and photographed at a desktop and a phone width.
+
+mod browser;
+
+use std::path::PathBuf;
+
+use browser::{Browser, DESKTOP, PHONE};
+use flowstate_example_api::{HrDataset, TlsServer, hr_router};
+use serde_json::{Value, json};
+
+use crate::server::{Server, call, create_hook, routed_to, start_with};
+
+/// The example API's key, kept as the integration's secret: it must never reach the browser.
+const SECRET: &str = "sk-console-7f3a9c1e5b";
+
+/// Records the body of every response `fetch` gives the page (the console uses nothing
+/// else), so a test can say what the browser received. Run by WebDriver, which CSP does
+/// not govern; the page itself could not run it.
+const RECORD_RESPONSES: &str = r#"
+    if (!window.__responses) {
+        window.__errors = [];
+        window.addEventListener('error', (e) => window.__errors.push(String(e.message)));
+        window.addEventListener('unhandledrejection', (e) => window.__errors.push(String(e.reason)));
+        window.__responses = [];
+        const original = window.fetch;
+        window.fetch = async (...args) => {
+            const response = await original(...args);
+            try { window.__responses.push(await response.clone().text()); } catch (error) {}
+            return response;
+        };
+    }
+"#;
+
+struct Console {
+    server: Server,
+    _api: TlsServer,
+    browser: Browser,
+    org: String,
+    key: String,
+    _directory: tempfile::TempDir,
+}
+
+impl Console {
+    async fn start() -> Option<Console> {
+        let browser = Browser::start().await?;
+        let directory = tempfile::tempdir().unwrap();
+        let router = hr_router(HrDataset::new(150, 20, SECRET));
+        let (api, routing) = routed_to(router, "hr.example.com", directory.path()).await;
+        let db = directory.path().join("flowstate.db").display().to_string();
+        let server = start_with(&db, directory.path(), &routing);
+        let (org, key) = server.first_start.clone().expect("a new database");
+        Some(Console { server, _api: api, browser, org, key, _directory: directory })
+    }
+
+    async fn open(&self, hash: &str) {
+        self.browser.client.goto(&format!("{}/{hash}", self.server.base)).await.unwrap();
+        self.browser.script(RECORD_RESPONSES, vec![]).await;
+    }
+
+    /// axe-core finds no serious or critical violation, and the screen is photographed at
+    /// both widths (`target/tmp/console/NAME-WIDTH.png`); the secret is not on it.
+    async fn check_screen(&self, name: &str) {
+        let html = self.browser.script("return document.documentElement.outerHTML", vec![]).await;
+        assert!(!html.as_str().unwrap().contains(SECRET), "the secret is on the {name} screen");
+        for size in [DESKTOP, PHONE] {
+            self.browser.resize(size).await;
+            let violations = self.axe().await;
+            assert_eq!(violations, json!([]), "accessibility of {name} at {} px", size.0);
+            let shot = self.browser.client.screenshot().await.unwrap();
+            std::fs::write(screenshots().join(format!("{name}-{}.png", size.0)), shot).unwrap();
+        }
+        self.browser.resize(DESKTOP).await;
+    }
+
+    async fn axe(&self) -> Value {
+        const AXE: &str = include_str!("../../../../console/tests/vendor/axe.min.js");
+        let loaded = self.browser.script("return typeof window.axe", vec![]).await;
+        if loaded != json!("object") {
+            self.browser.script(&format!("{AXE}\nreturn true;"), vec![]).await;
+        }
+        let run = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { resultTypes: ['violations'] }).then((results) => done(results.violations
+                .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }))));
+        "#;
+        self.browser.client.execute_async(run, vec![]).await.expect("axe runs")
+    }
+
+    /// Puts `code` in the editor as a paste would (the editor's own bracket closing is for typing).
+    async fn paste_code(&self, code: &str) {
+        self.browser.find(".editor[data-ready=true]").await;
+        let paste = r#"
+            const content = document.querySelector('.editor').shadowRoot.querySelector('.cm-content');
+            content.focus();
+            document.execCommand('selectAll');
+            document.execCommand('insertText', false, arguments[0]);
+        "#;
+        self.browser.script(paste, vec![json!(code)]).await;
+    }
+
+    async fn responses_received(&self) -> String {
+        let seen = self.browser.script("return (window.__responses || []).join('\\n')", vec![]).await;
+        seen.as_str().unwrap().to_string()
+    }
+
+    async fn heading(&self, text: &str) {
+        self.browser.wait_for_text("h1", text, 10).await;
+    }
+}
+
+fn screenshots() -> PathBuf {
+    let directory = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console");
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+const BROKEN_HOOK: &str =
+    "async function run(ctx) {\n  const page = 1;\n  const broken = {;\n  return { records: [] };\n}\n";
+
+const FAILING_HOOK: &str = "async function run(ctx) {\n  ctx.log.warn('about to fail');\n  const total = 1;\n  throw new Error('boom at line 4');\n}\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
+    let Some(console) = Console::start().await else { return };
+    let browser = &console.browser;
+    console.open("").await;
+
+    // Sign in: a wrong key is refused with the API's message.
+    browser.find("input[name=key]").await;
+    console.check_screen("sign-in").await;
+    browser.fill("input[name=key]", "private_0000_1111").await;
+    browser.press("Sign in").await;
+    browser.wait_for_text("[role=alert]", "send a live API key", 10).await;
+    browser.fill("input[name=key]", &console.key).await;
+    browser.press("Sign in").await;
+    console.heading("Integrations").await;
+    let stored = browser
+        .script("return [sessionStorage.getItem('flowstate.key'), localStorage.length, location.href]", vec![])
+        .await;
+    assert_eq!(stored[0], json!(console.key), "kept for the tab");
+    assert_eq!(stored[1], json!(0), "nothing in localStorage");
+    assert!(!stored[2].as_str().unwrap().contains(&console.key), "never in a URL");
+    console.check_screen("integrations").await;
+
+    // An integration and its secret.
+    browser.fill("input[name=name]", "People HR").await;
+    browser.fill("input[name=sourceSystem]", "peoplehr").await;
+    browser.press("Create integration").await;
+    console.heading("People HR").await;
+    browser.fill("input[name=secretName]", "api_key").await;
+    browser.fill("input[name=secretValue]", SECRET).await;
+    browser.press("Save secret").await;
+    browser.wait_for_text("table", "set (hidden)", 10).await;
+    assert_eq!(
+        browser.script("return document.querySelector('input[name=secretValue]').value", vec![]).await,
+        json!(""),
+        "the form forgets the value once saved"
+    );
+    console.check_screen("integration").await;
+
+    // A PULL hook written in the editor: a syntax error first, marked at its line.
+    browser.press("Add hook").await;
+    console.heading("Add hook").await;
+    browser.fill("input[name=name]", "employees").await;
+    console.paste_code(BROKEN_HOOK).await;
+    browser.press("Create hook").await;
+    browser.wait_for_text(".error-line", "Line 3", 10).await;
+    let marked = browser
+        .script(
+            "return [...document.querySelector('.editor').shadowRoot.querySelectorAll('.cm-line')].findIndex((l) => l.querySelector('.cm-lintRange-error, .cm-lintPoint-error')) + 1",
+            vec![],
+        )
+        .await;
+    assert_eq!(marked, json!(3), "the error is marked on line 3");
+    console.check_screen("hook-new").await;
+    let hook = std::fs::read_to_string(crate::examples("employees-cursor.js")).unwrap();
+    console.paste_code(&hook).await;
+    browser.press("Create hook").await;
+    console.heading("employees").await;
+
+    // Run it and watch it succeed live, then its detail.
+    browser.press("Run now").await;
+    browser.wait_for_text("h1", "succeeded", 60).await;
+    browser.wait_for_text("section", "Fetched 100 employees", 10).await;
+    browser.wait_for_text("table.http", "https://hr.example.com/api/v1/employees", 10).await;
+    let pages = browser.script("return document.querySelectorAll('#pages-title + div tbody tr').length", vec![]).await;
+    assert_eq!(pages, json!(2), "150 employees, 100 a page");
+    browser.wait_for_text(".facts", "150 created", 10).await;
+    console.check_screen("execution").await;
+
+    // The hook's executions, filtered by the URL.
+    browser.press("Hook").await;
+    console.heading("employees").await;
+    browser.wait_for_text("table.executions", "succeeded", 10).await;
+    console.check_screen("hook").await;
+    browser.find("select[name=status]").await.select_by_label("failed").await.unwrap();
+    browser.wait_for_text("section", "No executions match these filters", 10).await;
+    let url = browser.client.current_url().await.unwrap().to_string();
+    assert!(url.contains("status=failed"), "the filter is kept in the URL: {url}");
+
+    // A failed execution: its stack opens the editor at the line that threw.
+    let org_path = format!("/api/v1/org/{}", console.org);
+    let (_, integrations) = call(&console.server, &format!("{org_path}/integrations"), Some(&console.key)).await;
+    let integration = integrations["data"][0]["id"].as_str().unwrap().to_string();
+    let body = json!({ "name": "failing", "type": "PULL", "entityType": "employee", "code": FAILING_HOOK });
+    let failing = create_hook(&console.server, &org_path, &console.key, &integration, body).await;
+    console.open(&format!("#/hooks/{failing}")).await;
+    console.heading("failing").await;
+    browser.press("Run now").await;
+    browser.wait_for_text("h1", "failed", 60).await;
+    browser.wait_for_text(".failure", "boom at line 4", 10).await;
+    console.check_screen("execution-failed").await;
+    browser.wait_for_text(".stack a", "failing.js:4", 10).await.click().await.unwrap();
+    console.heading("failing").await;
+    browser.find(".editor[data-ready=true]").await;
+    let active = "return document.querySelector('.editor').shadowRoot.querySelector('.cm-activeLine')?.textContent";
+    let mut line = Value::Null;
+    for _ in 0..50 {
+        line = browser.script(active, vec![]).await;
+        if line.as_str().is_some_and(|text| text.contains("boom at line 4")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(line.as_str().is_some_and(|text| text.contains("boom at line 4")), "the editor is at line 4: {line}");
+
+    // Nothing the browser received holds the secret; signing out forgets the key.
+    let received = console.responses_received().await;
+    assert!(received.contains("api_key"), "the recorder saw the secrets list: {received}");
+    assert!(!received.contains(SECRET), "a response held the secret");
+    browser.press("Sign out").await;
+    browser.find("input[name=key]").await;
+    let left = browser.script("return sessionStorage.length + localStorage.length", vec![]).await;
+    assert_eq!(left, json!(0));
+}
