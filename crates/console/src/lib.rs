@@ -19,10 +19,13 @@ use axum::{
 };
 use memory_serve::CacheControl;
 
-/// The Content-Security-Policy of every console response.
+/// The Content-Security-Policy of every console response: scripts and style sheets of this
+/// origin only (no inline script, no `eval`, no inline `<style>`). Style *attributes* are
+/// allowed: CodeMirror sets a few with `setAttribute("style", …)` (its tab size), and they
+/// cannot run code; the editor's own style sheets are constructed ones, in its shadow root.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
-     form-action 'self'; frame-ancestors 'none'";
+     style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The headers every console response carries.
 pub const SECURITY_HEADERS: [(HeaderName, &str); 5] = [

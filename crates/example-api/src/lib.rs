@@ -20,7 +20,11 @@
 //! **Architecture Invariant:** nothing in the product depends on this crate at run time except
 //! the `demo` and `example-api` commands; it is a fixture, never a code path of a sync.
 
+mod company;
+
 use std::{net::SocketAddr, sync::Arc};
+
+pub use company::{Company, Month, company_router};
 
 use anyhow::Context as _;
 use axum::{

@@ -27,8 +27,10 @@ pub enum Command {
         #[command(subcommand)]
         command: HookCommand,
     },
-    /// Start the bundled example HR API on a random local port and run the bundled example
-    /// PULL hook against it, to see the product work end to end.
+    /// The whole product on this machine: the bundled example HR API, a server on a fresh
+    /// SQLite database with an organisation, an integration, its secret, PULL hooks (teams,
+    /// employees, contractors, positions) and a PUSH hook; runs the PULLs once, prints the web
+    /// console's address and an API key, and serves until Ctrl-C.
     Demo(DemoArgs),
     /// Serve the bundled example HR API over HTTPS (with a generated certificate) so you can
     /// point `flowstate hook run` at it.
@@ -373,17 +375,14 @@ pub struct HookRunArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Employees the example API holds.
-    #[arg(long, default_value_t = 250)]
-    pub employees: usize,
-
-    /// Write the pulled records here, one JSON object per line.
-    #[arg(long, value_name = "FILE.ndjson")]
-    pub out: Option<PathBuf>,
-
-    /// Print the execution record as JSON instead of a summary.
-    #[arg(long)]
-    pub json: bool,
+    /// Where the server (API and console) listens.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// The folder for the demo's database, master key and the example API's certificate
+    /// authority; it must not hold a database yet (default: a new folder in the system's
+    /// temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

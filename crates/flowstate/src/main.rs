@@ -48,7 +48,7 @@ fn main() -> ExitCode {
     // not be started inside another): its commands run outside any async runtime.
     match cli.command {
         Command::Hook { command: HookCommand::Run(args) } => run_async(hook_run::run(args)),
-        Command::Demo(args) => run_async(demo::run(args)),
+        Command::Demo(args) => exit_code(demo::run(args)),
         Command::ExampleApi(args) => run_async(demo::serve_example_api(args)),
         Command::Org { command: OrgCommand::Create(args) } => exit_code(store_cmd::org_create(args)),
         Command::Sync { command: SyncCommand::Apply(args) } => exit_code(store_cmd::sync_apply(args)),

@@ -16,7 +16,23 @@ use flowstate_store::{Store, keys::ALL_SCOPES};
 
 use crate::{Outcome, UsageError, cli::ServeArgs, hook_run::EngineSettings, store_cmd::open_with};
 
+/// What a caller of [`run_with`] is handed once the server listens.
+pub struct Listening {
+    pub address: std::net::SocketAddr,
+    pub store: Arc<Store>,
+    pub runner: Runner,
+}
+
+/// Runs beside the server once it listens (the demo's first PULL runs); the server serves
+/// until stopped either way.
+pub type OnListening = Box<dyn FnOnce(Listening) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
 pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
+    run_with(args, None)
+}
+
+/// [`run`], with `on_listening` started once the server listens.
+pub fn run_with(args: ServeArgs, on_listening: Option<OnListening>) -> Result<Outcome, UsageError> {
     // The store is opened before the async runtime starts (see main.rs).
     let workers = args.workers.map_or(RunnerSettings::for_this_machine().workers, usize::from);
     // Every worker of both pools may hold a connection while it saves; the API's reads and
@@ -100,6 +116,9 @@ pub fn run(args: ServeArgs) -> Result<Outcome, UsageError> {
             chrono::Duration::days(i64::from(retention_days)),
             wait_for(stopped.clone()),
         ));
+        if let Some(on_listening) = on_listening {
+            tokio::spawn(on_listening(Listening { address, store: served.clone(), runner: runner.clone() }));
+        }
         let state = AppState { store: served, vault, runner: Some(runner), metrics };
         let shutdown = async move {
             shutdown_signal().await;

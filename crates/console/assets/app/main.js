@@ -6,6 +6,8 @@ import { ErrorMessage, useAction, Field } from './ui.js';
 import { Integrations, IntegrationScreen } from './integrations.js';
 import { HookScreen, NewHookScreen } from './hooks.js';
 import { ExecutionScreen } from './executions.js';
+import { PeopleScreen, PositionScreen } from './people.js';
+import { ForecastScreen } from './forecast.js';
 
 /** The current route: `#/hooks/abc?status=failed` → `{ parts: ['hooks', 'abc'], query }`. */
 function currentRoute() {
@@ -47,7 +49,9 @@ function SignIn({ onSignedIn }) {
 }
 
 const SECTIONS = [
-  { path: 'integrations', label: 'Integrations' },
+  { path: 'integrations', label: 'Integrations', also: ['hooks', 'executions'] },
+  { path: 'people', label: 'People', also: ['positions'] },
+  { path: 'forecast', label: 'Forecast', also: [] },
 ];
 
 function Screen({ route, who }) {
@@ -56,6 +60,9 @@ function Screen({ route, who }) {
   if (first === 'integrations' && second) return html`<${IntegrationScreen} id=${second} who=${who} />`;
   if (first === 'hooks' && second) return html`<${HookScreen} id=${second} route=${route} who=${who} />`;
   if (first === 'executions' && second) return html`<${ExecutionScreen} id=${second} who=${who} />`;
+  if (first === 'people') return html`<${PeopleScreen} route=${route} who=${who} />`;
+  if (first === 'positions' && second) return html`<${PositionScreen} id=${second} who=${who} />`;
+  if (first === 'forecast') return html`<${ForecastScreen} route=${route} who=${who} />`;
   if (first === 'integrations' || first === undefined) return html`<${Integrations} who=${who} />`;
   return html`<h1>Not found</h1><p>There is no screen at <code>${location.hash}</code>. <a href="#/integrations">Integrations</a></p>`;
 }
@@ -81,7 +88,7 @@ function App() {
   <header class="top">
     <span class="brand">Flowstate Hooks</span>
     <nav aria-label="Sections">
-      ${SECTIONS.map((s) => html`<a href=${`#/${s.path}`} aria-current=${route.parts[0] === s.path ? 'page' : undefined}>${s.label}</a>`)}
+      ${SECTIONS.map((s) => html`<a href=${`#/${s.path}`} aria-current=${route.parts[0] === s.path || s.also.includes(route.parts[0]) ? 'page' : undefined}>${s.label}</a>`)}
     </nav>
     <span class="who" title=${`key ${who.name}`}>${who.organization.name}</span>
     <button type="button" class="link" onClick=${out}>Sign out</button>

@@ -1,6 +1,7 @@
 //! The `flowstate` binary, driven as a user would: exit codes, stdout/stderr, files.
 
 mod console;
+mod demo;
 mod edge;
 mod forecast;
 mod isolation;
@@ -99,15 +100,6 @@ impl Api {
         all.extend(self.route_args());
         all
     }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn demo_runs_the_bundled_hook_end_to_end() {
-    let output = flowstate(args(&["demo"])).await;
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(stdout(&output).contains("PULL hook employees-cursor.js (employee): succeeded"), "{}", stdout(&output));
-    assert!(stdout(&output).contains("pages: 3, records: 250"));
-    assert!(stderr(&output).contains("page 2: 50 records (1 request"), "{}", stderr(&output));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -123,6 +123,14 @@ impl Browser {
         }
     }
 
+    /// Clicks the label whose text is `text` (a checkbox's, say).
+    pub(crate) async fn click_label(&self, text: &str) {
+        let label = self.wait_for_text("label", text, 10).await;
+        if let Err(error) = label.click().await {
+            panic!("clicking the label {text:?}: {error} (the page: {})", self.photograph_failure().await);
+        }
+    }
+
     pub(crate) async fn fill(&self, css: &str, value: &str) {
         let input = self.find(css).await;
         input.clear().await.unwrap();

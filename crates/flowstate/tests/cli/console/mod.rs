@@ -23,6 +23,7 @@ const RECORD_RESPONSES: &str = r#"
         window.__errors = [];
         window.addEventListener('error', (e) => window.__errors.push(String(e.message)));
         window.addEventListener('unhandledrejection', (e) => window.__errors.push(String(e.reason)));
+        document.addEventListener('securitypolicyviolation', (e) => window.__errors.push(`CSP ${e.violatedDirective}: ${e.blockedURI}`));
         window.__responses = [];
         const original = window.fetch;
         window.fetch = async (...args) => {
@@ -62,31 +63,7 @@ impl Console {
     /// axe-core finds no serious or critical violation, and the screen is photographed at
     /// both widths (`target/tmp/console/NAME-WIDTH.png`); the secret is not on it.
     async fn check_screen(&self, name: &str) {
-        let html = self.browser.script("return document.documentElement.outerHTML", vec![]).await;
-        assert!(!html.as_str().unwrap().contains(SECRET), "the secret is on the {name} screen");
-        for size in [DESKTOP, PHONE] {
-            self.browser.resize(size).await;
-            let violations = self.axe().await;
-            assert_eq!(violations, json!([]), "accessibility of {name} at {} px", size.0);
-            let shot = self.browser.client.screenshot().await.unwrap();
-            std::fs::write(screenshots().join(format!("{name}-{}.png", size.0)), shot).unwrap();
-        }
-        self.browser.resize(DESKTOP).await;
-    }
-
-    async fn axe(&self) -> Value {
-        const AXE: &str = include_str!("../../../../console/tests/vendor/axe.min.js");
-        let loaded = self.browser.script("return typeof window.axe", vec![]).await;
-        if loaded != json!("object") {
-            self.browser.script(&format!("{AXE}\nreturn true;"), vec![]).await;
-        }
-        let run = r#"
-            const done = arguments[arguments.length - 1];
-            axe.run(document, { resultTypes: ['violations'] }).then((results) => done(results.violations
-                .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-                .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }))));
-        "#;
-        self.browser.client.execute_async(run, vec![]).await.expect("axe runs")
+        check_screen(&self.browser, name).await;
     }
 
     /// Puts `code` in the editor as a paste would (the editor's own bracket closing is for typing).
@@ -109,6 +86,39 @@ impl Console {
     async fn heading(&self, text: &str) {
         self.browser.wait_for_text("h1", text, 10).await;
     }
+}
+
+/// The screen has no secret, no script error and no CSP violation; axe-core finds no
+/// serious or critical violation; it is photographed at both widths
+/// (`target/tmp/console/NAME-WIDTH.png`).
+async fn check_screen(browser: &Browser, name: &str) {
+    let html = browser.script("return document.documentElement.outerHTML", vec![]).await;
+    assert!(!html.as_str().unwrap().contains(SECRET), "the secret is on the {name} screen");
+    let errors = browser.script("return window.__errors || []", vec![]).await;
+    assert_eq!(errors, json!([]), "script errors or CSP violations on the {name} screen");
+    for size in [DESKTOP, PHONE] {
+        browser.resize(size).await;
+        let violations = axe(browser).await;
+        assert_eq!(violations, json!([]), "accessibility of {name} at {} px", size.0);
+        let shot = browser.client.screenshot().await.unwrap();
+        std::fs::write(screenshots().join(format!("{name}-{}.png", size.0)), shot).unwrap();
+    }
+    browser.resize(DESKTOP).await;
+}
+
+async fn axe(browser: &Browser) -> Value {
+    const AXE: &str = include_str!("../../../../console/tests/vendor/axe.min.js");
+    let loaded = browser.script("return typeof window.axe", vec![]).await;
+    if loaded != json!("object") {
+        browser.script(&format!("{AXE}\nreturn true;"), vec![]).await;
+    }
+    let run = r#"
+        const done = arguments[arguments.length - 1];
+        axe.run(document, { resultTypes: ['violations'] }).then((results) => done(results.violations
+            .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+            .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }))));
+    "#;
+    browser.client.execute_async(run, vec![]).await.expect("axe runs")
 }
 
 fn screenshots() -> PathBuf {
@@ -235,4 +245,127 @@ async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
     browser.find("input[name=key]").await;
     let left = browser.script("return sessionStorage.length + localStorage.length", vec![]).await;
     assert_eq!(left, json!(0));
+}
+
+/// The demo's company in the console: people, positions and teams; a position filled from
+/// the console moves the forecast and fires the PUSH hook.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_shows_people_positions_and_a_forecast_that_moves() {
+    let Some(browser) = Browser::start().await else { return };
+    let demo = crate::demo::Demo::start();
+    browser.client.goto(&format!("{}/", demo.base)).await.unwrap();
+    browser.script(RECORD_RESPONSES, vec![]).await;
+    browser.fill("input[name=key]", &demo.key).await;
+    browser.press("Sign in").await;
+    browser.wait_for_text("h1", "Integrations", 10).await;
+
+    // People: employees, searched; contractors; teams as a tree.
+    browser.press("People").await;
+    browser.wait_for_text("table.people", "Grace Thompson", 10).await;
+    check_screen(&browser, "people-employees").await;
+    browser.fill("input[name=search]", "Lovelace").await;
+    browser.press("Search").await;
+    browser.wait_for_text("h1", "People", 10).await;
+    let rows = wait_rows(&browser, |rows| !rows.is_empty() && rows.iter().all(|row| row.contains("Lovelace"))).await;
+    assert!(!rows.is_empty(), "{rows:?}");
+    browser.press("Contractors").await;
+    browser.wait_for_text("table.people", "EUR daily", 10).await;
+    check_screen(&browser, "people-contractors").await;
+    browser.press("Teams").await;
+    let nested = browser.wait_for_text("ul.tree ul.tree li", "Platform", 10).await;
+    let parent = browser
+        .script(
+            "return arguments[0].parentElement.closest('li').querySelector('.team').textContent",
+            vec![serde_json::to_value(&nested).unwrap()],
+        )
+        .await;
+    assert_eq!(parent, json!("Engineering"), "Platform sits under Engineering");
+    check_screen(&browser, "teams").await;
+
+    // Positions: filled ones are hidden until asked for; a filled one says who and until when.
+    browser.press("Positions").await;
+    browser.wait_for_text("table.people", "P-003", 10).await;
+    let shown = browser.script("return document.querySelector('table.people').innerText", vec![]).await;
+    assert!(!shown.as_str().unwrap().contains("P-001"), "a filled position is hidden by default");
+    browser.click_label("Show filled").await;
+    let filled = browser.wait_for_text("table.people tr", "P-001", 10).await;
+    let text = filled.text().await.unwrap();
+    assert!(text.contains("(employee), until"), "who and until when: {text}");
+    check_screen(&browser, "positions").await;
+
+    // The forecast before the fill.
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    browser.press("Forecast").await;
+    browser.find(".chart[data-ready=true]").await;
+    browser.wait_for_text("table.forecast", "Support", 10).await;
+    check_screen(&browser, "forecast").await;
+    let before = total_row(&browser).await;
+    assert!(browser.script("return document.querySelector('.chart svg') !== null", vec![]).await == json!(true));
+    browser.wait_for_text(".not-costed", "no salary range", 10).await;
+    // Each amount opens its lines.
+    browser.find("table.forecast tbody tr button.cell").await.click().await.unwrap();
+    browser.wait_for_text("#lines-title", &month, 10).await;
+    check_screen(&browser, "forecast-lines").await;
+
+    // Fill an open position with a well-paid employee from today: the forecast moves.
+    browser.press("People").await;
+    browser.press("Positions").await;
+    browser.wait_for_text("table.people tr", "P-003", 10).await;
+    browser.script("[...document.querySelectorAll('table.people tr')].find((row) => row.innerText.includes('P-003')).querySelector('a').click()", vec![]).await;
+    browser.wait_for_text("h2", "Fill this position", 10).await;
+    browser.fill("input[name=firstName]", "Margaret").await;
+    browser.fill("input[name=lastName]", "Hamilton").await;
+    browser.fill("input[name=email]", "margaret.hamilton@acme.example").await;
+    browser.fill("input[name=salary]", "250000").await;
+    check_screen(&browser, "position-fill").await;
+    browser.press("Fill position").await;
+    browser.wait_for_text("dd", "Margaret Hamilton", 10).await;
+    browser.wait_for_text("h1 .tag", "filled", 10).await;
+    browser.press("Forecast").await;
+    browser.find(".chart[data-ready=true]").await;
+    let after = total_row(&browser).await;
+    assert_ne!(before, after, "the forecast moved");
+    assert!(parse_amount(&after[0]) > parse_amount(&before[0]), "{before:?} → {after:?}");
+
+    // The fill was an update of the vacancy: the PUSH hook sent it.
+    browser.press("Integrations").await;
+    browser.press("Acme HR").await;
+    browser.press("vacancy changes").await;
+    browser.wait_for_text("table.executions", "succeeded", 30).await;
+    let received = browser.script("return (window.__responses || []).join('\\n')", vec![]).await;
+    assert!(!received.as_str().unwrap().contains("acme-demo-key"), "the demo's secret never reaches the browser");
+}
+
+/// The forecast's total row, month by month.
+async fn total_row(browser: &Browser) -> Vec<String> {
+    let cells = browser
+        .script(
+            "return [...document.querySelectorAll('table.forecast tr.total td')].map((cell) => cell.innerText.trim())",
+            vec![],
+        )
+        .await;
+    serde_json::from_value(cells).unwrap()
+}
+
+fn parse_amount(text: &str) -> f64 {
+    text.replace(',', "").parse().unwrap()
+}
+
+/// The people table's rows once `ready` says so (up to 10 s).
+async fn wait_rows(browser: &Browser, ready: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        let found = browser
+            .script(
+                "return [...document.querySelectorAll('table.people tbody tr')].map((row) => row.innerText)",
+                vec![],
+            )
+            .await;
+        rows = serde_json::from_value(found).unwrap();
+        if ready(&rows) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    rows
 }
