@@ -122,8 +122,8 @@ function Secrets({ integration, who }) {
           <tbody>${secrets.data.data.map((s) => html`<tr>
             <td><code>${s.name}</code></td><td><span class="muted">set (hidden)</span></td>
             <td>${formatTime(s.updatedAt, who.organization.timezone)}</td>
-            <td><button type="button" class="small" onClick=${() => { setName(s.name); document.getElementById('secret-value')?.focus(); }}>Replace<span class="visually-hidden"> ${s.name}</span></button>
-              <button type="button" class="small danger" onClick=${() => remove(s.name)}>Delete<span class="visually-hidden"> ${s.name}</span></button></td>
+            <td><button type="button" class="small" aria-label=${`Replace ${s.name}`} onClick=${() => { setName(s.name); document.getElementById('secret-value')?.focus(); }}>Replace</button>
+              <button type="button" class="small danger" aria-label=${`Delete ${s.name}`} onClick=${() => remove(s.name)}>Delete</button></td>
           </tr>`)}</tbody></table>`)}
     <form class="inline" onSubmit=${save}>
       <${Field} label="Secret name">${(id) => html`<input id=${id} name="secretName" required value=${name} onInput=${(e) => setName(e.target.value)} />`}<//>

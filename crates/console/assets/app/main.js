@@ -1,6 +1,6 @@
 // The console: sign-in, then the screens, routed by the URL's hash (`#/integrations/…`), so
 // every screen and its filters have an address and the server serves one page.
-import { html, render, useState, useEffect } from '/vendor/ui.js';
+import { html, render, useState, useEffect, useRef } from '/vendor/ui.js';
 import { session, signIn, signOut } from './api.js';
 import { ErrorMessage, useAction, Field } from './ui.js';
 import { Integrations, IntegrationScreen } from './integrations.js';
@@ -34,7 +34,7 @@ function SignIn({ onSignedIn }) {
     const signed = await action.run(() => signIn(key));
     if (signed) onSignedIn(signed);
   };
-  return html`<main id="main" class="sign-in">
+  return html`<main id="main" class="sign-in" tabindex="-1">
     <h1>Flowstate Hooks</h1>
     <form onSubmit=${submit} aria-labelledby="sign-in-title">
       <h2 id="sign-in-title">Sign in</h2>
@@ -75,10 +75,17 @@ function App() {
     window.addEventListener('flowstate:signed-out', out);
     return () => window.removeEventListener('flowstate:signed-out', out);
   }, []);
-  // A new screen: move focus to it, so keyboard and screen-reader users start there.
+  // A new screen: move focus to it, so keyboard and screen-reader users start there (not on
+  // the first load, which starts at the top of the page, its skip link first).
+  const firstScreen = useRef(true);
+  const place = who ? route.parts.join('/') : 'sign-in';
   useEffect(() => {
+    if (firstScreen.current) {
+      firstScreen.current = false;
+      return;
+    }
     document.getElementById('main')?.focus({ preventScroll: true });
-  }, [route.parts.join('/')]);
+  }, [place]);
   if (!who) return html`<${SignIn} onSignedIn=${setWho} />`;
   const out = () => {
     signOut();

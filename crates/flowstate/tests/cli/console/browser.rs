@@ -115,9 +115,29 @@ impl Browser {
         }
     }
 
-    /// Clicks the button (or link) whose text is `text`.
+    /// Clicks the button (or link) whose name is `text`: its `aria-label` or its text (one
+    /// saying exactly that, else the first containing it).
     pub(crate) async fn press(&self, text: &str) {
-        let element = self.wait_for_text("button, a", text, 10).await;
+        let labelled = format!("button[aria-label='{text}'], a[aria-label='{text}']");
+        if let Ok(element) = self.client.find(Locator::Css(&labelled)).await {
+            if let Err(error) = element.click().await {
+                panic!("pressing {text:?}: {error} (the page: {})", self.photograph_failure().await);
+            }
+            return;
+        }
+        self.wait_for_text("button, a", text, 10).await;
+        let mut element = None;
+        for candidate in self.client.find_all(Locator::Css("button, a")).await.unwrap() {
+            let shown = candidate.text().await.unwrap_or_default();
+            if shown.trim() == text {
+                element = Some(candidate);
+                break;
+            }
+            if element.is_none() && shown.contains(text) {
+                element = Some(candidate);
+            }
+        }
+        let element = element.unwrap_or_else(|| panic!("no button or link says {text:?}"));
         if let Err(error) = element.click().await {
             panic!("pressing {text:?}: {error} (the page: {})", self.photograph_failure().await);
         }
@@ -129,6 +149,14 @@ impl Browser {
         if let Err(error) = label.click().await {
             panic!("clicking the label {text:?}: {error} (the page: {})", self.photograph_failure().await);
         }
+    }
+
+    /// Presses `key` as a keyboard does: on whatever has the focus.
+    pub(crate) async fn key(&self, key: fantoccini::key::Key) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let value: char = key.into();
+        let actions = KeyActions::new("keyboard".into()).then(KeyAction::Down { value }).then(KeyAction::Up { value });
+        self.client.perform_actions(actions).await.unwrap();
     }
 
     pub(crate) async fn fill(&self, css: &str, value: &str) {

@@ -7,6 +7,7 @@ mod browser;
 use std::path::PathBuf;
 
 use browser::{Browser, DESKTOP, PHONE};
+use fantoccini::key::Key;
 use flowstate_example_api::{HrDataset, TlsServer, hr_router};
 use serde_json::{Value, json};
 
@@ -127,6 +128,18 @@ fn screenshots() -> PathBuf {
     directory
 }
 
+/// Waits (up to 10 s) until the screen no longer shows `text`.
+async fn wait_until_gone(browser: &Browser, text: &str) {
+    for _ in 0..100 {
+        let shown = browser.script("return document.getElementById('main').innerText", vec![]).await;
+        if !shown.as_str().unwrap_or_default().contains(text) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{text:?} is still shown: {}", browser.describe().await);
+}
+
 const BROKEN_HOOK: &str =
     "async function run(ctx) {\n  const page = 1;\n  const broken = {;\n  return { records: [] };\n}\n";
 
@@ -144,9 +157,25 @@ async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
     browser.fill("input[name=key]", "private_0000_1111").await;
     browser.press("Sign in").await;
     browser.wait_for_text("[role=alert]", "send a live API key", 10).await;
+    // By keyboard: the key typed, then Enter.
     browser.fill("input[name=key]", &console.key).await;
-    browser.press("Sign in").await;
+    browser.find("input[name=key]").await.click().await.unwrap();
+    browser.key(Key::Enter).await;
     console.heading("Integrations").await;
+    // A page loaded afresh starts at the top: Tab reaches "Skip to content" first, and Enter
+    // moves focus into the screen.
+    browser.client.refresh().await.unwrap();
+    browser.script(RECORD_RESPONSES, vec![]).await;
+    console.heading("Integrations").await;
+    browser.key(Key::Tab).await;
+    let focused = browser.script("return document.activeElement.textContent", vec![]).await;
+    assert_eq!(focused, json!("Skip to content"));
+    browser.key(Key::Enter).await;
+    assert_eq!(browser.script("return document.activeElement.id", vec![]).await, json!("main"));
+    browser.key(Key::Tab).await;
+    let inside =
+        browser.script("return document.getElementById('main').contains(document.activeElement)", vec![]).await;
+    assert_eq!(inside, json!(true), "the next Tab stays in the screen");
     let stored = browser
         .script("return [sessionStorage.getItem('flowstate.key'), localStorage.length, location.href]", vec![])
         .await;
@@ -170,6 +199,17 @@ async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
         "the form forgets the value once saved"
     );
     console.check_screen("integration").await;
+    // Edited; a second secret added, then deleted (after the browser's confirmation).
+    browser.fill("input[name=description]", "Payroll and people").await;
+    browser.press("Save").await;
+    browser.wait_for_text(".lead", "Payroll and people", 10).await;
+    browser.fill("input[name=secretName]", "old_token").await;
+    browser.fill("input[name=secretValue]", "old-token-value-1234").await;
+    browser.press("Save secret").await;
+    browser.wait_for_text("table", "old_token", 10).await;
+    browser.press("Delete old_token").await;
+    browser.client.accept_alert().await.unwrap();
+    wait_until_gone(browser, "old_token").await;
 
     // A PULL hook written in the editor: a syntax error first, marked at its line.
     browser.press("Add hook").await;
@@ -236,6 +276,19 @@ async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(line.as_str().is_some_and(|text| text.contains("boom at line 4")), "the editor is at line 4: {line}");
+
+    // An integration deleted from its screen (after the browser's confirmation) is gone.
+    browser.press("Integrations").await;
+    console.heading("Integrations").await;
+    browser.fill("input[name=name]", "Temporary").await;
+    browser.fill("input[name=sourceSystem]", "temporary").await;
+    browser.press("Create integration").await;
+    console.heading("Temporary").await;
+    browser.press("Delete integration").await;
+    browser.client.accept_alert().await.unwrap();
+    console.heading("Integrations").await;
+    browser.wait_for_text("table", "People HR", 10).await;
+    wait_until_gone(browser, "Temporary").await;
 
     // Nothing the browser received holds the secret; signing out forgets the key.
     let received = console.responses_received().await;
