@@ -10,22 +10,28 @@ const LEVELS = ['info', 'warn', 'error'];
 const LIVE = new Set(['queued', 'running']);
 const PAGE_SIZE = 20;
 
-/** Calls `load` now and every `ms` while `active()` says so. */
-function usePolling(load, ms, deps) {
+/** Calls `load` now, then again after `fast` ms while its answer says `live`, else after
+ * `slow` ms (`null`: stop), and after `slow` ms (or `fast`) when a call failed. A change of
+ * `deps` starts afresh, showing nothing of the previous answers. */
+function usePolling(load, deps, { fast = 1000, slow = 5000 } = {}) {
   const [state, setState] = useState({ data: null, error: null, loading: true });
-  const latest = useRef(null);
   useEffect(() => {
     let live = true;
     let timer = null;
+    let latest = null;
+    setState({ data: null, error: null, loading: true });
     const tick = async () => {
       try {
         const data = await load();
         if (!live) return;
-        latest.current = data;
+        latest = data;
         setState({ data, error: null, loading: false });
-        if (data.live) timer = setTimeout(tick, ms);
+        const wait = data.live ? fast : slow;
+        if (wait !== null) timer = setTimeout(tick, wait);
       } catch (error) {
-        if (live) setState({ data: latest.current, error, loading: false });
+        if (!live) return;
+        setState({ data: latest, error, loading: false });
+        timer = setTimeout(tick, slow ?? fast * 5);
       }
     };
     tick();
@@ -71,7 +77,7 @@ export function ExecutionList({ hook, route, who }) {
   const list = usePolling(async () => {
     const answer = await api('GET', withQuery(`/hooks/${segment(hook.id)}/executions`, { status, trigger, page, limit: PAGE_SIZE }));
     return { ...answer, live: answer.data.some((e) => LIVE.has(e.status)) };
-  }, 1000, [hook.id, status, trigger, page]);
+  }, [hook.id, status, trigger, page]);
   // Filters and the page live in the URL, so a filtered list can be shared and reloaded.
   const go = (change) => {
     const next = { status, trigger, page, ...change };
@@ -99,7 +105,7 @@ export function ExecutionList({ hook, route, who }) {
             const sum = totals(e);
             const level = highestLevel(e);
             return html`<tr class=${`row-${e.status}`}>
-              <td><a href=${`#/executions/${segment(e.id)}`}><${Status} status=${e.status} /></a></td>
+              <td><a href=${`#/executions/${segment(e.id)}`} aria-label=${`${e.status.replace('_', ' ')} execution, started ${formatTime(e.startedAt, tz)}`}><${Status} status=${e.status} /></a></td>
               <td>${e.trigger}</td>
               <td>${formatTime(e.startedAt, tz)}</td>
               <td>${e.status === 'queued' || e.status === 'skipped' ? '—' : formatDuration(duration(e))}</td>
@@ -118,7 +124,7 @@ export function ExecutionScreen({ id, who }) {
   const execution = usePolling(async () => {
     const answer = await api('GET', `/executions/${segment(id)}`);
     return { ...answer.data, live: LIVE.has(answer.data.status) };
-  }, 1000, [id]);
+  }, [id], { fast: 1000, slow: null });
   if (execution.loading) return html`<${Loading} what="the execution" />`;
   if (!execution.data) return html`<h1>Execution</h1><${ErrorMessage} error=${execution.error} />`;
   const e = execution.data;

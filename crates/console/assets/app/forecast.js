@@ -4,6 +4,7 @@
 import { html, useState, useEffect, useRef } from '/vendor/ui.js';
 import { api, withQuery } from './api.js';
 import { ErrorMessage, Loading, useLoad, navigate } from './ui.js';
+import { allTeams } from './people.js';
 
 function thisMonth(offset = 0) {
   const now = new Date();
@@ -19,9 +20,11 @@ export function ForecastScreen({ route, who }) {
   const teamId = route.query.get('teamId') ?? '';
   const [draft, setDraft] = useState({ from, to, teamId });
   useEffect(() => setDraft({ from, to, teamId }), [from, to, teamId]);
-  const teams = useLoad(() => api('GET', withQuery('/teams', { limit: 200, sortBy: 'name' })), []);
+  const teams = useLoad(allTeams, []);
   const forecast = useLoad(() => api('GET', withQuery('/forecast', { from, to, teamId, lines: 'true' })), [from, to, teamId]);
   const [opened, setOpened] = useState(null);
+  // Another range or team: what was opened is no longer on screen.
+  useEffect(() => setOpened(null), [from, to, teamId]);
   const submit = (event) => {
     event.preventDefault();
     setOpened(null);
@@ -34,7 +37,7 @@ export function ForecastScreen({ route, who }) {
       <label>To <input type="month" name="to" required value=${draft.to} onInput=${(e) => setDraft({ ...draft, to: e.target.value })} /></label>
       <label>Team <select name="teamId" value=${draft.teamId} onChange=${(e) => setDraft({ ...draft, teamId: e.target.value })}>
         <option value="">all teams</option>
-        ${(teams.data?.data ?? []).map((t) => html`<option value=${t.id}>${t.name}</option>`)}</select></label>
+        ${(teams.data ?? []).map((t) => html`<option value=${t.id}>${t.name}</option>`)}</select></label>
       <button type="submit">Show</button>
     </form>
     ${forecast.loading && html`<${Loading} what="the forecast" />`}
@@ -63,6 +66,12 @@ function linesUnder(groups, group) {
 
 function Forecast({ data, opened, open }) {
   const depth = depths(data.groups);
+  // Closing the lines gives the focus back to the amount that opened them.
+  const opener = useRef(null);
+  const close = () => {
+    open(null);
+    opener.current?.focus();
+  };
   const currency = data.currency;
   const openedGroup = opened && data.groups.find((g) => g.id === opened.group);
   return html`<section aria-labelledby="chart-title">
@@ -81,17 +90,17 @@ function Forecast({ data, opened, open }) {
             ${g.total.map((value, month) => html`<td class="number"><button type="button" class="cell"
               aria-label=${`${g.name}, ${data.months[month]}: ${amount(value)} ${currency}; show the lines`}
               aria-expanded=${opened?.group === g.id && opened?.month === month}
-              onClick=${() => open({ group: g.id, month })}>${amount(value)}</button></td>`)}
+              onClick=${(event) => { opener.current = event.currentTarget; open({ group: g.id, month }); }}>${amount(value)}</button></td>`)}
           </tr>`)}
           <tr class="total"><th scope="row">Total</th>${data.total.map((value) => html`<td class="number"><strong>${amount(value)}</strong></td>`)}</tr>
         </tbody>
       </table></div>
     </section>
-    ${openedGroup && html`<${Lines} group=${openedGroup} month=${opened.month} data=${data} close=${() => open(null)} />`}
+    ${openedGroup && html`<${Lines} group=${openedGroup} month=${opened.month} data=${data} close=${close} />`}
     <section aria-labelledby="not-costed-title">
       <h2 id="not-costed-title">Not costed</h2>
       ${data.notCosted.length === 0 ? html`<p>Everything is costed.</p>` : html`<ul class="not-costed">${data.notCosted.map((n) => html`<li>
-        <strong>${n.name}</strong> <span class="muted">(${n.resourceType}${n.externalId ? ` ${n.externalId}` : ''})</span>: ${n.reason}${n.months?.length ? html`, in ${n.months.join(', ')}` : ''}
+        <strong>${n.resourceType} ${n.externalId ?? n.id}</strong>: ${n.reason}${n.months?.length ? html`, in ${n.months.join(', ')}` : ''}
       </li>`)}</ul>`}
     </section>`;
 }
@@ -132,7 +141,9 @@ function Chart({ data }) {
         .map((g) => ({ name: g.name, type: 'bar', stack: 'cost', data: g.own.map(Number), emphasis: { focus: 'series' } }));
       chart.setOption({
         animation: false,
-        aria: { enabled: true, decal: { show: true } },
+        // Patterns as well as colours; the description is ours (ECharts' generated one
+        // reads out every number, which the table below does better).
+        aria: { enabled: true, decal: { show: true }, label: { description: host.current.getAttribute('aria-label') } },
         tooltip: { trigger: 'axis', valueFormatter: (value) => `${amount(value)} ${data.currency}` },
         legend: { type: 'scroll', top: 0 },
         grid: { left: 70, right: 16, top: 40, bottom: 30 },

@@ -1,9 +1,9 @@
 // A hook: its settings, its code in the editor, "Run now", and its executions.
-import { html, useState } from '/vendor/ui.js';
+import { html, useState, useMemo } from '/vendor/ui.js';
 import { api, segment, withQuery } from './api.js';
 import { CodeEditor } from './editor.js';
 import { starterCode } from './templates.js';
-import { ErrorMessage, Field, Loading, formatTime, useAction, useLoad, navigate } from './ui.js';
+import { Done, ErrorMessage, Field, Loading, formatTime, useAction, useLoad, navigate } from './ui.js';
 import { ExecutionList } from './executions.js';
 
 const ENTITIES = ['employee', 'contractor', 'vacancy', 'team', 'project', 'assignment'];
@@ -21,7 +21,11 @@ export function NewHookScreen({ integrationId, who }) {
 }
 
 export function HookScreen({ id, route, who }) {
-  const hook = useLoad(() => api('GET', `/hooks/${segment(id)}`), [id]);
+  const hook = useLoad(async () => {
+    const answer = await api('GET', `/hooks/${segment(id)}`);
+    const integration = await api('GET', `/integrations/${segment(answer.data.integrationId)}`).catch(() => null);
+    return { ...answer, integration: integration?.data };
+  }, [id]);
   const run = useAction();
   if (hook.loading) return html`<${Loading} what="the hook" />`;
   if (hook.error) return html`<h1>Hook</h1><${ErrorMessage} error=${hook.error} />`;
@@ -31,7 +35,7 @@ export function HookScreen({ id, route, who }) {
     if (started) navigate(`/executions/${segment(started.data.id)}`);
   };
   const line = Number(route.query.get('line')) || undefined;
-  return html`<nav aria-label="Breadcrumb" class="crumbs"><a href="#/integrations">Integrations</a> › <a href=${`#/integrations/${segment(current.integrationId)}`}>Integration</a></nav>
+  return html`<nav aria-label="Breadcrumb" class="crumbs"><a href="#/integrations">Integrations</a> › <a href=${`#/integrations/${segment(current.integrationId)}`}>${hook.data.integration?.name ?? 'Integration'}</a></nav>
     <h1>${current.name} <span class="tag">${current.type}</span> <span class="tag">${current.entityType}</span></h1>
     ${current.type === 'PULL' && html`<div class="actions">
       <button type="button" onClick=${runNow} disabled=${run.busy || !current.enabled}>Run now</button>
@@ -63,9 +67,10 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
   const [code, setCode] = useState(hook?.code ?? starterCode('PULL', 'employee'));
   const [touched, setTouched] = useState(Boolean(hook));
   const action = useAction();
-  const compileError = action.error?.details?.field === 'code' && action.error.details.line
+  // One value per error, so the editor marks (and moves to) it once, not on every keystroke.
+  const compileError = useMemo(() => (action.error?.details?.field === 'code' && action.error.details.line
     ? { line: action.error.details.line, column: action.error.details.column, message: action.error.message }
-    : null;
+    : null), [action.error]);
   // Until the code is edited, a new hook's code follows the chosen type and entity.
   const choose = (nextType, nextEntity) => {
     setType(nextType);
@@ -75,15 +80,15 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
   const submit = async (event) => {
     event.preventDefault();
     const pull = type === 'PULL';
-    const body = {
-      name, code, enabled,
-      schedule: pull ? schedule || null : null,
-      preferredHour: pull && schedule ? Number(preferredHour) : null,
-      ...(pull ? {} : { eventTypes }),
-    };
+    const scheduled = pull && schedule;
+    const body = { name, code, enabled, ...(pull ? {} : { eventTypes }) };
+    // A change clears what no longer applies (null); a new hook leaves it out.
+    const timing = scheduled
+      ? { schedule, preferredHour: Number(preferredHour) }
+      : hook ? { schedule: null, preferredHour: null } : {};
     const saved = await action.run(() => hook
-      ? api('PATCH', `/hooks/${segment(hook.id)}`, body)
-      : api('POST', `/integrations/${segment(integration.id)}/hooks`, { ...body, type, entityType }));
+      ? api('PATCH', `/hooks/${segment(hook.id)}`, { ...body, ...timing })
+      : api('POST', `/integrations/${segment(integration.id)}/hooks`, { ...body, ...timing, type, entityType }));
     if (saved) onSaved(saved.data);
   };
   return html`<form class="card hook-form" onSubmit=${submit}>
@@ -105,12 +110,14 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
         </div>
         ${hook && html`<${Schedule} hook=${hook} who=${who} />`}`
       : html`<fieldset><legend>Run on</legend>${EVENTS.map((e) => html`<label class="checkbox"><input type="checkbox" name="eventTypes" value=${e}
-          checked=${eventTypes.includes(e)} onChange=${(event) => setEventTypes(event.target.checked ? [...eventTypes, e] : eventTypes.filter((x) => x !== e))} /> ${e}</label>`)}</fieldset>`}
+          checked=${eventTypes.includes(e)} onChange=${(event) => setEventTypes(event.target.checked ? [...eventTypes, e] : eventTypes.filter((x) => x !== e))} /> ${e}</label>`)}
+          <div class="hint">None ticked: every change.</div></fieldset>`}
     <div class="code-label" aria-hidden="true">Code</div>
     <${CodeEditor} id="hook-code" label="Hook code" value=${code} mark=${compileError} goto=${goto}
       onChange=${(next) => { setTouched(true); setCode(next); }} />
     <${ErrorMessage} error=${action.error} />
     ${compileError && html`<p class="error-line" role="status">Line ${compileError.line}, column ${compileError.column}</p>`}
     <button type="submit" disabled=${action.busy}>${hook ? 'Save hook' : 'Create hook'}</button>
+    <${Done} action=${action} message="Saved." />
   </form>`;
 }

@@ -1,11 +1,11 @@
 // Integrations: list, create, edit, delete; an integration's secrets (write-only values) and
 // its hooks.
-import { html, useState } from '/vendor/ui.js';
+import { html, useState, useRef } from '/vendor/ui.js';
 import { api, segment } from './api.js';
-import { ErrorMessage, Field, Loading, formatTime, useAction, useLoad, navigate } from './ui.js';
+import { Done, ErrorMessage, Field, Loading, formatTime, useAction, useLoad, navigate } from './ui.js';
 
 export function Integrations({ who }) {
-  const list = useLoad(() => api('GET', '/integrations?limit=100'), []);
+  const list = useLoad(() => api('GET', '/integrations'), []);
   return html`<h1>Integrations</h1>
     <p class="lead">An integration connects ${who.organization.name} to one external system: its secrets, and the hooks that pull from it or push to it.</p>
     ${list.loading && html`<${Loading} what="integrations" />`}
@@ -47,6 +47,7 @@ function IntegrationForm({ integration, onSaved }) {
     <${Field} label="Description">${(id) => html`<input id=${id} name="description" value=${description} onInput=${(e) => setDescription(e.target.value)} />`}<//>
     <${ErrorMessage} error=${action.error} />
     <button type="submit" disabled=${action.busy}>${integration ? 'Save' : 'Create integration'}</button>
+    <${Done} action=${action} message="Saved." />
   </form>`;
 }
 
@@ -76,7 +77,7 @@ export function IntegrationScreen({ id, who }) {
 }
 
 function Hooks({ integration, who }) {
-  const hooks = useLoad(() => api('GET', `/integrations/${segment(integration.id)}/hooks?limit=100`), [integration.id]);
+  const hooks = useLoad(() => api('GET', `/integrations/${segment(integration.id)}/hooks`), [integration.id]);
   return html`<h2 id="hooks-title">Hooks</h2>
     ${hooks.loading && html`<${Loading} what="hooks" />`}
     <${ErrorMessage} error=${hooks.error} />
@@ -97,19 +98,29 @@ function Secrets({ integration, who }) {
   const [name, setName] = useState('');
   const [value, setValue] = useState('');
   const action = useAction();
+  // What was done, said to everyone; after a deletion the focus moves here (the row it
+  // was on is gone).
+  const [said, setSaid] = useState('');
+  const status = useRef(null);
   const save = async (event) => {
     event.preventDefault();
+    const saved = name;
     const done = await action.run(() => api('PUT', `/integrations/${segment(integration.id)}/secrets/${segment(name)}`, { value }));
     if (done !== undefined) {
       setName('');
       setValue('');
+      setSaid(`Secret ${saved} saved.`);
       secrets.reload();
     }
   };
   const remove = async (secret) => {
     if (!confirm(`Delete the secret ${secret}?`)) return;
     const done = await action.run(() => api('DELETE', `/integrations/${segment(integration.id)}/secrets/${segment(secret)}`));
-    if (done !== undefined) secrets.reload();
+    if (done !== undefined) {
+      setSaid(`Secret ${secret} deleted.`);
+      status.current?.focus();
+      secrets.reload();
+    }
   };
   return html`<h2 id="secrets-title">Secrets</h2>
     <p class="muted">Hooks read them as <code>ctx.secrets.NAME</code>. Values are encrypted and never shown again.</p>
@@ -128,8 +139,9 @@ function Secrets({ integration, who }) {
     <form class="inline" onSubmit=${save}>
       <${Field} label="Secret name">${(id) => html`<input id=${id} name="secretName" required value=${name} onInput=${(e) => setName(e.target.value)} />`}<//>
       <div class="field"><label for="secret-value">Value</label>
-        <input id="secret-value" name="secretValue" type="password" autocomplete="new-password" required value=${value} onInput=${(e) => setValue(e.target.value)} /></div>
+        <input id="secret-value" name="secretValue" type="password" autocomplete="off" required value=${value} onInput=${(e) => setValue(e.target.value)} /></div>
       <${ErrorMessage} error=${action.error} />
       <button type="submit" disabled=${action.busy}>Save secret</button>
+      <p class="done" role="status" tabindex="-1" ref=${status}>${said}</p>
     </form>`;
 }

@@ -1,19 +1,26 @@
 // The console: sign-in, then the screens, routed by the URL's hash (`#/integrations/…`), so
 // every screen and its filters have an address and the server serves one page.
-import { html, render, useState, useEffect, useRef } from '/vendor/ui.js';
+import { html, render, useState, useEffect, useRef, useErrorBoundary } from '/vendor/ui.js';
 import { session, signIn, signOut } from './api.js';
 import { ErrorMessage, useAction, Field } from './ui.js';
 import { Integrations, IntegrationScreen } from './integrations.js';
 import { HookScreen, NewHookScreen } from './hooks.js';
 import { ExecutionScreen } from './executions.js';
-import { PeopleScreen, PositionScreen } from './people.js';
+import { PeopleScreen, PositionScreen, PEOPLE_TABS, forgetFillers } from './people.js';
 import { ForecastScreen } from './forecast.js';
 
 /** The current route: `#/hooks/abc?status=failed` → `{ parts: ['hooks', 'abc'], query }`. */
 function currentRoute() {
   const hash = location.hash.replace(/^#/, '') || '/integrations';
   const [path, search = ''] = hash.split('?');
-  return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(search) };
+  const decode = (part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  return { parts: path.split('/').filter(Boolean).map(decode), query: new URLSearchParams(search) };
 }
 
 function useRoute() {
@@ -54,24 +61,37 @@ const SECTIONS = [
   { path: 'forecast', label: 'Forecast', also: [] },
 ];
 
-function Screen({ route, who }) {
+/** The screen a route names, with its title; each keyed by what it shows, so moving from
+ * one hook to another starts afresh instead of keeping the first one's form. */
+function screenOf(route, who) {
   const [first, second, third] = route.parts;
-  if (first === 'integrations' && second && third === 'new-hook') return html`<${NewHookScreen} integrationId=${second} who=${who} />`;
-  if (first === 'integrations' && second) return html`<${IntegrationScreen} id=${second} who=${who} />`;
-  if (first === 'hooks' && second) return html`<${HookScreen} id=${second} route=${route} who=${who} />`;
-  if (first === 'executions' && second) return html`<${ExecutionScreen} id=${second} who=${who} />`;
-  if (first === 'people') return html`<${PeopleScreen} route=${route} who=${who} />`;
-  if (first === 'positions' && second) return html`<${PositionScreen} id=${second} who=${who} />`;
-  if (first === 'forecast') return html`<${ForecastScreen} route=${route} who=${who} />`;
-  if (first === 'integrations' || first === undefined) return html`<${Integrations} who=${who} />`;
-  return html`<h1>Not found</h1><p>There is no screen at <code>${location.hash}</code>. <a href="#/integrations">Integrations</a></p>`;
+  if (first === 'integrations' && second && third === 'new-hook') return ['Add hook', html`<${NewHookScreen} key=${second} integrationId=${second} who=${who} />`];
+  if (first === 'integrations' && second && !third) return ['Integration', html`<${IntegrationScreen} key=${second} id=${second} who=${who} />`];
+  if (first === 'hooks' && second) return ['Hook', html`<${HookScreen} key=${second} id=${second} route=${route} who=${who} />`];
+  if (first === 'executions' && second) return ['Execution', html`<${ExecutionScreen} key=${second} id=${second} who=${who} />`];
+  if (first === 'people' && (!second || PEOPLE_TABS.includes(second))) return ['People', html`<${PeopleScreen} route=${route} who=${who} />`];
+  if (first === 'positions' && second) return ['Position', html`<${PositionScreen} key=${second} id=${second} who=${who} />`];
+  if (first === 'forecast') return ['Forecast', html`<${ForecastScreen} route=${route} who=${who} />`];
+  if (first === 'integrations' || first === undefined) return ['Integrations', html`<${Integrations} who=${who} />`];
+  return ['Not found', html`<h1>Not found</h1><p>There is no screen at <code>${location.hash}</code>. <a href="#/integrations">Integrations</a></p>`];
+}
+
+/** A screen that throws says so (and the rest of the console keeps working). */
+function Guarded({ children, place }) {
+  const [error, reset] = useErrorBoundary();
+  useEffect(() => { if (error) reset(); }, [place]);
+  if (error) return html`<h1>Something went wrong</h1><div class="error" role="alert">This screen failed: ${String(error.message ?? error)}</div><p><a href="#/integrations">Integrations</a></p>`;
+  return children;
 }
 
 function App() {
   const [who, setWho] = useState(session);
   const route = useRoute();
   useEffect(() => {
-    const out = () => setWho(null);
+    const out = () => {
+      forgetFillers();
+      setWho(null);
+    };
     window.addEventListener('flowstate:signed-out', out);
     return () => window.removeEventListener('flowstate:signed-out', out);
   }, []);
@@ -84,11 +104,15 @@ function App() {
       firstScreen.current = false;
       return;
     }
+    window.scrollTo(0, 0);
     document.getElementById('main')?.focus({ preventScroll: true });
   }, [place]);
+  const [title, screen] = who ? screenOf(route, who) : ['Sign in', null];
+  useEffect(() => { document.title = `${title} · Flowstate Hooks`; }, [title]);
   if (!who) return html`<${SignIn} onSignedIn=${setWho} />`;
   const out = () => {
     signOut();
+    forgetFillers();
     setWho(null);
   };
   return html`<a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main').focus(); }}>Skip to content</a>
@@ -100,7 +124,7 @@ function App() {
     <span class="who" title=${`key ${who.name}`}>${who.organization.name}</span>
     <button type="button" class="link" onClick=${out}>Sign out</button>
   </header>
-  <main id="main" tabindex="-1"><${Screen} route=${route} who=${who} /></main>`;
+  <main id="main" tabindex="-1"><${Guarded} place=${place}>${screen}<//></main>`;
 }
 
 const root = document.getElementById('app');

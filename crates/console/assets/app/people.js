@@ -1,6 +1,6 @@
 // People and positions: employees, contractors, vacancies ("Show filled"), teams as a tree;
 // search and sort as the API allows; a position's filler and the Fill form.
-import { html, useState } from '/vendor/ui.js';
+import { html, useState, useEffect, useRef } from '/vendor/ui.js';
 import { api, segment, withQuery } from './api.js';
 import { ErrorMessage, Field, Loading, Pager, useAction, useLoad, navigate } from './ui.js';
 
@@ -11,6 +11,7 @@ const TABS = [
   { path: 'teams', label: 'Teams' },
 ];
 const PAGE_SIZE = 25;
+export const PEOPLE_TABS = TABS.map((tab) => tab.path);
 
 const money = (amount, currency) =>
   amount == null ? '—' : `${Number(amount).toLocaleString('en-GB', { maximumFractionDigits: 2 })} ${currency ?? ''}`.trim();
@@ -20,6 +21,8 @@ const teams = (allocations) => (allocations ?? [])
 
 export function PeopleScreen({ route }) {
   const tab = route.parts[1] ?? 'employees';
+  // Who fills which position is read again each time the screen opens.
+  useEffect(forgetFillers, []);
   return html`<h1>People and positions</h1>
     <nav class="tabs" aria-label="People">
       ${TABS.map((t) => html`<a href=${`#/people/${t.path}`} aria-current=${tab === t.path ? 'page' : undefined}>${t.label}</a>`)}
@@ -32,7 +35,7 @@ const KINDS = {
     path: '/employees',
     sorts: [['lastName', 'Last name'], ['firstName', 'First name'], ['startDate', 'Start date'], ['externalId', 'External id']],
     columns: ['Name', 'Email', 'Role', 'Teams', 'Start', 'End'],
-    row: (e) => [html`<strong>${e.firstName} ${e.lastName}</strong>`, e.email, typeof e.jobRole === 'object' ? e.jobRole?.title : e.jobRole ?? '—', teams(e.teamAllocations), e.startDate ?? '—', e.endDate ?? '—'],
+    row: (e) => [html`<strong>${e.firstName} ${e.lastName}</strong>`, e.email, e.jobRole?.title ?? e.jobRole ?? '—', teams(e.teamAllocations), e.startDate ?? '—', e.endDate ?? '—'],
   },
   contractors: {
     path: '/contractors',
@@ -44,7 +47,7 @@ const KINDS = {
     path: '/vacancies',
     sorts: [['role', 'Role'], ['targetStartDate', 'Target start'], ['status', 'Status'], ['externalId', 'External id']],
     columns: ['Role', 'Status', 'Teams', 'Target start', 'Salary range', 'Filled by'],
-    row: (v) => [html`<a href=${`#/positions/${segment(v.id)}`}><strong>${v.role}</strong></a> <span class="muted">${v.externalId ?? ''}</span>`, v.status, teams(v.teamAllocations), v.targetStartDate ?? '—',
+    row: (v) => [html`<a href=${`#/positions/${segment(v.id)}`}><strong>${v.role ?? `Position ${v.externalId ?? v.id}`}</strong></a> <span class="muted">${v.externalId ?? ''}</span>`, v.status, teams(v.teamAllocations), v.targetStartDate ?? '—',
       v.salaryMin == null && v.salaryMax == null ? '—' : `${money(v.salaryMin, '')} – ${money(v.salaryMax, v.currencyCode)}`,
       v.filledBy ? html`<${Filler} filledBy=${v.filledBy} />` : html`<span class="muted">open</span>`],
   },
@@ -58,6 +61,7 @@ function Listing({ kind, route }) {
   const page = Number(route.query.get('page')) || 1;
   const showFilled = route.query.get('showFilled') === 'true';
   const [typed, setTyped] = useState(search);
+  useEffect(() => setTyped(search), [search]);
   const list = useLoad(() => api('GET', withQuery(spec.path, {
     search, sortBy, sortDir, page, limit: PAGE_SIZE, ...(kind === 'positions' ? { excludeFilled: String(!showFilled) } : {}),
   })), [kind, search, sortBy, sortDir, page, showFilled]);
@@ -84,6 +88,12 @@ function Listing({ kind, route }) {
 }
 
 const fillers = new Map();
+
+/** Forgets who fills which position (after a fill, on sign-out, when People opens). */
+export function forgetFillers() {
+  fillers.clear();
+}
+
 /** Who fills a position and until when (the filler's endDate), read from the filler. */
 function fillerOf(filledBy) {
   const key = `${filledBy.type}/${filledBy.id}`;
@@ -105,6 +115,15 @@ function Filler({ filledBy }) {
 
 export function PositionScreen({ id, who }) {
   const position = useLoad(() => api('GET', `/vacancies/${segment(id)}`), [id]);
+  // After a fill the form goes away: the focus moves to what says it is filled.
+  const justFilled = useRef(false);
+  const filledNote = useRef(null);
+  useEffect(() => {
+    if (justFilled.current && filledNote.current) {
+      justFilled.current = false;
+      filledNote.current.focus();
+    }
+  });
   if (position.loading) return html`<${Loading} what="the position" />`;
   if (position.error) return html`<h1>Position</h1><${ErrorMessage} error=${position.error} />`;
   const v = position.data.data;
@@ -118,7 +137,9 @@ export function PositionScreen({ id, who }) {
       <dt>Salary range</dt><dd>${v.salaryMin == null && v.salaryMax == null ? 'not set' : `${money(v.salaryMin, '')} – ${money(v.salaryMax, v.currencyCode)}`}</dd>
       <dt>Filled by</dt><dd>${v.filledBy ? html`<${Filler} filledBy=${v.filledBy} />` : 'nobody (open)'}${v.filledBy && !v.isFilled ? ' — has left; the position is open again' : ''}</dd>
     </dl>
-    ${v.isFilled ? html`<p class="muted">Filled: its cost is the filler's until the filler leaves.</p>` : html`<${FillForm} vacancy=${v} who=${who} onFilled=${() => position.reload()} />`}`;
+    ${v.isFilled
+      ? html`<p class="muted" role="status" tabindex="-1" ref=${filledNote}>Filled: its cost is the filler's until the filler leaves.</p>`
+      : html`<${FillForm} vacancy=${v} who=${who} onFilled=${() => { justFilled.current = true; position.reload(); }} />`}`;
 }
 
 /** `POST /vacancies/{id}/fill`: a new employee or contractor takes the position. */
@@ -135,7 +156,7 @@ function FillForm({ vacancy, who, onFilled }) {
       : { fillerType, name: form.name, email: form.email || null, startDate: form.startDate, rate: Number(form.rate), rateType: form.rateType, currencyCode: form.currencyCode };
     const done = await action.run(() => api('POST', `/vacancies/${segment(vacancy.id)}/fill`, body));
     if (done) {
-      fillers.clear();
+      forgetFillers();
       onFilled();
     }
   };
@@ -160,16 +181,19 @@ function FillForm({ vacancy, who, onFilled }) {
   </form>`;
 }
 
+/** Every team of the organisation, page after page, by name. */
+export async function allTeams() {
+  const found = [];
+  for (let page = 1; ; page += 1) {
+    const answer = await api('GET', withQuery('/teams', { page, limit: 200, sortBy: 'name' }));
+    found.push(...answer.data);
+    if (!answer.meta.hasNextPage) return found;
+  }
+}
+
 /** Every team, as the tree its parents make. */
 function TeamTree() {
-  const all = useLoad(async () => {
-    const found = [];
-    for (let page = 1; ; page += 1) {
-      const answer = await api('GET', withQuery('/teams', { page, limit: 200, sortBy: 'name' }));
-      found.push(...answer.data);
-      if (!answer.meta.hasNextPage) return found;
-    }
-  }, []);
+  const all = useLoad(allTeams, []);
   if (all.loading) return html`<${Loading} what="teams" />`;
   if (all.error) return html`<${ErrorMessage} error=${all.error} />`;
   const byParent = new Map();
@@ -184,5 +208,17 @@ function TeamTree() {
     if (children.length === 0) return null;
     return html`<ul class="tree">${children.map((team) => html`<li><span class="team">${team.name}</span> <span class="muted">${team.externalId ?? ''}</span>${team.externalId ? branch(team.externalId) : null}</li>`)}</ul>`;
   };
-  return all.data.length === 0 ? html`<p>No teams yet.</p>` : html`<div aria-label="Teams">${branch(null)}</div>`;
+  // Teams a cycle would cut off from the top (the API refuses cycles; a sync cannot make
+  // one either, but nothing is ever hidden).
+  const placed = new Set();
+  const visit = (parent) => (byParent.get(parent) ?? []).forEach((team) => {
+    if (team.externalId && !placed.has(team.externalId)) {
+      placed.add(team.externalId);
+      visit(team.externalId);
+    }
+  });
+  visit(null);
+  const unplaced = all.data.filter((team) => team.externalId && !placed.has(team.externalId) && !(byParent.get(null) ?? []).includes(team));
+  return all.data.length === 0 ? html`<p>No teams yet.</p>` : html`<div aria-label="Teams">${branch(null)}</div>
+    ${unplaced.length > 0 && html`<h2>Unplaced</h2><ul>${unplaced.map((team) => html`<li>${team.name} <span class="muted">${team.externalId}</span></li>`)}</ul>`}`;
 }

@@ -1,19 +1,21 @@
 // Shared pieces of the screens: loading data, errors, form fields, statuses, paging.
 import { html, useState, useEffect, useCallback } from '/vendor/ui.js';
 
-/** Loads `load()` now and whenever `deps` change; `reload()` loads again. */
+/** Loads `load()` now and whenever `deps` change (showing nothing of the previous load
+ * meanwhile); `reload()` loads again, keeping what is shown until the answer comes. */
 export function useLoad(load, deps) {
   const [state, setState] = useState({ loading: true, data: null, error: null });
-  const run = useCallback(() => {
+  const fetchNow = useCallback((fresh) => {
     let live = true;
+    if (fresh) setState({ loading: true, data: null, error: null });
     load().then(
       (data) => live && setState({ loading: false, data, error: null }),
       (error) => live && setState({ loading: false, data: null, error }),
     );
     return () => { live = false; };
   }, deps);
-  useEffect(run, [run]);
-  return { ...state, reload: run };
+  useEffect(() => fetchNow(true), [fetchNow]);
+  return { ...state, reload: () => fetchNow(false) };
 }
 
 /** The API's error, as the API words it, naming fields where it does. */
@@ -49,14 +51,17 @@ export function Status({ status }) {
   return html`<span class=${`status status-${status}`}><span aria-hidden="true">${STATUS_ICONS[status] ?? '?'}</span> ${STATUS_WORDS[status] ?? status}</span>`;
 }
 
-/** Previous / next for a `{ meta: { page, limit, total, hasNextPage } }` list. */
+/** Previous / next for a `{ meta: { page, limit, total, hasNextPage } }` list. At either
+ * end the button says it is unavailable but keeps the focus (a disabled one would drop it). */
 export function Pager({ meta, go, label }) {
   if (!meta || (meta.page === 1 && !meta.hasNextPage)) return null;
   const pages = Math.max(1, Math.ceil(meta.total / meta.limit));
+  const first = meta.page <= 1;
+  const last = !meta.hasNextPage;
   return html`<nav class="pager" aria-label=${label ?? 'Pages'}>
-    <button type="button" disabled=${meta.page <= 1} onClick=${() => go(meta.page - 1)}>Previous</button>
-    <span>Page ${meta.page} of ${pages} (${meta.total})</span>
-    <button type="button" disabled=${!meta.hasNextPage} onClick=${() => go(meta.page + 1)}>Next</button>
+    <button type="button" aria-disabled=${first ? 'true' : undefined} onClick=${() => !first && go(meta.page - 1)}>Previous</button>
+    <span aria-live="polite">Page ${meta.page} of ${pages} (${meta.total})</span>
+    <button type="button" aria-disabled=${last ? 'true' : undefined} onClick=${() => !last && go(meta.page + 1)}>Next</button>
   </nav>`;
 }
 
@@ -78,21 +83,27 @@ export function formatBytes(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
-/** Runs `action`, keeping its error for display and a busy flag for the button. */
+/** Runs `action`, keeping its error for display, a busy flag for the button, and `done`
+ * once it succeeded (until the next run), for a "Saved" message. */
 export function useAction() {
-  const [state, setState] = useState({ busy: false, error: null });
+  const [state, setState] = useState({ busy: false, error: null, done: false });
   const run = async (action) => {
-    setState({ busy: true, error: null });
+    setState({ busy: true, error: null, done: false });
     try {
       const result = await action();
-      setState({ busy: false, error: null });
+      setState({ busy: false, error: null, done: true });
       return result;
     } catch (error) {
-      setState({ busy: false, error });
+      setState({ busy: false, error, done: false });
       return undefined;
     }
   };
-  return { ...state, run, clear: () => setState({ busy: false, error: null }) };
+  return { ...state, run, clear: () => setState({ busy: false, error: null, done: false }) };
+}
+
+/** Says, to everyone, that `action` succeeded. */
+export function Done({ action, message }) {
+  return html`<p class="done" role="status">${action.done ? message : ''}</p>`;
 }
 
 export function navigate(path) {

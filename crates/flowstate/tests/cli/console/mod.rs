@@ -128,10 +128,12 @@ fn screenshots() -> PathBuf {
     directory
 }
 
-/// Waits (up to 10 s) until the screen no longer shows `text`.
+/// Waits (up to 10 s) until no table on the screen shows `text`.
 async fn wait_until_gone(browser: &Browser, text: &str) {
     for _ in 0..100 {
-        let shown = browser.script("return document.getElementById('main').innerText", vec![]).await;
+        let shown = browser
+            .script("return [...document.querySelectorAll('main table')].map((t) => t.innerText).join()", vec![])
+            .await;
         if !shown.as_str().unwrap_or_default().contains(text) {
             return;
         }
@@ -210,6 +212,7 @@ async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
     browser.press("Delete old_token").await;
     browser.client.accept_alert().await.unwrap();
     wait_until_gone(browser, "old_token").await;
+    browser.wait_for_text("[role=status]", "Secret old_token deleted.", 10).await;
 
     // A PULL hook written in the editor: a syntax error first, marked at its line.
     browser.press("Add hook").await;
@@ -276,6 +279,16 @@ async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(line.as_str().is_some_and(|text| text.contains("boom at line 4")), "the editor is at line 4: {line}");
+
+    // A PUSH hook from its starting code (no schedule for PUSH: none is sent).
+    console.open(&format!("#/integrations/{integration}/new-hook")).await;
+    console.heading("Add hook").await;
+    browser.fill("input[name=name]", "notify").await;
+    browser.find("select[name=type]").await.select_by_label("PUSH: send changes out").await.unwrap();
+    browser.find(".editor[data-ready=true]").await;
+    browser.press("Create hook").await;
+    browser.wait_for_text("h1", "notify", 10).await;
+    browser.wait_for_text("h1 .tag", "PUSH", 10).await;
 
     // An integration deleted from its screen (after the browser's confirmation) is gone.
     browser.press("Integrations").await;
