@@ -302,6 +302,28 @@ pub enum HookCommand {
         flowstate hook run examples/hooks/employees-cursor.js --type pull --entity employee \\\n    \
         --secret api_key=demo-key --connect-to hr.example.com:443:127.0.0.1:8443 --cacert ca.pem")]
     Run(HookRunArgs),
+    /// Start a hook: a folder with the hook file (the guide's example for its type and
+    /// entity), `flowstate.d.ts` (the types of `ctx` and of each entity's record, so an
+    /// editor completes and checks the hook), `jsconfig.json` and a `fixtures/` folder.
+    #[command(after_help = "Example:\n  flowstate hook init workday-people --type pull --entity employee\n  \
+        flowstate hook run workday-people/workday-people.js --type pull --entity employee --secret api_key=…")]
+    Init(HookInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookInitArgs {
+    /// The hook's name: its folder and file are named after it (letters, digits, `-`, `_`).
+    pub name: String,
+    /// PULL (fetch records on a schedule) or PUSH (send changes out).
+    #[arg(long = "type", value_enum)]
+    pub kind: HookKind,
+    /// The entity type it syncs or listens to.
+    #[arg(long, value_parser = parse_entity)]
+    pub entity: EntityType,
+    /// Where to make the hook's folder (default: the current directory). The folder must
+    /// not exist yet, or be empty.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 }
 
 /// PULL or PUSH.

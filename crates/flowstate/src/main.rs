@@ -6,6 +6,7 @@
 
 mod cli;
 mod demo;
+mod devkit;
 mod hook_run;
 mod master_key;
 mod serve;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
     // not be started inside another): its commands run outside any async runtime.
     match cli.command {
         Command::Hook { command: HookCommand::Run(args) } => run_async(hook_run::run(args)),
+        Command::Hook { command: HookCommand::Init(args) } => exit_code(devkit::init::run(args)),
         Command::Demo(args) => exit_code(demo::run(args)),
         Command::ExampleApi(args) => run_async(demo::serve_example_api(args)),
         Command::Org { command: OrgCommand::Create(args) } => exit_code(store_cmd::org_create(args)),

@@ -2,6 +2,7 @@
 
 mod console;
 mod demo;
+mod devkit;
 mod edge;
 mod forecast;
 mod isolation;

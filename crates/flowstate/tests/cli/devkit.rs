@@ -1,0 +1,153 @@
+//! The hook devkit (issue 14): `hook init`, and the typings it writes, checked by the
+//! TypeScript compiler against the guide's examples.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use crate::{Api, args, examples, flowstate, stderr, stdout};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hook_init_writes_a_hook_that_runs_and_refuses_to_overwrite() {
+    let api = Api::start().await;
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path().display().to_string();
+    let output =
+        flowstate(args(&["hook", "init", "people", "--type", "pull", "--entity", "employee", "--dir", &dir])).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let folder = directory.path().join("people");
+    for file in ["people.js", "flowstate.d.ts", "jsconfig.json", "fixtures/README.md"] {
+        assert!(folder.join(file).is_file(), "{file}: {}", stdout(&output));
+    }
+    assert!(stdout(&output).contains("flowstate hook run"), "it says how to run it: {}", stdout(&output));
+    // The starter runs as it is against a page-based API (the example API's `/employees`).
+    let hook = folder.join("people.js").display().to_string();
+    let ran =
+        flowstate(api.run_args(&hook, &["--type", "pull", "--entity", "employee", "--secret", "api_key=cli-test-key"]))
+            .await;
+    assert_eq!(ran.status.code(), Some(0), "{}\n{}", stdout(&ran), stderr(&ran));
+    assert!(stdout(&ran).contains("records: 250"), "{}", stdout(&ran));
+
+    // Never over a folder with something in it; a name that is not a file name is refused.
+    let again =
+        flowstate(args(&["hook", "init", "people", "--type", "push", "--entity", "vacancy", "--dir", &dir])).await;
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("is not empty"), "{}", stderr(&again));
+    assert!(std::fs::read_to_string(&hook).unwrap().contains("PULL hook"), "unchanged");
+    let bad = flowstate(args(&["hook", "init", "../up", "--type", "pull", "--entity", "team", "--dir", &dir])).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("letters, digits"), "{}", stderr(&bad));
+
+    // A PUSH hook comes with an event to run it with.
+    let push =
+        flowstate(args(&["hook", "init", "notify", "--type", "push", "--entity", "vacancy", "--dir", &dir])).await;
+    assert_eq!(push.status.code(), Some(0), "{}", stderr(&push));
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(directory.path().join("notify/fixtures/event.json")).unwrap())
+            .unwrap();
+    assert_eq!(event["entityType"], "vacancy");
+}
+
+/// The TypeScript compiler, installed from the npm registry into the target directory (once),
+/// or `None` (having said why) without Node.js; under `CI` its absence fails.
+fn tsc() -> Option<PathBuf> {
+    const VERSION: &str = "5.9.3";
+    let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("typescript-{VERSION}"));
+    let tsc = prefix.join("node_modules/.bin/tsc");
+    if tsc.exists() {
+        return Some(tsc);
+    }
+    let npm = Command::new("npm").arg("--version").output();
+    if !npm.is_ok_and(|output| output.status.success()) {
+        let message = "the typings check needs Node.js and npm (to install the TypeScript compiler)";
+        assert!(std::env::var_os("CI").is_none(), "{message}; CI is set, so this fails");
+        eprintln!("\n######## SKIPPED: {message} ########\n");
+        return None;
+    }
+    std::fs::create_dir_all(&prefix).unwrap();
+    let installed = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(format!("typescript@{VERSION}"))
+        .output()
+        .unwrap();
+    assert!(installed.status.success(), "npm install typescript: {}", String::from_utf8_lossy(&installed.stderr));
+    Some(tsc)
+}
+
+/// `tsc` on one hook file beside the typings, with the settings `hook init`'s `jsconfig.json`
+/// gives an editor; its output on failure.
+fn check(tsc: &Path, folder: &Path, file: &str) -> Result<(), String> {
+    let output = Command::new(tsc)
+        .current_dir(folder)
+        .args(["--noEmit", "--allowJs", "--checkJs", "--strict", "--noImplicitAny", "false", "--target", "es2022"])
+        .args(["--lib", "es2022"])
+        .args(["--module", "es2022", "--moduleResolution", "bundler", file, "flowstate.d.ts"])
+        .output()
+        .unwrap();
+    if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stdout).into_owned()) }
+}
+
+/// The typings take the guide's examples (each typed by one JSDoc line, as `hook init`
+/// writes), and refuse a wrong method and a wrong field type.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_typings_take_the_guides_examples_and_refuse_mistakes() {
+    let Some(tsc) = tsc() else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path().display().to_string();
+    let output =
+        flowstate(args(&["hook", "init", "typed", "--type", "pull", "--entity", "employee", "--dir", &dir])).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let folder = directory.path().join("typed");
+    // Every starter checks as written.
+    for kind in ["pull", "push"] {
+        for entity in ["employee", "contractor", "vacancy", "team", "project", "assignment"] {
+            let name = format!("{kind}-{entity}");
+            let made =
+                flowstate(args(&["hook", "init", &name, "--type", kind, "--entity", entity, "--dir", &dir])).await;
+            assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+            let starter = directory.path().join(&name);
+            check(&tsc, &starter, &format!("{name}.js")).unwrap_or_else(|errors| panic!("{name}: {errors}"));
+        }
+    }
+    let pull = |data: &str| {
+        format!(
+            "/** @param {{import('./flowstate').PullContext}} ctx @returns {{Promise<import('./flowstate').PullResult<import('./flowstate').{data}>>}} */"
+        )
+    };
+    let cases = [
+        ("employees-cursor.js", pull("EmployeeData")),
+        ("contractors-offset.js", pull("ContractorData")),
+        ("notify-contractor.js", "/** @param {import('./flowstate').PushContext} ctx */".to_string()),
+        ("demo/teams.js", pull("TeamData")),
+        ("demo/employees.js", pull("EmployeeData")),
+        ("demo/contractors.js", pull("ContractorData")),
+        ("demo/positions.js", pull("VacancyData")),
+        ("demo/vacancy-changes.js", "/** @param {import('./flowstate').PushContext} ctx */".to_string()),
+    ];
+    for (example, typed) in cases {
+        let code = std::fs::read_to_string(examples(example)).unwrap();
+        let typed_code = code.replacen("async function run(ctx)", &format!("{typed}\nasync function run(ctx)"), 1);
+        std::fs::write(folder.join("typed.js"), format!("// @ts-check\n{typed_code}")).unwrap();
+        check(&tsc, &folder, "typed.js").unwrap_or_else(|errors| panic!("{example} does not check:\n{errors}"));
+    }
+    // Mistakes an editor should catch.
+    for (mistake, expected) in [
+        ("const resp = await ctx.http.gett('https://a.example');", "gett"),
+        (
+            "return { records: [{ externalId: 'x', data: { firstName: 1 } }] };",
+            "Type 'number' is not assignable to type 'string'",
+        ),
+        ("return { records: [{ externalId: 'x', data: { startDate: '2026-01-01', fte: 1 } }] };", "fte"),
+        ("ctx.kv.set('k', 1);", "number"),
+    ] {
+        let code = format!(
+            "// @ts-check\n{}\nasync function run(ctx) {{\n  {mistake}\n  return {{ records: [] }};\n}}\n",
+            pull("EmployeeData")
+        );
+        std::fs::write(folder.join("typed.js"), code).unwrap();
+        let errors = check(&tsc, &folder, "typed.js").expect_err(mistake);
+        assert!(errors.contains(expected), "{mistake}: {errors}");
+    }
+}
