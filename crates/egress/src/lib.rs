@@ -27,6 +27,7 @@
 //! takes a request and returns a response or an [`EgressError`] whose text a hook author can act on.
 
 mod client;
+pub mod operator;
 pub mod policy;
 mod resolve;
 mod route;

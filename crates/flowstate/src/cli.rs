@@ -308,6 +308,49 @@ pub enum HookCommand {
     #[command(after_help = "Example:\n  flowstate hook init workday-people --type pull --entity employee\n  \
         flowstate hook run workday-people/workday-people.js --type pull --entity employee --secret api_key=…")]
     Init(HookInitArgs),
+    /// Create or update a hook on a server through its REST API: the hook of the
+    /// integration with this name is updated (its code, and the schedule or events given),
+    /// or created. Prints where it is. Exit status: 0 deployed, 1 the server refused it (a
+    /// syntax error says its line and column), 2 the command was called wrongly.
+    #[command(
+        after_help = "Example:\n  flowstate hook deploy people.js --server http://127.0.0.1:8080 --key \"$KEY\" \\\n    \
+        --integration int_… --type pull --entity employee --schedule 24h --preferred-hour 2"
+    )]
+    Deploy(HookDeployArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookDeployArgs {
+    /// The hook's JavaScript file.
+    pub file: PathBuf,
+    /// The server's address.
+    #[arg(long, env = "FLOWSTATE_SERVER", default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    pub server: String,
+    /// An API key of the organisation with `integrations:write`.
+    #[arg(long, env = "FLOWSTATE_API_KEY", hide_env_values = true, value_name = "KEY")]
+    pub key: String,
+    /// The integration the hook belongs to (its id).
+    #[arg(long, value_name = "ID")]
+    pub integration: String,
+    /// The hook's name (default: the file's name without `.js`); a hook of the integration
+    /// with this name is updated.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// PULL or PUSH; needed to create the hook (a hook's type never changes).
+    #[arg(long = "type", value_enum)]
+    pub kind: Option<HookKind>,
+    /// The entity type; needed to create the hook (it never changes).
+    #[arg(long, value_parser = parse_entity)]
+    pub entity: Option<EntityType>,
+    /// PULL: how often it runs (15m, 30m, 1h, 6h, 12h, 24h).
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// PULL: the hour (0-23, in the organisation's time zone) of the first run of the day.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=23))]
+    pub preferred_hour: Option<u8>,
+    /// PUSH: a change type it runs on (create, update, delete); repeat for more (none: all).
+    #[arg(long = "event")]
+    pub events: Vec<String>,
 }
 
 #[derive(Debug, Args)]

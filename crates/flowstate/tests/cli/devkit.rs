@@ -151,3 +151,74 @@ async fn the_typings_take_the_guides_examples_and_refuse_mistakes() {
         assert!(errors.contains(expected), "{mistake}: {errors}");
     }
 }
+
+/// `hook deploy` creates the hook through the REST API, updates it on the next deploy (same
+/// id), reports a syntax error with its line, and the server runs what was deployed.
+#[tokio::test(flavor = "multi_thread")]
+async fn hook_deploy_creates_then_updates_and_the_server_runs_it() {
+    use crate::server::{create_integration, start, wait_for_status};
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start(&db, directory.path());
+    let (org, key) = server.first_start.clone().unwrap();
+    let org_path = format!("/api/v1/org/{org}");
+    let integration =
+        create_integration(&server, &org_path, &key, serde_json::json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let file = directory.path().join("people.js");
+    let deploy = |extra: &[&str]| {
+        let mut all = args(&["hook", "deploy", &file.display().to_string(), "--server", &server.base, "--key", &key]);
+        all.extend(args(&["--integration", &integration]));
+        all.extend(args(extra));
+        flowstate(all)
+    };
+    std::fs::write(&file, "async function run(ctx) {\n  ctx.log.info('first');\n  return { records: [] };\n}\n")
+        .unwrap();
+    let without_type = deploy(&[]).await;
+    assert_eq!(without_type.status.code(), Some(2), "creating needs --type and --entity");
+    assert!(stderr(&without_type).contains("--type and --entity"), "{}", stderr(&without_type));
+    let created =
+        deploy(&["--type", "pull", "--entity", "employee", "--schedule", "24h", "--preferred-hour", "3"]).await;
+    assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
+    assert!(stdout(&created).contains("created hook \"people\""), "{}", stdout(&created));
+    assert!(stdout(&created).contains("/#/hooks/hook_"), "where it is in the console: {}", stdout(&created));
+    let (_, hooks) =
+        crate::server::call(&server, &format!("{org_path}/integrations/{integration}/hooks"), Some(&key)).await;
+    let id = hooks["data"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (hooks["data"][0]["schedule"].clone(), hooks["data"][0]["preferredHour"].clone()),
+        (serde_json::json!("24h"), serde_json::json!(3))
+    );
+
+    std::fs::write(&file, "async function run(ctx) {\n  ctx.log.info('second');\n  return { records: [] };\n}\n")
+        .unwrap();
+    let updated = deploy(&[]).await;
+    assert_eq!(updated.status.code(), Some(0), "{}", stderr(&updated));
+    assert!(stdout(&updated).contains(&format!("updated hook \"people\" ({id})")), "{}", stdout(&updated));
+    std::fs::write(&file, "async function run(ctx) {\n  const broken = {;\n}\n").unwrap();
+    let refused = deploy(&[]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("line 2"), "{}", stderr(&refused));
+
+    // The server runs the second version.
+    let (status, run) =
+        crate::server::send(&server, reqwest::Method::POST, &format!("{org_path}/hooks/{id}/run"), Some(&key), None)
+            .await;
+    assert_eq!(status, 202, "{run}");
+    let execution = run["data"]["id"].as_str().unwrap();
+    let finished = wait_for_status(&server, &format!("{org_path}/executions/{execution}"), &key, "succeeded").await;
+    assert!(finished.to_string().contains("second"), "{finished}");
+    let wrong_key = flowstate(args(&[
+        "hook",
+        "deploy",
+        &file.display().to_string(),
+        "--server",
+        &server.base,
+        "--key",
+        "private_0_0",
+        "--integration",
+        &integration,
+    ]))
+    .await;
+    assert_eq!(wrong_key.status.code(), Some(2));
+    assert!(stderr(&wrong_key).contains("refused the key"), "{}", stderr(&wrong_key));
+}
