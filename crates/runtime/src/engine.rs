@@ -106,6 +106,9 @@ pub struct HookInvocation {
 struct PreparedJson {
     secrets: String,
     org: String,
+    /// The hook compiled once for the whole execution (every page loads this bytecode), or
+    /// why it does not compile.
+    hook: Result<Vec<u8>, crate::SyntaxError>,
 }
 
 impl PreparedJson {
@@ -113,6 +116,7 @@ impl PreparedJson {
         PreparedJson {
             secrets: invocation.secrets.to_json(),
             org: serde_json::to_string(&invocation.org).expect("org serializes"),
+            hook: crate::syntax::compile(&invocation.file_name, &invocation.code),
         }
     }
 }
@@ -212,7 +216,7 @@ impl Engine {
         PageInput {
             kind,
             file_name: &invocation.file_name,
-            code: &invocation.code,
+            hook: &json.hook,
             secrets_json: &json.secrets,
             org_json: &json.org,
             meta_or_event,

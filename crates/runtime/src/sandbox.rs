@@ -15,7 +15,7 @@ use std::{
 
 use rquickjs::{
     AsyncContext, AsyncRuntime, CaughtError, Ctx, Exception, Function, Module, Object, TypedArray, Value,
-    context::EvalOptions, prelude::Async, promise::MaybePromise,
+    prelude::Async, promise::MaybePromise, qjs,
 };
 use serde_json::Value as Json;
 
@@ -31,7 +31,8 @@ use crate::{
 pub(crate) struct PageInput<'a> {
     pub kind: HookType,
     pub file_name: &'a str,
-    pub code: &'a str,
+    /// The hook's bytecode (compiled once per execution), or its syntax error.
+    pub hook: &'a Result<Vec<u8>, crate::SyntaxError>,
     pub secrets_json: &'a str,
     pub org_json: &'a str,
     /// `ctx.meta` (PULL, from the second page) or `ctx.event` (PUSH).
@@ -197,17 +198,32 @@ async fn execute<'js>(
     };
     let hook_ctx: Value = make_ctx.call((kind, secrets, org, meta, event)).map_err(internal)?;
 
-    let mut options = EvalOptions::default();
-    options.global = true;
-    options.strict = false;
-    options.filename = Some(input.file_name.to_string());
-    ctx.eval_with_options::<(), _>(input.code, options).map_err(|error| {
-        let mut failure = ScriptFailure::caught(ctx, error, ErrorKind::Exception);
-        if failure.message.starts_with("SyntaxError") {
-            failure.kind = ErrorKind::InvalidHook;
+    let bytecode = match input.hook {
+        Ok(bytecode) => bytecode,
+        Err(syntax) => {
+            let mut failure = ScriptFailure::new(ErrorKind::InvalidHook, syntax.message.clone());
+            failure.stack = Some(format!("    at {}:{}:{}", input.file_name, syntax.line, syntax.column));
+            return Err(failure);
         }
-        failure
-    })?;
+    };
+    // The script compiled once for the execution, loaded and run at the top level (as
+    // evaluating its source would): its functions, `run` among them, become globals.
+    // SAFETY: `ctx` is this page's live context; the bytes are ours (written by
+    // `syntax::compile` with this QuickJS), read as bytecode; `JS_EvalFunction` takes the
+    // read function and the returned value is handed to `Value`, which frees it.
+    let evaluated = unsafe {
+        let raw = ctx.as_raw().as_ptr();
+        let function =
+            qjs::JS_ReadObject(raw, bytecode.as_ptr(), bytecode.len() as _, qjs::JS_READ_OBJ_BYTECODE as i32);
+        if qjs::JS_IsException(function) {
+            Value::from_raw(ctx.clone(), function)
+        } else {
+            Value::from_raw(ctx.clone(), qjs::JS_EvalFunction(raw, function))
+        }
+    };
+    if evaluated.is_exception() {
+        return Err(ScriptFailure::caught(ctx, rquickjs::Error::Exception, ErrorKind::Exception));
+    }
     let run: Value = ctx.globals().get("run").map_err(internal)?;
     let Some(run) = run.as_function() else {
         return Err(ScriptFailure::new(
