@@ -376,6 +376,17 @@ pub enum HookKind {
     Push,
 }
 
+impl HookKind {
+    /// The API's and the store's spelling (`PULL`, `PUSH`).
+    pub fn as_str(self) -> &'static str {
+        use flowstate_store::kinds::HookType;
+        match self {
+            HookKind::Pull => HookType::Pull.as_str(),
+            HookKind::Push => HookType::Push.as_str(),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct HookRunArgs {
     /// The hook's JavaScript file; it defines `async function run(ctx)`.

@@ -6,10 +6,7 @@ use anyhow::Context as _;
 use flowstate_egress::{Method, operator::ServerClient};
 use serde_json::{Map, Value, json};
 
-use crate::{
-    Outcome, UsageError,
-    cli::{HookDeployArgs, HookKind},
-};
+use crate::{Outcome, UsageError, cli::HookDeployArgs};
 
 pub async fn run(args: HookDeployArgs) -> Result<Outcome, UsageError> {
     let code = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
@@ -67,7 +64,7 @@ pub async fn run(args: HookDeployArgs) -> Result<Outcome, UsageError> {
                 )));
             };
             body.insert("name".into(), json!(name));
-            body.insert("type".into(), json!(kind_name(kind)));
+            body.insert("type".into(), json!(kind.as_str()));
             body.insert("entityType".into(), json!(entity.as_str()));
             let path = format!("{base}/integrations/{integration}/hooks");
             let (status, answer) = call(Method::Post, path, Some(Value::Object(body))).await?;
@@ -91,14 +88,6 @@ pub async fn run(args: HookDeployArgs) -> Result<Outcome, UsageError> {
     println!("  in the console: {}/#/hooks/{id}", args.server.trim_end_matches('/'));
     println!("  over the API:   {}{base}/hooks/{id}", args.server.trim_end_matches('/'));
     Ok(Outcome::Succeeded)
-}
-
-fn kind_name(kind: HookKind) -> &'static str {
-    use flowstate_store::kinds::HookType;
-    match kind {
-        HookKind::Pull => HookType::Pull.as_str(),
-        HookKind::Push => HookType::Push.as_str(),
-    }
 }
 
 /// The API's error message, with where a syntax error is.

@@ -56,7 +56,7 @@ pub fn run(args: HookInitArgs) -> Result<Outcome, UsageError> {
     println!("Created {}/:", folder.display());
     println!(
         "  {file}          the hook (the guide's example for a {} {} hook)",
-        kind_word(args.kind),
+        args.kind.as_str(),
         args.entity.as_str()
     );
     println!("  flowstate.d.ts   the types of ctx and of a {} record, for your editor", args.entity.as_str());
@@ -74,18 +74,10 @@ pub fn run(args: HookInitArgs) -> Result<Outcome, UsageError> {
     println!(
         "  flowstate hook run {} --type {} --entity {}{event} --secret api_key=…",
         folder.join(&file).display(),
-        kind_word(args.kind).to_lowercase(),
+        args.kind.as_str().to_lowercase(),
         args.entity.as_str()
     );
     Ok(Outcome::Succeeded)
-}
-
-fn kind_word(kind: HookKind) -> &'static str {
-    use flowstate_store::kinds::HookType;
-    match kind {
-        HookKind::Pull => HookType::Pull.as_str(),
-        HookKind::Push => HookType::Push.as_str(),
-    }
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
