@@ -106,9 +106,9 @@ pub struct HookInvocation {
 struct PreparedJson {
     secrets: String,
     org: String,
-    /// The hook compiled once for the whole execution (every page loads this bytecode), or
-    /// why it does not compile.
-    hook: Result<Vec<u8>, crate::SyntaxError>,
+    /// The hook's bytecode, written by the first page that compiles it and loaded by every
+    /// later page of the execution instead of parsing the source again.
+    hook: std::sync::OnceLock<Vec<u8>>,
 }
 
 impl PreparedJson {
@@ -116,7 +116,7 @@ impl PreparedJson {
         PreparedJson {
             secrets: invocation.secrets.to_json(),
             org: serde_json::to_string(&invocation.org).expect("org serializes"),
-            hook: crate::syntax::compile(&invocation.file_name, &invocation.code),
+            hook: std::sync::OnceLock::new(),
         }
     }
 }
@@ -216,7 +216,8 @@ impl Engine {
         PageInput {
             kind,
             file_name: &invocation.file_name,
-            hook: &json.hook,
+            code: &invocation.code,
+            compiled: &json.hook,
             secrets_json: &json.secrets,
             org_json: &json.org,
             meta_or_event,

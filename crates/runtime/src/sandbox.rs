@@ -31,8 +31,9 @@ use crate::{
 pub(crate) struct PageInput<'a> {
     pub kind: HookType,
     pub file_name: &'a str,
-    /// The hook's bytecode (compiled once per execution), or its syntax error.
-    pub hook: &'a Result<Vec<u8>, crate::SyntaxError>,
+    pub code: &'a str,
+    /// The hook's bytecode once a page of the execution has compiled it.
+    pub compiled: &'a std::sync::OnceLock<Vec<u8>>,
     pub secrets_json: &'a str,
     pub org_json: &'a str,
     /// `ctx.meta` (PULL, from the second page) or `ctx.event` (PUSH).
@@ -198,29 +199,22 @@ async fn execute<'js>(
     };
     let hook_ctx: Value = make_ctx.call((kind, secrets, org, meta, event)).map_err(internal)?;
 
-    let bytecode = match input.hook {
-        Ok(bytecode) => bytecode,
-        Err(syntax) => {
-            let mut failure = ScriptFailure::new(ErrorKind::InvalidHook, syntax.message.clone());
-            failure.stack = Some(format!("    at {}:{}:{}", input.file_name, syntax.line, syntax.column));
-            return Err(failure);
-        }
-    };
-    // The script compiled once for the execution, loaded and run at the top level (as
-    // evaluating its source would): its functions, `run` among them, become globals.
-    // SAFETY: `ctx` is this page's live context; the bytes are ours (written by
-    // `syntax::compile` with this QuickJS), read as bytecode; `JS_EvalFunction` takes the
-    // read function and the returned value is handed to `Value`, which frees it.
+    // The first page compiles the hook and keeps its bytecode (debug information included,
+    // so stacks name the source's lines); later pages of the execution load it instead of
+    // parsing the source again. Either way it runs at the top level, as evaluating the
+    // source would: its functions, `run` among them, become globals.
+    let function = match input.compiled.get() {
+        Some(bytecode) => read_bytecode(ctx, bytecode),
+        None => compile(ctx, input.file_name, input.code, input.compiled),
+    }?;
+    // SAFETY: `function` is a live value of this context; `JS_EvalFunction` takes over the
+    // reference duplicated for it (`function` frees its own when dropped), and the value
+    // returned is handed to `Value`, which frees it.
     let evaluated = unsafe {
         let raw = ctx.as_raw().as_ptr();
-        let function =
-            qjs::JS_ReadObject(raw, bytecode.as_ptr(), bytecode.len() as _, qjs::JS_READ_OBJ_BYTECODE as i32);
-        if qjs::JS_IsException(function) {
-            Value::from_raw(ctx.clone(), function)
-        } else {
-            Value::from_raw(ctx.clone(), qjs::JS_EvalFunction(raw, function))
-        }
+        Value::from_raw(ctx.clone(), qjs::JS_EvalFunction(raw, qjs::JS_DupValue(raw, function.as_raw())))
     };
+    drop(function);
     if evaluated.is_exception() {
         return Err(ScriptFailure::caught(ctx, rquickjs::Error::Exception, ErrorKind::Exception));
     }
@@ -246,6 +240,69 @@ async fn execute<'js>(
             )
         }),
     }
+}
+
+/// Compiles the hook's source as a global script (nothing runs yet) and keeps its bytecode
+/// in `compiled` for the execution's later pages.
+fn compile<'js>(
+    ctx: &Ctx<'js>,
+    file_name: &str,
+    code: &str,
+    compiled: &std::sync::OnceLock<Vec<u8>>,
+) -> Result<Value<'js>, ScriptFailure> {
+    let source = std::ffi::CString::new(code).map_err(|error| {
+        ScriptFailure::new(
+            ErrorKind::InvalidHook,
+            format!("SyntaxError: the code holds a NUL byte at {}", error.nul_position()),
+        )
+    })?;
+    let name = std::ffi::CString::new(file_name.replace('\0', "")).expect("NUL bytes removed");
+    let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
+    // SAFETY: `ctx` is this page's live context; both strings are NUL-terminated and outlive
+    // the call; the returned value is handed to `Value`, which frees it.
+    let function = unsafe {
+        let raw = qjs::JS_Eval(ctx.as_raw().as_ptr(), source.as_ptr(), code.len() as _, name.as_ptr(), flags);
+        Value::from_raw(ctx.clone(), raw)
+    };
+    if function.is_exception() {
+        let mut failure = ScriptFailure::caught(ctx, rquickjs::Error::Exception, ErrorKind::Exception);
+        if failure.message.starts_with("SyntaxError") {
+            failure.kind = ErrorKind::InvalidHook;
+        }
+        return Err(failure);
+    }
+    let mut size: qjs::size_t = 0;
+    // SAFETY: `function` is live; QuickJS allocates the buffer with this context's allocator;
+    // it is copied out and freed with the same. A buffer that cannot be written (memory) only
+    // means the next page compiles again.
+    unsafe {
+        let buffer =
+            qjs::JS_WriteObject(ctx.as_raw().as_ptr(), &mut size, function.as_raw(), qjs::JS_WRITE_OBJ_BYTECODE as i32);
+        if !buffer.is_null() {
+            let _ = compiled.set(std::slice::from_raw_parts(buffer, size as usize).to_vec());
+            qjs::js_free(ctx.as_raw().as_ptr(), buffer.cast());
+        }
+    }
+    Ok(function)
+}
+
+/// The hook's function from the bytecode an earlier page of the execution wrote.
+fn read_bytecode<'js>(ctx: &Ctx<'js>, bytecode: &[u8]) -> Result<Value<'js>, ScriptFailure> {
+    // SAFETY: `ctx` is live; the bytes were written by `compile` with this QuickJS in this
+    // process; the returned value is handed to `Value`, which frees it.
+    let function = unsafe {
+        let raw = qjs::JS_ReadObject(
+            ctx.as_raw().as_ptr(),
+            bytecode.as_ptr(),
+            bytecode.len() as _,
+            qjs::JS_READ_OBJ_BYTECODE as i32,
+        );
+        Value::from_raw(ctx.clone(), raw)
+    };
+    if function.is_exception() {
+        return Err(ScriptFailure::caught(ctx, rquickjs::Error::Exception, ErrorKind::Exception));
+    }
+    Ok(function)
 }
 
 fn throw(ctx: &Ctx<'_>, error: HostError) -> rquickjs::Error {

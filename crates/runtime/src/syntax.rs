@@ -21,13 +21,6 @@ pub struct SyntaxError {
 /// Compiles `code` as the hook script it is run as (a classic script, not a module), in a
 /// runtime of its own that is dropped at once; nothing of it runs.
 pub fn check_syntax(file_name: &str, code: &str) -> Result<(), SyntaxError> {
-    compile(file_name, code).map(|_| ())
-}
-
-/// [`check_syntax`], keeping the compiled script as bytecode (with its debug information, so
-/// errors and stacks still name the source's lines): an execution compiles its hook once and
-/// every page loads the bytecode instead of parsing the source again.
-pub(crate) fn compile(file_name: &str, code: &str) -> Result<Vec<u8>, SyntaxError> {
     let unlocated = |message: String| SyntaxError { message, line: 1, column: 1 };
     let source = CString::new(code)
         .map_err(|error| unlocated(format!("SyntaxError: the code holds a NUL byte at {}", error.nul_position())))?;
@@ -48,24 +41,7 @@ pub(crate) fn compile(file_name: &str, code: &str) -> Result<Vec<u8>, SyntaxErro
             rquickjs::Value::from_raw(ctx.clone(), raw)
         };
         if !compiled.is_exception() {
-            let mut size: qjs::size_t = 0;
-            // SAFETY: `compiled` is a live value of this context; QuickJS allocates the buffer
-            // with the context's allocator, we copy it out and free it with the same.
-            let bytes = unsafe {
-                let buffer = qjs::JS_WriteObject(
-                    ctx.as_raw().as_ptr(),
-                    &mut size,
-                    compiled.as_raw(),
-                    qjs::JS_WRITE_OBJ_BYTECODE as i32,
-                );
-                if buffer.is_null() {
-                    return Err(unlocated("the hook's bytecode could not be written".into()));
-                }
-                let bytes = std::slice::from_raw_parts(buffer, size as usize).to_vec();
-                qjs::js_free(ctx.as_raw().as_ptr(), buffer.cast());
-                bytes
-            };
-            return Ok(bytes);
+            return Ok(());
         }
         match CaughtError::from_error(&ctx, rquickjs::Error::Exception) {
             CaughtError::Exception(exception) => {
