@@ -10,6 +10,7 @@ use flowstate_store::{
     integrations::{Hook, HookUpdate, NewHook, RetryPolicy},
     kinds::{ExecutionStatus, HookType, Trigger},
 };
+use flowstate_sync::EntityType;
 use serde_json::{Value, json};
 
 use crate::{
@@ -362,6 +363,36 @@ fn spelled<T>(
         problems.push(json!({ "field": name, "message": format!("{name} must be one of {listed}, got {text:?}") }));
     }
     parsed
+}
+
+/// `GET /hook-starters?type=PULL&entity=employee`: the code a new hook starts from (the same
+/// `flowstate hook init` writes).
+pub(crate) async fn hook_starter(
+    Org(_): Org,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut problems = Vec::new();
+    let kind = spelled(&params, "type", HookType::parse, &HookType::listed(), &mut problems);
+    let entity = spelled(&params, "entity", |text| text.parse::<EntityType>().ok(), &entity_types(), &mut problems);
+    for (name, given) in [("type", params.contains_key("type")), ("entity", params.contains_key("entity"))] {
+        if !given {
+            problems.push(json!({ "field": name, "message": format!("{name} is required") }));
+        }
+    }
+    let (Some(kind), Some(entity), true) = (kind, entity, problems.is_empty()) else {
+        return Err(ApiError::new(ErrorCode::ValidationError, "the query parameters are invalid")
+            .with_details(Value::Array(problems)));
+    };
+    let kind = match kind {
+        HookType::Pull => flowstate_devkit::HookKind::Pull,
+        HookType::Push => flowstate_devkit::HookKind::Push,
+    };
+    let starter = crate::contract::hooks::HookStarter { code: flowstate_devkit::starter::code(kind, entity) };
+    Ok(Json(json!({ "data": starter })))
+}
+
+fn entity_types() -> String {
+    EntityType::ALL.iter().map(|entity| entity.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 pub(crate) async fn get_execution(

@@ -136,6 +136,16 @@ fn execution_filters() -> Vec<Value> {
     parameters
 }
 
+/// `type` and `entity` of a hook's starting code, both required.
+fn hook_starter_query() -> Vec<Value> {
+    let types: Vec<&str> = flowstate_store::kinds::HookType::ALL.iter().map(|kind| kind.as_str()).collect();
+    let entities: Vec<&str> = flowstate_sync::EntityType::ALL.iter().map(|entity| entity.as_str()).collect();
+    vec![
+        json!({ "name": "type", "in": "query", "required": true, "schema": { "type": "string", "enum": types } }),
+        json!({ "name": "entity", "in": "query", "required": true, "schema": { "type": "string", "enum": entities } }),
+    ]
+}
+
 /// The table.
 pub(crate) fn operations() -> Vec<Operation> {
     use Method as M;
@@ -192,6 +202,10 @@ pub(crate) fn operations() -> Vec<Operation> {
             .says("List the hook's executions, newest first, a page at a time; `status` and `trigger` keep only those")
             .query(execution_filters())
             .answers(200, list(reference::<h::Execution>())),
+        operation(M::GET, "/hook-starters", Scope::IntegrationsRead, i::hook_starter)
+            .says("The code a new hook starts from: the hook guide's example for its type and entity (as `flowstate hook init` writes it)")
+            .query(hook_starter_query())
+            .answers(200, single(reference::<h::HookStarter>())),
         operation(M::GET, "/executions/{executionId}", Scope::ExecutionsRead, i::get_execution)
             .says("Get an execution (pages with counts and errors, logs, HTTP requests, error, warnings); visible while running")
             .answers(200, single(reference::<h::Execution>())),

@@ -377,6 +377,14 @@ pub enum HookKind {
 }
 
 impl HookKind {
+    /// The devkit's kind.
+    pub fn devkit(self) -> flowstate_devkit::HookKind {
+        match self {
+            HookKind::Pull => flowstate_devkit::HookKind::Pull,
+            HookKind::Push => flowstate_devkit::HookKind::Push,
+        }
+    }
+
     /// The API's and the store's spelling (`PULL`, `PUSH`).
     pub fn as_str(self) -> &'static str {
         use flowstate_store::kinds::HookType;

@@ -176,6 +176,12 @@ impl From<flowstate_store::integrations::Hook> for Hook {
     }
 }
 
+/// A new hook's starting code: the hook guide's example for a type and entity.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HookStarter {
+    pub code: String,
+}
+
 /// One execution of a hook.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

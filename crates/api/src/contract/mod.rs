@@ -53,6 +53,7 @@ fn generate() -> Map<String, Value> {
     collect::<hooks::Hook>(&mut schemas);
     collect::<hooks::RetryPolicy>(&mut schemas);
     collect::<hooks::Execution>(&mut schemas);
+    collect::<hooks::HookStarter>(&mut schemas);
     collect::<reference::NewJobRole>(&mut schemas);
     collect::<reference::JobRole>(&mut schemas);
     collect::<reference::NewWorkType>(&mut schemas);

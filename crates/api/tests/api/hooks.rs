@@ -201,3 +201,27 @@ async fn a_key_finds_its_organisation() {
     let (status, body) = call(&server, "/api/v1/key", Some(&server.key)).await;
     assert_eq!(status, 401, "a revoked key: {body}");
 }
+
+/// A new hook's starting code comes from the server (the one `flowstate hook init` writes),
+/// for each type and entity; both are required and spelled as the API spells them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_hook_starts_from_the_guides_example_for_its_type_and_entity() {
+    let server = TestApp::spawn().await;
+    let (org, key) = (server.org.clone(), server.key.clone());
+    let path = |query: &str| format!("/api/v1/org/{org}/hook-starters{query}");
+    let (status, body) = call(&server, &path("?type=PULL&entity=contractor"), Some(&key)).await;
+    assert_eq!(status, 200, "{body}");
+    let code = body["data"]["code"].as_str().unwrap();
+    assert!(code.contains("async function run(ctx)") && code.contains("contractors"), "{code}");
+    assert_eq!(flowstate_runtime::check_syntax("starter.js", code), Ok(()), "it compiles");
+    let (_, push) = call(&server, &path("?type=PUSH&entity=vacancy"), Some(&key)).await;
+    assert!(push["data"]["code"].as_str().unwrap().contains("ctx.event"), "{push}");
+    for (query, field) in
+        [("?type=pull&entity=employee", "type"), ("?type=PULL&entity=person", "entity"), ("?type=PULL", "entity")]
+    {
+        let (status, body) = call(&server, &path(query), Some(&key)).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_error(&body, "VALIDATION_ERROR");
+        assert_eq!(body["error"]["details"][0]["field"], field, "{query}: {body}");
+    }
+}

@@ -15,6 +15,8 @@ export function CodeEditor({ id, value, onChange, mark, goto, label }) {
   const [ready, setReady] = useState(false);
   const changed = useRef(onChange);
   changed.current = onChange;
+  // Set while the page itself replaces the text (a new starting code): not the user's edit.
+  const replacing = useRef(false);
   useEffect(() => {
     let live = true;
     loadEditor().then((lib) => {
@@ -37,7 +39,7 @@ export function CodeEditor({ id, value, onChange, mark, goto, label }) {
             THEME(lib),
             lib.EditorView.contentAttributes.of({ 'aria-label': label, id }),
             lib.EditorView.updateListener.of((update) => {
-              if (update.docChanged) changed.current(update.state.doc.toString());
+              if (update.docChanged && !replacing.current) changed.current(update.state.doc.toString());
             }),
           ],
         }),
@@ -53,6 +55,15 @@ export function CodeEditor({ id, value, onChange, mark, goto, label }) {
       view.current?.destroy();
     };
   }, []);
+  // Text given from outside (the starting code for another type or entity) replaces the
+  // editor's; the user's own edits come back as the same text and change nothing here.
+  useEffect(() => {
+    const editor = view.current;
+    if (!editor || value === editor.state.doc.toString()) return;
+    replacing.current = true;
+    editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: value } });
+    replacing.current = false;
+  }, [value, ready]);
   // The compile error, as a lint diagnostic at its line and column.
   useEffect(() => {
     const editor = view.current;

@@ -1,8 +1,7 @@
 // A hook: its settings, its code in the editor, "Run now", and its executions.
-import { html, useState, useMemo } from '/vendor/ui.js';
+import { html, useState, useMemo, useEffect } from '/vendor/ui.js';
 import { api, segment, withQuery } from './api.js';
 import { CodeEditor } from './editor.js';
-import { starterCode } from './templates.js';
 import { Done, ErrorMessage, Field, Loading, formatTime, useAction, useLoad, navigate } from './ui.js';
 import { ExecutionList } from './executions.js';
 
@@ -64,18 +63,28 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
   const [schedule, setSchedule] = useState(hook ? hook.schedule ?? '' : '24h');
   const [preferredHour, setPreferredHour] = useState(hook?.preferredHour ?? 2);
   const [enabled, setEnabled] = useState(hook?.enabled ?? true);
-  const [code, setCode] = useState(hook?.code ?? starterCode('PULL', 'employee'));
+  const [code, setCode] = useState(hook?.code ?? '');
   const [touched, setTouched] = useState(Boolean(hook));
+  // Until the code is edited, a new hook's code is the guide's example for the chosen type
+  // and entity, as the server gives it (the one `flowstate hook init` writes).
+  const [starterError, setStarterError] = useState(null);
+  useEffect(() => {
+    if (touched) return undefined;
+    let live = true;
+    api('GET', withQuery('/hook-starters', { type, entity: entityType })).then(
+      (answer) => live && setCode(answer.data.code),
+      (error) => live && setStarterError(error),
+    );
+    return () => { live = false; };
+  }, [type, entityType, touched]);
   const action = useAction();
   // One value per error, so the editor marks (and moves to) it once, not on every keystroke.
   const compileError = useMemo(() => (action.error?.details?.field === 'code' && action.error.details.line
     ? { line: action.error.details.line, column: action.error.details.column, message: action.error.message }
     : null), [action.error]);
-  // Until the code is edited, a new hook's code follows the chosen type and entity.
   const choose = (nextType, nextEntity) => {
     setType(nextType);
     setEntityType(nextEntity);
-    if (!touched) setCode(starterCode(nextType, nextEntity));
   };
   const submit = async (event) => {
     event.preventDefault();
@@ -115,6 +124,7 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
     <div class="code-label" aria-hidden="true">Code</div>
     <${CodeEditor} id="hook-code" label="Hook code" value=${code} mark=${compileError} goto=${goto}
       onChange=${(next) => { setTouched(true); setCode(next); }} />
+    <${ErrorMessage} error=${starterError} />
     <${ErrorMessage} error=${action.error} />
     ${compileError && html`<p class="error-line" role="status">Line ${compileError.line}, column ${compileError.column}</p>`}
     <button type="submit" disabled=${action.busy}>${hook ? 'Save hook' : 'Create hook'}</button>

@@ -26,8 +26,8 @@ pub fn run(args: HookInitArgs) -> Result<Outcome, UsageError> {
         return Err(UsageError(anyhow::anyhow!("{} exists and is not empty: nothing was written", folder.display())));
     }
     let file = format!("{}.js", args.name);
-    write(&folder.join(&file), &super::starter::code(args.kind, args.entity))?;
-    write(&folder.join("flowstate.d.ts"), &super::typings::flowstate_d_ts())?;
+    write(&folder.join(&file), &flowstate_devkit::starter::code(args.kind.devkit(), args.entity))?;
+    write(&folder.join("flowstate.d.ts"), &flowstate_devkit::typings::flowstate_d_ts())?;
     let config = json!({
         "compilerOptions": {
             // Strict, but what an API answers (`any`) may flow into callbacks untyped.

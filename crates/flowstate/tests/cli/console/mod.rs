@@ -286,6 +286,17 @@ async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
     browser.fill("input[name=name]", "notify").await;
     browser.find("select[name=type]").await.select_by_label("PUSH: send changes out").await.unwrap();
     browser.find(".editor[data-ready=true]").await;
+    // The editor shows the starting code the server gives for a PUSH hook.
+    let shown = "return document.querySelector('.editor').shadowRoot.querySelector('.cm-content').textContent";
+    let mut text = Value::Null;
+    for _ in 0..50 {
+        text = browser.script(shown, vec![]).await;
+        if text.as_str().is_some_and(|code| code.contains("A PUSH hook")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(text.as_str().is_some_and(|code| code.contains("A PUSH hook")), "the PUSH starter: {text}");
     browser.press("Create hook").await;
     browser.wait_for_text("h1", "notify", 10).await;
     browser.wait_for_text("h1 .tag", "PUSH", 10).await;

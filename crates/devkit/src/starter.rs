@@ -3,7 +3,7 @@
 
 use flowstate_sync::EntityType;
 
-use crate::cli::HookKind;
+use crate::HookKind;
 
 /// The source fields a starter maps, per entity: `(data field, the example API's field)`.
 fn mapping(entity: EntityType) -> &'static [(&'static str, &'static str)] {
