@@ -79,12 +79,7 @@ pub(crate) async fn calling_key(
         name: key.name,
         scopes: key.scopes.iter().map(|scope| scope.as_str()).collect(),
         created_at: key.created_at,
-        organization: crate::contract::session::Organization {
-            id: organization.id,
-            name: organization.name,
-            timezone: organization.timezone,
-            currency: organization.currency,
-        },
+        organization: organization.into(),
     };
     Ok(axum::Json(serde_json::json!({ "data": answer })))
 }

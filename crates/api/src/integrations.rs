@@ -373,7 +373,8 @@ pub(crate) async fn hook_starter(
 ) -> Result<Json<Value>, ApiError> {
     let mut problems = Vec::new();
     let kind = spelled(&params, "type", HookType::parse, &HookType::listed(), &mut problems);
-    let entity = spelled(&params, "entity", |text| text.parse::<EntityType>().ok(), &entity_types(), &mut problems);
+    let entity =
+        spelled(&params, "entity", |text| text.parse::<EntityType>().ok(), &EntityType::listed(), &mut problems);
     for (name, given) in [("type", params.contains_key("type")), ("entity", params.contains_key("entity"))] {
         if !given {
             problems.push(json!({ "field": name, "message": format!("{name} is required") }));
@@ -389,10 +390,6 @@ pub(crate) async fn hook_starter(
     };
     let starter = crate::contract::hooks::HookStarter { code: flowstate_devkit::starter::code(kind, entity) };
     Ok(Json(json!({ "data": starter })))
-}
-
-fn entity_types() -> String {
-    EntityType::ALL.iter().map(|entity| entity.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 pub(crate) async fn get_execution(

@@ -24,6 +24,8 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::{parse_number, unauthorized};
+
 /// A calendar month, `(year, month 1-12)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Month {
@@ -212,11 +214,7 @@ impl Company {
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
-        let bearer = headers
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "));
-        bearer == Some(&*self.api_key)
+        super::bearer(headers) == Some(&*self.api_key)
     }
 }
 
@@ -231,10 +229,6 @@ pub fn company_router(company: Company) -> Router {
         .with_state(company)
 }
 
-fn unauthorized() -> Response {
-    (StatusCode::UNAUTHORIZED, Json(json!({ "error": "invalid API key" }))).into_response()
-}
-
 #[derive(Deserialize)]
 struct Paging {
     page: Option<String>,
@@ -243,13 +237,9 @@ struct Paging {
     limit: Option<String>,
 }
 
-fn number(value: Option<&String>, default: usize) -> usize {
-    value.and_then(|text| text.parse().ok()).unwrap_or(default)
-}
-
 fn by_page(items: &[Value], query: &Paging) -> Response {
-    let page = number(query.page.as_ref(), 1).max(1);
-    let per_page = number(query.per_page.as_ref(), 10).clamp(1, 100);
+    let page = parse_number(query.page.as_ref(), 1).max(1);
+    let per_page = parse_number(query.per_page.as_ref(), 10).clamp(1, 100);
     let start = (page - 1) * per_page;
     let data: Vec<&Value> = items.iter().skip(start).take(per_page).collect();
     Json(json!({ "data": data, "has_next_page": start + per_page < items.len() })).into_response()
@@ -280,8 +270,8 @@ async fn contractors(State(company): State<Company>, headers: HeaderMap, Query(q
     if !company.authorized(&headers) {
         return unauthorized();
     }
-    let offset = number(query.offset.as_ref(), 0);
-    let limit = number(query.limit.as_ref(), 50).clamp(1, 100);
+    let offset = parse_number(query.offset.as_ref(), 0);
+    let limit = parse_number(query.limit.as_ref(), 50).clamp(1, 100);
     let items: Vec<&Value> = company.contractors.iter().skip(offset).take(limit).collect();
     Json(json!({ "items": items, "total": company.contractors.len() })).into_response()
 }

@@ -169,13 +169,14 @@ impl HrDataset {
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
-        let bearer = headers
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "));
         let api_key = headers.get("x-api-key").and_then(|value| value.to_str().ok());
-        bearer == Some(&*self.api_key) || api_key == Some(&*self.api_key)
+        bearer(headers) == Some(&*self.api_key) || api_key == Some(&*self.api_key)
     }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get("authorization").and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "))
 }
 
 /// The fake HR API: the three pagination styles of the hook guide, behind an API key.

@@ -76,9 +76,8 @@ pub fn run(args: DemoArgs) -> Result<Outcome, UsageError> {
         .enable_all()
         .build()
         .context("starting the example API's runtime")?;
-    let today = chrono::Utc::now().date_naive();
-    use chrono::Datelike as _;
-    let company = Company::new(Month { year: today.year(), month: today.month() }, API_KEY);
+    let month = this_month();
+    let company = Company::new(month, API_KEY);
     let example = example_runtime
         .block_on(TlsServer::start(company_router(company), &[HOST]))
         .context("starting the example HR API")?;
@@ -86,7 +85,7 @@ pub fn run(args: DemoArgs) -> Result<Outcome, UsageError> {
     std::fs::write(&ca, example.ca_pem()).with_context(|| format!("writing {}", ca.display()))?;
 
     let key_file = directory.join("flowstate.key");
-    let prepared = prepare(&db, &key_file, today.year())?;
+    let prepared = prepare(&db, &key_file, month.year)?;
     println!("Flowstate demo");
     println!("  data:        {} (SQLite database, master key)", directory.display());
     println!("  example API: https://{} as {HOST} (its certificate authority: {})", example.addr(), ca.display());
@@ -239,10 +238,15 @@ async fn run_once(
     anyhow::bail!("still running after a minute")
 }
 
-pub async fn serve_example_api(args: ExampleApiArgs) -> Result<Outcome, UsageError> {
-    let today = chrono::Utc::now().date_naive();
+/// The month the example company is dated from: this one (UTC).
+fn this_month() -> Month {
     use chrono::Datelike as _;
-    let company = Company::new(Month { year: today.year(), month: today.month() }, &args.api_key);
+    let today = chrono::Utc::now().date_naive();
+    Month { year: today.year(), month: today.month() }
+}
+
+pub async fn serve_example_api(args: ExampleApiArgs) -> Result<Outcome, UsageError> {
+    let company = Company::new(this_month(), &args.api_key);
     let router =
         hr_router(HrDataset::new(args.employees, args.contractors, &args.api_key)).merge(company_router(company));
     let server = TlsServer::start_on(args.listen, router, &["hr.example.com", "api.example.com"])

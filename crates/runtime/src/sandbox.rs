@@ -250,20 +250,8 @@ fn compile<'js>(
     code: &str,
     compiled: &std::sync::OnceLock<Vec<u8>>,
 ) -> Result<Value<'js>, ScriptFailure> {
-    let source = std::ffi::CString::new(code).map_err(|error| {
-        ScriptFailure::new(
-            ErrorKind::InvalidHook,
-            format!("SyntaxError: the code holds a NUL byte at {}", error.nul_position()),
-        )
-    })?;
-    let name = std::ffi::CString::new(file_name.replace('\0', "")).expect("NUL bytes removed");
-    let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
-    // SAFETY: `ctx` is this page's live context; both strings are NUL-terminated and outlive
-    // the call; the returned value is handed to `Value`, which frees it.
-    let function = unsafe {
-        let raw = qjs::JS_Eval(ctx.as_raw().as_ptr(), source.as_ptr(), code.len() as _, name.as_ptr(), flags);
-        Value::from_raw(ctx.clone(), raw)
-    };
+    let function = crate::syntax::compile_script(ctx, file_name, code)
+        .map_err(|nul| ScriptFailure::new(ErrorKind::InvalidHook, nul.message()))?;
     if function.is_exception() {
         let mut failure = ScriptFailure::caught(ctx, rquickjs::Error::Exception, ErrorKind::Exception);
         if failure.message.starts_with("SyntaxError") {

@@ -22,9 +22,6 @@ pub struct SyntaxError {
 /// runtime of its own that is dropped at once; nothing of it runs.
 pub fn check_syntax(file_name: &str, code: &str) -> Result<(), SyntaxError> {
     let unlocated = |message: String| SyntaxError { message, line: 1, column: 1 };
-    let source = CString::new(code)
-        .map_err(|error| unlocated(format!("SyntaxError: the code holds a NUL byte at {}", error.nul_position())))?;
-    let name = CString::new(file_name.replace('\0', "")).expect("NUL bytes removed");
     let runtime = rquickjs::Runtime::new().map_err(|error| unlocated(error.to_string()))?;
     // Compiling is linear in the code's size (a body is at most a few MB); a generous bound
     // keeps a pathological input from taking the process's memory.
@@ -32,14 +29,7 @@ pub fn check_syntax(file_name: &str, code: &str) -> Result<(), SyntaxError> {
     runtime.set_max_stack_size(1024 * 1024);
     let context = rquickjs::Context::full(&runtime).map_err(|error| unlocated(error.to_string()))?;
     context.with(|ctx| {
-        let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
-        // SAFETY: `ctx` is a live context of this thread; both strings are NUL-terminated and
-        // outlive the call; the returned value is owned by us and handed to `Value`, which
-        // frees it.
-        let compiled = unsafe {
-            let raw = qjs::JS_Eval(ctx.as_raw().as_ptr(), source.as_ptr(), code.len() as _, name.as_ptr(), flags);
-            rquickjs::Value::from_raw(ctx.clone(), raw)
-        };
+        let compiled = compile_script(&ctx, file_name, code).map_err(|nul| unlocated(nul.message()))?;
         if !compiled.is_exception() {
             return Ok(());
         }
@@ -53,6 +43,34 @@ pub fn check_syntax(file_name: &str, code: &str) -> Result<(), SyntaxError> {
             }
             other => Err(unlocated(other.to_string())),
         }
+    })
+}
+
+/// Where a NUL byte stops the code from reaching QuickJS, which reads C strings.
+pub(crate) struct NulByte(usize);
+
+impl NulByte {
+    pub(crate) fn message(&self) -> String {
+        format!("SyntaxError: the code holds a NUL byte at {}", self.0)
+    }
+}
+
+/// Compiles `code` in `ctx` as a global script named `file_name`, running nothing: the
+/// compiled function, or the exception value (`is_exception`) for a syntax error. The one
+/// place the server's syntax check and an execution's first page compile a hook.
+pub(crate) fn compile_script<'js>(
+    ctx: &rquickjs::Ctx<'js>,
+    file_name: &str,
+    code: &str,
+) -> Result<rquickjs::Value<'js>, NulByte> {
+    let source = CString::new(code).map_err(|error| NulByte(error.nul_position()))?;
+    let name = CString::new(file_name.replace('\0', "")).expect("NUL bytes removed");
+    let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
+    // SAFETY: `ctx` is a live context of this thread; both strings are NUL-terminated and
+    // outlive the call; the returned value is owned by us and handed to `Value`, which frees it.
+    Ok(unsafe {
+        let raw = qjs::JS_Eval(ctx.as_raw().as_ptr(), source.as_ptr(), code.len() as _, name.as_ptr(), flags);
+        rquickjs::Value::from_raw(ctx.clone(), raw)
     })
 }
 

@@ -37,6 +37,11 @@ impl EntityType {
         }
     }
 
+    /// The spellings, for messages: `employee, contractor, …`.
+    pub fn listed() -> String {
+        EntityType::ALL.iter().map(|entity| entity.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
     /// The nested arrays a record of this type may carry.
     pub fn nested_kinds(self) -> &'static [NestedKind] {
         use NestedKind::*;
@@ -72,8 +77,7 @@ pub struct UnknownEntityType(pub String);
 
 impl fmt::Display for UnknownEntityType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = EntityType::ALL.iter().map(|entity| entity.as_str()).collect();
-        write!(f, "unknown entity type {:?} (expected one of {})", self.0, names.join(", "))
+        write!(f, "unknown entity type {:?} (expected one of {})", self.0, EntityType::listed())
     }
 }
 

@@ -30,3 +30,10 @@ pub(crate) struct Organization {
     /// ISO 4217 code (the forecast's currency).
     pub currency: String,
 }
+
+impl From<flowstate_store::integrations::Organization> for Organization {
+    fn from(stored: flowstate_store::integrations::Organization) -> Organization {
+        let flowstate_store::integrations::Organization { id, name, timezone, currency } = stored;
+        Organization { id, name, timezone, currency }
+    }
+}

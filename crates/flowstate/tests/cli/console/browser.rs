@@ -120,10 +120,7 @@ impl Browser {
     pub(crate) async fn press(&self, text: &str) {
         let labelled = format!("button[aria-label='{text}'], a[aria-label='{text}']");
         if let Ok(element) = self.client.find(Locator::Css(&labelled)).await {
-            if let Err(error) = element.click().await {
-                panic!("pressing {text:?}: {error} (the page: {})", self.photograph_failure().await);
-            }
-            return;
+            return self.click(element, &format!("pressing {text:?}")).await;
         }
         self.wait_for_text("button, a", text, 10).await;
         let mut element = None;
@@ -138,16 +135,31 @@ impl Browser {
             }
         }
         let element = element.unwrap_or_else(|| panic!("no button or link says {text:?}"));
-        if let Err(error) = element.click().await {
-            panic!("pressing {text:?}: {error} (the page: {})", self.photograph_failure().await);
-        }
+        self.click(element, &format!("pressing {text:?}")).await;
     }
 
     /// Clicks the label whose text is `text` (a checkbox's, say).
     pub(crate) async fn click_label(&self, text: &str) {
         let label = self.wait_for_text("label", text, 10).await;
-        if let Err(error) = label.click().await {
-            panic!("clicking the label {text:?}: {error} (the page: {})", self.photograph_failure().await);
+        self.click(label, &format!("clicking the label {text:?}")).await;
+    }
+
+    /// Clicks `element`; failing, says `what` and saves what the browser shows.
+    async fn click(&self, element: Element, what: &str) {
+        if let Err(error) = element.click().await {
+            panic!("{what}: {error} (the page: {})", self.photograph_failure().await);
+        }
+    }
+
+    /// Runs `script` until its answer satisfies `ready`, for up to `seconds`; the last answer.
+    pub(crate) async fn wait_until(&self, script: &str, seconds: u64, ready: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let answer = self.script(script, vec![]).await;
+            if ready(&answer) || Instant::now() >= deadline {
+                return answer;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

@@ -130,16 +130,11 @@ fn screenshots() -> PathBuf {
 
 /// Waits (up to 10 s) until no table on the screen shows `text`.
 async fn wait_until_gone(browser: &Browser, text: &str) {
-    for _ in 0..100 {
-        let shown = browser
-            .script("return [...document.querySelectorAll('main table')].map((t) => t.innerText).join()", vec![])
-            .await;
-        if !shown.as_str().unwrap_or_default().contains(text) {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let tables = "return [...document.querySelectorAll('main table')].map((t) => t.innerText).join()";
+    let gone = |shown: &Value| !shown.as_str().unwrap_or_default().contains(text);
+    if !gone(&browser.wait_until(tables, 10, gone).await) {
+        panic!("{text:?} is still shown: {}", browser.describe().await);
     }
-    panic!("{text:?} is still shown: {}", browser.describe().await);
 }
 
 const BROKEN_HOOK: &str =
@@ -270,15 +265,9 @@ async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
     console.heading("failing").await;
     browser.find(".editor[data-ready=true]").await;
     let active = "return document.querySelector('.editor').shadowRoot.querySelector('.cm-activeLine')?.textContent";
-    let mut line = Value::Null;
-    for _ in 0..50 {
-        line = browser.script(active, vec![]).await;
-        if line.as_str().is_some_and(|text| text.contains("boom at line 4")) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(line.as_str().is_some_and(|text| text.contains("boom at line 4")), "the editor is at line 4: {line}");
+    let at_line_4 = |line: &Value| line.as_str().is_some_and(|text| text.contains("boom at line 4"));
+    let line = browser.wait_until(active, 5, at_line_4).await;
+    assert!(at_line_4(&line), "the editor is at line 4: {line}");
 
     // A PUSH hook from its starting code (no schedule for PUSH: none is sent).
     console.open(&format!("#/integrations/{integration}/new-hook")).await;
@@ -288,15 +277,9 @@ async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
     browser.find(".editor[data-ready=true]").await;
     // The editor shows the starting code the server gives for a PUSH hook.
     let shown = "return document.querySelector('.editor').shadowRoot.querySelector('.cm-content').textContent";
-    let mut text = Value::Null;
-    for _ in 0..50 {
-        text = browser.script(shown, vec![]).await;
-        if text.as_str().is_some_and(|code| code.contains("A PUSH hook")) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(text.as_str().is_some_and(|code| code.contains("A PUSH hook")), "the PUSH starter: {text}");
+    let push_starter = |text: &Value| text.as_str().is_some_and(|code| code.contains("A PUSH hook"));
+    let text = browser.wait_until(shown, 5, push_starter).await;
+    assert!(push_starter(&text), "the PUSH starter: {text}");
     browser.press("Create hook").await;
     browser.wait_for_text("h1", "notify", 10).await;
     browser.wait_for_text("h1 .tag", "PUSH", 10).await;
@@ -430,19 +413,7 @@ fn parse_amount(text: &str) -> f64 {
 
 /// The people table's rows once `ready` says so (up to 10 s).
 async fn wait_rows(browser: &Browser, ready: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let mut rows = Vec::new();
-    for _ in 0..100 {
-        let found = browser
-            .script(
-                "return [...document.querySelectorAll('table.people tbody tr')].map((row) => row.innerText)",
-                vec![],
-            )
-            .await;
-        rows = serde_json::from_value(found).unwrap();
-        if ready(&rows) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    rows
+    let rows = "return [...document.querySelectorAll('table.people tbody tr')].map((row) => row.innerText)";
+    let parse = |found: &Value| serde_json::from_value::<Vec<String>>(found.clone()).unwrap();
+    parse(&browser.wait_until(rows, 10, |found| ready(&parse(found))).await)
 }
