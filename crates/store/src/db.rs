@@ -192,23 +192,49 @@ pub(crate) fn in_transaction<T, E: From<DbError>>(
     db: &mut dyn Db,
     work: impl FnOnce(&mut dyn Db) -> Result<T, E>,
 ) -> Result<T, E> {
-    /// Rolls back on the way out unless the transaction was committed.
+    transaction(db, Ending::Commit, work)
+}
+
+/// Runs `work` in a write transaction that is always rolled back: what it wrote is seen by
+/// its own later statements and by nobody else, ever (a sync's plan).
+pub(crate) fn in_rolled_back_transaction<T, E: From<DbError>>(
+    db: &mut dyn Db,
+    work: impl FnOnce(&mut dyn Db) -> Result<T, E>,
+) -> Result<T, E> {
+    transaction(db, Ending::Rollback, work)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Commit,
+    Rollback,
+}
+
+fn transaction<T, E: From<DbError>>(
+    db: &mut dyn Db,
+    ending: Ending,
+    work: impl FnOnce(&mut dyn Db) -> Result<T, E>,
+) -> Result<T, E> {
+    /// Rolls back on the way out unless the transaction was ended.
     struct Open<'a> {
         db: &'a mut dyn Db,
-        committed: bool,
+        ended: bool,
     }
     impl Drop for Open<'_> {
         fn drop(&mut self) {
-            if !self.committed {
+            if !self.ended {
                 let _ = self.db.run(Transaction::Rollback);
             }
         }
     }
     db.run(Transaction::Begin)?;
-    let mut open = Open { db, committed: false };
+    let mut open = Open { db, ended: false };
     let value = work(&mut *open.db)?;
-    open.db.run(Transaction::Commit)?;
-    open.committed = true;
+    open.db.run(match ending {
+        Ending::Commit => Transaction::Commit,
+        Ending::Rollback => Transaction::Rollback,
+    })?;
+    open.ended = true;
     Ok(value)
 }
 

@@ -124,6 +124,18 @@ spelled!(
 );
 
 spelled!(
+    /// What a sync would do with one record (a sync's plan).
+    PlannedAction {
+        Create = "create",
+        Update = "update",
+        Unchanged = "unchanged",
+        Delete = "delete",
+        /// Refused: nothing of it would be written.
+        Error = "error",
+    }
+);
+
+spelled!(
     /// The intervals a PULL hook can run at.
     Interval {
         Minutes15 = "15m",

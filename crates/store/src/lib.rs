@@ -43,6 +43,7 @@ pub mod reference;
 mod represent;
 mod sqlite;
 mod store;
+pub mod sync_plan;
 mod world;
 
 use std::collections::BTreeMap;

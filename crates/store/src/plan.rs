@@ -19,6 +19,7 @@ use crate::{
     kinds::ChangeType,
     model::{id_prefix, new_id},
     represent::represent,
+    sync_plan::{self, PlannedRecord},
     world::{AdjustmentRow, AssignmentRow, EntityRow, EventRow, JobRoleRow, SetDelete, SyncStateRow, World},
 };
 
@@ -80,40 +81,64 @@ pub(crate) enum Prepared {
     Invalid(Vec<RecordError>),
 }
 
-/// Plans every record of the page into `world`, returning the counts and errors.
+/// Plans every record of the page into `world`, returning the counts and errors. With a
+/// `trace`, what became of each record is described there too (a sync's plan).
 pub(crate) fn plan_page(
     world: &mut World,
     page: &Page<'_>,
     records: &[IncomingRecord],
     prepared: Vec<Prepared>,
+    mut trace: Option<&mut Vec<PlannedRecord>>,
 ) -> PageOutcome {
     let mut outcome = PageOutcome::default();
     for (record, prepared) in records.iter().zip(prepared) {
-        match prepared {
+        let external_id = record.external_id.as_str();
+        let unchanged = || PageOutcome { unchanged: 1, ..PageOutcome::default() };
+        let (applied, entity_id, mark) = match prepared {
             Prepared::Unchanged => {
-                touch(world, &record.external_id);
-                outcome.unchanged += 1;
+                touch(world, external_id);
+                (unchanged(), None, world.mark())
             }
-            Prepared::Invalid(errors) => outcome.errors.extend(errors),
+            Prepared::Invalid(errors) => {
+                if let Some(trace) = trace.as_deref_mut() {
+                    trace.push(sync_plan::refused(external_id, errors.clone()));
+                }
+                outcome.errors.extend(errors);
+                continue;
+            }
             Prepared::Parsed(parsed, fingerprint) => {
-                let existing = find_existing(world, page, &record.external_id);
+                let existing = find_existing(world, page, external_id);
                 if existing.as_ref().and_then(|existing| existing.fingerprint.as_deref()) == Some(fingerprint.as_str())
                 {
                     // The same record twice in one page: the second is a re-run of the first.
-                    touch(world, &record.external_id);
-                    outcome.unchanged += 1;
-                    continue;
-                }
-                let mark = world.mark();
-                match plan_record(world, page, &parsed, existing, &fingerprint) {
-                    Ok(applied) => outcome.absorb(applied),
-                    Err(errors) => {
-                        world.rollback(mark);
-                        outcome.errors.extend(errors);
+                    touch(world, external_id);
+                    (unchanged(), None, world.mark())
+                } else {
+                    let existing_id = existing.as_ref().map(|existing| existing.entity_id.clone());
+                    let mark = world.mark();
+                    match plan_record(world, page, &parsed, existing, &fingerprint) {
+                        Ok(applied) => {
+                            let entity_id = existing_id
+                                .or_else(|| find_existing(world, page, external_id).map(|found| found.entity_id));
+                            (applied, entity_id, mark)
+                        }
+                        Err(errors) => {
+                            world.rollback(mark);
+                            if let Some(trace) = trace.as_deref_mut() {
+                                trace.push(sync_plan::refused(external_id, errors.clone()));
+                            }
+                            outcome.errors.extend(errors);
+                            continue;
+                        }
                     }
                 }
             }
+        };
+        if let Some(trace) = trace.as_deref_mut() {
+            let events = world.events_since(mark);
+            trace.push(sync_plan::planned(external_id, page.entity, entity_id.as_deref(), &applied, events));
         }
+        outcome.absorb(applied);
     }
     outcome
 }

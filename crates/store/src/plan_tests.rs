@@ -67,7 +67,7 @@ fn plan(world: &mut World, step: &Step) -> PageOutcome {
             Err(errors) => Prepared::Invalid(errors),
         })
         .collect();
-    plan_page(world, &page, &records, prepared)
+    plan_page(world, &page, &records, prepared, None)
 }
 
 fn check(name: &str, steps: Vec<Step>) {

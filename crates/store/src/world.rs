@@ -389,6 +389,11 @@ impl World {
         self.events.push(event);
     }
 
+    /// The change events emitted since `mark`.
+    pub fn events_since(&self, mark: Mark) -> &[EventRow] {
+        &self.events[mark.events.min(self.events.len())..]
+    }
+
     pub fn mark(&self) -> Mark {
         Mark { undo: self.undo.len(), events: self.events.len() }
     }

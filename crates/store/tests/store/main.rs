@@ -37,6 +37,7 @@ mod forecast;
 mod integrations;
 mod keys;
 mod nested;
+mod plan;
 mod pool;
 mod reference;
 mod search;
