@@ -27,6 +27,7 @@ mod auth;
 mod body;
 mod contract;
 pub mod dispatcher;
+pub mod dry_run;
 mod edge;
 mod error;
 mod execution;

@@ -317,6 +317,18 @@ pub enum HookCommand {
         --integration int_… --type pull --entity employee --schedule 24h --preferred-hour 2"
     )]
     Deploy(HookDeployArgs),
+    /// Run a PULL hook for real against its API and show what the sync would do, without
+    /// writing anything (no entity, sync state, change event or PUSH): each record created
+    /// (its fields), updated (the fields that change, before and after), unchanged, deleted
+    /// or refused (the field and why), its nested rows, and the totals. Made by the sync's
+    /// own planner, each page seeing the earlier ones, in a transaction that is rolled back.
+    ///
+    /// Exit status: 0 when the hook succeeded and no record would be refused, 1 otherwise, 2
+    /// when the command was called wrongly.
+    #[command(after_help = "Example, against `flowstate example-api --ca-out ca.pem`:\n  \
+        flowstate hook plan people.js --db flowstate.db --org org_… --source example --entity employee \\\n    \
+        --secret api_key=demo-key --connect-to hr.example.com:443:127.0.0.1:8443 --cacert ca.pem")]
+    Plan(HookPlanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -409,13 +421,8 @@ pub struct HookRunArgs {
     #[arg(long, value_parser = parse_entity)]
     pub entity: EntityType,
 
-    /// A JSON object of secrets, `{ "api_key": "…" }`, available as `ctx.secrets`.
-    #[arg(long, value_name = "FILE.json")]
-    pub secrets: Option<PathBuf>,
-
-    /// One secret, NAME=VALUE; repeatable; overrides the same name from --secrets.
-    #[arg(long = "secret", value_name = "NAME=VALUE")]
-    pub secret: Vec<String>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
 
     /// `ctx.org` as JSON: `{ "id", "name", "timezone", "currency" }`
     /// [default: a local organisation in UTC, USD].
@@ -426,6 +433,27 @@ pub struct HookRunArgs {
     /// before, after }`. Required with --type push.
     #[arg(long, value_name = "FILE.json")]
     pub event: Option<PathBuf>,
+
+    /// Write the records, one `{ "externalId": …, "data": … }` per line (PULL).
+    #[arg(long, value_name = "FILE.ndjson")]
+    pub out: Option<PathBuf>,
+
+    /// Print the execution record as one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a hook is given and what it may reach: its secrets, `ctx.kv`, HTTPS routing and
+/// trust, its limits (`hook run` and `hook plan`).
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// A JSON object of secrets, `{ "api_key": "…" }`, available as `ctx.secrets`.
+    #[arg(long, value_name = "FILE.json")]
+    pub secrets: Option<PathBuf>,
+
+    /// One secret, NAME=VALUE; repeatable; overrides the same name from --secrets.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    pub secret: Vec<String>,
 
     /// Keep `ctx.kv` in this JSON file between runs [default: in memory, gone at exit].
     #[arg(long, value_name = "FILE")]
@@ -447,14 +475,33 @@ pub struct HookRunArgs {
     /// logEntryBytes, stackBytes).
     #[arg(long, value_name = "FILE.json")]
     pub limits: Option<PathBuf>,
+}
 
-    /// Write the records, one `{ "externalId": …, "data": … }` per line (PULL).
-    #[arg(long, value_name = "FILE.ndjson")]
-    pub out: Option<PathBuf>,
-
-    /// Print the execution record as one JSON object on stdout instead of a summary.
+#[derive(Debug, Args)]
+pub struct HookPlanArgs {
+    /// The PULL hook's JavaScript file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The organisation whose data the plan is made against (its id); `ctx.org` is it.
+    #[arg(long)]
+    pub org: String,
+    /// The source system key of the integration the hook belongs to, e.g. `workday`
+    /// (records match what this source synced before).
+    #[arg(long)]
+    pub source: String,
+    /// The entity type of the hook's records: employee, contractor, vacancy, project, team
+    /// or assignment.
+    #[arg(long, value_parser = parse_entity)]
+    pub entity: EntityType,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    /// Print `{ "plan": { totals, pages, records }, "execution": … }` as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// List unchanged records too (by default they are counted, not listed).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

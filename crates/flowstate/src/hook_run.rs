@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::{
     Outcome, UsageError,
-    cli::{HookKind, HookRunArgs},
+    cli::{HookKind, HookRunArgs, SandboxArgs},
     summary,
 };
 
@@ -63,8 +63,8 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow:
     serde_json::from_str(&text).with_context(|| format!("{what} {} is not valid", path.display()))
 }
 
-fn parse(args: HookRunArgs) -> anyhow::Result<(Job, EngineSettings)> {
-    let code = std::fs::read_to_string(&args.file).with_context(|| format!("reading hook {}", args.file.display()))?;
+/// The sandbox options, read and checked: the secrets, and what the engine is built from.
+pub fn sandbox(args: SandboxArgs) -> anyhow::Result<(Secrets, EngineSettings)> {
     let mut secrets: BTreeMap<String, String> = match &args.secrets {
         Some(path) => read_json(path, "secrets file (a JSON object of strings)")?,
         None => BTreeMap::new(),
@@ -82,6 +82,35 @@ fn parse(args: HookRunArgs) -> anyhow::Result<(Job, EngineSettings)> {
             "secret {name:?} is shorter than {MIN_REDACTED_CHARS} characters: it could not be redacted from the execution record"
         );
     }
+    let limits = match &args.limits {
+        Some(path) => read_json(path, "limits file")?,
+        None => Limits::default(),
+    };
+    let kv: Arc<dyn KvStore> = match &args.kv_file {
+        Some(path) => Arc::new(FileKv::open(path)?),
+        None => Arc::new(MemoryKv::default()),
+    };
+    let ca_certificates_pem = args
+        .cacert
+        .iter()
+        .map(|path| std::fs::read_to_string(path).with_context(|| format!("reading CA certificate {}", path.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((Secrets::new(secrets), EngineSettings { limits, connect_to: args.connect_to, ca_certificates_pem, kv }))
+}
+
+/// The hook file's code, its name as stack traces show it, and its `ctx.kv` scope: the file
+/// itself, so two hook files never see each other's keys.
+pub fn hook_file(path: &Path) -> anyhow::Result<(String, String, String)> {
+    let code = std::fs::read_to_string(path).with_context(|| format!("reading hook {}", path.display()))?;
+    let file_name =
+        path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "hook.js".into());
+    let kv_scope = std::fs::canonicalize(path).unwrap_or(path.to_path_buf()).display().to_string();
+    Ok((code, file_name, kv_scope))
+}
+
+fn parse(args: HookRunArgs) -> anyhow::Result<(Job, EngineSettings)> {
+    let (code, file_name, kv_scope) = hook_file(&args.file)?;
+    let (secrets, settings) = sandbox(args.sandbox)?;
     let org = match &args.org {
         Some(path) => read_json(path, "org file")?,
         None => OrgInfo {
@@ -110,32 +139,15 @@ fn parse(args: HookRunArgs) -> anyhow::Result<(Job, EngineSettings)> {
     if args.kind == HookKind::Push && args.out.is_some() {
         bail!("--out writes PULL records; a PUSH hook returns none");
     }
-    let limits = match &args.limits {
-        Some(path) => read_json(path, "limits file")?,
-        None => Limits::default(),
-    };
-    let kv: Arc<dyn KvStore> = match &args.kv_file {
-        Some(path) => Arc::new(FileKv::open(path)?),
-        None => Arc::new(MemoryKv::default()),
-    };
-    let ca_certificates_pem = args
-        .cacert
-        .iter()
-        .map(|path| std::fs::read_to_string(path).with_context(|| format!("reading CA certificate {}", path.display())))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let file_name =
-        args.file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "hook.js".into());
-    // The kv scope is the hook file, so two hook files never see each other's keys.
-    let kv_scope = std::fs::canonicalize(&args.file).unwrap_or(args.file.clone()).display().to_string();
     let job = Job {
-        invocation: HookInvocation { file_name, code, kv_scope, secrets: Secrets::new(secrets), org },
+        invocation: HookInvocation { file_name, code, kv_scope, secrets, org },
         kind: args.kind,
         entity: args.entity,
         event,
         out: args.out,
         json: args.json,
     };
-    Ok((job, EngineSettings { limits, connect_to: args.connect_to, ca_certificates_pem, kv }))
+    Ok((job, settings))
 }
 
 /// Runs the job, reports on stdout (summary or JSON) and progress on stderr.

@@ -222,3 +222,83 @@ async fn hook_deploy_creates_then_updates_and_the_server_runs_it() {
     assert_eq!(wrong_key.status.code(), Some(2));
     assert!(stderr(&wrong_key).contains("refused the key"), "{}", stderr(&wrong_key));
 }
+
+/// `hook plan` runs the hook for real and writes nothing; the sync that follows does what it
+/// said; planned again afterwards, everything is unchanged.
+#[tokio::test(flavor = "multi_thread")]
+async fn hook_plan_shows_what_a_sync_would_do_and_writes_nothing() {
+    let api = Api::start().await;
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let created =
+        flowstate(args(&["org", "create", "--db", &db, "--name", "Acme", "--timezone", "UTC", "--currency", "GBP"]))
+            .await;
+    let org = stdout(&created).trim().to_string();
+    let hook = examples("employees-cursor.js");
+    let plan_args = |extra: &[&str]| {
+        let mut all = args(&["hook", "plan", &hook, "--db", &db, "--org", &org, "--source", "workday"]);
+        all.extend(args(&["--entity", "employee", "--secret", "api_key=cli-test-key"]));
+        all.extend(api.route_args());
+        all.extend(args(extra));
+        all
+    };
+    let planned = flowstate(plan_args(&["--json"])).await;
+    assert_eq!(planned.status.code(), Some(0), "{}", stderr(&planned));
+    let answer: serde_json::Value = serde_json::from_str(&stdout(&planned)).unwrap();
+    let plan = &answer["plan"];
+    assert_eq!(plan["totals"]["created"], 250, "{}", plan["totals"]);
+    assert_eq!(plan["records"].as_array().unwrap().len(), 250);
+    assert_eq!(plan["records"][0]["action"], "create");
+    assert!(plan["records"][0]["changes"].to_string().contains("\"field\":\"email\""), "{}", plan["records"][0]);
+    assert_eq!(answer["execution"]["status"], "succeeded");
+    assert!(stderr(&planned).contains("page 0:"), "progress per page: {}", stderr(&planned));
+    let export =
+        |db: String, org: String| flowstate(args(&["export", "--db", &db, "--org", &org, "--entity", "employee"]));
+    assert_eq!(stdout(&export(db.clone(), org.clone()).await), "", "a plan writes nothing");
+
+    // The sync that follows: what the plan said.
+    let out = directory.path().join("records.ndjson");
+    let ran = flowstate(api.run_args(
+        &hook,
+        &[
+            "--type",
+            "pull",
+            "--entity",
+            "employee",
+            "--secret",
+            "api_key=cli-test-key",
+            "--out",
+            &out.display().to_string(),
+        ],
+    ))
+    .await;
+    assert_eq!(ran.status.code(), Some(0), "{}", stderr(&ran));
+    let applied = flowstate(crate::sync_apply_args(&db, &org, "employee", &out)).await;
+    let applied: serde_json::Value = serde_json::from_str(&stdout(&applied)).unwrap();
+    for count in ["created", "updated", "unchanged", "deleted"] {
+        assert_eq!(applied[count], plan["totals"][count], "{count}");
+    }
+    assert_eq!(stdout(&export(db.clone(), org.clone()).await).lines().count(), 250);
+
+    // Planned again, as a person reads it: nothing to do.
+    let again = flowstate(plan_args(&[])).await;
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let text = stdout(&again);
+    assert!(text.contains("nothing was written"), "{text}");
+    assert!(text.contains("Totals: 0 to create, 0 to update, 250 unchanged, 0 to delete, 0 refused"), "{text}");
+    assert!(!text.contains(" ~ "), "unchanged records are counted, not listed: {text}");
+
+    // A record the sync would refuse: exit 1, the record and field named.
+    let refusing = directory.path().join("refusing.js");
+    std::fs::write(
+        &refusing,
+        "async function run(ctx) {\n  return { records: [{ externalId: 'x-1', data: { firstName: 'A', lastName: 'B', email: 'not an email' } }] };\n}\n",
+    )
+    .unwrap();
+    let mut refused_args = args(&["hook", "plan", &refusing.display().to_string(), "--db", &db, "--org", &org]);
+    refused_args.extend(args(&["--source", "workday", "--entity", "employee"]));
+    let refused = flowstate(refused_args).await;
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(stdout(&refused).contains("! x-1 refused"), "{}", stdout(&refused));
+    assert!(stdout(&refused).contains("email:"), "{}", stdout(&refused));
+}

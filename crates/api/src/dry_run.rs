@@ -1,0 +1,57 @@
+//! A PULL hook's dry run: the hook runs for real (its HTTP calls, its pages) and the sync
+//! plans its pages without writing anything (`Store::plan_sync`). `flowstate hook plan` and
+//! `POST …/hooks/{hookId}/plan` both come here.
+
+use std::sync::Arc;
+
+use flowstate_runtime::{Engine, ExecutionRecord, HookInvocation, PageSummary};
+use flowstate_store::{IncomingRecord, OrgId, Store, StoreError};
+use flowstate_sync::EntityType;
+use serde_json::Value;
+
+use crate::execution::blocking;
+
+/// What a dry run found.
+pub struct DryRun {
+    /// The plan (`SyncPlan` as JSON, secrets redacted: records may quote them), or why the
+    /// store could not make one.
+    pub plan: Result<Value, StoreError>,
+    /// The execution, as a real run would record it (logs, HTTP calls, pages, error).
+    pub record: ExecutionRecord,
+}
+
+/// Runs the PULL hook of `invocation` through all its pages and plans them as a sync of
+/// `source` would apply them. `on_page` hears of each page as it comes back.
+pub async fn dry_run(
+    engine: &Engine,
+    store: &Arc<Store>,
+    invocation: &HookInvocation,
+    org: &OrgId,
+    source: &str,
+    entity: EntityType,
+    mut on_page: impl FnMut(&[PageSummary]),
+) -> DryRun {
+    let mut pull = engine.start_pull(invocation);
+    let mut pages: Vec<Vec<IncomingRecord>> = Vec::new();
+    while let Some(page) = pull.next_page().await {
+        on_page(pull.pages());
+        pages.push(
+            page.records
+                .into_iter()
+                .map(|record| IncomingRecord { external_id: record.external_id.to_string(), data: record.data })
+                .collect(),
+        );
+    }
+    on_page(pull.pages());
+    let record = pull.finish();
+    let (org, source) = (org.clone(), source.to_string());
+    let planned =
+        blocking(store, move |store| store.plan_sync(&org, &source, entity, &pages, chrono::Utc::now())).await;
+    let redactor = invocation.secrets.redactor();
+    let plan = planned.map(|plan| {
+        let mut plan = serde_json::to_value(plan).expect("plans serialize");
+        redactor.redact_json(&mut plan);
+        plan
+    });
+    DryRun { plan, record }
+}
