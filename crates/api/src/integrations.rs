@@ -18,7 +18,9 @@ use crate::{
     auth::Org,
     contract::{
         checked,
-        hooks::{Execution as ExecutionView, Hook as HookView, HookChange, NewHook as NewHookBody},
+        hooks::{
+            Execution as ExecutionView, Hook as HookView, HookChange, HookPlan, NewHook as NewHookBody, PlanRequest,
+        },
         integrations::{Integration, IntegrationChange, NewIntegration, SecretInfo, SecretValue},
     },
     error::{ApiError, ErrorCode},
@@ -315,6 +317,48 @@ pub(crate) async fn run_hook(
         runner.wake();
     }
     Ok((StatusCode::ACCEPTED, Json(json!({ "data": ExecutionView::from(execution) }))))
+}
+
+/// `POST …/hooks/{hookId}/plan`: a dry run of a PULL hook (its saved code, or the code in the
+/// body): run for real on a PULL worker, its pages planned by the sync with nothing written.
+/// The answer waits for the run; it is not stored as an execution.
+pub(crate) async fn plan_hook(
+    State(state): State<AppState>,
+    Org(org): Org,
+    Path((_, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let PlanRequest { code } = checked(&body)?;
+    let mut hook = find_hook(&state, &org, &id).await?;
+    if hook.hook_type != HookType::Pull {
+        return Err(ApiError::new(
+            ErrorCode::ValidationError,
+            "only a PULL hook has a plan: a PUSH hook writes nothing here",
+        ));
+    }
+    if let Some(code) = code {
+        compiles(&hook.name, &code).await?;
+        hook.code = code;
+    }
+    let (lookup_org, integration_id) = (org.clone(), hook.integration_id.clone());
+    let integration = blocking(&state.store, move |store| store.integration(&lookup_org, &integration_id))
+        .await?
+        .ok_or_else(|| not_found("integration", &hook.integration_id))?;
+    let Some(runner) = &state.runner else {
+        return Err(ApiError::new(ErrorCode::Unavailable, "this server runs no hooks"));
+    };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    if !runner.plan(crate::runner::PlanJob { org, integration, hook, reply }) {
+        return Err(ApiError::new(ErrorCode::Unavailable, "this server's hook workers have stopped"));
+    }
+    let dry_run = answer
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the dry run was dropped (the server is stopping)"))?
+        .map_err(|message| ApiError::new(ErrorCode::Conflict, message))?;
+    let mut plan = dry_run.plan?;
+    plan["execution"] = serde_json::to_value(&dry_run.record).map_err(ApiError::internal)?;
+    let plan: HookPlan = serde_json::from_value(plan).map_err(ApiError::internal)?;
+    Ok(Json(json!({ "data": plan })))
 }
 
 /// The hook's executions, newest first, a page at a time (`page`, `limit`; paged in SQL:

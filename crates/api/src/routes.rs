@@ -198,6 +198,11 @@ pub(crate) fn operations() -> Vec<Operation> {
             .says("Run a PULL hook now: queues an execution, which a free worker of any server starts (one execution of a hook at a time: 409 while one is queued or runs; 429 past the hourly limit)")
             .answers(202, single(reference::<h::Execution>()))
             .fails(&[404, 409, 429]),
+        operation(M::POST, "/hooks/{hookId}/plan", Scope::IntegrationsWrite, i::plan_hook)
+            .says("Dry run of a PULL hook (its saved code, or `code` from the body, unsaved): runs it for real against its API and answers what the sync would do to each record (create with its fields, update with the fields that change, unchanged, delete, error by field), nested rows and totals, writing nothing (no entity, sync state, change event or PUSH) and storing no execution; the answer waits for the run")
+            .takes(reference::<h::PlanRequest>())
+            .answers(200, single(reference::<h::HookPlan>()))
+            .fails(&[404, 409, 503]),
         operation(M::GET, "/hooks/{hookId}/executions", Scope::ExecutionsRead, i::list_executions)
             .says("List the hook's executions, newest first, a page at a time; `status` and `trigger` keep only those")
             .query(execution_filters())

@@ -165,6 +165,7 @@ impl Health {
 pub struct Runner {
     wake: Arc<Notify>,
     health: Arc<Health>,
+    plans: mpsc::UnboundedSender<PlanJob>,
 }
 
 impl Runner {
@@ -183,6 +184,7 @@ impl Runner {
         let changed = Arc::new(Notify::new());
         let changed_waker = changed.clone();
         let (finished_sender, finished) = mpsc::unbounded_channel();
+        let (plans, plan_requests) = mpsc::unbounded_channel();
         let context = Arc::new(WorkerContext { store: store.clone(), vault, metrics, push: settings.push });
         let engine: crate::workers::EngineFactory = Arc::new(engine);
         let lane = |kind: HookType| -> std::io::Result<Lane> {
@@ -213,6 +215,8 @@ impl Runner {
             changed: changed.clone(),
             in_flight: HashMap::new(),
             push_busy: HashSet::new(),
+            plan_requests,
+            plans_waiting: BTreeMap::new(),
         };
         // Woken at once by changes this process commits (and PUSH hooks it creates or changes).
         store.on_change(move || changed_waker.notify_one());
@@ -231,7 +235,14 @@ impl Runner {
                 loop_health.report(Problem::DispatchPanicked);
             }
         })?;
-        Ok(Runner { wake, health })
+        Ok(Runner { wake, health, plans })
+    }
+
+    /// A dry run of `job`'s hook on a PULL worker (taking its turn with the organisations'
+    /// queued runs); the answer comes back on `job.reply`. `false` when the dispatch loop
+    /// has stopped.
+    pub(crate) fn plan(&self, job: PlanJob) -> bool {
+        self.plans.send(job).is_ok()
     }
 
     /// A run was queued: look at the queue now rather than at the next poll.
@@ -262,6 +273,17 @@ pub(crate) enum Work {
         org: OrgId,
         hook: Box<Hook>,
     },
+    /// A PULL hook's dry run.
+    Plan(Box<PlanJob>),
+}
+
+/// A dry run asked for over the API: the hook (its code perhaps an unsaved edit) of the
+/// integration, and where the answer goes.
+pub(crate) struct PlanJob {
+    pub org: OrgId,
+    pub integration: Integration,
+    pub hook: Hook,
+    pub reply: tokio::sync::oneshot::Sender<Result<crate::dry_run::DryRun, String>>,
 }
 
 impl Work {
@@ -269,6 +291,7 @@ impl Work {
         match self {
             Work::Pull(job) => (job.org.clone(), WorkKey::Pull(job.execution.id.clone())),
             Work::Push { org, hook } => (org.clone(), WorkKey::Push(hook.id.clone())),
+            Work::Plan(job) => (job.org.clone(), WorkKey::Plan),
         }
     }
 
@@ -279,6 +302,11 @@ impl Work {
             Work::Pull(job) => {
                 let span = tracing::info_span!("execution", id = %job.execution.id, hook = %job.hook.id);
                 run(engine, &context.store, &context.vault, &context.metrics, *job).instrument(span).await;
+                true
+            }
+            Work::Plan(job) => {
+                let span = tracing::info_span!("plan", hook = %job.hook.id);
+                plan(engine, context, *job).instrument(span).await;
                 true
             }
             Work::Push { org, hook } => {
@@ -311,6 +339,8 @@ pub(crate) enum WorkKey {
     Pull(String),
     /// A PUSH hook id.
     Push(String),
+    /// A dry run (on a PULL worker).
+    Plan,
 }
 
 /// A worker is done with some work of an organisation.
@@ -367,6 +397,10 @@ struct Dispatch {
     in_flight: HashMap<String, OrgId>,
     /// PUSH hooks being delivered by a worker.
     push_busy: HashSet<String>,
+    /// Dry runs asked for over the API...
+    plan_requests: mpsc::UnboundedReceiver<PlanJob>,
+    /// ...waiting for a PULL worker, per organisation.
+    plans_waiting: BTreeMap<OrgId, VecDeque<PlanJob>>,
 }
 
 impl Dispatch {
@@ -403,6 +437,10 @@ impl Dispatch {
                         }
                     }
                 }
+                Some(job) = self.plan_requests.recv() => {
+                    self.plans_waiting.entry(job.org.clone()).or_default().push_back(job);
+                    read_queue = true;
+                }
                 () = self.queued.notified() => read_queue = true,
                 () = self.changed.notified() => push_woken = true,
                 () = tokio::time::sleep(poll) => {}
@@ -413,12 +451,16 @@ impl Dispatch {
     /// A worker is free again: of which pool, and whether its work got anywhere.
     fn done(&mut self, finished: Finished) -> (WorkKind, bool) {
         let kind = match &finished.key {
-            WorkKey::Pull(_) => WorkKind::Pull,
+            WorkKey::Pull(_) | WorkKey::Plan => WorkKind::Pull,
             WorkKey::Push(_) => WorkKind::Push,
         };
         match finished.key {
             WorkKey::Pull(id) => {
                 self.in_flight.remove(&id);
+                self.pull.workers.idle += 1;
+                self.pull.fairness.finished(&finished.org);
+            }
+            WorkKey::Plan => {
                 self.pull.workers.idle += 1;
                 self.pull.fairness.finished(&finished.org);
             }
@@ -433,22 +475,34 @@ impl Dispatch {
         (kind, finished.progressed)
     }
 
-    /// Claims queued PULL runs for idle PULL workers, organisations taking turns.
+    /// Claims queued PULL runs and hands out dry runs for idle PULL workers, organisations
+    /// taking turns (an organisation's dry runs before its queued runs: someone waits for
+    /// them).
     async fn dispatch_pull(&mut self) {
-        let mut waiting: BTreeMap<OrgId, VecDeque<QueuedExecution>> = BTreeMap::new();
+        let mut waiting: BTreeMap<OrgId, VecDeque<PullCandidate>> = BTreeMap::new();
+        for (org, plans) in std::mem::take(&mut self.plans_waiting) {
+            waiting.entry(org).or_default().extend(plans.into_iter().map(|job| PullCandidate::Plan(Box::new(job))));
+        }
         match blocking(&self.store, |store| store.queued_executions(QUEUE_PER_ORG, QUEUE_BATCH)).await {
             Ok(queued) => {
                 for queued in queued {
-                    waiting.entry(queued.org.clone()).or_default().push_back(queued);
+                    waiting.entry(queued.org.clone()).or_default().push_back(PullCandidate::Queued(queued));
                 }
             }
-            Err(message) => return tracing::error!(%message, "reading the execution queue failed"),
+            Err(message) => tracing::error!(%message, "reading the execution queue failed"),
         }
         let store = self.store.clone();
         let idle = self.pull.workers.idle;
-        let handed = fill(&mut self.pull.fairness, idle, &mut waiting, |_, queued| {
+        let handed = fill(&mut self.pull.fairness, idle, &mut waiting, |_, candidate| {
             let store = store.clone();
-            async move { claim(&store, queued).await.map(|job| Work::Pull(Box::new(job))) }
+            async move {
+                match candidate {
+                    // Nobody waits for it any more (the request went away).
+                    PullCandidate::Plan(job) if job.reply.is_closed() => None,
+                    PullCandidate::Plan(job) => Some(Work::Plan(job)),
+                    PullCandidate::Queued(queued) => claim(&store, queued).await.map(|job| Work::Pull(Box::new(job))),
+                }
+            }
         })
         .await;
         for (org, work) in handed {
@@ -456,6 +510,14 @@ impl Dispatch {
                 self.in_flight.insert(job.execution.id.clone(), org);
             }
             self.pull.workers.send(work);
+        }
+        // Dry runs left wait for the next free worker; queued runs are read again.
+        for (org, candidates) in waiting {
+            for candidate in candidates {
+                if let PullCandidate::Plan(job) = candidate {
+                    self.plans_waiting.entry(org.clone()).or_default().push_back(*job);
+                }
+            }
         }
     }
 
@@ -507,6 +569,12 @@ impl Dispatch {
             tracing::error!(%message, "renewing execution leases failed");
         }
     }
+}
+
+/// What a PULL worker may be given.
+enum PullCandidate {
+    Plan(Box<PlanJob>),
+    Queued(QueuedExecution),
 }
 
 /// Claims a queued execution for this server and makes it a job; `None` when another
@@ -619,6 +687,27 @@ async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metri
     execution.finished_at = Some(flowstate_time::now());
     tracing::info!(status = %execution.status, pages = record.pages.len(), "execution finished");
     save(store, &org, &execution).await;
+}
+
+/// A dry run on this worker: the hook made ready (its secrets opened) and run, its pages
+/// planned; the answer to whoever asked.
+async fn plan(engine: &Engine, context: &WorkerContext, job: PlanJob) {
+    let PlanJob { org, integration, hook, reply } = job;
+    let answer = match prepare(&context.store, &context.vault, &org, &integration, &hook).await {
+        Ok(invocation) => Ok(crate::dry_run::dry_run(
+            engine,
+            &context.store,
+            &invocation,
+            &org,
+            &integration.source_system,
+            hook.entity_type,
+            |_| {},
+        )
+        .await),
+        Err(unprepared) => Err(unprepared.message()),
+    };
+    // The asker may have gone: nothing to do then.
+    let _ = reply.send(answer);
 }
 
 #[cfg(test)]

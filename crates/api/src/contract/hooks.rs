@@ -1,6 +1,6 @@
 //! Hooks and their executions on the wire.
 
-use flowstate_store::kinds::{ChangeType, ExecutionStatus, HookType, Interval, Trigger};
+use flowstate_store::kinds::{ChangeType, ExecutionStatus, HookType, Interval, PlannedAction, Trigger};
 use flowstate_sync::EntityType;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -46,6 +46,14 @@ fn nullable_interval() -> utoipa::openapi::Object {
 
 fn execution_status() -> utoipa::openapi::Object {
     one_of(ExecutionStatus::ALL.iter().map(|value| value.as_str())).build()
+}
+
+fn planned_action() -> utoipa::openapi::Object {
+    one_of(PlannedAction::ALL.iter().map(|value| value.as_str())).build()
+}
+
+fn change_type() -> utoipa::openapi::Object {
+    one_of(ChangeType::ALL.iter().map(|value| value.as_str())).build()
 }
 
 fn trigger() -> utoipa::openapi::Object {
@@ -224,4 +232,89 @@ impl From<flowstate_store::integrations::Execution> for Execution {
         } = stored;
         Execution { id, hook_id, status, trigger, started_at, finished_at, pages, record, error, event_id }
     }
+}
+
+/// `POST …/hooks/{hookId}/plan`: what to plan.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct PlanRequest {
+    /// The code to run instead of the hook's saved code (an unsaved edit); it must compile
+    /// (a 400 gives the line and column). Absent: the saved code.
+    #[schema(max_length = 1_000_000)]
+    pub code: Option<String>,
+}
+
+/// A dry run: what a sync of the hook's records would do, with nothing written.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct HookPlan {
+    /// The sum of the pages: created, updated, unchanged, deleted, nested (per array:
+    /// created, updated, unchanged, deleted) and errors (externalId, field, message).
+    #[schema(value_type = Object)]
+    pub totals: Value,
+    /// Each page's counts, as an execution's pages show them.
+    #[schema(value_type = Vec<Object>)]
+    pub pages: Value,
+    /// Every record the hook returned, in order.
+    pub records: Vec<PlannedRecord>,
+    /// The run, as an execution records it: status, pages, logs, HTTP requests, error,
+    /// warnings (secrets redacted). It is not stored among the hook's executions.
+    #[schema(value_type = Object)]
+    pub execution: Value,
+}
+
+/// What the sync would do with one record.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PlannedRecord {
+    /// The page it came in (0-based).
+    pub page: u32,
+    pub external_id: String,
+    #[schema(schema_with = planned_action)]
+    pub action: PlannedAction,
+    /// create: the fields it sets; update: the fields that change (nested arrays whole).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FieldDiff>,
+    /// Its nested rows, per array (teamAllocations, …): created, updated, unchanged, deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub nested: Option<Value>,
+    /// Other entities it changes (a team it names that does not exist yet, a vacancy it fills).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<SideEffect>,
+    /// Why it would be refused: each with the field, when one is to blame.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<PlannedError>,
+}
+
+/// A field's value before and after (`null`: none).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct FieldDiff {
+    pub field: String,
+    #[schema(value_type = Object, nullable)]
+    pub before: Value,
+    #[schema(value_type = Object, nullable)]
+    pub after: Value,
+}
+
+/// Another entity a record changes.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SideEffect {
+    #[schema(schema_with = entity_type)]
+    pub entity_type: EntityType,
+    pub external_id: Option<String>,
+    #[schema(schema_with = change_type)]
+    pub change_type: ChangeType,
+    pub changes: Vec<FieldDiff>,
+}
+
+/// A reason a record would be refused.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PlannedError {
+    pub external_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
 }

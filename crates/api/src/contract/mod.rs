@@ -54,6 +54,8 @@ fn generate() -> Map<String, Value> {
     collect::<hooks::RetryPolicy>(&mut schemas);
     collect::<hooks::Execution>(&mut schemas);
     collect::<hooks::HookStarter>(&mut schemas);
+    collect::<hooks::PlanRequest>(&mut schemas);
+    collect::<hooks::HookPlan>(&mut schemas);
     collect::<reference::NewJobRole>(&mut schemas);
     collect::<reference::JobRole>(&mut schemas);
     collect::<reference::NewWorkType>(&mut schemas);

@@ -119,20 +119,7 @@ async fn a_pull_hook_runs_through_the_server_into_the_store() {
 
     // The HR system changes one person and deletes another (the hook's new code says so):
     // the next run updates one, deletes one and leaves the rest.
-    let changed = "async function run(ctx) {
-        const cursor = ctx.meta?.cursor ?? null;
-        const query = { limit: '100' };
-        if (cursor) query.after = cursor;
-        const resp = await ctx.http.get('https://hr.example.com/api/v1/employees', {
-            headers: { Authorization: `Bearer ${ctx.secrets.api_key}` }, query });
-        const records = resp.body.data.map((emp, index) => {
-            if (!cursor && index === 1) return { externalId: emp.id, data: { deletedAt: '2026-06-01' } };
-            return { externalId: emp.id, data: { firstName: emp.first_name,
-                lastName: !cursor && index === 0 ? 'Changed' : emp.last_name, email: emp.email,
-                internalEmployeeId: emp.employee_number, startDate: emp.hire_date, endDate: emp.termination_date } };
-        });
-        return { records, more: resp.body.pagination.has_more, meta: { cursor: resp.body.pagination.next_cursor } };
-    }";
+    let changed = CHANGING_HOOK;
     let (status, body) = send(
         &server,
         reqwest::Method::PATCH,
@@ -150,6 +137,122 @@ async fn a_pull_hook_runs_through_the_server_into_the_store() {
     assert_eq!(employees["meta"]["total"], 1);
     let (_, employees) = call(&server, &format!("/api/v1/org/{org}/employees?limit=1"), Some(&key)).await;
     assert_eq!(employees["meta"]["total"], 119);
+}
+
+/// The HR system's employees as the cursor example reads them, but the first changes its
+/// last name and the second is deleted.
+const CHANGING_HOOK: &str = "async function run(ctx) {
+        const cursor = ctx.meta?.cursor ?? null;
+        const query = { limit: '100' };
+        if (cursor) query.after = cursor;
+        const resp = await ctx.http.get('https://hr.example.com/api/v1/employees', {
+            headers: { Authorization: `Bearer ${ctx.secrets.api_key}` }, query });
+        const records = resp.body.data.map((emp, index) => {
+            if (!cursor && index === 1) return { externalId: emp.id, data: { deletedAt: '2026-06-01' } };
+            return { externalId: emp.id, data: { firstName: emp.first_name,
+                lastName: !cursor && index === 0 ? 'Changed' : emp.last_name, email: emp.email,
+                internalEmployeeId: emp.employee_number, startDate: emp.hire_date, endDate: emp.termination_date } };
+        });
+        return { records, more: resp.body.pagination.has_more, meta: { cursor: resp.body.pagination.next_cursor } };
+    }";
+
+/// A dry run over the API: the hook runs for real, nothing is written and no execution is
+/// stored; an unsaved edit can be planned; the run that follows does what the plan said.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_plans_without_writing_and_the_run_that_follows_agrees() {
+    let directory = tempfile::tempdir().unwrap();
+    let dataset = flowstate_example_api::HrDataset::new(120, 0, HR_KEY);
+    let (_hr, routing) = routed_to(flowstate_example_api::hr_router(dataset), "hr.example.com", directory.path()).await;
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start_with(&db, directory.path(), &routing);
+    let (org, key) = server.first_start.clone().unwrap();
+    let org_path = format!("/api/v1/org/{org}");
+    let integration = create_integration(&server, &org_path, &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let (status, _) = send(
+        &server,
+        reqwest::Method::PUT,
+        &format!("{org_path}/integrations/{integration}/secrets/api_key"),
+        Some(&key),
+        Some(json!({ "value": HR_KEY })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let cursor = include_str!("../../../../../examples/hooks/employees-cursor.js");
+    let hook = create_hook(
+        &server,
+        &org_path,
+        &key,
+        &integration,
+        json!({ "name": "employees", "type": "PULL", "entityType": "employee", "code": cursor }),
+    )
+    .await;
+    let plan = |body: Value| {
+        let (server, key, path) = (&server, key.clone(), format!("{org_path}/hooks/{hook}/plan"));
+        async move { send(server, reqwest::Method::POST, &path, Some(&key), Some(body)).await }
+    };
+
+    let (status, first) = plan(json!({})).await;
+    assert_eq!(status, 200, "{first}");
+    let first = &first["data"];
+    assert_eq!(first["totals"]["created"], 120, "{}", first["totals"]);
+    assert_eq!(first["records"].as_array().unwrap().len(), 120);
+    assert_eq!(first["execution"]["status"], "succeeded");
+    assert!(first["execution"]["httpRequests"].as_array().is_some_and(|calls| calls.len() > 1), "it ran for real");
+    assert!(!first.to_string().contains(HR_KEY), "the secret is not in the plan");
+    let (_, employees) = call(&server, &format!("{org_path}/employees?limit=1"), Some(&key)).await;
+    assert_eq!(employees["meta"]["total"], 0, "a plan writes nothing");
+    let (_, executions) = call(&server, &format!("{org_path}/hooks/{hook}/executions"), Some(&key)).await;
+    assert_eq!(executions["meta"]["total"], 0, "nor stores an execution");
+
+    let ran = run_and_wait(&server, &org, &key, &hook).await;
+    assert_eq!(total(&ran, "created"), 120);
+
+    // An unsaved edit, planned: the saved code stays.
+    let (status, edited) = plan(json!({ "code": CHANGING_HOOK })).await;
+    assert_eq!(status, 200, "{edited}");
+    let edited = &edited["data"];
+    let counts = ["created", "updated", "deleted", "unchanged"].map(|count| edited["totals"][count].as_u64().unwrap());
+    assert_eq!(counts, [0, 1, 1, 118], "{}", edited["totals"]);
+    let updated = edited["records"].as_array().unwrap().iter().find(|record| record["action"] == "update").unwrap();
+    assert_eq!(updated["changes"].as_array().unwrap().len(), 1, "{updated}");
+    assert_eq!(
+        (&updated["changes"][0]["field"], &updated["changes"][0]["after"]),
+        (&json!("lastName"), &json!("Changed"))
+    );
+    let (_, saved) = call(&server, &format!("{org_path}/hooks/{hook}"), Some(&key)).await;
+    assert_eq!(saved["data"]["code"], cursor);
+
+    // Saved and run: what the plan said.
+    let (status, _) = send(
+        &server,
+        reqwest::Method::PATCH,
+        &format!("{org_path}/hooks/{hook}"),
+        Some(&key),
+        Some(json!({ "code": CHANGING_HOOK })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let ran = run_and_wait(&server, &org, &key, &hook).await;
+    assert_eq!(["created", "updated", "deleted", "unchanged"].map(|count| total(&ran, count)), counts);
+
+    // Refusals, by name: code that does not compile, an unknown field, a PUSH hook.
+    let (status, body) = plan(json!({ "code": "async function run(ctx) {\n  return {;\n}" })).await;
+    assert_eq!((status, &body["error"]["details"]["line"]), (400, &json!(2)), "{body}");
+    let (status, body) = plan(json!({ "cod": "x" })).await;
+    assert_eq!(status, 400);
+    assert!(body.to_string().contains("cod"), "{body}");
+    let push = create_hook(
+        &server,
+        &org_path,
+        &key,
+        &integration,
+        json!({ "name": "out", "type": "PUSH", "entityType": "employee", "code": "async function run(ctx) {}" }),
+    )
+    .await;
+    let (status, body) =
+        send(&server, reqwest::Method::POST, &format!("{org_path}/hooks/{push}/plan"), Some(&key), Some(json!({})))
+            .await;
+    assert_eq!(status, 400, "{body}");
 }
 
 /// Five executions per hook per rolling hour: the sixth manual run is refused with 429.
