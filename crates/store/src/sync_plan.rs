@@ -68,8 +68,9 @@ pub struct SyncPlan {
     pub records: Vec<PlannedRecord>,
 }
 
-/// Fields that say nothing about the change: the database's id and the row's stamps.
-const NOT_COMPARED: [&str; 3] = ["id", "createdAt", "updatedAt"];
+/// Fields that say nothing about the change: the database's id, the record's externalId
+/// (the plan names each record by it) and the row's stamps.
+const NOT_COMPARED: [&str; 4] = ["id", "externalId", "createdAt", "updatedAt"];
 
 /// The fields that differ between two representations of an entity (`null` for absent).
 pub(crate) fn field_diffs(before: Option<&Value>, after: Option<&Value>) -> Vec<FieldDiff> {

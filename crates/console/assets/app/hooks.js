@@ -4,6 +4,7 @@ import { api, segment, withQuery } from './api.js';
 import { CodeEditor } from './editor.js';
 import { Done, ErrorMessage, Field, Loading, formatTime, useAction, useLoad, navigate } from './ui.js';
 import { ExecutionList } from './executions.js';
+import { DryRunResult } from './plan.js';
 
 const ENTITIES = ['employee', 'contractor', 'vacancy', 'team', 'project', 'assignment'];
 const EVENTS = ['create', 'update', 'delete'];
@@ -78,10 +79,19 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
     return () => { live = false; };
   }, [type, entityType, touched]);
   const action = useAction();
+  // A dry run of the code in the editor (saved or not): a PULL hook that exists.
+  const dry = useAction();
+  const [plan, setPlan] = useState(null);
+  const dryRun = async () => {
+    setPlan(null);
+    const answer = await dry.run(() => api('POST', `/hooks/${segment(hook.id)}/plan`, { code }));
+    if (answer) setPlan(answer.data);
+  };
   // One value per error, so the editor marks (and moves to) it once, not on every keystroke.
-  const compileError = useMemo(() => (action.error?.details?.field === 'code' && action.error.details.line
-    ? { line: action.error.details.line, column: action.error.details.column, message: action.error.message }
-    : null), [action.error]);
+  const failed = action.error ?? dry.error;
+  const compileError = useMemo(() => (failed?.details?.field === 'code' && failed.details.line
+    ? { line: failed.details.line, column: failed.details.column, message: failed.message }
+    : null), [failed]);
   const choose = (nextType, nextEntity) => {
     setType(nextType);
     setEntityType(nextEntity);
@@ -125,9 +135,15 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
     <${CodeEditor} id="hook-code" label="Hook code" value=${code} mark=${compileError} goto=${goto}
       onChange=${(next) => { setTouched(true); setCode(next); }} />
     <${ErrorMessage} error=${starterError} />
-    <${ErrorMessage} error=${action.error} />
+    <${ErrorMessage} error=${failed} />
     ${compileError && html`<p class="error-line" role="status">Line ${compileError.line}, column ${compileError.column}</p>`}
-    <button type="submit" disabled=${action.busy}>${hook ? 'Save hook' : 'Create hook'}</button>
+    <div class="actions">
+      <button type="submit" disabled=${action.busy}>${hook ? 'Save hook' : 'Create hook'}</button>
+      ${hook?.type === 'PULL' && html` <button type="button" class="secondary" onClick=${dryRun} disabled=${dry.busy}
+        title="Run the code in the editor and show what a sync would change, writing nothing">Dry run</button>`}
+      ${dry.busy && html` <span class="muted" role="status">Running the hook…</span>`}
+    </div>
     <${Done} action=${action} message="Saved." />
+    ${plan && html`<${DryRunResult} plan=${plan} />`}
   </form>`;
 }

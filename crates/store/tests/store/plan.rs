@@ -184,10 +184,10 @@ fn field_names(before: Option<&Value>, after: Option<&Value>) -> Vec<String> {
     let mut names: Vec<String> = after
         .iter()
         .filter(|(name, value)| {
-            !["id", "createdAt", "updatedAt"].contains(&name.as_str())
-                && before.get(*name).unwrap_or(&Value::Null) != *value
-                && !(before.get(*name).is_none() && matches!(value, Value::Array(items) if items.is_empty()))
-                && !(before.get(*name).is_none() && matches!(value, Value::Object(fields) if fields.is_empty()))
+            let ignored = ["id", "externalId", "createdAt", "updatedAt"].contains(&name.as_str());
+            let new_and_empty = before.get(*name).is_none() && matches!(value, Value::Array(items) if items.is_empty())
+                || before.get(*name).is_none() && matches!(value, Value::Object(fields) if fields.is_empty());
+            !ignored && !new_and_empty && before.get(*name).unwrap_or(&Value::Null) != *value
         })
         .map(|(name, _)| name.clone())
         .collect();

@@ -229,6 +229,16 @@ async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
     browser.press("Create hook").await;
     console.heading("employees").await;
 
+    // A dry run first: what the sync would do, with nothing written.
+    browser.press("Dry run").await;
+    browser.wait_for_text(".plan", "nothing was written", 60).await;
+    browser.wait_for_text(".plan .totals", "150 to create, 0 to update, 0 unchanged", 10).await;
+    browser.wait_for_text("table.plan-records", "email", 10).await;
+    console.check_screen("hook-dry-run").await;
+    let (_, employees) =
+        call(&console.server, &format!("/api/v1/org/{}/employees?limit=1", console.org), Some(&console.key)).await;
+    assert_eq!(employees["meta"]["total"], 0, "a dry run writes nothing");
+
     // Run it and watch it succeed live, then its detail.
     browser.press("Run now").await;
     browser.wait_for_text("h1", "succeeded", 60).await;
