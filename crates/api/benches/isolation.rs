@@ -143,7 +143,7 @@ async fn fairness() {
         })?;
         Ok(Engine::new(EngineConfig {
             limits: Limits::default(),
-            http,
+            http: std::sync::Arc::new(http),
             kv: Arc::new(MemoryKv::default()),
             clock: system_clock(),
         })?)

@@ -95,7 +95,7 @@ fn main() {
             })?;
             Ok(Engine::new(EngineConfig {
                 limits: Limits::default(),
-                http,
+                http: std::sync::Arc::new(http),
                 kv: Arc::new(MemoryKv::default()),
                 clock: system_clock(),
             })?)

@@ -108,6 +108,28 @@ pub enum EgressError {
     Transport { host: String, message: String },
     #[error("invalid egress configuration: {0}")]
     Config(String),
+    /// Replaying a recording: nothing was recorded for this request (or every answer
+    /// recorded for it was used).
+    #[error("no recorded answer for {method} {url}{more}: record the run again with --record")]
+    NotRecorded { method: Method, url: String, more: String },
+    /// Replaying a recording: the request failed when it was recorded, with this message.
+    #[error("{0}")]
+    Recorded(String),
+}
+
+/// Where a hook's requests go: the network ([`HttpClient`]), or a recording of it.
+pub trait Transport: Send + Sync {
+    fn send(&self, request: OutboundRequest) -> TransportFuture<'_>;
+}
+
+/// A [`Transport`]'s answer to come.
+pub type TransportFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<InboundResponse, EgressError>> + Send + 'a>>;
+
+impl Transport for HttpClient {
+    fn send(&self, request: OutboundRequest) -> TransportFuture<'_> {
+        Box::pin(HttpClient::send(self, request))
+    }
 }
 
 /// How the client is set up: operator overrides, off by default.

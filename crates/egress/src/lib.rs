@@ -32,7 +32,9 @@ pub mod policy;
 mod resolve;
 mod route;
 
-pub use client::{EgressError, EgressOptions, HttpClient, InboundResponse, Method, OutboundRequest};
+pub use client::{
+    EgressError, EgressOptions, HttpClient, InboundResponse, Method, OutboundRequest, Transport, TransportFuture,
+};
 pub use policy::BlockReason;
 pub use resolve::{NameResolver, ResolveFuture, StaticResolver, SystemResolver};
 pub use route::{ConnectTo, ConnectToParseError};

@@ -329,6 +329,46 @@ pub enum HookCommand {
         flowstate hook plan people.js --db flowstate.db --org org_… --source example --entity employee \\\n    \
         --secret api_key=demo-key --connect-to hr.example.com:443:127.0.0.1:8443 --cacert ca.pem")]
     Plan(HookPlanArgs),
+    /// Test a hook offline: run it against the HTTP exchanges recorded in its fixtures
+    /// folder (`hook run … --record DIR`) and compare what it returned (PULL: its records;
+    /// PUSH: the requests it sent) and how it ended with `expected.json` there; a mismatch
+    /// prints a diff. `--update` writes `expected.json` from this run instead.
+    ///
+    /// Exit status: 0 when it matches (or was updated), 1 when it does not, 2 when the
+    /// command was called wrongly (no recording, no expected file).
+    #[command(after_help = "Example:\n  \
+        flowstate hook run people/people.js --type pull --entity employee --secret api_key=… --record people/fixtures\n  \
+        flowstate hook test people/people.js --type pull --entity employee --update\n  \
+        flowstate hook test people/people.js --type pull --entity employee")]
+    Test(HookTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookTestArgs {
+    /// The hook's JavaScript file.
+    pub file: PathBuf,
+    /// PULL or PUSH.
+    #[arg(long = "type", value_enum)]
+    pub kind: HookKind,
+    /// The entity type of its records (PULL) or events (PUSH).
+    #[arg(long, value_parser = parse_entity)]
+    pub entity: EntityType,
+    /// The folder with `http.json` (the recording), `expected.json`, and for a PUSH hook
+    /// `event.json` (default: `fixtures` beside the hook file).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+    /// Write `expected.json` from this run instead of comparing.
+    #[arg(long)]
+    pub update: bool,
+    /// A JSON object of secrets (`ctx.secrets`); a recording has none.
+    #[arg(long, value_name = "FILE.json")]
+    pub secrets: Option<PathBuf>,
+    /// One secret, NAME=VALUE; repeatable.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    pub secret: Vec<String>,
+    /// Sandbox limits from a JSON file (as for `hook run`).
+    #[arg(long, value_name = "FILE.json")]
+    pub limits: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -475,6 +515,16 @@ pub struct SandboxArgs {
     /// logEntryBytes, stackBytes).
     #[arg(long, value_name = "FILE.json")]
     pub limits: Option<PathBuf>,
+
+    /// Save every HTTP exchange of the run (headers and bodies, secret values redacted) to
+    /// DIR/http.json, for --replay.
+    #[arg(long, value_name = "DIR", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+
+    /// Answer the hook's requests from DIR/http.json (made by --record), matched by method,
+    /// URL and body, without the network: a request with no recording fails, naming it.
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

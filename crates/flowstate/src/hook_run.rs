@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::{Context as _, anyhow, bail};
-use flowstate_egress::{ConnectTo, EgressOptions, HttpClient};
+use flowstate_egress::{ConnectTo, EgressOptions, HttpClient, Transport};
 use flowstate_runtime::{
     Engine, EngineConfig, ExecutionRecord, FileKv, HookInvocation, KvStore, Limits, MIN_REDACTED_CHARS, MemoryKv,
     OrgInfo, Secrets, Status, system_clock,
@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::{
     Outcome, UsageError,
     cli::{HookKind, HookRunArgs, SandboxArgs},
+    devkit::tape::Tape,
     summary,
 };
 
@@ -43,28 +44,65 @@ pub struct EngineSettings {
 
 impl EngineSettings {
     pub fn build(self) -> anyhow::Result<Engine> {
+        self.build_with(|http| http)
+    }
+
+    /// The engine, its requests sent through what `transport` makes of the HTTPS client (a
+    /// recorder, a replayer).
+    pub fn build_with(
+        self,
+        transport: impl FnOnce(Arc<dyn Transport>) -> Arc<dyn Transport>,
+    ) -> anyhow::Result<Engine> {
         let http = HttpClient::new(EgressOptions {
             connect_to: self.connect_to,
             ca_certificates_pem: self.ca_certificates_pem,
             ..EgressOptions::default()
         })?;
+        let http = transport(Arc::new(http));
         Ok(Engine::new(EngineConfig { limits: self.limits, http, kv: self.kv, clock: system_clock() })?)
     }
 }
 
-pub async fn run(args: HookRunArgs) -> Result<Outcome, UsageError> {
-    let (job, settings) = parse(args)?;
-    let engine = settings.build().map_err(UsageError)?;
-    Ok(execute(&engine, &job).await)
+/// The sandbox options, read and checked.
+pub struct Sandbox {
+    pub secrets: Secrets,
+    pub settings: EngineSettings,
+    pub tape: Tape,
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+impl Sandbox {
+    /// The engine, its requests going where the tape says.
+    pub fn engine(&mut self) -> anyhow::Result<Engine> {
+        self.tape.engine(self.settings.clone(), self.secrets.redactor())
+    }
+}
+
+pub async fn run(args: HookRunArgs) -> Result<Outcome, UsageError> {
+    let (job, mut sandbox) = parse(args)?;
+    let engine = sandbox.engine().map_err(UsageError)?;
+    let outcome = execute(&engine, &job).await;
+    sandbox.tape.finish()?;
+    Ok(outcome)
+}
+
+/// `ctx.org` when none is given: a local organisation in UTC, USD.
+pub fn local_org() -> OrgInfo {
+    OrgInfo {
+        id: "org_local".into(),
+        name: "Local organisation".into(),
+        timezone: "UTC".into(),
+        currency: "USD".into(),
+    }
+}
+
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{what} {} is not valid", path.display()))
 }
 
-/// The sandbox options, read and checked: the secrets, and what the engine is built from.
-pub fn sandbox(args: SandboxArgs) -> anyhow::Result<(Secrets, EngineSettings)> {
+/// The sandbox options, read and checked: the secrets, what the engine is built from, and
+/// where its requests go.
+pub fn sandbox(args: SandboxArgs) -> anyhow::Result<Sandbox> {
     let mut secrets: BTreeMap<String, String> = match &args.secrets {
         Some(path) => read_json(path, "secrets file (a JSON object of strings)")?,
         None => BTreeMap::new(),
@@ -95,7 +133,11 @@ pub fn sandbox(args: SandboxArgs) -> anyhow::Result<(Secrets, EngineSettings)> {
         .iter()
         .map(|path| std::fs::read_to_string(path).with_context(|| format!("reading CA certificate {}", path.display())))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok((Secrets::new(secrets), EngineSettings { limits, connect_to: args.connect_to, ca_certificates_pem, kv }))
+    Ok(Sandbox {
+        secrets: Secrets::new(secrets),
+        settings: EngineSettings { limits, connect_to: args.connect_to, ca_certificates_pem, kv },
+        tape: Tape::new(args.record, args.replay)?,
+    })
 }
 
 /// The hook file's code, its name as stack traces show it, and its `ctx.kv` scope: the file
@@ -108,17 +150,12 @@ pub fn hook_file(path: &Path) -> anyhow::Result<(String, String, String)> {
     Ok((code, file_name, kv_scope))
 }
 
-fn parse(args: HookRunArgs) -> anyhow::Result<(Job, EngineSettings)> {
+fn parse(args: HookRunArgs) -> anyhow::Result<(Job, Sandbox)> {
     let (code, file_name, kv_scope) = hook_file(&args.file)?;
-    let (secrets, settings) = sandbox(args.sandbox)?;
+    let sandbox = sandbox(args.sandbox)?;
     let org = match &args.org {
         Some(path) => read_json(path, "org file")?,
-        None => OrgInfo {
-            id: "org_local".into(),
-            name: "Local organisation".into(),
-            timezone: "UTC".into(),
-            currency: "USD".into(),
-        },
+        None => local_org(),
     };
     let event = match (args.kind, &args.event) {
         (HookKind::Push, Some(path)) => {
@@ -140,14 +177,14 @@ fn parse(args: HookRunArgs) -> anyhow::Result<(Job, EngineSettings)> {
         bail!("--out writes PULL records; a PUSH hook returns none");
     }
     let job = Job {
-        invocation: HookInvocation { file_name, code, kv_scope, secrets, org },
+        invocation: HookInvocation { file_name, code, kv_scope, secrets: sandbox.secrets.clone(), org },
         kind: args.kind,
         entity: args.entity,
         event,
         out: args.out,
         json: args.json,
     };
-    Ok((job, settings))
+    Ok((job, sandbox))
 }
 
 /// Runs the job, reports on stdout (summary or JSON) and progress on stderr.

@@ -52,6 +52,7 @@ fn main() -> ExitCode {
         Command::Hook { command: HookCommand::Init(args) } => exit_code(devkit::init::run(args)),
         Command::Hook { command: HookCommand::Deploy(args) } => run_async(devkit::deploy::run(args)),
         Command::Hook { command: HookCommand::Plan(args) } => exit_code(devkit::plan::run(args)),
+        Command::Hook { command: HookCommand::Test(args) } => exit_code(devkit::test::run(args)),
         Command::Demo(args) => exit_code(demo::run(args)),
         Command::ExampleApi(args) => run_async(demo::serve_example_api(args)),
         Command::Org { command: OrgCommand::Create(args) } => exit_code(store_cmd::org_create(args)),

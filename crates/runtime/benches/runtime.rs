@@ -84,7 +84,7 @@ fn main() {
     runtime.block_on(async {
         let engine = Engine::new(EngineConfig {
             limits: Limits::default(),
-            http: HttpClient::new(EgressOptions::default()).unwrap(),
+            http: std::sync::Arc::new(HttpClient::new(EgressOptions::default()).unwrap()),
             kv: Arc::new(MemoryKv::default()),
             clock: system_clock(),
         })

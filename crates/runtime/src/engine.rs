@@ -9,7 +9,7 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use flowstate_egress::HttpClient;
+use flowstate_egress::Transport;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -27,7 +27,8 @@ use crate::{
 #[derive(Clone)]
 pub struct EngineConfig {
     pub limits: Limits,
-    pub http: HttpClient,
+    /// Where `ctx.http` requests go: the policy-enforcing `HttpClient`, or a recording.
+    pub http: Arc<dyn Transport>,
     pub kv: Arc<dyn KvStore>,
     /// The time `ctx.kv` expiry is judged by.
     pub clock: Clock,

@@ -7,7 +7,7 @@ use std::{
 };
 
 use chrono::Utc;
-use flowstate_egress::{EgressError, HttpClient, Method, OutboundRequest};
+use flowstate_egress::{EgressError, Method, OutboundRequest, Transport};
 use serde_json::Value;
 
 use crate::{
@@ -45,7 +45,7 @@ pub(crate) struct Journal {
 
 /// Shared by every native function of every page of one execution.
 pub(crate) struct Host {
-    pub http: HttpClient,
+    pub http: Arc<dyn Transport>,
     pub limits: Limits,
     pub kv: Arc<dyn KvStore>,
     pub kv_scope: String,

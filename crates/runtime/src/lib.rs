@@ -13,7 +13,7 @@
 //! use flowstate_runtime::*;
 //! let engine = Engine::new(EngineConfig {
 //!     limits: Limits::default(),
-//!     http: flowstate_egress::HttpClient::new(Default::default())?,
+//!     http: Arc::new(flowstate_egress::HttpClient::new(Default::default())?),
 //!     kv: Arc::new(MemoryKv::default()),
 //!     clock: system_clock(),
 //! })?;
@@ -33,7 +33,8 @@
 //! ```
 //!
 //! **Architecture Invariant:** this crate never touches SQL or opens sockets itself: HTTP goes
-//! through the [`flowstate_egress::HttpClient`] and `ctx.kv` through the [`KvStore`] it is
+//! through the [`flowstate_egress::Transport`] it is handed (the `HttpClient`, or a
+//! recording) and `ctx.kv` through the [`KvStore`] it is
 //! handed. It knows nothing of entity types: it validates the record *shape* only.
 
 mod convert;

@@ -17,7 +17,7 @@ pub fn engine() -> anyhow::Result<flowstate_runtime::Engine> {
     let http = flowstate_egress::HttpClient::new(flowstate_egress::EgressOptions::default())?;
     Ok(flowstate_runtime::Engine::new(flowstate_runtime::EngineConfig {
         limits: flowstate_runtime::Limits::default(),
-        http,
+        http: std::sync::Arc::new(http),
         kv: Arc::new(flowstate_runtime::MemoryKv::default()),
         clock: flowstate_runtime::system_clock(),
     })?)

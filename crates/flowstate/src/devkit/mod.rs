@@ -5,3 +5,5 @@
 pub mod deploy;
 pub mod init;
 pub mod plan;
+pub mod tape;
+pub mod test;

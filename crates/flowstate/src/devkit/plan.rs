@@ -12,7 +12,7 @@ use crate::{Outcome, UsageError, cli::HookPlanArgs, hook_run, store_cmd, summary
 
 pub fn run(args: HookPlanArgs) -> Result<Outcome, UsageError> {
     let (code, file_name, kv_scope) = hook_run::hook_file(&args.file)?;
-    let (secrets, settings) = hook_run::sandbox(args.sandbox)?;
+    let mut sandbox = hook_run::sandbox(args.sandbox)?;
     // The store first, outside any async runtime (its PostgreSQL client runs its own).
     let store = Arc::new(store_cmd::open(&args.db)?);
     let org = OrgId::new(&args.org);
@@ -21,7 +21,7 @@ pub fn run(args: HookPlanArgs) -> Result<Outcome, UsageError> {
         file_name: file_name.clone(),
         code,
         kv_scope,
-        secrets,
+        secrets: sandbox.secrets.clone(),
         org: OrgInfo {
             id: org.to_string(),
             name: organization.name,
@@ -29,7 +29,7 @@ pub fn run(args: HookPlanArgs) -> Result<Outcome, UsageError> {
             currency: organization.currency,
         },
     };
-    let engine = settings.build().map_err(UsageError)?;
+    let engine = sandbox.engine().map_err(UsageError)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(8 * 1024 * 1024)
@@ -51,6 +51,7 @@ pub fn run(args: HookPlanArgs) -> Result<Outcome, UsageError> {
         },
     ));
     drop(runtime);
+    sandbox.tape.finish()?;
     let plan = match dry_run.plan {
         Ok(plan) => plan,
         Err(error) => {

@@ -6,6 +6,8 @@ use std::{
     process::Command,
 };
 
+use serde_json::json;
+
 use crate::{Api, args, examples, flowstate, stderr, stdout};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -301,4 +303,118 @@ async fn hook_plan_shows_what_a_sync_would_do_and_writes_nothing() {
     assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
     assert!(stdout(&refused).contains("! x-1 refused"), "{}", stdout(&refused));
     assert!(stdout(&refused).contains("email:"), "{}", stdout(&refused));
+}
+
+/// `--record` keeps every exchange with no secret in it; `--replay` runs the hook offline
+/// from it (a request with no recording fails, naming it); `hook test` compares with the
+/// expected file, and a changed expectation fails with a diff.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_is_recorded_replayed_offline_and_tested() {
+    let api = Api::start().await;
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path().display().to_string();
+    let init =
+        flowstate(args(&["hook", "init", "people", "--type", "pull", "--entity", "employee", "--dir", &dir])).await;
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    let hook = directory.path().join("people/people.js").display().to_string();
+    let fixtures = directory.path().join("people/fixtures").display().to_string();
+    let pull = ["--type", "pull", "--entity", "employee", "--secret", "api_key=cli-test-key"];
+
+    let mut recording = pull.to_vec();
+    recording.extend(["--record", &fixtures, "--json"]);
+    let recorded = flowstate(api.run_args(&hook, &recording)).await;
+    assert_eq!(recorded.status.code(), Some(0), "{}", stderr(&recorded));
+    assert!(stderr(&recorded).contains("recorded 3 HTTP exchanges"), "{}", stderr(&recorded));
+    let live: serde_json::Value = serde_json::from_str(&stdout(&recorded)).unwrap();
+    let saved = std::fs::read_to_string(directory.path().join("people/fixtures/http.json")).unwrap();
+    assert!(!saved.contains(crate::KEY), "the secret's value is not in the recording");
+    assert!(saved.contains("[REDACTED:api_key]"), "its place is marked: {saved}");
+    assert!(saved.contains("\"json\": {"), "JSON bodies are kept as JSON");
+    drop(api);
+
+    // Offline: the API is gone, the recording answers.
+    let mut replaying = args(&["hook", "run", &hook]);
+    replaying.extend(args(&pull));
+    replaying.extend(args(&["--replay", &fixtures, "--json"]));
+    let replayed = flowstate(replaying.clone()).await;
+    assert_eq!(replayed.status.code(), Some(0), "{}", stderr(&replayed));
+    let replayed: serde_json::Value = serde_json::from_str(&stdout(&replayed)).unwrap();
+    assert_eq!((replayed["recordCount"].clone(), live["recordCount"].clone()), (json!(250), json!(250)));
+    assert_eq!(replayed["pages"].as_array().unwrap().len(), live["pages"].as_array().unwrap().len());
+    let elsewhere = directory.path().join("elsewhere.js");
+    std::fs::write(
+        &elsewhere,
+        "async function run(ctx) {\n  await ctx.http.get('https://hr.example.com/api/v1/teams');\n  return { records: [] };\n}\n",
+    )
+    .unwrap();
+    replaying[2] = elsewhere.display().to_string();
+    let unrecorded = flowstate(replaying).await;
+    assert_eq!(unrecorded.status.code(), Some(1));
+    assert!(
+        stdout(&unrecorded).contains("no recorded answer for GET https://hr.example.com/api/v1/teams"),
+        "{}",
+        stdout(&unrecorded)
+    );
+
+    // The test: no expectation yet, then written, then met, then a changed one fails.
+    let test = |extra: &[&str]| {
+        let mut all = args(&["hook", "test", &hook]);
+        all.extend(args(&pull));
+        all.extend(args(extra));
+        flowstate(all)
+    };
+    let missing = test(&[]).await;
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("--update"), "{}", stderr(&missing));
+    assert_eq!(test(&["--update"]).await.status.code(), Some(0));
+    let expected_file = directory.path().join("people/fixtures/expected.json");
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&expected_file).unwrap()).unwrap();
+    assert_eq!((expected["status"].clone(), expected["records"].as_array().unwrap().len()), (json!("succeeded"), 250));
+    let passed = test(&[]).await;
+    assert_eq!(passed.status.code(), Some(0), "{}", stdout(&passed));
+    assert!(stdout(&passed).starts_with("ok: "), "{}", stdout(&passed));
+    let first = expected["records"][0]["data"]["firstName"].as_str().unwrap().to_string();
+    let changed = std::fs::read_to_string(&expected_file).unwrap().replacen(&format!("\"{first}\""), "\"Changed\"", 1);
+    std::fs::write(&expected_file, changed).unwrap();
+    let failed = test(&[]).await;
+    assert_eq!(failed.status.code(), Some(1));
+    let diff = stdout(&failed);
+    assert!(diff.contains("FAILED"), "{diff}");
+    assert!(diff.contains("-        \"firstName\": \"Changed\""), "{diff}");
+    assert!(diff.contains(&format!("+        \"firstName\": \"{first}\"")), "{diff}");
+}
+
+/// A PUSH hook's test compares the requests it sent; its recording can be written by hand.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_hook_is_tested_by_the_requests_it_sends() {
+    let directory = tempfile::tempdir().unwrap();
+    let fixtures = directory.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    std::fs::copy(examples("contractor-created.json"), fixtures.join("event.json")).unwrap();
+    let recording = json!({ "exchanges": [{
+        "request": { "method": "POST", "url": "https://billing.example.com/api/vendors", "json": {
+            "name": "Ada Lovelace", "email": "ada@example.com", "rate": 95, "currency": "GBP", "type": "individual" } },
+        "response": { "status": 201, "json": { "id": "v-1" } }
+    }] });
+    std::fs::write(fixtures.join("http.json"), recording.to_string()).unwrap();
+    let hook = directory.path().join("notify.js");
+    std::fs::copy(examples("notify-contractor.js"), &hook).unwrap();
+    let test = |extra: &[&str]| {
+        let mut all = args(&["hook", "test", &hook.display().to_string(), "--type", "push", "--entity", "contractor"]);
+        all.extend(args(&["--secret", "billing_token=tok-123456"]));
+        all.extend(args(extra));
+        flowstate(all)
+    };
+    assert_eq!(test(&["--update"]).await.status.code(), Some(0));
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("expected.json")).unwrap()).unwrap();
+    assert_eq!(expected["status"], "succeeded", "{expected}");
+    assert_eq!(expected["requests"][0]["json"]["email"], "ada@example.com", "{expected}");
+    assert_eq!(test(&[]).await.status.code(), Some(0));
+    // The hook changes what it sends: the test says so.
+    let changed = std::fs::read_to_string(&hook).unwrap().replace("email: contractor.email", "email: 'someone@else'");
+    std::fs::write(&hook, changed).unwrap();
+    let failed = test(&[]).await;
+    assert_eq!(failed.status.code(), Some(1), "{}", stdout(&failed));
+    assert!(stdout(&failed).contains("+        \"email\": \"someone@else\""), "{}", stdout(&failed));
 }

@@ -68,7 +68,7 @@ pub async fn engine() -> TestEngine {
 pub async fn engine_with(setup: Setup) -> TestEngine {
     let hits = Arc::new(AtomicUsize::new(0));
     let server = TlsServer::start(test_router(hits.clone()), HOSTS).await.unwrap();
-    let http = client_for(&server, setup.egress);
+    let http = std::sync::Arc::new(client_for(&server, setup.egress));
     let engine = Engine::new(EngineConfig { limits: setup.limits, http, kv: setup.kv, clock: setup.clock }).unwrap();
     TestEngine { engine, server, hits }
 }
