@@ -48,6 +48,7 @@ mod record;
 mod redact;
 mod sandbox;
 mod syntax;
+pub mod typescript;
 mod watchdog;
 
 pub use engine::{

@@ -251,7 +251,7 @@ fn compile<'js>(
     compiled: &std::sync::OnceLock<Vec<u8>>,
 ) -> Result<Value<'js>, ScriptFailure> {
     let function = crate::syntax::compile_script(ctx, file_name, code)
-        .map_err(|nul| ScriptFailure::new(ErrorKind::InvalidHook, nul.message()))?;
+        .map_err(|error| ScriptFailure::new(ErrorKind::InvalidHook, format!("{error}")))?;
     if function.is_exception() {
         let mut failure = ScriptFailure::caught(ctx, rquickjs::Error::Exception, ErrorKind::Exception);
         if failure.message.starts_with("SyntaxError") {

@@ -29,7 +29,7 @@ pub fn check_syntax(file_name: &str, code: &str) -> Result<(), SyntaxError> {
     runtime.set_max_stack_size(1024 * 1024);
     let context = rquickjs::Context::full(&runtime).map_err(|error| unlocated(error.to_string()))?;
     context.with(|ctx| {
-        let compiled = compile_script(&ctx, file_name, code).map_err(|nul| unlocated(nul.message()))?;
+        let compiled = compile_script(&ctx, file_name, code)?;
         if !compiled.is_exception() {
             return Ok(());
         }
@@ -46,24 +46,23 @@ pub fn check_syntax(file_name: &str, code: &str) -> Result<(), SyntaxError> {
     })
 }
 
-/// Where a NUL byte stops the code from reaching QuickJS, which reads C strings.
-pub(crate) struct NulByte(usize);
-
-impl NulByte {
-    pub(crate) fn message(&self) -> String {
-        format!("SyntaxError: the code holds a NUL byte at {}", self.0)
-    }
-}
-
 /// Compiles `code` in `ctx` as a global script named `file_name`, running nothing: the
-/// compiled function, or the exception value (`is_exception`) for a syntax error. The one
-/// place the server's syntax check and an execution's first page compile a hook.
+/// compiled function, or the exception value (`is_exception`) for a syntax error QuickJS
+/// found. A TypeScript file (`.ts`) has its types blanked first (`typescript.rs`); what
+/// stops that, or a NUL byte (QuickJS reads C strings), is the `Err`. The one place the
+/// server's syntax check and an execution's first page compile a hook.
 pub(crate) fn compile_script<'js>(
     ctx: &rquickjs::Ctx<'js>,
     file_name: &str,
     code: &str,
-) -> Result<rquickjs::Value<'js>, NulByte> {
-    let source = CString::new(code).map_err(|error| NulByte(error.nul_position()))?;
+) -> Result<rquickjs::Value<'js>, SyntaxError> {
+    let code = crate::typescript::javascript(file_name, code)?;
+    let source = CString::new(code.as_bytes()).map_err(|error| {
+        let before = &code[..error.nul_position()];
+        let line = before.matches('\n').count() as u32 + 1;
+        let column = before.rsplit('\n').next().map_or(0, |text| text.chars().count()) as u32 + 1;
+        SyntaxError { message: "SyntaxError: the code holds a NUL byte".into(), line, column }
+    })?;
     let name = CString::new(file_name.replace('\0', "")).expect("NUL bytes removed");
     let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
     // SAFETY: `ctx` is a live context of this thread; both strings are NUL-terminated and

@@ -10,3 +10,4 @@ mod output;
 mod pagination;
 mod secrets;
 mod security;
+mod typescript;
