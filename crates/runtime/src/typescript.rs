@@ -29,7 +29,7 @@ pub fn javascript<'c>(file_name: &str, code: &'c str) -> Result<Cow<'c, str>, Sy
     if !is_typescript(file_name) {
         return Ok(Cow::Borrowed(code));
     }
-    let diagnostics: Arc<Mutex<Vec<(String, Option<Span>)>>> = Arc::default();
+    let diagnostics: Reported = Arc::default();
     let source_map: Lrc<SourceMap> = Lrc::default();
     let handler = Handler::with_emitter(true, false, Box::new(Collect(diagnostics.clone())));
     let options = Options {
@@ -56,8 +56,11 @@ pub fn javascript<'c>(file_name: &str, code: &'c str) -> Result<Cow<'c, str>, Sy
     Err(SyntaxError { message: format!("TypeScript: {message}"), line, column })
 }
 
+/// What swc reported: each message, and where.
+type Reported = Arc<Mutex<Vec<(String, Option<Span>)>>>;
+
 /// Keeps what swc reports.
-struct Collect(Arc<Mutex<Vec<(String, Option<Span>)>>>);
+struct Collect(Reported);
 
 impl Emitter for Collect {
     fn emit(&mut self, diagnostic: &mut DiagnosticBuilder<'_>) {
