@@ -58,6 +58,7 @@ fn hook(name: &str, hook_type: &str, code: &str, max_attempts: Option<u32>) -> N
         hook_type: hook_type.parse().unwrap(),
         entity_type: EntityType::Employee,
         event_types: if hook_type == "PUSH" { vec![flowstate_store::kinds::ChangeType::Create] } else { Vec::new() },
+        language: flowstate_store::kinds::Language::JavaScript,
         code: code.into(),
         schedule: None,
         preferred_hour: None,

@@ -185,6 +185,7 @@ fn main() {
                     hook_type: flowstate_store::kinds::HookType::Push,
                     entity_type: flowstate_sync::EntityType::Employee,
                     event_types: vec![flowstate_store::kinds::ChangeType::Create],
+                    language: flowstate_store::kinds::Language::JavaScript,
                     code: "async function run(ctx) { await ctx.http.post('https://receiver.example.com/events', { id: ctx.event.after.externalId }); }".into(),
                     schedule: None,
                     preferred_hour: None,

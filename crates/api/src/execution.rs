@@ -86,7 +86,7 @@ pub(crate) async fn prepare(
     let info_org = org.clone();
     let organization = blocking(store, move |store| store.organization(&info_org)).await.map_err(Unprepared::Store)?;
     Ok(HookInvocation {
-        file_name: format!("{}.js", hook.name),
+        file_name: hook.file_name(),
         code: hook.code.clone(),
         kv_scope: crate::kv::scope(org, &hook.id),
         secrets: Secrets::new(secrets),

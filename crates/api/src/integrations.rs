@@ -8,7 +8,7 @@ use axum::{
 use flowstate_store::{
     OrgId,
     integrations::{Hook, HookUpdate, NewHook, RetryPolicy},
-    kinds::{ExecutionStatus, HookType, Trigger},
+    kinds::{ExecutionStatus, HookType, Language, Trigger},
 };
 use flowstate_sync::EntityType;
 use serde_json::{Value, json};
@@ -112,12 +112,14 @@ pub(crate) async fn create_hook(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body: NewHookBody = checked(&body)?;
-    compiles(&body.name, &body.code).await?;
+    let language = body.language.unwrap_or(Language::JavaScript);
+    compiles(&body.name, language, &body.code).await?;
     let new = NewHook {
         name: body.name,
         hook_type: body.hook_type,
         entity_type: body.entity_type,
         event_types: body.event_types.unwrap_or_default(),
+        language,
         code: body.code,
         schedule: body.schedule.map(|interval| interval.as_str().to_string()),
         preferred_hour: body.preferred_hour,
@@ -133,8 +135,8 @@ pub(crate) async fn create_hook(
 /// A hook's code must compile (as the script it runs as) to be saved: a syntax error is a 400
 /// with QuickJS's message and where it is (`details: { field, line, column }`), for an editor
 /// to mark. Compiling takes milliseconds of CPU: it runs on the blocking pool.
-async fn compiles(hook_name: &str, code: &str) -> Result<(), ApiError> {
-    let (file_name, code) = (format!("{hook_name}.js"), code.to_string());
+async fn compiles(hook_name: &str, language: Language, code: &str) -> Result<(), ApiError> {
+    let (file_name, code) = (format!("{hook_name}.{}", language.extension()), code.to_string());
     let checked = tokio::task::spawn_blocking(move || flowstate_runtime::check_syntax(&file_name, &code))
         .await
         .map_err(ApiError::internal)?;
@@ -168,6 +170,7 @@ pub(crate) async fn update_hook(
     }
     let update = HookUpdate {
         name: change.name,
+        language: change.language,
         code: change.code,
         event_types: change.event_types.map(Option::unwrap_or_default),
         schedule: change.schedule.map(|schedule| schedule.map(|interval| interval.as_str().to_string())),
@@ -175,8 +178,10 @@ pub(crate) async fn update_hook(
         enabled: change.enabled,
         retry_policy: change.retry_policy.map(|policy| RetryPolicy { max_attempts: policy.max_attempts }),
     };
-    if let Some(code) = &update.code {
-        compiles(update.name.as_deref().unwrap_or(&stored.name), code).await?;
+    let language = update.language.unwrap_or(stored.language);
+    if update.code.is_some() || language != stored.language {
+        let code = update.code.as_deref().unwrap_or(&stored.code);
+        compiles(update.name.as_deref().unwrap_or(&stored.name), language, code).await?;
     }
     let update_org = org.clone();
     let hook = blocking(&state.store, move |store| store.update_hook(&update_org, &stored.id, update)).await?;
@@ -337,7 +342,7 @@ pub(crate) async fn plan_hook(
         ));
     }
     if let Some(code) = code {
-        compiles(&hook.name, &code).await?;
+        compiles(&hook.name, hook.language, &code).await?;
         hook.code = code;
     }
     let (lookup_org, integration_id) = (org.clone(), hook.integration_id.clone());
@@ -419,6 +424,7 @@ pub(crate) async fn hook_starter(
     let kind = spelled(&params, "type", HookType::parse, &HookType::listed(), &mut problems);
     let entity =
         spelled(&params, "entity", |text| text.parse::<EntityType>().ok(), &EntityType::listed(), &mut problems);
+    let language = spelled(&params, "language", Language::parse, &Language::listed(), &mut problems);
     for (name, given) in [("type", params.contains_key("type")), ("entity", params.contains_key("entity"))] {
         if !given {
             problems.push(json!({ "field": name, "message": format!("{name} is required") }));
@@ -432,7 +438,9 @@ pub(crate) async fn hook_starter(
         HookType::Pull => flowstate_devkit::HookKind::Pull,
         HookType::Push => flowstate_devkit::HookKind::Push,
     };
-    let starter = crate::contract::hooks::HookStarter { code: flowstate_devkit::starter::code(kind, entity) };
+    let typescript = language == Some(Language::TypeScript);
+    let starter =
+        crate::contract::hooks::HookStarter { code: flowstate_devkit::starter::code(kind, entity, typescript) };
     Ok(Json(json!({ "data": starter })))
 }
 

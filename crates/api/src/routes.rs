@@ -143,6 +143,8 @@ fn hook_starter_query() -> Vec<Value> {
     vec![
         json!({ "name": "type", "in": "query", "required": true, "schema": { "type": "string", "enum": types } }),
         json!({ "name": "entity", "in": "query", "required": true, "schema": { "type": "string", "enum": entities } }),
+        json!({ "name": "language", "in": "query", "required": false, "description": "The starter's language (default javascript)",
+                "schema": { "type": "string", "enum": flowstate_store::kinds::Language::ALL.iter().map(|language| language.as_str()).collect::<Vec<_>>() } }),
     ]
 }
 

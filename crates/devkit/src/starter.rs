@@ -58,12 +58,60 @@ fn data_type(entity: EntityType) -> String {
     format!("{}{}Data", name[..1].to_uppercase(), &name[1..])
 }
 
-/// The hook file's text.
-pub fn code(kind: HookKind, entity: EntityType) -> String {
-    match kind {
+/// The hook file's text: JavaScript typed by JSDoc (`// @ts-check`), or with `typescript`
+/// the same hook in TypeScript (a `.ts` file: its types are blanked before it runs).
+pub fn code(kind: HookKind, entity: EntityType, typescript: bool) -> String {
+    let javascript = match kind {
         HookKind::Pull => pull(entity),
         HookKind::Push => push(entity),
+    };
+    if typescript { to_typescript(&javascript) } else { javascript }
+}
+
+/// The JSDoc-typed starter as TypeScript: the types move from the comments into the code,
+/// the rest stays word for word (one template, two languages).
+fn to_typescript(javascript: &str) -> String {
+    let mut out = String::new();
+    let mut lines = javascript.lines().peekable();
+    let mut parameter = None;
+    let mut returns = None;
+    while let Some(line) = lines.next() {
+        if line == "// @ts-check" {
+            continue;
+        }
+        if line == "/**" {
+            // A JSDoc block: its @param and @returns become the function's annotations.
+            for doc in lines.by_ref() {
+                if doc == " */" {
+                    break;
+                }
+                if let Some(rest) = doc.strip_prefix(" * @param {") {
+                    parameter = rest.rsplit_once("} ").map(|(kind, _)| kind.to_string());
+                } else if let Some(rest) = doc.strip_prefix(" * @returns {") {
+                    returns = rest.strip_suffix('}').map(str::to_string);
+                }
+            }
+            continue;
+        }
+        if line == "async function run(ctx) {" {
+            let parameter = parameter.take().unwrap_or_else(|| "unknown".into());
+            let returns = returns.take().map(|kind| format!(": {kind}")).unwrap_or_default();
+            out.push_str(&format!("async function run(ctx: {parameter}){returns} {{\n"));
+            continue;
+        }
+        if let Some(kind) = line.trim_start().strip_prefix("/** @type {").and_then(|rest| rest.strip_suffix("} */")) {
+            // `/** @type {T} */` above a `const name = …;` line: `const name: T = …;`.
+            if let Some(next) = lines.next()
+                && let Some((head, tail)) = next.split_once(" = ")
+            {
+                out.push_str(&format!("{head}: {kind} = {tail}\n"));
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
     }
+    out
 }
 
 fn pull(entity: EntityType) -> String {

@@ -373,7 +373,8 @@ pub struct HookTestArgs {
 
 #[derive(Debug, Args)]
 pub struct HookDeployArgs {
-    /// The hook's JavaScript file.
+    /// The hook's file: JavaScript (`.js`) or TypeScript (`.ts`, deployed with `language:
+    /// typescript`).
     pub file: PathBuf,
     /// The server's address.
     #[arg(long, env = "FLOWSTATE_SERVER", default_value = "http://127.0.0.1:8080", value_name = "URL")]
@@ -419,6 +420,10 @@ pub struct HookInitArgs {
     /// not exist yet, or be empty.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
+    /// Write the hook in TypeScript (`NAME.ts`, with a `tsconfig.json`): its types are
+    /// blanked before it runs, so errors name the `.ts` lines.
+    #[arg(long)]
+    pub typescript: bool,
 }
 
 /// PULL or PUSH.

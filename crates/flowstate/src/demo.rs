@@ -151,6 +151,7 @@ fn prepare(db: &std::path::Path, key_file: &std::path::Path, year: i32) -> anyho
                 entity_type,
                 // A fill from the console is an update of the vacancy.
                 event_types: if push { vec![ChangeType::Update] } else { Vec::new() },
+                language: flowstate_store::kinds::Language::JavaScript,
                 code: code.to_string(),
                 schedule: (!push).then(|| "24h".to_string()),
                 preferred_hour: (!push).then_some(2),

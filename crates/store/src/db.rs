@@ -239,7 +239,7 @@ fn transaction<T, E: From<DbError>>(
 }
 
 /// The most columns [`Db::each_text_row`] reads.
-pub(crate) const MAX_TEXT_COLUMNS: usize = 16;
+pub(crate) const MAX_TEXT_COLUMNS: usize = 24;
 
 pub(crate) fn adjustment_table(kind: NestedKind) -> &'static str {
     if kind == NestedKind::SalaryAdjustments { "salary_adjustments" } else { "rate_adjustments" }

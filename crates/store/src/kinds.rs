@@ -124,6 +124,26 @@ spelled!(
 );
 
 spelled!(
+    /// The language a hook is written in.
+    Language {
+        JavaScript = "javascript",
+        /// Run as the JavaScript left when its types are blanked.
+        TypeScript = "typescript",
+    }
+);
+
+impl Language {
+    /// The extension of a file in this language (`js`, `ts`): the runtime reads the
+    /// language from a hook's file name.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Language::JavaScript => "js",
+            Language::TypeScript => "ts",
+        }
+    }
+}
+
+spelled!(
     /// What a sync would do with one record (a sync's plan).
     PlannedAction {
         Create = "create",

@@ -28,6 +28,7 @@ const SHARED: &[(i64, &str)] = &[
     (11, include_str!("../migrations/shared/0011_hook_kv.sql")),
     (14, include_str!("../migrations/shared/0014_work_types.sql")),
     (15, include_str!("../migrations/shared/0015_forecast_indexes.sql")),
+    (16, include_str!("../migrations/shared/0016_hook_language.sql")),
 ];
 /// SQLite's own versions after 2. Their numbers are taken: PostgreSQL has no version 12, and
 /// the next shared version is 15.

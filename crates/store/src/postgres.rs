@@ -635,7 +635,7 @@ impl crate::db::Db for PostgresDb {
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|param| param as &(dyn ToSql + Sync)).collect();
         for row in self.query(sql, &params)? {
             let columns = row.len();
-            assert!(columns <= crate::db::MAX_TEXT_COLUMNS, "each_text_row reads at most 16 columns");
+            assert!(columns <= crate::db::MAX_TEXT_COLUMNS, "each_text_row reads at most MAX_TEXT_COLUMNS columns");
             let mut cells = [None; crate::db::MAX_TEXT_COLUMNS];
             for (index, cell) in cells.iter_mut().enumerate().take(columns) {
                 *cell = row.get::<_, Option<&str>>(index);

@@ -465,7 +465,7 @@ impl crate::db::Db for SqliteDb {
         let sql = positional(sql);
         let mut statement = self.connection.prepare_cached(&sql)?;
         let columns = statement.column_count();
-        assert!(columns <= crate::db::MAX_TEXT_COLUMNS, "each_text_row reads at most 16 columns");
+        assert!(columns <= crate::db::MAX_TEXT_COLUMNS, "each_text_row reads at most MAX_TEXT_COLUMNS columns");
         let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
         // Numbers are written here (and text that is not UTF-8, made so), then the row's cells
         // are pointed at this or at the row's own text.

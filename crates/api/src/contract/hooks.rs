@@ -1,6 +1,6 @@
 //! Hooks and their executions on the wire.
 
-use flowstate_store::kinds::{ChangeType, ExecutionStatus, HookType, Interval, PlannedAction, Trigger};
+use flowstate_store::kinds::{ChangeType, ExecutionStatus, HookType, Interval, Language, PlannedAction, Trigger};
 use flowstate_sync::EntityType;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,6 +48,10 @@ fn execution_status() -> utoipa::openapi::Object {
     one_of(ExecutionStatus::ALL.iter().map(|value| value.as_str())).build()
 }
 
+fn language() -> utoipa::openapi::Object {
+    one_of(Language::ALL.iter().map(|value| value.as_str())).build()
+}
+
 fn planned_action() -> utoipa::openapi::Object {
     one_of(PlannedAction::ALL.iter().map(|value| value.as_str())).build()
 }
@@ -83,7 +87,11 @@ pub(crate) struct NewHook {
     /// PUSH: the change types it receives (none: all of them).
     #[schema(schema_with = change_types)]
     pub event_types: Option<Vec<ChangeType>>,
-    /// JavaScript defining `async function run(ctx)`; it must compile.
+    /// The code's language (default `javascript`): `typescript` code has its types blanked
+    /// before it runs, so lines and columns stay the source's.
+    #[schema(schema_with = language, default = "javascript")]
+    pub language: Option<Language>,
+    /// JavaScript (or TypeScript) defining `async function run(ctx)`; it must compile.
     #[schema(min_length = 1, pattern = r"\S")]
     pub code: String,
     /// PULL: how often it runs on its own (none: on demand only).
@@ -115,6 +123,9 @@ pub(crate) struct HookChange {
     #[serde(default, deserialize_with = "super::present")]
     #[schema(schema_with = nullable_change_types)]
     pub event_types: Option<Option<Vec<ChangeType>>>,
+    /// A change of language recompiles the code (given or stored) as the new one.
+    #[schema(schema_with = language)]
+    pub language: Option<Language>,
     #[schema(nullable = false, min_length = 1, pattern = r"\S")]
     pub code: Option<String>,
     #[serde(default, deserialize_with = "super::present")]
@@ -144,6 +155,8 @@ pub(crate) struct Hook {
     pub entity_type: EntityType,
     #[schema(schema_with = change_types)]
     pub event_types: Vec<ChangeType>,
+    #[schema(schema_with = language)]
+    pub language: Language,
     pub code: String,
     #[schema(schema_with = nullable_interval)]
     pub schedule: Option<Interval>,
@@ -174,6 +187,7 @@ impl From<flowstate_store::integrations::Hook> for Hook {
             hook_type: stored.hook_type,
             entity_type: stored.entity_type,
             event_types: stored.event_types,
+            language: stored.language,
             code: stored.code,
             preferred_hour: stored.preferred_hour,
             enabled: stored.enabled,

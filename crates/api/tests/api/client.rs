@@ -70,6 +70,7 @@ struct Hook {
     hook_type: String,
     entity_type: String,
     event_types: Vec<String>,
+    language: String,
     code: String,
     enabled: bool,
     #[serde(default)]

@@ -27,6 +27,7 @@ fn setup(timezone: &str, schedule: &str, preferred_hour: u8) -> Setup {
                 hook_type: flowstate_store::kinds::HookType::Pull,
                 entity_type: EntityType::Employee,
                 event_types: Vec::new(),
+                language: flowstate_store::kinds::Language::JavaScript,
                 code: "async function run(ctx) { return { records: [] }; }".into(),
                 schedule: Some(schedule.into()),
                 preferred_hour: Some(preferred_hour),

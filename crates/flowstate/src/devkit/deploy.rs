@@ -42,6 +42,9 @@ pub async fn run(args: HookDeployArgs) -> Result<Outcome, UsageError> {
     let existing = hooks["data"].as_array().into_iter().flatten().find(|hook| hook["name"] == json!(name)).cloned();
     let mut body = Map::new();
     body.insert("code".into(), json!(code));
+    // The file says the language, as it does to `hook run`.
+    let typescript = flowstate_runtime::typescript::is_typescript(&args.file.to_string_lossy());
+    body.insert("language".into(), json!(if typescript { "typescript" } else { "javascript" }));
     if let Some(schedule) = &args.schedule {
         body.insert("schedule".into(), json!(schedule));
     }

@@ -25,8 +25,9 @@ pub fn run(args: HookInitArgs) -> Result<Outcome, UsageError> {
     if folder.exists() && std::fs::read_dir(&folder).map(|mut entries| entries.next().is_some()).unwrap_or(true) {
         return Err(UsageError(anyhow::anyhow!("{} exists and is not empty: nothing was written", folder.display())));
     }
-    let file = format!("{}.js", args.name);
-    write(&folder.join(&file), &flowstate_devkit::starter::code(args.kind.devkit(), args.entity))?;
+    let (extension, config_file) = if args.typescript { ("ts", "tsconfig.json") } else { ("js", "jsconfig.json") };
+    let file = format!("{}.{extension}", args.name);
+    write(&folder.join(&file), &flowstate_devkit::starter::code(args.kind.devkit(), args.entity, args.typescript))?;
     write(&folder.join("flowstate.d.ts"), &flowstate_devkit::typings::flowstate_d_ts())?;
     let config = json!({
         "compilerOptions": {
@@ -34,9 +35,9 @@ pub fn run(args: HookInitArgs) -> Result<Outcome, UsageError> {
             "checkJs": true, "strict": true, "noImplicitAny": false, "noEmit": true, "target": "es2022", "lib": ["es2022"],
             "module": "es2022", "moduleResolution": "bundler", "skipLibCheck": false
         },
-        "include": ["*.js", "flowstate.d.ts"]
+        "include": [format!("*.{extension}"), "flowstate.d.ts".to_string()]
     });
-    write(&folder.join("jsconfig.json"), &format!("{}\n", serde_json::to_string_pretty(&config).expect("json")))?;
+    write(&folder.join(config_file), &format!("{}\n", serde_json::to_string_pretty(&config).expect("json")))?;
     let fixtures = folder.join("fixtures");
     match args.kind {
         HookKind::Push => {
@@ -60,7 +61,7 @@ pub fn run(args: HookInitArgs) -> Result<Outcome, UsageError> {
         args.entity.as_str()
     );
     println!("  flowstate.d.ts   the types of ctx and of a {} record, for your editor", args.entity.as_str());
-    println!("  jsconfig.json    turns checking on in editors that read it");
+    println!("  {config_file}    turns checking on in editors that read it");
     println!(
         "  fixtures/        {}",
         if args.kind == HookKind::Push { "event.json: a change to run it with" } else { "test inputs" }

@@ -30,6 +30,28 @@ async fn hook_init_writes_a_hook_that_runs_and_refuses_to_overwrite() {
             .await;
     assert_eq!(ran.status.code(), Some(0), "{}\n{}", stdout(&ran), stderr(&ran));
     assert!(stdout(&ran).contains("records: 250"), "{}", stdout(&ran));
+    // So does its TypeScript twin.
+    let typed = flowstate(args(&[
+        "hook",
+        "init",
+        "typed",
+        "--type",
+        "pull",
+        "--entity",
+        "employee",
+        "--typescript",
+        "--dir",
+        &dir,
+    ]))
+    .await;
+    assert_eq!(typed.status.code(), Some(0), "{}", stderr(&typed));
+    let typed_hook = directory.path().join("typed/typed.ts").display().to_string();
+    let ran = flowstate(
+        api.run_args(&typed_hook, &["--type", "pull", "--entity", "employee", "--secret", "api_key=cli-test-key"]),
+    )
+    .await;
+    assert_eq!(ran.status.code(), Some(0), "{}\n{}", stdout(&ran), stderr(&ran));
+    assert!(stdout(&ran).contains("records: 250"), "{}", stdout(&ran));
 
     // Never over a folder with something in it; a name that is not a file name is refused.
     let again =
@@ -112,6 +134,21 @@ async fn the_typings_take_the_guides_examples_and_refuse_mistakes() {
             let starter = directory.path().join(&name);
             check(&tsc, &starter, &format!("{name}.js")).unwrap_or_else(|errors| panic!("{name}: {errors}"));
         }
+    }
+    // The TypeScript starters check too (one of each kind: they share the JavaScript's text).
+    for (kind, entity) in [("pull", "employee"), ("push", "vacancy")] {
+        let name = format!("ts-{kind}-{entity}");
+        let made = flowstate(
+            args(&["hook", "init", &name, "--type", kind, "--entity", entity, "--typescript"])
+                .into_iter()
+                .chain(args(&["--dir", &dir]))
+                .collect(),
+        )
+        .await;
+        assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+        let starter = directory.path().join(&name);
+        assert!(starter.join("tsconfig.json").is_file());
+        check(&tsc, &starter, &format!("{name}.ts")).unwrap_or_else(|errors| panic!("{name}: {errors}"));
     }
     let pull = |data: &str| {
         format!(
@@ -223,6 +260,23 @@ async fn hook_deploy_creates_then_updates_and_the_server_runs_it() {
     .await;
     assert_eq!(wrong_key.status.code(), Some(2));
     assert!(stderr(&wrong_key).contains("refused the key"), "{}", stderr(&wrong_key));
+
+    // A `.ts` file is deployed as TypeScript.
+    let typed = directory.path().join("typed.ts");
+    std::fs::write(
+        &typed,
+        "async function run(ctx: unknown): Promise<{ records: [] }> {\n  return { records: [] };\n}\n",
+    )
+    .unwrap();
+    let mut typed_args =
+        args(&["hook", "deploy", &typed.display().to_string(), "--server", &server.base, "--key", &key]);
+    typed_args.extend(args(&["--integration", &integration, "--type", "pull", "--entity", "team"]));
+    let deployed = flowstate(typed_args).await;
+    assert_eq!(deployed.status.code(), Some(0), "{}", stderr(&deployed));
+    let (_, hooks) =
+        crate::server::call(&server, &format!("{org_path}/integrations/{integration}/hooks"), Some(&key)).await;
+    let typed_hook = hooks["data"].as_array().unwrap().iter().find(|hook| hook["name"] == "typed").unwrap();
+    assert_eq!(typed_hook["language"], "typescript", "{typed_hook}");
 }
 
 /// `hook plan` runs the hook for real and writes nothing; the sync that follows does what it

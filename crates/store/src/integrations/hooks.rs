@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::Named;
 use crate::{
     OrgId, Store, StoreError,
-    kinds::{ChangeType, HookType, Interval},
+    kinds::{ChangeType, HookType, Interval, Language},
     model::new_id,
 };
 
@@ -19,6 +19,7 @@ pub struct NewHook {
     pub entity_type: EntityType,
     /// PUSH: the change types it receives (none: all of them).
     pub event_types: Vec<ChangeType>,
+    pub language: Language,
     pub code: String,
     /// PULL: an [`Interval`]'s text, or none (manual runs only).
     pub schedule: Option<String>,
@@ -54,6 +55,7 @@ impl Default for RetryPolicy {
 pub struct HookUpdate {
     pub name: Option<String>,
     pub event_types: Option<Vec<ChangeType>>,
+    pub language: Option<Language>,
     pub code: Option<String>,
     pub schedule: Option<Option<String>>,
     pub preferred_hour: Option<Option<u8>>,
@@ -70,6 +72,7 @@ pub struct Hook {
     pub hook_type: HookType,
     pub entity_type: EntityType,
     pub event_types: Vec<ChangeType>,
+    pub language: Language,
     pub code: String,
     pub schedule: Option<String>,
     pub preferred_hour: Option<u8>,
@@ -81,7 +84,15 @@ pub struct Hook {
     pub updated_at: String,
 }
 
-pub(super) const HOOK_COLUMNS: &str = "id, integration_id, name, hook_type, entity_type, event_types, code, schedule, preferred_hour, enabled, created_at, updated_at, max_attempts";
+impl Hook {
+    /// The name its code runs under (stack traces show it): its name and its language's
+    /// extension, `people.ts`.
+    pub fn file_name(&self) -> String {
+        format!("{}.{}", self.name, self.language.extension())
+    }
+}
+
+pub(super) const HOOK_COLUMNS: &str = "id, integration_id, name, hook_type, entity_type, event_types, code, schedule, preferred_hour, enabled, created_at, updated_at, max_attempts, language";
 
 pub(super) fn hook(row: &Named<'_>) -> Result<Hook, StoreError> {
     let hook_type = row.spelled("hook_type", HookType::parse)?;
@@ -95,6 +106,7 @@ pub(super) fn hook(row: &Named<'_>) -> Result<Hook, StoreError> {
             .parse()
             .map_err(|error: flowstate_sync::UnknownEntityType| StoreError::Database(error.to_string()))?,
         event_types: serde_json::from_str(&row.text("event_types")).unwrap_or_default(),
+        language: row.spelled("language", Language::parse)?,
         code: row.text("code"),
         schedule: row.optional("schedule"),
         preferred_hour: row.optional("preferred_hour").and_then(|hour| hour.parse().ok()),
@@ -166,6 +178,7 @@ impl Store {
             hook_type: new.hook_type,
             entity_type: new.entity_type,
             event_types: new.event_types,
+            language: new.language,
             code: new.code,
             schedule: new.schedule,
             preferred_hour: new.preferred_hour,
@@ -179,7 +192,7 @@ impl Store {
         let enabled = hook.enabled.to_string();
         let attempts = hook.retry_policy.map(|policy| policy.max_attempts.to_string());
         self.db()?.execute_text(
-            &format!("INSERT INTO hooks (org_id, {HOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
+            &format!("INSERT INTO hooks (org_id, {HOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"),
             &[
                 Some(org.as_str()),
                 Some(&hook.id),
@@ -195,6 +208,7 @@ impl Store {
                 Some(&hook.created_at),
                 Some(&hook.updated_at),
                 attempts.as_deref(),
+                Some(hook.language.as_str()),
             ],
         )?;
         if hook.hook_type == HookType::Push {
@@ -236,6 +250,7 @@ impl Store {
             hook_type: stored.hook_type,
             entity_type: stored.entity_type,
             event_types: update.event_types.unwrap_or(stored.event_types),
+            language: update.language.unwrap_or(stored.language),
             code: update.code.unwrap_or(stored.code),
             schedule: update.schedule.unwrap_or(stored.schedule),
             preferred_hour: update.preferred_hour.unwrap_or(stored.preferred_hour),
@@ -250,7 +265,7 @@ impl Store {
         let attempts = merged.retry_policy.map(|policy| policy.max_attempts.to_string());
         self.db()?.execute_text(
             "UPDATE hooks SET name = $3, event_types = $4, code = $5, schedule = $6, preferred_hour = $7, enabled = $8,
-             max_attempts = $9, updated_at = $10 WHERE org_id = $1 AND id = $2",
+             max_attempts = $9, updated_at = $10, language = $11 WHERE org_id = $1 AND id = $2",
             &[
                 Some(org.as_str()),
                 Some(id),
@@ -262,6 +277,7 @@ impl Store {
                 Some(&enabled),
                 attempts.as_deref(),
                 Some(&now),
+                Some(merged.language.as_str()),
             ],
         )?;
         let hook = self.hook(org, id)?.ok_or_else(|| StoreError::NotFound(format!("hook {id:?}")))?;

@@ -9,6 +9,7 @@ fn new_hook(hook_type: &str, schedule: Option<&str>) -> NewHook {
         hook_type: hook_type.parse().unwrap(),
         entity_type: EntityType::Employee,
         event_types: vec![flowstate_store::kinds::ChangeType::Create],
+        language: flowstate_store::kinds::Language::JavaScript,
         code: "async function run(ctx) {}".into(),
         schedule: schedule.map(str::to_string),
         preferred_hour: Some(2),

@@ -391,3 +391,60 @@ async fn a_quick_pull_run_is_not_held_up_by_a_slow_one() {
     };
     assert_eq!(done["data"]["status"], "succeeded", "{done}");
 }
+
+/// A TypeScript hook over the API: a type-only syntax error is refused at its line and
+/// column; a hook with interfaces and generics is saved and runs; its error names the `.ts`
+/// line; changing the language recompiles the code.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_typescript_hook_is_checked_saved_and_run() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = directory.path().join("flowstate.db").display().to_string();
+    let server = start_with(&db, directory.path(), &[]);
+    let (org, key) = server.first_start.clone().unwrap();
+    let org_path = format!("/api/v1/org/{org}");
+    let integration = create_integration(&server, &org_path, &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let hooks = format!("{org_path}/integrations/{integration}/hooks");
+    let post = |body: Value| {
+        let (server, key, path) = (&server, key.clone(), hooks.clone());
+        async move { send(server, reqwest::Method::POST, &path, Some(&key), Some(body)).await }
+    };
+    let broken =
+        "async function run(ctx: unknown) {\n  const rows: Array<string = [];\n  return { records: rows };\n}\n";
+    let (status, body) = post(
+        json!({ "name": "typed", "type": "PULL", "entityType": "team", "language": "typescript", "code": broken }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["details"]["line"], 2, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("TypeScript"), "{body}");
+
+    let typed = "interface Team { id: string; name: string }\n\
+        function named<T extends { name: string }>(items: T[]): T[] {\n  return items.filter((item) => item.name !== '');\n}\n\
+        async function run(ctx: { meta?: { failing?: boolean } }): Promise<unknown> {\n\
+        \x20 const teams: Team[] = [{ id: 'T-1', name: 'Platform' }];\n\
+        \x20 if (ctx.meta?.failing) throw new Error('typed failure');\n\
+        \x20 return { records: named<Team>(teams).map((team) => ({ externalId: team.id, data: { name: team.name } })), meta: { failing: true }, more: true };\n}\n";
+    let (status, body) =
+        post(json!({ "name": "typed", "type": "PULL", "entityType": "team", "language": "typescript", "code": typed }))
+            .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["language"], "typescript");
+    let hook = body["data"]["id"].as_str().unwrap().to_string();
+    let ran = run_and_wait(&server, &org, &key, &hook).await;
+    assert_eq!(ran["status"], "failed", "the second page throws: {ran}");
+    assert_eq!(total(&ran, "created"), 1, "the first page was saved: {ran}");
+    let stack = ran["record"]["error"]["stack"].as_str().unwrap_or_default();
+    assert!(stack.contains("typed.ts:7"), "the TypeScript line: {stack}");
+
+    // As JavaScript, the same code does not compile: the language is checked on change.
+    let (status, body) = send(
+        &server,
+        reqwest::Method::PATCH,
+        &format!("{org_path}/hooks/{hook}"),
+        Some(&key),
+        Some(json!({ "language": "javascript" })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["details"]["line"], 1, "{body}");
+}
