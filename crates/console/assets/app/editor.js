@@ -7,8 +7,9 @@ function loadEditor() {
   return loading;
 }
 
-/** `mark`: `{ line, column, message }` of a compile error; `goto`: a line to show. */
-export function CodeEditor({ id, value, onChange, mark, goto, label }) {
+/** `mark`: `{ line, column, message }` of a compile error; `goto`: a line to show;
+ * `typescript`: highlight TypeScript (set when the editor is made). */
+export function CodeEditor({ id, value, onChange, mark, goto, label, typescript }) {
   const host = useRef(null);
   const view = useRef(null);
   const cm = useRef(null);
@@ -34,7 +35,7 @@ export function CodeEditor({ id, value, onChange, mark, goto, label }) {
             // Before basicSetup, whose default colours (orange, red) are too light on white.
             lib.syntaxHighlighting(highlightStyle(lib)),
             lib.basicSetup,
-            lib.javascript(),
+            lib.javascript({ typescript: Boolean(typescript) }),
             lib.lintGutter(),
             THEME(lib),
             lib.EditorView.contentAttributes.of({ 'aria-label': label, id }),

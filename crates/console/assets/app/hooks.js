@@ -36,7 +36,7 @@ export function HookScreen({ id, route, who }) {
   };
   const line = Number(route.query.get('line')) || undefined;
   return html`<nav aria-label="Breadcrumb" class="crumbs"><a href="#/integrations">Integrations</a> › <a href=${`#/integrations/${segment(current.integrationId)}`}>${hook.data.integration?.name ?? 'Integration'}</a></nav>
-    <h1>${current.name} <span class="tag">${current.type}</span> <span class="tag">${current.entityType}</span></h1>
+    <h1>${current.name} <span class="tag">${current.type}</span> <span class="tag">${current.entityType}</span>${current.language === 'typescript' && html` <span class="tag">TypeScript</span>`}</h1>
     ${current.type === 'PULL' && html`<div class="actions">
       <button type="button" onClick=${runNow} disabled=${run.busy || !current.enabled}>Run now</button>
       ${!current.enabled && html`<span class="muted"> Enable the hook to run it.</span>`}
@@ -51,8 +51,7 @@ export function HookScreen({ id, route, who }) {
 function Schedule({ hook, who }) {
   if (hook.type !== 'PULL') return null;
   if (!hook.schedule) return html`<p class="muted">No schedule: runs only when started by hand.</p>`;
-  return html`<p>Runs every <strong>${hook.schedule}</strong>${['6h', '12h', '24h'].includes(hook.schedule) ? html` from ${String(hook.preferredHour ?? 0).padStart(2, '0')}:00` : ''}
-    (${who.organization.timezone} time).
+  return html`<p>Runs every <strong>${hook.schedule}</strong>${['6h', '12h', '24h'].includes(hook.schedule) ? html` from ${String(hook.preferredHour ?? 0).padStart(2, '0')}:00` : ''}${' '}(${who.organization.timezone} time).
     ${hook.nextRunAt && hook.enabled && html` Next run: <time datetime=${hook.nextRunAt}>${formatTime(hook.nextRunAt, who.organization.timezone)}</time>.`}</p>`;
 }
 
@@ -64,6 +63,7 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
   const [schedule, setSchedule] = useState(hook ? hook.schedule ?? '' : '24h');
   const [preferredHour, setPreferredHour] = useState(hook?.preferredHour ?? 2);
   const [enabled, setEnabled] = useState(hook?.enabled ?? true);
+  const [language, setLanguage] = useState(hook?.language ?? 'javascript');
   const [code, setCode] = useState(hook?.code ?? '');
   const [touched, setTouched] = useState(Boolean(hook));
   // Until the code is edited, a new hook's code is the guide's example for the chosen type
@@ -72,12 +72,12 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
   useEffect(() => {
     if (touched) return undefined;
     let live = true;
-    api('GET', withQuery('/hook-starters', { type, entity: entityType })).then(
+    api('GET', withQuery('/hook-starters', { type, entity: entityType, language })).then(
       (answer) => live && setCode(answer.data.code),
       (error) => live && setStarterError(error),
     );
     return () => { live = false; };
-  }, [type, entityType, touched]);
+  }, [type, entityType, language, touched]);
   const action = useAction();
   // A dry run of the code in the editor (saved or not): a PULL hook that exists.
   const dry = useAction();
@@ -100,7 +100,7 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
     event.preventDefault();
     const pull = type === 'PULL';
     const scheduled = pull && schedule;
-    const body = { name, code, enabled, ...(pull ? {} : { eventTypes }) };
+    const body = { name, code, language, enabled, ...(pull ? {} : { eventTypes }) };
     // A change clears what no longer applies (null); a new hook leaves it out.
     const timing = scheduled
       ? { schedule, preferredHour: Number(preferredHour) }
@@ -118,6 +118,8 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
           <option value="PULL">PULL: fetch records on a schedule</option><option value="PUSH">PUSH: send changes out</option></select>`}<//>
         <${Field} label="Entity">${(id) => html`<select id=${id} name="entityType" value=${entityType} onChange=${(e) => choose(type, e.target.value)}>
           ${ENTITIES.map((entity) => html`<option value=${entity}>${entity}</option>`)}</select>`}<//>`}
+      <${Field} label="Language">${(id) => html`<select id=${id} name="language" value=${language} onChange=${(e) => setLanguage(e.target.value)}>
+        <option value="javascript">JavaScript</option><option value="typescript">TypeScript</option></select>`}<//>
       <div class="field checkbox"><input id="hook-enabled" type="checkbox" checked=${enabled} onChange=${(e) => setEnabled(e.target.checked)} /><label for="hook-enabled">Enabled</label></div>
     </div>
     ${type === 'PULL'
@@ -132,7 +134,8 @@ function HookForm({ hook, integration, who, goto, onSaved }) {
           checked=${eventTypes.includes(e)} onChange=${(event) => setEventTypes(event.target.checked ? [...eventTypes, e] : eventTypes.filter((x) => x !== e))} /> ${e}</label>`)}
           <div class="hint">None ticked: every change.</div></fieldset>`}
     <div class="code-label" aria-hidden="true">Code</div>
-    <${CodeEditor} id="hook-code" label="Hook code" value=${code} mark=${compileError} goto=${goto}
+    <${CodeEditor} key=${language} id="hook-code" label="Hook code" value=${code} mark=${compileError} goto=${goto}
+      typescript=${language === 'typescript'}
       onChange=${(next) => { setTouched(true); setCode(next); }} />
     <${ErrorMessage} error=${starterError} />
     <${ErrorMessage} error=${failed} />

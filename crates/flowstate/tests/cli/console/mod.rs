@@ -294,6 +294,31 @@ async fn a_user_writes_runs_and_reads_a_hook_in_the_console() {
     browser.wait_for_text("h1", "notify", 10).await;
     browser.wait_for_text("h1 .tag", "PUSH", 10).await;
 
+    // A TypeScript hook: its starter in TypeScript, a type-only error marked at its line,
+    // then saved.
+    console.open(&format!("#/integrations/{integration}/new-hook")).await;
+    console.heading("Add hook").await;
+    browser.fill("input[name=name]", "typed").await;
+    browser.find("select[name=language]").await.select_by_label("TypeScript").await.unwrap();
+    let typed_starter =
+        |text: &Value| text.as_str().is_some_and(|code| code.contains("async function run(ctx: import("));
+    // The editor is made anew for TypeScript: read it once it is there.
+    let shown_now = "return document.querySelector('.editor[data-ready=true]')?.shadowRoot?.querySelector('.cm-content')?.textContent ?? ''";
+    let text = browser.wait_until(shown_now, 5, typed_starter).await;
+    assert!(typed_starter(&text), "the TypeScript starter: {text}");
+    console
+        .paste_code(
+            "async function run(ctx: unknown) {\n  const rows: Array<string = [];\n  return { records: rows };\n}\n",
+        )
+        .await;
+    browser.press("Create hook").await;
+    browser.wait_for_text(".error-line", "Line 2", 10).await;
+    console.paste_code("interface Row { id: string }\nasync function run(ctx: unknown) {\n  const rows: Row[] = [];\n  return { records: rows };\n}\n").await;
+    browser.press("Create hook").await;
+    browser.wait_for_text("h1", "typed", 10).await;
+    browser.wait_for_text("h1 .tag", "TypeScript", 10).await;
+    console.check_screen("hook-typescript").await;
+
     // An integration deleted from its screen (after the browser's confirmation) is gone.
     browser.press("Integrations").await;
     console.heading("Integrations").await;
