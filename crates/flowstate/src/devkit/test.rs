@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use flowstate_devkit::recording::{RECORDING_FILE, RecordedRequest};
-use flowstate_runtime::{ExecutionRecord, HookInvocation, Status};
+use flowstate_runtime::{ExecutionRecord, HookInvocation};
 use serde_json::{Value, json};
 
 use crate::{
@@ -112,11 +112,7 @@ fn beside(file: &Path, name: &str) -> PathBuf {
 
 /// How the run ended, and what it gave: `{ status, error?, … }`.
 fn with_ending(record: &ExecutionRecord, mut output: Value) -> Value {
-    output["status"] = json!(match record.status {
-        Status::Succeeded => "succeeded",
-        Status::Failed => "failed",
-        Status::TimedOut => "timed_out",
-    });
+    output["status"] = serde_json::to_value(record.status).expect("a status serializes");
     if let Some(error) = &record.error {
         output["error"] = json!(error.message);
     }
