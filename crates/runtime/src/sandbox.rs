@@ -27,6 +27,10 @@ use crate::{
     watchdog::{InterruptCheck, Watchdog},
 };
 
+/// Allocation between two runs of QuickJS's cycle collector in a page (at most a quarter
+/// of its memory limit).
+const GC_THRESHOLD_BYTES: usize = 8 * 1024 * 1024;
+
 /// What a page runs.
 pub(crate) struct PageInput<'a> {
     pub kind: HookType,
@@ -49,7 +53,10 @@ pub(crate) fn compile_prelude() -> Result<Vec<u8>, String> {
     context.with(|ctx| {
         let module = Module::declare(ctx.clone(), "flowstate:prelude", include_str!("prelude.js"))
             .map_err(|error| format!("prelude: {}", CaughtError::from_error(&ctx, error)))?;
-        module.write(rquickjs::module::WriteOptions::default()).map_err(|error| format!("prelude bytecode: {error}"))
+        // Without its source text and debug information: less for every page to read (a
+        // stack frame inside the prelude names no line, which is not the hook author's code).
+        let options = rquickjs::module::WriteOptions { strip_source: true, strip_debug: true, ..Default::default() };
+        module.write(options).map_err(|error| format!("prelude bytecode: {error}"))
     })
 }
 
@@ -86,6 +93,10 @@ pub(crate) async fn run_page(
     let runtime = AsyncRuntime::new_with_alloc(allocator)
         .map_err(|error| failure(ErrorKind::Internal, error.to_string(), None))?;
     runtime.set_max_stack_size(limits.stack_bytes).await;
+    // The cycle collector runs once this much more is allocated (QuickJS's default is
+    // 256 KB, which a fresh context's built-ins nearly fill): a page's garbage is mostly
+    // freed by reference counting, and the whole runtime goes when the page ends.
+    runtime.set_gc_threshold(GC_THRESHOLD_BYTES.min(limits.memory_bytes / 4)).await;
     let mut interrupt_check = InterruptCheck::new(signals.clone(), input.deadline);
     runtime.set_interrupt_handler(Some(Box::new(move || interrupt_check.must_stop()))).await;
     let context =

@@ -254,7 +254,7 @@ impl From<flowstate_store::integrations::Execution> for Execution {
 pub(crate) struct PlanRequest {
     /// The code to run instead of the hook's saved code (an unsaved edit); it must compile
     /// (a 400 gives the line and column). Absent: the saved code.
-    #[schema(max_length = 1_000_000)]
+    #[schema(nullable = false, min_length = 1, pattern = r"\S")]
     pub code: Option<String>,
 }
 

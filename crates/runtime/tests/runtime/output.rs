@@ -38,6 +38,14 @@ async fn invalid_output_names_the_record_and_field() {
             "return { records: [{ externalId: 'a', data: { n: 10n } }] };",
             "invalid hook output: records[0].data.n is a BigInt, which has no JSON form",
         ),
+        (
+            "return { records: [{ externalId: 'a', data: { get salary() { throw new Error('no access'); } } }] };",
+            "invalid hook output: records[0].data.salary cannot be read: no access",
+        ),
+        (
+            "return { records: [{ externalId: 'a', data: { when: { toJSON() { throw new Error('bad date'); } } } }] };",
+            "invalid hook output: records[0].data.when has a toJSON that failed: bad date",
+        ),
     ];
     for (body, expected) in cases {
         let result = test.pull(&format!("async function run(ctx) {{ {body} }}")).await;
@@ -54,12 +62,15 @@ async fn values_convert_like_json_stringify() {
     let test = engine().await;
     let result = test
         .pull(r#"
+            class Money { constructor(amount) { this.amount = amount; } toJSON() { return `${this.amount} GBP`; } }
             async function run(ctx) {
                 return { records: [
                     { externalId: 42, data: {
                         whole: 3.0, half: 0.5, big: 2 ** 60, nan: NaN, inf: -Infinity, nothing: null, skipped: undefined,
                         fn() {}, date: new Date(Date.UTC(2026, 2, 1)), list: [1, undefined, () => 1, 'x'], nested: { ok: true },
                         unicode: 'Zoë 🚀', custom: { toJSON() { return 'custom!'; } },
+                        bare: Object.assign(Object.create(null), { a: 1 }), map: new Map([[1, 2]]),
+                        money: new Money(12.5), [Symbol('hidden')]: 1, hidden: Object.defineProperty({}, 'x', { value: 1 }),
                     } },
                 ] };
             }"#)
@@ -72,6 +83,7 @@ async fn values_convert_like_json_stringify() {
             "whole": 3, "half": 0.5, "big": 1152921504606846976.0, "nan": null, "inf": null, "nothing": null,
             "date": "2026-03-01T00:00:00.000Z", "list": [1, null, null, "x"], "nested": { "ok": true },
             "unicode": "Zoë 🚀", "custom": "custom!",
+            "bare": { "a": 1 }, "map": {}, "money": "12.5 GBP", "hidden": {},
         })
     );
 }
