@@ -232,19 +232,28 @@ pub enum SyncCommand {
     Apply(SyncApplyArgs),
 }
 
+/// Where a sync's records land: the store, the organisation, the source system whose
+/// records they are, and their entity type (`sync apply`, `hook plan`).
 #[derive(Debug, Args)]
-pub struct SyncApplyArgs {
+pub struct SyncTarget {
     #[command(flatten)]
     pub db: DbArgs,
     /// The organisation's id (from `flowstate org create`).
     #[arg(long)]
     pub org: String,
-    /// The source system key of the integration, e.g. `workday`.
+    /// The source system key of the integration, e.g. `workday` (records match what this
+    /// source synced before).
     #[arg(long)]
     pub source: String,
     /// employee, contractor, vacancy, project, team or assignment.
     #[arg(long, value_parser = parse_entity)]
     pub entity: EntityType,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncApplyArgs {
+    #[command(flatten)]
+    pub target: SyncTarget,
     /// Print one JSON object `{ created, updated, unchanged, deleted, nested, errors }`.
     #[arg(long)]
     pub json: bool,
@@ -534,21 +543,10 @@ pub struct SandboxArgs {
 
 #[derive(Debug, Args)]
 pub struct HookPlanArgs {
-    /// The PULL hook's JavaScript file.
+    /// The PULL hook's file (`.js` or `.ts`); `ctx.org` is the organisation planned for.
     pub file: PathBuf,
     #[command(flatten)]
-    pub db: DbArgs,
-    /// The organisation whose data the plan is made against (its id); `ctx.org` is it.
-    #[arg(long)]
-    pub org: String,
-    /// The source system key of the integration the hook belongs to, e.g. `workday`
-    /// (records match what this source synced before).
-    #[arg(long)]
-    pub source: String,
-    /// The entity type of the hook's records: employee, contractor, vacancy, project, team
-    /// or assignment.
-    #[arg(long, value_parser = parse_entity)]
-    pub entity: EntityType,
+    pub target: SyncTarget,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
     /// Print `{ "plan": { totals, pages, records }, "execution": … }` as one JSON object.

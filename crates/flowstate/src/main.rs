@@ -76,7 +76,7 @@ fn run_async(command: impl Future<Output = Result<Outcome, UsageError>>) -> Exit
     }
 }
 
-fn async_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+pub(crate) fn async_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // QuickJS recursion runs on these threads; its own stack limit is far below this.

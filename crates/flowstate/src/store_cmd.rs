@@ -209,14 +209,14 @@ fn parse_line(number: usize, line: &str) -> Result<IncomingRecord, RecordError> 
 }
 
 pub fn sync_apply(args: SyncApplyArgs) -> Result<Outcome, UsageError> {
-    let store = open(&args.db)?;
-    let org = OrgId::new(args.org.clone());
+    let store = open(&args.target.db)?;
+    let org = OrgId::new(args.target.org.clone());
     let file = std::fs::File::open(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let mut total = PageOutcome::default();
     let mut page = Vec::with_capacity(PAGE_SIZE);
     let mut pages = 0;
     let mut apply = |page: &mut Vec<IncomingRecord>, total: &mut PageOutcome| -> anyhow::Result<()> {
-        let outcome = store.apply_page(&org, &args.source, args.entity, page)?;
+        let outcome = store.apply_page(&org, &args.target.source, args.target.entity, page)?;
         pages += 1;
         eprintln!(
             "page {pages}: {} records: {} created, {} updated, {} unchanged, {} deleted, {} errors",

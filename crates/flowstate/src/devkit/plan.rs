@@ -14,8 +14,8 @@ pub fn run(args: HookPlanArgs) -> Result<Outcome, UsageError> {
     let (code, file_name, kv_scope) = hook_run::hook_file(&args.file)?;
     let mut sandbox = hook_run::sandbox(args.sandbox)?;
     // The store first, outside any async runtime (its PostgreSQL client runs its own).
-    let store = Arc::new(store_cmd::open(&args.db)?);
-    let org = OrgId::new(&args.org);
+    let store = Arc::new(store_cmd::open(&args.target.db)?);
+    let org = OrgId::new(&args.target.org);
     let organization = store.organization(&org).with_context(|| format!("reading organisation {org}"))?;
     let invocation = HookInvocation {
         file_name: file_name.clone(),
@@ -30,19 +30,15 @@ pub fn run(args: HookPlanArgs) -> Result<Outcome, UsageError> {
         },
     };
     let engine = sandbox.engine().map_err(UsageError)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(8 * 1024 * 1024)
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = crate::async_runtime().context("starting the async runtime")?;
     let mut announced = 0;
     let dry_run = runtime.block_on(flowstate_api::dry_run::dry_run(
         &engine,
         &store,
         &invocation,
         &org,
-        &args.source,
-        args.entity,
+        &args.target.source,
+        args.target.entity,
         |pages| {
             for page in &pages[announced..] {
                 eprintln!("{}", summary::progress_line(page));
@@ -63,8 +59,8 @@ pub fn run(args: HookPlanArgs) -> Result<Outcome, UsageError> {
     if args.json {
         println!("{}", json!({ "plan": plan, "execution": record }));
     } else {
-        print!("{}", render(&plan, &file_name, &args.source, args.all));
-        print!("{}", summary::render(&record, &file_name, args.entity));
+        print!("{}", render(&plan, &file_name, &args.target.source, args.all));
+        print!("{}", summary::render(&record, &file_name, args.target.entity));
     }
     let refused = plan["totals"]["errors"].as_array().is_some_and(|errors| !errors.is_empty());
     Ok(if record.status == Status::Succeeded && !refused { Outcome::Succeeded } else { Outcome::Failed })

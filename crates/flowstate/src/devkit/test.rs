@@ -46,11 +46,7 @@ pub fn run(args: HookTestArgs) -> Result<Outcome, UsageError> {
     let invocation =
         HookInvocation { file_name, code, kv_scope, secrets: sandbox.secrets.clone(), org: hook_run::local_org() };
     let engine = sandbox.engine().map_err(UsageError)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .thread_stack_size(8 * 1024 * 1024)
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = crate::async_runtime().context("starting the async runtime")?;
     let actual = runtime.block_on(async {
         match &event {
             Some(event) => {
