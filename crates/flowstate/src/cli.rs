@@ -354,7 +354,7 @@ pub enum HookCommand {
 
 #[derive(Debug, Args)]
 pub struct HookTestArgs {
-    /// The hook's JavaScript file.
+    /// The hook's file (`.js`, or `.ts` for TypeScript).
     pub file: PathBuf,
     /// PULL or PUSH.
     #[arg(long = "type", value_enum)]
@@ -463,7 +463,8 @@ impl HookKind {
 
 #[derive(Debug, Args)]
 pub struct HookRunArgs {
-    /// The hook's JavaScript file; it defines `async function run(ctx)`.
+    /// The hook's file; it defines `async function run(ctx)`. A `.ts` file is TypeScript:
+    /// its types are blanked before it runs, so errors name its own lines.
     pub file: PathBuf,
 
     /// PULL (fetch records, page by page) or PUSH (react to one change event).
