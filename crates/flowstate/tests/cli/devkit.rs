@@ -472,3 +472,78 @@ async fn a_push_hook_is_tested_by_the_requests_it_sends() {
     assert_eq!(failed.status.code(), Some(1), "{}", stdout(&failed));
     assert!(stdout(&failed).contains("+        \"email\": \"someone@else\""), "{}", stdout(&failed));
 }
+
+/// The devkit's whole loop, one hook through every command against a local HTTPS fake API:
+/// init → plan (nothing written) → record → replay → test → deploy → the server runs it,
+/// and its run does what the plan said.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_hook_through_the_whole_devkit_loop() {
+    use crate::server::{create_integration, run_and_wait, send, start_with, total};
+    let api = Api::start().await;
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path().display().to_string();
+    let init =
+        flowstate(args(&["hook", "init", "people", "--type", "pull", "--entity", "employee", "--dir", &dir])).await;
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    let hook = directory.path().join("people/people.js").display().to_string();
+    let fixtures = directory.path().join("people/fixtures").display().to_string();
+    let secret = ["--secret", "api_key=cli-test-key"];
+
+    // Plan against a store of its own: all 250 would be created, nothing is.
+    let planning = directory.path().join("plan.db").display().to_string();
+    let org =
+        flowstate(args(&["org", "create", "--db", &planning, "--name", "A", "--timezone", "UTC", "--currency", "GBP"]))
+            .await;
+    let org = stdout(&org).trim().to_string();
+    let mut plan =
+        args(&["hook", "plan", &hook, "--db", &planning, "--org", &org, "--source", "hr", "--entity", "employee"]);
+    plan.extend(args(&secret));
+    plan.extend(api.route_args());
+    plan.push("--json".into());
+    let planned = flowstate(plan).await;
+    assert_eq!(planned.status.code(), Some(0), "{}", stderr(&planned));
+    let planned: serde_json::Value = serde_json::from_str(&stdout(&planned)).unwrap();
+    assert_eq!(planned["plan"]["totals"]["created"], 250);
+
+    // Record, replay, test.
+    let mut pull = vec!["--type", "pull", "--entity", "employee"];
+    pull.extend(secret);
+    let mut record = pull.clone();
+    record.extend(["--record", &fixtures]);
+    assert_eq!(flowstate(api.run_args(&hook, &record)).await.status.code(), Some(0));
+    let mut replay = args(&["hook", "run", &hook]);
+    replay.extend(args(&pull));
+    replay.extend(args(&["--replay", &fixtures]));
+    let replayed = flowstate(replay).await;
+    assert!(stdout(&replayed).contains("records: 250"), "{}", stdout(&replayed));
+    let mut test = args(&["hook", "test", &hook]);
+    test.extend(args(&pull));
+    let mut update = test.clone();
+    update.push("--update".into());
+    assert_eq!(flowstate(update).await.status.code(), Some(0));
+    let tested = flowstate(test).await;
+    assert_eq!(tested.status.code(), Some(0), "{}", stdout(&tested));
+
+    // Deploy to a server that reaches the same API, which runs it: what the plan said.
+    let served = directory.path().join("server");
+    std::fs::create_dir_all(&served).unwrap();
+    let db = served.join("flowstate.db").display().to_string();
+    let server = start_with(&db, &served, &api.route_args());
+    let (server_org, key) = server.first_start.clone().unwrap();
+    let org_path = format!("/api/v1/org/{server_org}");
+    let integration = create_integration(&server, &org_path, &key, json!({ "name": "HR", "sourceSystem": "hr" })).await;
+    let path = format!("{org_path}/integrations/{integration}/secrets/api_key");
+    let (status, _) =
+        send(&server, reqwest::Method::PUT, &path, Some(&key), Some(json!({ "value": crate::KEY }))).await;
+    assert_eq!(status, 200);
+    let mut deploy = args(&["hook", "deploy", &hook, "--server", &server.base, "--key", &key]);
+    deploy.extend(args(&["--integration", &integration, "--type", "pull", "--entity", "employee"]));
+    let deployed = flowstate(deploy).await;
+    assert_eq!(deployed.status.code(), Some(0), "{}", stderr(&deployed));
+    let (_, hooks) =
+        crate::server::call(&server, &format!("{org_path}/integrations/{integration}/hooks"), Some(&key)).await;
+    let id = hooks["data"][0]["id"].as_str().unwrap().to_string();
+    let ran = run_and_wait(&server, &server_org, &key, &id).await;
+    assert_eq!(ran["status"], "succeeded", "{ran}");
+    assert_eq!(json!(total(&ran, "created")), planned["plan"]["totals"]["created"]);
+}

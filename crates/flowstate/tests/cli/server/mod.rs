@@ -196,7 +196,7 @@ pub(super) fn people(directory: &std::path::Path) -> std::path::PathBuf {
     file
 }
 
-pub(super) async fn run_and_wait(server: &Server, org: &str, key: &str, hook: &str) -> Value {
+pub(crate) async fn run_and_wait(server: &Server, org: &str, key: &str, hook: &str) -> Value {
     let (status, started) =
         send(server, reqwest::Method::POST, &format!("/api/v1/org/{org}/hooks/{hook}/run"), Some(key), None).await;
     assert_eq!(status, 202, "{started}");
@@ -213,6 +213,6 @@ pub(super) async fn run_and_wait(server: &Server, org: &str, key: &str, hook: &s
     panic!("the execution did not end");
 }
 
-pub(super) fn total(execution: &Value, count: &str) -> u64 {
+pub(crate) fn total(execution: &Value, count: &str) -> u64 {
     execution["pages"].as_array().unwrap().iter().map(|page| page[count].as_u64().unwrap()).sum()
 }
