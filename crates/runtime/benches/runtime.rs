@@ -200,12 +200,25 @@ fn main() {
             let bare = invocation(paged);
             let carried = invocation(&format!("{library}\n{paged}"));
             let mut per_page = Vec::new();
-            for (name, hook) in [("10 pages, bare hook", &bare), ("10 pages, hook + 540 KB library", &carried)] {
+            // The engine keeps a hook's compile for its next executions: the steady state of a
+            // scheduled hook. "first execution" gives each run a new hook, so it compiles.
+            for (name, hook, fresh) in [
+                ("10 pages, bare hook", &bare, false),
+                ("10 pages, hook + 540 KB library", &carried, false),
+                ("… its first execution (compiles it)", &carried, true),
+            ] {
                 for _ in 0..5 {
                     pull_once(&engine, hook).await;
                 }
                 let mut samples = Vec::new();
-                for _ in 0..60 {
+                for run in 0..60 {
+                    let renamed;
+                    let hook = if fresh {
+                        renamed = HookInvocation { kv_scope: format!("bench-{run}"), ..hook.clone() };
+                        &renamed
+                    } else {
+                        hook
+                    };
                     let started = Instant::now();
                     pull_once(&engine, hook).await;
                     samples.push(started.elapsed() / 10);
@@ -222,8 +235,9 @@ fn main() {
             }
             row("parsing the 540 KB library once", &mut parses, "");
             println!(
-                "\nthe library costs {:.2} ms per page beyond the bare hook (target ≤ 2 ms)\n",
-                per_page[1] - per_page[0]
+                "\nthe library costs {:.2} ms per page beyond the bare hook (target ≤ 2 ms); {:.2} ms in its first execution\n",
+                per_page[1] - per_page[0],
+                per_page[2] - per_page[0]
             );
         }
 

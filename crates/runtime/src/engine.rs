@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::{
     Limits, Redactor,
+    compiled::CompiledHooks,
     host::{Clock, Host, Journal},
     kv::KvStore,
     output::{HookRecord, parse_page},
@@ -44,6 +45,7 @@ pub struct Engine {
     config: EngineConfig,
     prelude: Arc<[u8]>,
     watchdog: Watchdog,
+    compiled: CompiledHooks,
 }
 
 /// The organisation a hook runs for: `ctx.org`.
@@ -107,17 +109,36 @@ pub struct HookInvocation {
 struct PreparedJson {
     secrets: String,
     org: String,
-    /// The hook's bytecode, written by the first page that compiles it and loaded by every
-    /// later page of the execution instead of parsing the source again.
-    hook: std::sync::OnceLock<Vec<u8>>,
+    /// The hook's bytecode: this engine's earlier compile of the same code, or written by
+    /// the first page that compiles it; every later page loads it instead of parsing the
+    /// source again.
+    hook: std::sync::OnceLock<Arc<[u8]>>,
+    /// Whether `hook` came from the engine's cache (else a page's compile is kept there).
+    cached: bool,
 }
 
 impl PreparedJson {
-    fn new(invocation: &HookInvocation) -> PreparedJson {
+    fn new(invocation: &HookInvocation, compiled: &CompiledHooks) -> PreparedJson {
+        let hook = std::sync::OnceLock::new();
+        let cached = match compiled.get(&invocation.kv_scope, &invocation.file_name, &invocation.code) {
+            Some(bytecode) => hook.set(bytecode).is_ok(),
+            None => false,
+        };
         PreparedJson {
             secrets: invocation.secrets.to_json(),
             org: serde_json::to_string(&invocation.org).expect("org serializes"),
-            hook: std::sync::OnceLock::new(),
+            hook,
+            cached,
+        }
+    }
+
+    /// After a page: a compile it made is kept for the hook's later executions.
+    fn keep_compiled(&mut self, invocation: &HookInvocation, compiled: &CompiledHooks) {
+        if !self.cached
+            && let Some(bytecode) = self.hook.get()
+        {
+            compiled.put(&invocation.kv_scope, &invocation.file_name, &invocation.code, bytecode.clone());
+            self.cached = true;
         }
     }
 }
@@ -135,7 +156,7 @@ impl Engine {
         let prelude = sandbox::compile_prelude().map_err(EngineError)?;
         let watchdog =
             Watchdog::start().map_err(|error| EngineError(format!("starting the watchdog thread: {error}")))?;
-        Ok(Engine { config, prelude: prelude.into(), watchdog })
+        Ok(Engine { config, prelude: prelude.into(), watchdog, compiled: CompiledHooks::new() })
     }
 
     /// The limits executions run under.
@@ -173,7 +194,7 @@ impl Engine {
             engine: self,
             invocation,
             host: self.host(invocation),
-            json: PreparedJson::new(invocation),
+            json: PreparedJson::new(invocation, &self.compiled),
             started_at: Utc::now(),
             started: Instant::now(),
             next_index: 0,
@@ -191,7 +212,7 @@ impl Engine {
         let started_at = Utc::now();
         let started = Instant::now();
         host.begin_page(None);
-        let json = PreparedJson::new(invocation);
+        let mut json = PreparedJson::new(invocation, &self.compiled);
         let result = sandbox::run_page(
             &self.prelude,
             &self.watchdog,
@@ -199,6 +220,7 @@ impl Engine {
             self.page_input(invocation, &json, HookType::Push, Some(event), None),
         )
         .await;
+        json.keep_compiled(invocation, &self.compiled);
         build_record(&host, HookType::Push, started_at, started, Vec::new(), 0, result.err())
     }
 
@@ -275,6 +297,7 @@ impl PullExecution<'_> {
                     page: Some(index),
                 })
             });
+        self.json.keep_compiled(self.invocation, &self.engine.compiled);
         let request_count = self.host.journal().requests_this_page;
         let duration_ms = page_started.elapsed().as_secs_f64() * 1000.0;
         // Only counts and kinds: hook-provided text stays in the (redacted) record.

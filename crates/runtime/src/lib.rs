@@ -37,6 +37,7 @@
 //! recording) and `ctx.kv` through the [`KvStore`] it is
 //! handed. It knows nothing of entity types: it validates the record *shape* only.
 
+mod compiled;
 mod convert;
 mod engine;
 mod host;

@@ -37,7 +37,7 @@ pub(crate) struct PageInput<'a> {
     pub file_name: &'a str,
     pub code: &'a str,
     /// The hook's bytecode once a page of the execution has compiled it.
-    pub compiled: &'a std::sync::OnceLock<Vec<u8>>,
+    pub compiled: &'a std::sync::OnceLock<Arc<[u8]>>,
     pub secrets_json: &'a str,
     pub org_json: &'a str,
     /// `ctx.meta` (PULL, from the second page) or `ctx.event` (PUSH).
@@ -259,7 +259,7 @@ fn compile<'js>(
     ctx: &Ctx<'js>,
     file_name: &str,
     code: &str,
-    compiled: &std::sync::OnceLock<Vec<u8>>,
+    compiled: &std::sync::OnceLock<Arc<[u8]>>,
 ) -> Result<Value<'js>, ScriptFailure> {
     let function = crate::syntax::compile_script(ctx, file_name, code)
         .map_err(|error| ScriptFailure::new(ErrorKind::InvalidHook, format!("{error}")))?;
@@ -278,7 +278,7 @@ fn compile<'js>(
         let buffer =
             qjs::JS_WriteObject(ctx.as_raw().as_ptr(), &mut size, function.as_raw(), qjs::JS_WRITE_OBJ_BYTECODE as i32);
         if !buffer.is_null() {
-            let _ = compiled.set(std::slice::from_raw_parts(buffer, size as usize).to_vec());
+            let _ = compiled.set(Arc::from(std::slice::from_raw_parts(buffer, size as usize)));
             qjs::js_free(ctx.as_raw().as_ptr(), buffer.cast());
         }
     }

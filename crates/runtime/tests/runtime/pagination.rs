@@ -233,3 +233,25 @@ async fn a_failing_page_keeps_earlier_pages_and_names_itself() {
     assert!(error.stack.as_deref().unwrap_or("").contains("hook.js"), "{:?}", error.stack);
     assert_eq!(result.record.pages.len(), 3);
 }
+
+/// The engine keeps a hook's compiled code for its next executions: changed code runs as
+/// changed (never a stale compile), and the same code of another hook runs as its own.
+#[tokio::test]
+async fn a_hooks_next_execution_runs_its_current_code() {
+    let test = engine().await;
+    let version =
+        |n: u32| format!("async function run(ctx) {{ return {{ records: [{{ externalId: 'v{n}', data: {{}} }}] }}; }}");
+    let mut hook = crate::helpers::hook(&version(1));
+    assert_eq!(test.pull_hook(&hook).await.ids(), ["v1"]);
+    assert_eq!(test.pull_hook(&hook).await.ids(), ["v1"], "the kept compile runs the same code");
+    hook.code = version(2);
+    assert_eq!(test.pull_hook(&hook).await.ids(), ["v2"]);
+    let other =
+        flowstate_runtime::HookInvocation { kv_scope: "another-hook".into(), ..crate::helpers::hook(&version(1)) };
+    assert_eq!(test.pull_hook(&other).await.ids(), ["v1"]);
+    // A broken version is reported as broken, then the good one runs again.
+    hook.code = "async function run(ctx) { return {".into();
+    assert_eq!(test.pull_hook(&hook).await.record.error.unwrap().kind, flowstate_runtime::ErrorKind::InvalidHook);
+    hook.code = version(2);
+    assert_eq!(test.pull_hook(&hook).await.ids(), ["v2"]);
+}
