@@ -1,5 +1,6 @@
 //! A PULL hook's dry run: the hook runs for real (its HTTP calls, its pages) and the sync
-//! plans its pages without writing anything (`Store::plan_sync`). `flowstate hook plan` and
+//! plans its pages without writing anything (`Store::plan_sync`); its `ctx.kv` reads the
+//! hook's store and writes nowhere that lasts. `flowstate hook plan` and
 //! `POST …/hooks/{hookId}/plan` both come here.
 
 use std::sync::Arc;
@@ -31,7 +32,9 @@ pub async fn dry_run(
     entity: EntityType,
     mut on_page: impl FnMut(&[PageSummary]),
 ) -> DryRun {
-    let mut pull = engine.start_pull(invocation);
+    // `ctx.kv` as the hook's real runs see it, its writes kept apart and dropped at the end.
+    let kv = Arc::new(flowstate_runtime::KvOverlay::over(engine.kv()));
+    let mut pull = engine.start_pull_with_kv(invocation, kv);
     let mut pages: Vec<Vec<IncomingRecord>> = Vec::new();
     while let Some(page) = pull.next_page().await {
         on_page(pull.pages());

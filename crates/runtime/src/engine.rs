@@ -159,16 +159,21 @@ impl Engine {
         Ok(Engine { config, prelude: prelude.into(), watchdog, compiled: CompiledHooks::new() })
     }
 
+    /// The store `ctx.kv` uses.
+    pub fn kv(&self) -> Arc<dyn KvStore> {
+        self.config.kv.clone()
+    }
+
     /// The limits executions run under.
     pub fn limits(&self) -> &Limits {
         &self.config.limits
     }
 
-    fn host(&self, invocation: &HookInvocation) -> Arc<Host> {
+    fn host(&self, invocation: &HookInvocation, kv: Arc<dyn KvStore>) -> Arc<Host> {
         Arc::new(Host {
             http: self.config.http.clone(),
             limits: self.config.limits.clone(),
-            kv: self.config.kv.clone(),
+            kv,
             kv_scope: invocation.kv_scope.clone(),
             clock: self.config.clock.clone(),
             redactor: invocation.secrets.redactor(),
@@ -190,10 +195,16 @@ impl Engine {
     /// # }
     /// ```
     pub fn start_pull<'e>(&'e self, invocation: &'e HookInvocation) -> PullExecution<'e> {
+        self.start_pull_with_kv(invocation, self.config.kv.clone())
+    }
+
+    /// [`Engine::start_pull`] with `ctx.kv` in `kv` instead of the engine's store (a dry run
+    /// reads the hook's store through a [`crate::KvOverlay`] that keeps its writes).
+    pub fn start_pull_with_kv<'e>(&'e self, invocation: &'e HookInvocation, kv: Arc<dyn KvStore>) -> PullExecution<'e> {
         PullExecution {
             engine: self,
             invocation,
-            host: self.host(invocation),
+            host: self.host(invocation, kv),
             json: PreparedJson::new(invocation, &self.compiled),
             started_at: Utc::now(),
             started: Instant::now(),
@@ -208,7 +219,7 @@ impl Engine {
 
     /// Runs a PUSH hook once with `ctx.event = event`. Its return value is ignored.
     pub async fn run_push(&self, invocation: &HookInvocation, event: &Value) -> ExecutionRecord {
-        let host = self.host(invocation);
+        let host = self.host(invocation, self.config.kv.clone());
         let started_at = Utc::now();
         let started = Instant::now();
         host.begin_page(None);

@@ -80,6 +80,38 @@ impl KvStore for MemoryKv {
     }
 }
 
+/// Reads through to another store and keeps every write to itself, in memory: a dry run
+/// sees the hook's `ctx.kv` as a real run would and changes nothing of it.
+pub struct KvOverlay {
+    base: std::sync::Arc<dyn KvStore>,
+    written: Mutex<Table>,
+}
+
+impl KvOverlay {
+    pub fn over(base: std::sync::Arc<dyn KvStore>) -> KvOverlay {
+        KvOverlay { base, written: Mutex::new(Table::new()) }
+    }
+}
+
+impl KvStore for KvOverlay {
+    fn get<'a>(&'a self, scope: &'a str, key: &'a str, now: SystemTime) -> KvFuture<'a, Option<String>> {
+        // Written here (an expired entry too: a delete is a write): the overlay answers.
+        let written = self.written.lock().expect("kv lock").get(scope).and_then(|keys| keys.get(key)).cloned();
+        match written {
+            Some(entry) => {
+                let value = (entry.expires_at > millis(now)).then_some(entry.value);
+                Box::pin(async move { Ok(value) })
+            }
+            None => self.base.get(scope, key, now),
+        }
+    }
+
+    fn set<'a>(&'a self, scope: &'a str, key: &'a str, value: String, expires_at: SystemTime) -> KvFuture<'a, ()> {
+        store(&mut self.written.lock().expect("kv lock"), scope, key, value, expires_at);
+        Box::pin(async { Ok(()) })
+    }
+}
+
 /// Keeps values in a JSON file, for the command line: read once, rewritten atomically on
 /// every `set` (entries expired at that moment are dropped then).
 #[derive(Debug)]
@@ -127,5 +159,37 @@ impl KvStore for FileKv {
             self.save(&table)
         };
         Box::pin(async move { result })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::Arc,
+        time::{Duration, SystemTime},
+    };
+
+    use super::*;
+
+    fn block<T>(future: KvFuture<'_, T>) -> T {
+        futures_util::FutureExt::now_or_never(future).expect("ready").expect("no error")
+    }
+
+    #[test]
+    fn an_overlay_reads_through_and_keeps_its_writes() {
+        let base: Arc<dyn KvStore> = Arc::new(MemoryKv::default());
+        let now = SystemTime::now();
+        let later = now + Duration::from_secs(60);
+        block(base.set("hook", "cursor", "c1".into(), later));
+        block(base.set("hook", "kept", "k".into(), later));
+        let overlay = KvOverlay::over(base.clone());
+        assert_eq!(block(overlay.get("hook", "cursor", now)).as_deref(), Some("c1"), "reads the store");
+        block(overlay.set("hook", "cursor", "c2".into(), later));
+        // Deleted (expired at once) in the overlay: gone there, kept in the store.
+        block(overlay.set("hook", "kept", String::new(), now));
+        assert_eq!(block(overlay.get("hook", "cursor", now)).as_deref(), Some("c2"));
+        assert_eq!(block(overlay.get("hook", "kept", now)), None);
+        assert_eq!(block(base.get("hook", "cursor", now)).as_deref(), Some("c1"), "the store is unchanged");
+        assert_eq!(block(base.get("hook", "kept", now)).as_deref(), Some("k"));
     }
 }

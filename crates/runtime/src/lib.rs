@@ -56,7 +56,7 @@ pub use engine::{
     Engine, EngineConfig, EngineError, HookInvocation, OrgInfo, PullExecution, PulledPage, Secrets, system_clock,
 };
 pub use host::Clock;
-pub use kv::{FileKv, KvError, KvFuture, KvStore, MemoryKv};
+pub use kv::{FileKv, KvError, KvFuture, KvOverlay, KvStore, MemoryKv};
 pub use limits::Limits;
 pub use output::{ExternalId, HookRecord, OutputError, PageOutput, parse_page};
 pub use record::{

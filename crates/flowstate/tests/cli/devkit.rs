@@ -357,6 +357,22 @@ async fn hook_plan_shows_what_a_sync_would_do_and_writes_nothing() {
     assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
     assert!(stdout(&refused).contains("! x-1 refused"), "{}", stdout(&refused));
     assert!(stdout(&refused).contains("email:"), "{}", stdout(&refused));
+
+    // ctx.kv: a plan reads the hook's store and writes nothing to it.
+    let kv_file = directory.path().join("kv.json");
+    std::fs::write(&kv_file, r#"{ "scope-unused": {} }"#).unwrap();
+    let kept = std::fs::read_to_string(&kv_file).unwrap();
+    let counting = directory.path().join("counting.js");
+    std::fs::write(
+        &counting,
+        "async function run(ctx) {\n  await ctx.kv.set('cursor', 'moved');\n  return { records: [] };\n}\n",
+    )
+    .unwrap();
+    let mut kv_args = args(&["hook", "plan", &counting.display().to_string(), "--db", &db, "--org", &org]);
+    kv_args.extend(args(&["--source", "workday", "--entity", "employee", "--kv-file", &kv_file.display().to_string()]));
+    let planned = flowstate(kv_args).await;
+    assert_eq!(planned.status.code(), Some(0), "{}", stderr(&planned));
+    assert_eq!(std::fs::read_to_string(&kv_file).unwrap(), kept, "the kv file is untouched");
 }
 
 /// `--record` keeps every exchange with no secret in it; `--replay` runs the hook offline
