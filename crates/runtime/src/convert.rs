@@ -155,6 +155,30 @@ impl Walker<'_, '_> {
                 return unsafe { self.call_to_json(object, to_json.value, depth) };
             }
         }
+        // An ordinary object of data properties (a record, almost always): read in one pass.
+        let mut atoms: *mut qjs::JSAtom = std::ptr::null_mut();
+        let mut values: *mut qjs::JSValue = std::ptr::null_mut();
+        let count = unsafe { JS_FlowstateOwnData(self.raw, object, &mut atoms, &mut values) };
+        if count == -2 {
+            return Err(self.exception("cannot be read"));
+        }
+        if count >= 0 {
+            let data = OwnData { ctx: self.raw, atoms, values, count };
+            let mut map = Map::new();
+            for (atom, item) in data.atoms().iter().zip(data.values()) {
+                let key = self.name(*atom)?;
+                if key == "toJSON" && unsafe { qjs::JS_IsFunction(self.raw, *item) } {
+                    return unsafe { self.call_to_json(object, *item, depth) };
+                }
+                if let Some(converted) =
+                    unsafe { self.convert(*item, depth + 1) }.map_err(|error| error.within(key.clone()))?
+                {
+                    map.insert(key, converted);
+                }
+            }
+            return Ok(Some(Json::Object(map)));
+        }
+        // Anything else (getters, exotic objects, numeric keys): as JSON.stringify lists them.
         let mut table: *mut qjs::JSPropertyEnum = std::ptr::null_mut();
         let mut count: u32 = 0;
         let flags = (qjs::JS_GPN_STRING_MASK | qjs::JS_GPN_ENUM_ONLY) as i32;
@@ -255,6 +279,51 @@ impl Walker<'_, '_> {
             unsafe { qjs::JS_FreeAtom(self.raw, *atom) };
         }
         self.names.clear();
+    }
+}
+
+unsafe extern "C" {
+    /// Our addition to QuickJS (`vendor/rquickjs-sys`, marked `flowstate:`): an ordinary
+    /// object's own enumerable string-keyed data properties in one pass, or -1 when the
+    /// general path must be taken, -2 when out of memory.
+    fn JS_FlowstateOwnData(
+        ctx: *mut qjs::JSContext,
+        object: qjs::JSValue,
+        atoms: *mut *mut qjs::JSAtom,
+        values: *mut *mut qjs::JSValue,
+    ) -> std::ffi::c_int;
+    fn JS_FlowstateFreeOwnData(
+        ctx: *mut qjs::JSContext,
+        atoms: *mut qjs::JSAtom,
+        values: *mut qjs::JSValue,
+        count: std::ffi::c_int,
+    );
+}
+
+/// What `JS_FlowstateOwnData` gave, freed when dropped.
+struct OwnData {
+    ctx: *mut qjs::JSContext,
+    atoms: *mut qjs::JSAtom,
+    values: *mut qjs::JSValue,
+    count: std::ffi::c_int,
+}
+
+impl OwnData {
+    fn atoms(&self) -> &[qjs::JSAtom] {
+        // SAFETY: QuickJS filled `count` atoms, alive until dropped.
+        if self.count == 0 { &[] } else { unsafe { std::slice::from_raw_parts(self.atoms, self.count as usize) } }
+    }
+
+    fn values(&self) -> &[qjs::JSValue] {
+        // SAFETY: as for the atoms: `count` values, each a reference this guard owns.
+        if self.count == 0 { &[] } else { unsafe { std::slice::from_raw_parts(self.values, self.count as usize) } }
+    }
+}
+
+impl Drop for OwnData {
+    fn drop(&mut self) {
+        // SAFETY: frees exactly what JS_FlowstateOwnData allocated and duplicated.
+        unsafe { JS_FlowstateFreeOwnData(self.ctx, self.atoms, self.values, self.count) }
     }
 }
 

@@ -9695,6 +9695,83 @@ static int __exception JS_GetOwnPropertyNamesInternal(JSContext *ctx,
     return 0;
 }
 
+void JS_FlowstateFreeOwnData(JSContext *ctx, JSAtom *atoms, JSValue *values,
+                             int count);
+
+/* flowstate: an ordinary object's own enumerable string-keyed data properties, in
+   property order, read in one pass over its shape (no lookup per property), for the
+   runtime's JSON conversion (crates/runtime/src/convert.rs). Fills `*patoms` and `*pvalues`
+   (each atom and value duplicated; free them with JS_FlowstateFreeOwnData) and returns how
+   many. Returns -1, with nothing allocated, when the general path must be taken: not an
+   ordinary object, or a getter, setter or other special property, or a key that is an array
+   index (those are listed first, in numeric order); -2 when out of memory (an exception is
+   pending). Symbol and private keys are left out, as JSON leaves them out. */
+int JS_FlowstateOwnData(JSContext *ctx, JSValueConst obj, JSAtom **patoms,
+                        JSValue **pvalues)
+{
+    JSObject *p;
+    JSShape *sh;
+    JSShapeProperty *prs;
+    JSAtomStruct *name;
+    JSAtom *atoms;
+    JSValue *values;
+    uint32_t i, n, index;
+
+    *patoms = NULL;
+    *pvalues = NULL;
+    if (JS_VALUE_GET_TAG(obj) != JS_TAG_OBJECT)
+        return -1;
+    p = JS_VALUE_GET_OBJ(obj);
+    if (p->is_exotic || p->class_id != JS_CLASS_OBJECT)
+        return -1;
+    sh = p->shape;
+    atoms = js_malloc(ctx, sizeof(atoms[0]) * max_int(sh->prop_count, 1));
+    values = js_malloc(ctx, sizeof(values[0]) * max_int(sh->prop_count, 1));
+    if (!atoms || !values) {
+        js_free(ctx, atoms);
+        js_free(ctx, values);
+        return -2;
+    }
+    n = 0;
+    for (i = 0, prs = get_shape_prop(sh); i < sh->prop_count; i++, prs++) {
+        if (prs->atom == JS_ATOM_NULL || !(prs->flags & JS_PROP_ENUMERABLE))
+            continue;
+        /* A small integer key is an array index: the general path orders those. */
+        if (__JS_AtomIsTaggedInt(prs->atom))
+            goto general;
+        name = ctx->rt->atom_array[prs->atom];
+        if (name->atom_type != JS_ATOM_TYPE_STRING)
+            continue; /* a symbol or a private name */
+        if ((prs->flags & JS_PROP_TMASK) != JS_PROP_NORMAL)
+            goto general;
+        if (name->len > 0 && is_num(string_get(name, 0)) &&
+            JS_AtomIsArrayIndex(ctx, &index, prs->atom))
+            goto general;
+        atoms[n] = JS_DupAtom(ctx, prs->atom);
+        values[n] = js_dup(p->prop[i].u.value);
+        n++;
+    }
+    *patoms = atoms;
+    *pvalues = values;
+    return n;
+ general:
+    JS_FlowstateFreeOwnData(ctx, atoms, values, n);
+    return -1;
+}
+
+/* flowstate: frees what JS_FlowstateOwnData gave. */
+void JS_FlowstateFreeOwnData(JSContext *ctx, JSAtom *atoms, JSValue *values,
+                             int count)
+{
+    int i;
+    for (i = 0; i < count; i++) {
+        JS_FreeAtom(ctx, atoms[i]);
+        JS_FreeValue(ctx, values[i]);
+    }
+    js_free(ctx, atoms);
+    js_free(ctx, values);
+}
+
 int JS_GetOwnPropertyNames(JSContext *ctx, JSPropertyEnum **ptab,
                            uint32_t *plen, JSValueConst obj, int flags)
 {
