@@ -71,6 +71,8 @@ async fn values_convert_like_json_stringify() {
                         unicode: 'Zoë 🚀', custom: { toJSON() { return 'custom!'; } },
                         bare: Object.assign(Object.create(null), { a: 1 }), map: new Map([[1, 2]]),
                         money: new Money(12.5), [Symbol('hidden')]: 1, hidden: Object.defineProperty({}, 'x', { value: 1 }),
+                        numbered: { b: 1, 2: 'x' }, trimmed: (() => { const o = { a: 1, b: 2 }; delete o.a; return o; })(),
+                        huge: { 4294967294: 'index', 4294967295: 'name' },
                     } },
                 ] };
             }"#)
@@ -84,6 +86,8 @@ async fn values_convert_like_json_stringify() {
             "date": "2026-03-01T00:00:00.000Z", "list": [1, null, null, "x"], "nested": { "ok": true },
             "unicode": "Zoë 🚀", "custom": "custom!",
             "bare": { "a": 1 }, "map": {}, "money": "12.5 GBP", "hidden": {},
+            "numbered": { "2": "x", "b": 1 }, "trimmed": { "b": 2 },
+            "huge": { "4294967294": "index", "4294967295": "name" },
         })
     );
 }
