@@ -89,7 +89,13 @@ impl InterruptCheck {
 struct State {
     pending: Vec<(Instant, Weak<PageSignals>)>,
     shutdown: bool,
+    /// The time the thread sleeps until (`None`: for ever, or not asleep yet).
+    sleeping_until: Option<Instant>,
 }
+
+/// Finished pages' entries are let pile up to this many before the thread is woken to drop
+/// them (each page would otherwise wake it: a context switch per page).
+const PRUNE_EVERY: usize = 1024;
 
 /// One thread per engine, sleeping until the nearest deadline.
 pub(crate) struct Watchdog {
@@ -108,8 +114,14 @@ impl Watchdog {
     pub(crate) fn arm(&self, deadline: Instant) -> Arc<PageSignals> {
         let signals = Arc::new(PageSignals::default());
         let (state, wake) = &*self.shared;
-        state.lock().expect("watchdog lock").pending.push((deadline, Arc::downgrade(&signals)));
-        wake.notify_one();
+        let mut state = state.lock().expect("watchdog lock");
+        state.pending.push((deadline, Arc::downgrade(&signals)));
+        // Asleep until an earlier deadline, the thread finds this one when it wakes: only a
+        // deadline before that (or a long list) needs it now.
+        let sooner = state.sleeping_until.is_none_or(|until| deadline < until);
+        if sooner || state.pending.len() % PRUNE_EVERY == 0 {
+            wake.notify_one();
+        }
         signals
     }
 }
@@ -138,10 +150,13 @@ fn watch(shared: &(Mutex<State>, Condvar)) {
             }
             Some(_) => true,
         });
-        guard = match guard.pending.iter().map(|(deadline, _)| *deadline).min() {
+        let next = guard.pending.iter().map(|(deadline, _)| *deadline).min();
+        guard.sleeping_until = next;
+        guard = match next {
             Some(next) => wake.wait_timeout(guard, next.saturating_duration_since(now)).expect("watchdog lock").0,
             None => wake.wait(guard).expect("watchdog lock"),
         };
+        guard.sleeping_until = None;
     }
 }
 
