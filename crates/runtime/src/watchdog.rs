@@ -188,4 +188,21 @@ mod tests {
         assert!((0..CALLS_PER_CLOCK_READING).any(|_| check.must_stop()));
         assert!(signals.cancelled.load(Ordering::Relaxed) && signals.interrupted.load(Ordering::Relaxed));
     }
+
+    /// The thread is woken only for a sooner deadline; a later one is found when it wakes.
+    #[test]
+    fn every_deadline_is_raised_in_its_turn_whether_or_not_the_thread_was_woken() {
+        let watchdog = Watchdog::start().unwrap();
+        let now = Instant::now();
+        let cancelled = |signals: &Arc<PageSignals>| signals.cancelled.load(Ordering::Relaxed);
+        let last = watchdog.arm(now + Duration::from_millis(800));
+        let first = watchdog.arm(now + Duration::from_millis(100)); // sooner: wakes the thread
+        let second = watchdog.arm(now + Duration::from_millis(400)); // later: does not
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(cancelled(&first) && !cancelled(&second) && !cancelled(&last));
+        std::thread::sleep(Duration::from_millis(350));
+        assert!(cancelled(&second) && !cancelled(&last));
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(cancelled(&last));
+    }
 }
