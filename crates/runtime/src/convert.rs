@@ -222,7 +222,20 @@ impl Walker<'_, '_> {
     }
 
     unsafe fn string(&self, value: qjs::JSValue) -> Result<String, ConvertError> {
+        // Most strings are Latin-1 inside QuickJS (ASCII, almost always): read in place and
+        // copied once, instead of QuickJS copying them out for Rust to check and copy again.
+        let mut bytes: *const u8 = std::ptr::null();
         let mut length: usize = 0;
+        if unsafe { JS_FlowstateLatin1(value, &mut bytes, &mut length) } == 1 {
+            // SAFETY: the string's own bytes, alive as long as `value`, which the caller holds.
+            let latin1 = unsafe { std::slice::from_raw_parts(bytes, length) };
+            return Ok(if latin1.is_ascii() {
+                // SAFETY: ASCII is UTF-8.
+                unsafe { String::from_utf8_unchecked(latin1.to_vec()) }
+            } else {
+                latin1.iter().map(|&byte| char::from(byte)).collect()
+            });
+        }
         let text = unsafe { qjs::JS_ToCStringLen(self.raw, &mut length, value) };
         if text.is_null() {
             return Err(self.exception("is a string that cannot be read"));
@@ -292,6 +305,8 @@ unsafe extern "C" {
         atoms: *mut *mut qjs::JSAtom,
         values: *mut *mut qjs::JSValue,
     ) -> std::ffi::c_int;
+    /// A flat Latin-1 string's own bytes (1), or 0 for any other string.
+    fn JS_FlowstateLatin1(value: qjs::JSValue, bytes: *mut *const u8, length: *mut usize) -> std::ffi::c_int;
     fn JS_FlowstateFreeOwnData(
         ctx: *mut qjs::JSContext,
         atoms: *mut qjs::JSAtom,

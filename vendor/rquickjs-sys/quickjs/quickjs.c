@@ -9759,6 +9759,23 @@ int JS_FlowstateOwnData(JSContext *ctx, JSValueConst obj, JSAtom **patoms,
     return -1;
 }
 
+/* flowstate: a flat string's characters, borrowed: for an 8-bit (Latin-1) string, its
+   bytes and length, returning 1; otherwise (a string of 16-bit characters, a rope, not a
+   string) 0, and the caller converts it the general way. The bytes live as long as the
+   value. For the runtime's JSON conversion, which copies them once. */
+int JS_FlowstateLatin1(JSValueConst val, const uint8_t **pbytes, size_t *plen)
+{
+    JSString *p;
+    if (JS_VALUE_GET_TAG(val) != JS_TAG_STRING)
+        return 0;
+    p = JS_VALUE_GET_STRING(val);
+    if (p->is_wide_char)
+        return 0;
+    *pbytes = str8(p);
+    *plen = p->len;
+    return 1;
+}
+
 /* flowstate: frees what JS_FlowstateOwnData gave. */
 void JS_FlowstateFreeOwnData(JSContext *ctx, JSAtom *atoms, JSValue *values,
                              int count)

@@ -72,7 +72,7 @@ async fn values_convert_like_json_stringify() {
                         bare: Object.assign(Object.create(null), { a: 1 }), map: new Map([[1, 2]]),
                         money: new Money(12.5), [Symbol('hidden')]: 1, hidden: Object.defineProperty({}, 'x', { value: 1 }),
                         numbered: { b: 1, 2: 'x' }, trimmed: (() => { const o = { a: 1, b: 2 }; delete o.a; return o; })(),
-                        huge: { 4294967294: 'index', 4294967295: 'name' },
+                        huge: { 4294967294: 'index', 4294967295: 'name' }, latin: 'café naïve £5', ['clé é']: 'ü',
                     } },
                 ] };
             }"#)
@@ -87,7 +87,7 @@ async fn values_convert_like_json_stringify() {
             "unicode": "Zoë 🚀", "custom": "custom!",
             "bare": { "a": 1 }, "map": {}, "money": "12.5 GBP", "hidden": {},
             "numbered": { "2": "x", "b": 1 }, "trimmed": { "b": 2 },
-            "huge": { "4294967294": "index", "4294967295": "name" },
+            "huge": { "4294967294": "index", "4294967295": "name" }, "latin": "café naïve £5", "clé é": "ü",
         })
     );
 }
