@@ -375,6 +375,17 @@ async fn hook_plan_shows_what_a_sync_would_do_and_writes_nothing() {
     assert_eq!(std::fs::read_to_string(&kv_file).unwrap(), kept, "the kv file is untouched");
 }
 
+/// `hook init people` (a PULL hook of employees) in `directory`: the hook file and its
+/// fixtures folder.
+async fn init_people(directory: &Path) -> (String, String) {
+    let dir = directory.display().to_string();
+    let init =
+        flowstate(args(&["hook", "init", "people", "--type", "pull", "--entity", "employee", "--dir", &dir])).await;
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    let hook = directory.join("people/people.js").display().to_string();
+    (hook, directory.join("people/fixtures").display().to_string())
+}
+
 /// `--record` keeps every exchange with no secret in it; `--replay` runs the hook offline
 /// from it (a request with no recording fails, naming it); `hook test` compares with the
 /// expected file, and a changed expectation fails with a diff.
@@ -382,12 +393,7 @@ async fn hook_plan_shows_what_a_sync_would_do_and_writes_nothing() {
 async fn a_run_is_recorded_replayed_offline_and_tested() {
     let api = Api::start().await;
     let directory = tempfile::tempdir().unwrap();
-    let dir = directory.path().display().to_string();
-    let init =
-        flowstate(args(&["hook", "init", "people", "--type", "pull", "--entity", "employee", "--dir", &dir])).await;
-    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
-    let hook = directory.path().join("people/people.js").display().to_string();
-    let fixtures = directory.path().join("people/fixtures").display().to_string();
+    let (hook, fixtures) = init_people(directory.path()).await;
     let pull = ["--type", "pull", "--entity", "employee", "--secret", "api_key=cli-test-key"];
 
     let mut recording = pull.to_vec();
@@ -497,12 +503,7 @@ async fn one_hook_through_the_whole_devkit_loop() {
     use crate::server::{create_integration, run_and_wait, send, start_with, total};
     let api = Api::start().await;
     let directory = tempfile::tempdir().unwrap();
-    let dir = directory.path().display().to_string();
-    let init =
-        flowstate(args(&["hook", "init", "people", "--type", "pull", "--entity", "employee", "--dir", &dir])).await;
-    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
-    let hook = directory.path().join("people/people.js").display().to_string();
-    let fixtures = directory.path().join("people/fixtures").display().to_string();
+    let (hook, fixtures) = init_people(directory.path()).await;
     let secret = ["--secret", "api_key=cli-test-key"];
 
     // Plan against a store of its own: all 250 would be created, nothing is.
