@@ -10,7 +10,7 @@ use flowstate_store::{IncomingRecord, OrgId, Store, StoreError};
 use flowstate_sync::EntityType;
 use serde_json::Value;
 
-use crate::execution::blocking;
+use crate::execution::{blocking, incoming};
 
 /// What a dry run found.
 pub struct DryRun {
@@ -38,12 +38,7 @@ pub async fn dry_run(
     let mut pages: Vec<Vec<IncomingRecord>> = Vec::new();
     while let Some(page) = pull.next_page().await {
         on_page(pull.pages());
-        pages.push(
-            page.records
-                .into_iter()
-                .map(|record| IncomingRecord { external_id: record.external_id.to_string(), data: record.data })
-                .collect(),
-        );
+        pages.push(incoming(page.records));
     }
     on_page(pull.pages());
     let record = pull.finish();

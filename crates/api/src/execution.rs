@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use flowstate_runtime::{HookInvocation, OrgInfo, Secrets, Status};
+use flowstate_runtime::{HookInvocation, HookRecord, OrgInfo, Secrets, Status};
 use flowstate_store::{
-    OrgId, Store, StoreError,
-    integrations::{Execution, Hook, Integration},
+    IncomingRecord, OrgId, Store, StoreError,
+    integrations::{Execution, Hook, Integration, Organization},
     kinds::ExecutionStatus,
 };
 
@@ -90,11 +90,20 @@ pub(crate) async fn prepare(
         code: hook.code.clone(),
         kv_scope: crate::kv::scope(org, &hook.id),
         secrets: Secrets::new(secrets),
-        org: OrgInfo {
-            id: org.to_string(),
-            name: organization.name,
-            timezone: organization.timezone,
-            currency: organization.currency,
-        },
+        org: hook_org(organization),
     })
+}
+
+/// `ctx.org`: the organisation a hook runs for, as the store keeps it.
+pub fn hook_org(organization: Organization) -> OrgInfo {
+    let Organization { id, name, timezone, currency } = organization;
+    OrgInfo { id, name, timezone, currency }
+}
+
+/// A PULL page's records, as the store applies (or plans) them.
+pub(crate) fn incoming(records: Vec<HookRecord>) -> Vec<IncomingRecord> {
+    records
+        .into_iter()
+        .map(|record| IncomingRecord { external_id: record.external_id.to_string(), data: record.data })
+        .collect()
 }

@@ -136,7 +136,7 @@ pub(crate) async fn create_hook(
 /// with QuickJS's message and where it is (`details: { field, line, column }`), for an editor
 /// to mark. Compiling takes milliseconds of CPU: it runs on the blocking pool.
 async fn compiles(hook_name: &str, language: Language, code: &str) -> Result<(), ApiError> {
-    let (file_name, code) = (format!("{hook_name}.{}", language.extension()), code.to_string());
+    let (file_name, code) = (language.file_name(hook_name), code.to_string());
     let checked = tokio::task::spawn_blocking(move || flowstate_runtime::check_syntax(&file_name, &code))
         .await
         .map_err(ApiError::internal)?;

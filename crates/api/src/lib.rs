@@ -56,6 +56,7 @@ use serde_json::json;
 
 pub use edge::{EdgeSettings, MAX_URI_BYTES};
 pub use error::{ApiError, ErrorCode};
+pub use execution::hook_org;
 
 /// What every handler shares.
 #[derive(Clone)]

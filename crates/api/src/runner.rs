@@ -23,7 +23,7 @@ use std::{
 
 use flowstate_runtime::{Engine, ExecutionRecord};
 use flowstate_store::{
-    IncomingRecord, OrgId, Store,
+    OrgId, Store,
     integrations::{EXECUTION_LEASE_SECONDS, Execution, Hook, Integration, QueuedExecution},
     kinds::{ExecutionStatus, HookType},
 };
@@ -33,7 +33,7 @@ use tracing::Instrument;
 
 use crate::{
     dispatcher::PushSettings,
-    execution::{blocking, finished_status, prepare, save},
+    execution::{blocking, finished_status, incoming, prepare, save},
     fair::Fairness,
     metrics::Metrics,
     vault::Vault,
@@ -455,12 +455,10 @@ impl Dispatch {
             WorkKey::Push(_) => WorkKind::Push,
         };
         match finished.key {
-            WorkKey::Pull(id) => {
-                self.in_flight.remove(&id);
-                self.pull.workers.idle += 1;
-                self.pull.fairness.finished(&finished.org);
-            }
-            WorkKey::Plan => {
+            WorkKey::Pull(_) | WorkKey::Plan => {
+                if let WorkKey::Pull(id) = &finished.key {
+                    self.in_flight.remove(id);
+                }
                 self.pull.workers.idle += 1;
                 self.pull.fairness.finished(&finished.org);
             }
@@ -645,11 +643,7 @@ async fn run(engine: &Engine, store: &Arc<Store>, vault: &Vault, metrics: &Metri
     let mut pull = engine.start_pull(&invocation);
     let mut page_started = std::time::Instant::now();
     while let Some(page) = pull.next_page().await {
-        let records: Vec<IncomingRecord> = page
-            .records
-            .into_iter()
-            .map(|record| IncomingRecord { external_id: record.external_id.to_string(), data: record.data })
-            .collect();
+        let records = incoming(page.records);
         let count = records.len();
         let (apply_org, source, entity) = (org.clone(), integration.source_system.clone(), hook.entity_type);
         match blocking(store, move |store| store.apply_page(&apply_org, &source, entity, &records)).await {

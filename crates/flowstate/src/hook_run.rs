@@ -140,18 +140,18 @@ pub fn sandbox(args: SandboxArgs) -> anyhow::Result<Sandbox> {
     })
 }
 
-/// The hook file's code, its name as stack traces show it, and its `ctx.kv` scope: the file
-/// itself, so two hook files never see each other's keys.
-pub fn hook_file(path: &Path) -> anyhow::Result<(String, String, String)> {
+/// The hook file, ready to run with `secrets` for `org`: its code, its name as stack traces
+/// show it, and its `ctx.kv` scope: the file itself, so two hook files never see each
+/// other's keys.
+pub fn invocation(path: &Path, secrets: Secrets, org: OrgInfo) -> anyhow::Result<HookInvocation> {
     let code = std::fs::read_to_string(path).with_context(|| format!("reading hook {}", path.display()))?;
     let file_name =
         path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "hook.js".into());
     let kv_scope = std::fs::canonicalize(path).unwrap_or(path.to_path_buf()).display().to_string();
-    Ok((code, file_name, kv_scope))
+    Ok(HookInvocation { file_name, code, kv_scope, secrets, org })
 }
 
 fn parse(args: HookRunArgs) -> anyhow::Result<(Job, Sandbox)> {
-    let (code, file_name, kv_scope) = hook_file(&args.file)?;
     let sandbox = sandbox(args.sandbox)?;
     let org = match &args.org {
         Some(path) => read_json(path, "org file")?,
@@ -177,7 +177,7 @@ fn parse(args: HookRunArgs) -> anyhow::Result<(Job, Sandbox)> {
         bail!("--out writes PULL records; a PUSH hook returns none");
     }
     let job = Job {
-        invocation: HookInvocation { file_name, code, kv_scope, secrets: sandbox.secrets.clone(), org },
+        invocation: invocation(&args.file, sandbox.secrets.clone(), org)?,
         kind: args.kind,
         entity: args.entity,
         event,

@@ -167,13 +167,8 @@ impl Walker<'_, '_> {
             let mut map = Map::new();
             for (atom, item) in data.atoms().iter().zip(data.values()) {
                 let key = self.name(*atom)?;
-                if key == "toJSON" && unsafe { qjs::JS_IsFunction(self.raw, *item) } {
-                    return unsafe { self.call_to_json(object, *item, depth) };
-                }
-                if let Some(converted) =
-                    unsafe { self.convert(*item, depth + 1) }.map_err(|error| error.within(key.clone()))?
-                {
-                    map.insert(key, converted);
+                if let Some(replaced) = unsafe { self.entry(&mut map, object, key, *item, depth) }? {
+                    return Ok(replaced);
                 }
             }
             return Ok(Some(Json::Object(map)));
@@ -194,17 +189,31 @@ impl Walker<'_, '_> {
                 let problem = self.exception("cannot be read").problem;
                 return Err(ConvertError::new(format!("cannot be read: {problem}")).within(key));
             }
-            if key == "toJSON" && unsafe { qjs::JS_IsFunction(self.raw, item.value) } {
-                // A plain object's own toJSON turns up among its properties.
-                return unsafe { self.call_to_json(object, item.value, depth) };
-            }
-            if let Some(converted) =
-                unsafe { self.convert(item.value, depth + 1) }.map_err(|error| error.within(key.clone()))?
-            {
-                map.insert(key, converted);
+            if let Some(replaced) = unsafe { self.entry(&mut map, object, key, item.value, depth) }? {
+                return Ok(replaced);
             }
         }
         Ok(Some(Json::Object(map)))
+    }
+
+    /// One own property of `object` into `map`; `Some` when it is the object's own
+    /// `toJSON` (a plain object's turns up among its properties), whose answer stands for
+    /// the whole object.
+    unsafe fn entry(
+        &mut self,
+        map: &mut Map<String, Json>,
+        object: qjs::JSValue,
+        key: String,
+        item: qjs::JSValue,
+        depth: usize,
+    ) -> Result<Option<Option<Json>>, ConvertError> {
+        if key == "toJSON" && unsafe { qjs::JS_IsFunction(self.raw, item) } {
+            return unsafe { self.call_to_json(object, item, depth) }.map(Some);
+        }
+        if let Some(converted) = unsafe { self.convert(item, depth + 1) }.map_err(|error| error.within(key.clone()))? {
+            map.insert(key, converted);
+        }
+        Ok(None)
     }
 
     unsafe fn call_to_json(

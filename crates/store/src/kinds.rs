@@ -133,13 +133,14 @@ spelled!(
 );
 
 impl Language {
-    /// The extension of a file in this language (`js`, `ts`): the runtime reads the
-    /// language from a hook's file name.
-    pub fn extension(self) -> &'static str {
-        match self {
+    /// The name a hook called `name` runs under in this language (`people.ts`): the
+    /// runtime reads the language from a hook's file name.
+    pub fn file_name(self, name: &str) -> String {
+        let extension = match self {
             Language::JavaScript => "js",
             Language::TypeScript => "ts",
-        }
+        };
+        format!("{name}.{extension}")
     }
 }
 

@@ -4,31 +4,20 @@
 use std::{fmt::Write as _, sync::Arc};
 
 use anyhow::Context as _;
-use flowstate_runtime::{HookInvocation, OrgInfo, Status};
+use flowstate_runtime::Status;
 use flowstate_store::OrgId;
 use serde_json::{Value, json};
 
 use crate::{Outcome, UsageError, cli::HookPlanArgs, hook_run, store_cmd, summary};
 
 pub fn run(args: HookPlanArgs) -> Result<Outcome, UsageError> {
-    let (code, file_name, kv_scope) = hook_run::hook_file(&args.file)?;
     let mut sandbox = hook_run::sandbox(args.sandbox)?;
     // The store first, outside any async runtime (its PostgreSQL client runs its own).
     let store = Arc::new(store_cmd::open(&args.target.db)?);
     let org = OrgId::new(&args.target.org);
     let organization = store.organization(&org).with_context(|| format!("reading organisation {org}"))?;
-    let invocation = HookInvocation {
-        file_name: file_name.clone(),
-        code,
-        kv_scope,
-        secrets: sandbox.secrets.clone(),
-        org: OrgInfo {
-            id: org.to_string(),
-            name: organization.name,
-            timezone: organization.timezone,
-            currency: organization.currency,
-        },
-    };
+    let invocation = hook_run::invocation(&args.file, sandbox.secrets.clone(), flowstate_api::hook_org(organization))?;
+    let file_name = &invocation.file_name;
     let engine = sandbox.engine().map_err(UsageError)?;
     let runtime = crate::async_runtime().context("starting the async runtime")?;
     let mut announced = 0;
@@ -59,8 +48,8 @@ pub fn run(args: HookPlanArgs) -> Result<Outcome, UsageError> {
     if args.json {
         println!("{}", json!({ "plan": plan, "execution": record }));
     } else {
-        print!("{}", render(&plan, &file_name, &args.target.source, args.all));
-        print!("{}", summary::render(&record, &file_name, args.target.entity));
+        print!("{}", render(&plan, file_name, &args.target.source, args.all));
+        print!("{}", summary::render(&record, file_name, args.target.entity));
     }
     let refused = plan["totals"]["errors"].as_array().is_some_and(|errors| !errors.is_empty());
     Ok(if record.status == Status::Succeeded && !refused { Outcome::Succeeded } else { Outcome::Failed })

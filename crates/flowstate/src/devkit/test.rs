@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use flowstate_devkit::recording::{RECORDING_FILE, RecordedRequest};
-use flowstate_runtime::{ExecutionRecord, HookInvocation};
+use flowstate_runtime::ExecutionRecord;
 use serde_json::{Value, json};
 
 use crate::{
@@ -28,7 +28,6 @@ pub fn run(args: HookTestArgs) -> Result<Outcome, UsageError> {
             fixtures.display()
         )));
     }
-    let (code, file_name, kv_scope) = hook_run::hook_file(&args.file)?;
     let mut sandbox = hook_run::sandbox(SandboxArgs {
         secrets: args.secrets,
         secret: args.secret,
@@ -43,8 +42,7 @@ pub fn run(args: HookTestArgs) -> Result<Outcome, UsageError> {
         HookKind::Push => Some(hook_run::read_json::<Value>(&fixtures.join("event.json"), "event file")?),
         HookKind::Pull => None,
     };
-    let invocation =
-        HookInvocation { file_name, code, kv_scope, secrets: sandbox.secrets.clone(), org: hook_run::local_org() };
+    let invocation = hook_run::invocation(&args.file, sandbox.secrets.clone(), hook_run::local_org())?;
     let engine = sandbox.engine().map_err(UsageError)?;
     let runtime = crate::async_runtime().context("starting the async runtime")?;
     let actual = runtime.block_on(async {

@@ -88,7 +88,7 @@ impl Hook {
     /// The name its code runs under (stack traces show it): its name and its language's
     /// extension, `people.ts`.
     pub fn file_name(&self) -> String {
-        format!("{}.{}", self.name, self.language.extension())
+        self.language.file_name(&self.name)
     }
 }
 

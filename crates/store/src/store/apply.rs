@@ -124,6 +124,14 @@ fn plan_pages(db: &mut dyn Db, page: &Page<'_>, pages: &[Vec<IncomingRecord>]) -
     Ok(plan)
 }
 
+/// The writer of a sync of `source` (a source system key, which must not be blank).
+fn sync_writer(source: &str) -> Result<Writer<'_>, StoreError> {
+    if source.trim().is_empty() {
+        return Err(StoreError::Invalid("the source system key must not be blank".into()));
+    }
+    Ok(Writer::Sync(source))
+}
+
 impl Store {
     /// Applies one page of records from `source` (the integration's source system key).
     pub fn apply_page(
@@ -146,10 +154,7 @@ impl Store {
         records: &[IncomingRecord],
         now: DateTime<Utc>,
     ) -> Result<PageOutcome, StoreError> {
-        if source.trim().is_empty() {
-            return Err(StoreError::Invalid("the source system key must not be blank".into()));
-        }
-        self.apply(org, Writer::Sync(source), entity, records, now)
+        self.apply(org, sync_writer(source)?, entity, records, now)
     }
 
     /// What applying these pages from `source` would do, record by record, pages in order
@@ -164,12 +169,10 @@ impl Store {
         pages: &[Vec<IncomingRecord>],
         now: DateTime<Utc>,
     ) -> Result<SyncPlan, StoreError> {
-        if source.trim().is_empty() {
-            return Err(StoreError::Invalid("the source system key must not be blank".into()));
-        }
+        let writer = sync_writer(source)?;
         let mut guard = self.db()?;
         let db = guard.as_mut();
-        let page = self.page(db, org, Writer::Sync(source), entity, now)?;
+        let page = self.page(db, org, writer, entity, now)?;
         Ok(in_rolled_back_transaction(db, |db| plan_pages(db, &page, pages))?)
     }
 
