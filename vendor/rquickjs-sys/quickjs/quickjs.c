@@ -1100,6 +1100,9 @@ typedef struct JSProperty {
 } JSProperty;
 
 #define JS_PROP_INITIAL_SIZE 2
+/* flowstate: the longest chain of shapes kept by their parent links (see
+   JSShape.parent and add_property) */
+#define JS_SHAPE_CHAIN_MAX 32
 #define JS_PROP_INITIAL_HASH_SIZE 4 /* must be a power of two */
 
 typedef struct JSShapeProperty {
@@ -1122,6 +1125,12 @@ struct JSShape {
     int deleted_prop_count;
     JSShape *shape_hash_next; /* in JSRuntime.shape_hash[h] list */
     JSObject *proto;
+    /* flowstate: the hashed shape this one was made from by adding one property
+       (a reference, or NULL). It keeps each step of a chain of property additions
+       alive while a shape further down the chain is, so the next object built the
+       same way finds every step in the shape hash and shares the final shape,
+       instead of building a shape of its own (see add_property). */
+    JSShape *parent;
     uint32_t hash_table[]; /* prop_hash_mask + 1 elements, then prop[prop_size] */
 };
 
@@ -5704,6 +5713,7 @@ static inline JSShape *js_new_shape_nohash(JSContext *ctx, JSObject *proto,
     sh->prop_count = 0;
     sh->deleted_prop_count = 0;
     sh->is_hashed = false;
+    sh->parent = NULL; /* flowstate */
     return sh;
 }
 
@@ -5791,6 +5801,7 @@ static JSShape *js_clone_shape(JSContext *ctx, JSShape *sh1)
     JS_REF_COUNT(sh) = 1;
     add_gc_object(ctx->rt, &sh->header, JS_GC_OBJ_TYPE_SHAPE);
     sh->is_hashed = false;
+    sh->parent = NULL; /* flowstate: the copy holds no parent of its own */
     if (sh->proto) {
         js_dup(JS_MKPTR(JS_TAG_OBJECT, sh->proto));
     }
@@ -5806,10 +5817,13 @@ static JSShape *js_dup_shape(JSShape *sh)
     return sh;
 }
 
+static void js_free_shape(JSRuntime *rt, JSShape *sh);
+
 static void js_free_shape0(JSRuntime *rt, JSShape *sh)
 {
     uint32_t i;
     JSShapeProperty *pr;
+    JSShape *parent; /* flowstate */
 
     assert(JS_REF_COUNT(sh) == 0);
     if (sh->is_hashed)
@@ -5822,8 +5836,13 @@ static void js_free_shape0(JSRuntime *rt, JSShape *sh)
         JS_FreeAtomRT(rt, pr->atom);
         pr++;
     }
+    parent = sh->parent;
     remove_gc_object(&sh->header);
     js_free_rt(rt, get_alloc_from_shape(sh));
+    /* flowstate: a chain is at most JS_SHAPE_CHAIN_MAX shapes long, so this
+       recursion is bounded */
+    if (parent != NULL)
+        js_free_shape(rt, parent);
 }
 
 static void js_free_shape(JSRuntime *rt, JSShape *sh)
@@ -6069,11 +6088,17 @@ static JSShape *find_hashed_shape_prop(JSRuntime *rt, JSShape *sh,
         if (sh1->hash == h &&
             sh1->proto == sh->proto &&
             sh1->prop_count == ((n = sh->prop_count) + 1)) {
+            /* flowstate: a hashed shape made from sh (its parent) starts with sh's
+               properties: a shape that has a child is shared, so never changed in
+               place, and a hashed child changed in place has more properties */
+            if (sh1->parent == sh)
+                goto last;
             for(i = 0; i < n; i++) {
                 if (unlikely(get_shape_prop(sh1)[i].atom != get_shape_prop(sh)[i].atom) ||
                     unlikely(get_shape_prop(sh1)[i].flags != get_shape_prop(sh)[i].flags))
                     goto next;
             }
+        last:
             if (unlikely(get_shape_prop(sh1)[n].atom != atom) ||
                 unlikely(get_shape_prop(sh1)[n].flags != prop_flags))
                 goto next;
@@ -7344,6 +7369,11 @@ static void mark_children(JSRuntime *rt, JSGCObjectHeader *gp,
             JSShape *sh = (JSShape *)gp;
             if (sh->proto != NULL) {
                 mark_func(rt, &sh->proto->header);
+            }
+            /* flowstate: the reference a shape holds on its parent, so the cycle
+               collector counts it like any other */
+            if (sh->parent != NULL) {
+                mark_func(rt, &sh->parent->header);
             }
         }
         break;
@@ -10270,15 +10300,29 @@ static JSProperty *add_property(JSContext *ctx,
             p->shape = js_dup_shape(new_sh);
             js_free_shape(ctx->rt, sh);
             return &p->prop[new_sh->prop_count - 1];
-        } else if (JS_REF_COUNT(sh) != 1) {
-            /* if the shape is shared, clone it */
+        } else if (JS_REF_COUNT(sh) != 1 || sh->prop_count < JS_SHAPE_CHAIN_MAX) {
+            /* if the shape is shared, clone it. flowstate: a short shape is cloned
+               even when this object is its only user, and the clone keeps it as its
+               parent (taking over this object's reference): upstream extends such a
+               shape in place, so the steps of an object built property by property
+               (an object literal) die with it, and the next object built the same
+               way makes every step again and ends with a shape of its own. Longer
+               shapes are extended in place as upstream does (an object used as a
+               dictionary would otherwise copy its shape for every key). */
             new_sh = js_clone_shape(ctx, sh);
             if (!new_sh)
                 return NULL;
+            /* flowstate: more shapes are hashed now; grow the table as js_new_shape2
+               does (a failure leaves the table as it is, still correct) */
+            if (2 * (ctx->rt->shape_hash_count + 1) > ctx->rt->shape_hash_size)
+                resize_shape_hash(ctx->rt, ctx->rt->shape_hash_bits + 1);
             /* hash the cloned shape */
             new_sh->is_hashed = true;
             js_shape_hash_link(ctx->rt, new_sh);
-            js_free_shape(ctx->rt, p->shape);
+            if (sh->prop_count < JS_SHAPE_CHAIN_MAX)
+                new_sh->parent = sh;
+            else
+                js_free_shape(ctx->rt, sh);
             p->shape = new_sh;
         }
     }

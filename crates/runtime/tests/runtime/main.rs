@@ -10,4 +10,5 @@ mod output;
 mod pagination;
 mod secrets;
 mod security;
+mod shapes;
 mod typescript;

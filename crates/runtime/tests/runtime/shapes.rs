@@ -1,0 +1,99 @@
+//! The vendored QuickJS's shape chains (`JSShape.parent`, see vendor/rquickjs-sys/README.md):
+//! objects built the same way share one shape, property operations stay correct when shared
+//! shapes diverge, the cycle collector still frees cycles that run through a shape, and a
+//! dictionary-like object does not keep a shape per key.
+
+use rquickjs::{Context, Runtime};
+
+fn shapes_and_objects(runtime: &Runtime) -> (i64, i64) {
+    runtime.run_gc();
+    let usage = runtime.memory_usage();
+    (usage.shape_count, usage.obj_count)
+}
+
+#[test]
+fn objects_built_the_same_way_share_their_shapes() {
+    let runtime = Runtime::new().unwrap();
+    let context = Context::full(&runtime).unwrap();
+    let (before, _) = shapes_and_objects(&runtime);
+    context.with(|ctx| {
+        ctx.eval::<(), _>(
+            "globalThis.kept = []; for (let i = 0; i < 10000; i++) { kept.push({ externalId: 'e' + i, \
+             data: { firstName: 'Ada', lastName: 'L', email: `a${i}@x`, fte: 0.8, active: true, \
+             teamAllocations: [{ teamId: 'T', fte: 0.5, startDate: '2024-01-01' }] } }); }",
+        )
+        .unwrap();
+    });
+    let (after, _) = shapes_and_objects(&runtime);
+    // Each shape on the way exists once, shared (a shape of its own per object would be
+    // 30,000 here).
+    assert!(after - before < 100, "{} shapes for 30,000 objects built 3 ways", after - before);
+    context.with(|ctx| {
+        let sum: i64 = ctx
+            .eval("kept.reduce((n, r) => n + (r.data.email.length + r.data.teamAllocations[0].teamId.length), 0)")
+            .unwrap();
+        assert_eq!(sum, (0..10000).map(|i: i64| format!("a{i}@x").len() as i64 + 1).sum::<i64>());
+    });
+}
+
+#[test]
+fn shared_shapes_diverge_correctly() {
+    let runtime = Runtime::new().unwrap();
+    let context = Context::full(&runtime).unwrap();
+    context.with(|ctx| {
+        let answer: String = ctx
+            .eval(
+                r#"
+                const make = (n) => { const o = {}; o.a = n; o.b = n + 1; o.c = n + 2; return o; };
+                const x = make(1), y = make(10), z = make(100);
+                delete x.b;                                        // x leaves the shared shape
+                Object.defineProperty(y, 'a', { enumerable: false }); // y changes a flag
+                z.d = 'z';                                          // z extends it
+                const w = make(1000); w.d = 'w'; w.e = 'e';         // w follows z, then goes on
+                const v = make(7); v.e = 'v';                       // a sibling of z's step
+                JSON.stringify([x, y, z, w, v, Object.keys(y), make(0)])
+                "#,
+            )
+            .unwrap();
+        assert_eq!(
+            answer,
+            r#"[{"a":1,"c":3},{"b":11,"c":12},{"a":100,"b":101,"c":102,"d":"z"},{"a":1000,"b":1001,"c":1002,"d":"w","e":"e"},{"a":7,"b":8,"c":9,"e":"v"},["b","c"],{"a":0,"b":1,"c":2}]"#
+        );
+    });
+}
+
+#[test]
+fn cycles_through_a_shape_are_collected() {
+    let runtime = Runtime::new().unwrap();
+    let context = Context::full(&runtime).unwrap();
+    let (_, objects_before) = shapes_and_objects(&runtime);
+    context.with(|ctx| {
+        // Each object's shape holds its prototype, which holds the object: garbage only the
+        // cycle collector can free, and each shape holds its parent in the chain too.
+        ctx.eval::<(), _>(
+            "for (let i = 0; i < 2000; i++) { const proto = { i }; const o = Object.create(proto); \
+             o.a = 1; o.b = 2; o.c = 3; proto.back = o; }",
+        )
+        .unwrap();
+    });
+    let (_, objects_after) = shapes_and_objects(&runtime);
+    assert!(objects_after - objects_before < 50, "{} objects left of 4,000 garbage", objects_after - objects_before);
+    // Dropping the runtime checks (QuickJS's assertions are on) that nothing leaked.
+}
+
+#[test]
+fn a_dictionary_keeps_a_short_chain() {
+    let runtime = Runtime::new().unwrap();
+    let context = Context::full(&runtime).unwrap();
+    let (before, _) = shapes_and_objects(&runtime);
+    let size_before = runtime.memory_usage().shape_size;
+    context.with(|ctx| {
+        ctx.eval::<(), _>("globalThis.dictionary = {}; for (let i = 0; i < 5000; i++) dictionary['key' + i] = i;")
+            .unwrap();
+    });
+    let (after, _) = shapes_and_objects(&runtime);
+    let grown = runtime.memory_usage().shape_size - size_before;
+    // A shape kept per key (each as long as its key's position) would be 100 MB.
+    assert!(after - before < 64, "{} shapes for one dictionary", after - before);
+    assert!(grown < 1 << 20, "{grown} bytes of shapes for one dictionary of 5,000 keys");
+}
