@@ -3,10 +3,17 @@
 //! page of 10,000 records is the hot path of every PULL sync).
 //!
 //! Every value this module gets from QuickJS is owned by an [`Owned`] guard, which frees it
-//! however the walk ends; property names are turned into Rust strings once per name (each
-//! atom is held until the walk ends, so its number cannot be reused meanwhile).
+//! however the walk ends. An ordinary object is read through its shape: which properties it
+//! has, their names and their order are worked out once per shape (a page's records share a
+//! few) and kept, with the shape held, until the walk ends; elsewhere property names are
+//! turned into Rust strings once per name (each atom is held until the walk ends, so its
+//! number cannot be reused meanwhile).
 
-use std::{collections::HashMap, ffi::c_char};
+use std::{
+    collections::HashMap,
+    ffi::{c_char, c_int, c_void},
+    rc::Rc,
+};
 
 use rquickjs::{Ctx, Value, qjs};
 use serde_json::{Map, Number, Value as Json};
@@ -57,12 +64,19 @@ pub(crate) fn to_json(value: &Value<'_>) -> Result<Json, ConvertError> {
         .globals()
         .get::<_, rquickjs::Object>("Object")
         .and_then(|object| object.get::<_, rquickjs::Object>("prototype"))
-        .ok();
+        .ok()
+        // A toJSON on Object.prototype would apply to every plain object.
+        .filter(|prototype| !prototype.contains_key("toJSON").unwrap_or(true));
     let mut walker = Walker {
         raw: ctx.as_raw().as_ptr(),
         ctx: &ctx,
-        object_prototype: object_prototype.as_ref().map(|prototype| prototype.as_raw()),
+        // SAFETY: only the pointer is taken, to compare; `object_prototype` outlives the walk.
+        object_prototype: object_prototype
+            .as_ref()
+            .map(|prototype| unsafe { qjs::JS_VALUE_GET_PTR(prototype.as_raw()) }),
         names: HashMap::with_hasher(AtomHasher::default()),
+        shapes: HashMap::new(),
+        slots: Vec::new(),
     };
     // SAFETY: `value` is a live value of `ctx`'s thread; the walker only borrows it.
     let converted = unsafe { walker.convert(value.as_raw(), 0) };
@@ -70,7 +84,8 @@ pub(crate) fn to_json(value: &Value<'_>) -> Result<Json, ConvertError> {
     Ok(converted?.unwrap_or(Json::Null))
 }
 
-/// A value QuickJS handed over (a new reference), freed when dropped.
+/// A value QuickJS handed over (a new reference), freed when dropped; or one borrowed
+/// from its holder (`ctx` null), which is not.
 struct Owned {
     ctx: *mut qjs::JSContext,
     value: qjs::JSValue,
@@ -78,26 +93,75 @@ struct Owned {
 
 impl Drop for Owned {
     fn drop(&mut self) {
-        // SAFETY: the value is a reference this guard owns, of this context.
-        unsafe { qjs::JS_FreeValue(self.ctx, self.value) }
+        if !self.ctx.is_null() {
+            // SAFETY: the value is a reference this guard owns, of this context.
+            unsafe { qjs::JS_FreeValue(self.ctx, self.value) }
+        }
     }
 }
 
 struct Walker<'a, 'js> {
     raw: *mut qjs::JSContext,
     ctx: &'a Ctx<'js>,
-    /// `Object.prototype`: objects made from it (and `Object.create(null)`) have no
-    /// `toJSON` unless they define one themselves, which spares a prototype-chain lookup
-    /// per record.
-    object_prototype: Option<qjs::JSValue>,
-    /// Property names met so far, by atom (each atom held by one reference until `release`).
+    /// `Object.prototype` (unless it has a `toJSON`): objects made from it (and
+    /// `Object.create(null)`) have no `toJSON` unless they define one themselves, which
+    /// spares a prototype-chain lookup per record.
+    object_prototype: Option<*mut c_void>,
+    /// Property names met so far on the general path, by atom (each atom held by one
+    /// reference until `release`).
     names: HashMap<qjs::JSAtom, String, AtomHasher>,
+    /// What each ordinary object's shape met so far says (`None`: take the general path);
+    /// each shape held by one reference until `release`, so its address names it.
+    shapes: HashMap<*mut c_void, Option<Rc<ShapeKeys>>>,
+    /// The converted values of the objects being walked, in property order (each object's
+    /// above its parent's), before they go into their map in name order.
+    slots: Vec<Option<Json>>,
+}
+
+/// Whether an object's `toJSON` stands for it: yes, except for what a `toJSON` gave (as in
+/// JSON.stringify, which asks once per value).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ToJson {
+    Apply,
+    Skip,
+}
+
+/// An ordinary object's own enumerable string-keyed data properties, as its shape says.
+struct ShapeKeys {
+    /// In property order (the order `JSON.stringify` reads them in).
+    keys: Vec<ShapeKey>,
+    /// `keys` in name order, as a map holds them: a map built from them in this order is
+    /// built without a search per key.
+    by_name: Vec<usize>,
+    /// Which of `keys` is `toJSON`, if one is.
+    to_json: Option<usize>,
+    /// Whether the prototype is `Object.prototype` (without a `toJSON`) or none.
+    plain: bool,
+}
+
+struct ShapeKey {
+    /// Where the value sits in an object of this shape.
+    index: u32,
+    /// The name, alive as long as the shape is.
+    atom: qjs::JSAtom,
+    name: String,
 }
 
 impl Walker<'_, '_> {
     /// # Safety
     /// `value` is a live value of the walker's context (borrowed, not consumed).
     unsafe fn convert(&mut self, value: qjs::JSValue, depth: usize) -> Result<Option<Json>, ConvertError> {
+        unsafe { self.convert_as(value, depth, ToJson::Apply) }
+    }
+
+    /// # Safety
+    /// As for [`Walker::convert`].
+    unsafe fn convert_as(
+        &mut self,
+        value: qjs::JSValue,
+        depth: usize,
+        to_json: ToJson,
+    ) -> Result<Option<Json>, ConvertError> {
         if depth > MAX_DEPTH {
             return Err(ConvertError::new(format!("is nested more than {MAX_DEPTH} levels deep (is there a cycle?)")));
         }
@@ -113,7 +177,7 @@ impl Walker<'_, '_> {
                 }
                 qjs::JS_TAG_OBJECT if qjs::JS_IsFunction(self.raw, value) => return Ok(None),
                 qjs::JS_TAG_OBJECT if qjs::JS_IsArray(value) => self.array(value, depth)?,
-                qjs::JS_TAG_OBJECT => return self.object(value, depth),
+                qjs::JS_TAG_OBJECT => return self.object(value, depth, to_json),
                 // undefined, uninitialized, symbols, modules: no JSON form, left out.
                 _ => return Ok(None),
             }))
@@ -138,42 +202,153 @@ impl Walker<'_, '_> {
         Ok(Json::Array(items))
     }
 
-    unsafe fn object(&mut self, object: qjs::JSValue, depth: usize) -> Result<Option<Json>, ConvertError> {
-        let prototype = self.own(unsafe { qjs::JS_GetPrototype(self.raw, object) });
-        if unsafe { qjs::JS_IsException(prototype.value) } {
-            return Err(self.exception("has a prototype that cannot be read"));
+    unsafe fn object(
+        &mut self,
+        object: qjs::JSValue,
+        depth: usize,
+        to_json: ToJson,
+    ) -> Result<Option<Json>, ConvertError> {
+        let shape = unsafe { JS_FlowstateShapeOf(object) };
+        if !shape.is_null()
+            && let Some(keys) = self.shape_keys(shape)?
+        {
+            return unsafe { self.by_shape(object, shape, &keys, depth, to_json) };
         }
-        let plain = unsafe { qjs::JS_IsNull(prototype.value) }
-            || self.object_prototype.is_some_and(|known| same_object(known, prototype.value));
-        if !plain {
-            // A Date, or any object whose class may give it a toJSON.
-            let to_json = self.own(unsafe { qjs::JS_GetPropertyStr(self.raw, object, c"toJSON".as_ptr()) });
-            if unsafe { qjs::JS_IsException(to_json.value) } {
-                return Err(self.exception("has a toJSON that cannot be read"));
-            }
-            if unsafe { qjs::JS_IsFunction(self.raw, to_json.value) } {
-                return unsafe { self.call_to_json(object, to_json.value, depth) };
-            }
+        unsafe { self.general(object, depth, to_json) }
+    }
+
+    /// What `shape` says about its objects' properties, worked out on its first object.
+    fn shape_keys(&mut self, shape: *mut c_void) -> Result<Option<Rc<ShapeKeys>>, ConvertError> {
+        if let Some(known) = self.shapes.get(&shape) {
+            return Ok(known.clone());
         }
-        // An ordinary object of data properties (a record, almost always): read in one pass.
-        let mut atoms: *mut qjs::JSAtom = std::ptr::null_mut();
-        let mut values: *mut qjs::JSValue = std::ptr::null_mut();
-        let count = unsafe { JS_FlowstateOwnData(self.raw, object, &mut atoms, &mut values) };
-        if count == -2 {
-            return Err(self.exception("cannot be read"));
+        // SAFETY: `shape` is the live shape of the object being walked; from here it is
+        // held (released in `release`), so neither it nor its atoms go away during the walk.
+        let slots = usize::try_from(unsafe { JS_FlowstateShapeSlots(shape) }).unwrap_or(0);
+        let mut indices = vec![0u32; slots];
+        let mut atoms: Vec<qjs::JSAtom> = vec![0; slots];
+        let mut prototype: *mut c_void = std::ptr::null_mut();
+        let count = unsafe {
+            JS_FlowstateShapeRetain(shape);
+            JS_FlowstateShapeKeys(self.raw, shape, indices.as_mut_ptr(), atoms.as_mut_ptr(), &mut prototype)
+        };
+        self.shapes.insert(shape, None);
+        let Ok(count) = usize::try_from(count) else {
+            return Ok(None);
+        };
+        let mut keys = Vec::with_capacity(count);
+        for (&index, &atom) in indices.iter().zip(&atoms).take(count) {
+            keys.push(ShapeKey { index, atom, name: self.atom_name(atom)? });
         }
-        if count >= 0 {
-            let data = OwnData { ctx: self.raw, atoms, values, count };
-            let mut map = Map::new();
-            for (atom, item) in data.atoms().iter().zip(data.values()) {
-                let key = self.name(*atom)?;
-                if let Some(replaced) = unsafe { self.entry(&mut map, object, key, *item, depth) }? {
+        let mut by_name: Vec<usize> = (0..keys.len()).collect();
+        by_name.sort_by(|&a, &b| keys[a].name.cmp(&keys[b].name));
+        let known = Rc::new(ShapeKeys {
+            to_json: keys.iter().position(|key| key.name == "toJSON"),
+            plain: prototype.is_null() || self.object_prototype == Some(prototype),
+            keys,
+            by_name,
+        });
+        self.shapes.insert(shape, Some(known.clone()));
+        Ok(Some(known))
+    }
+
+    /// An ordinary object, its properties read where its shape says they are.
+    ///
+    /// # Safety
+    /// `object` is a live ordinary object whose shape was `shape` when `keys` were asked for.
+    unsafe fn by_shape(
+        &mut self,
+        object: qjs::JSValue,
+        shape: *mut c_void,
+        keys: &ShapeKeys,
+        depth: usize,
+        to_json: ToJson,
+    ) -> Result<Option<Json>, ConvertError> {
+        // A toJSON stands for the whole object, as JSON.stringify asks for it first.
+        if to_json == ToJson::Apply {
+            if !keys.plain {
+                // A class instance, say: its class may give it a toJSON.
+                if let Some(replaced) = unsafe { self.inherited_to_json(object, depth) }? {
                     return Ok(replaced);
                 }
+            } else if let Some(at) = keys.to_json {
+                let to_json = unsafe { self.value_at(object, shape, &keys.keys[at]) }?;
+                if unsafe { qjs::JS_IsFunction(self.raw, to_json.value) } {
+                    return unsafe { self.call_to_json(object, to_json.value, depth) };
+                }
             }
-            return Ok(Some(Json::Object(map)));
         }
-        // Anything else (getters, exotic objects, numeric keys): as JSON.stringify lists them.
+        let base = self.slots.len();
+        for key in &keys.keys {
+            // Read one by one, not all first: a toJSON met on the way may change the rest.
+            let item = unsafe { self.value_at(object, shape, key) }?;
+            let converted =
+                unsafe { self.convert(item.value, depth + 1) }.map_err(|error| error.within(key.name.clone()))?;
+            self.slots.push(converted);
+        }
+        let slots = &mut self.slots[base..];
+        let mut entries = Vec::with_capacity(keys.keys.len());
+        for &at in &keys.by_name {
+            if let Some(converted) = slots[at].take() {
+                entries.push((keys.keys[at].name.clone(), converted));
+            }
+        }
+        self.slots.truncate(base);
+        // Already in name order: the map is built without a search per key.
+        Ok(Some(Json::Object(entries.into_iter().collect())))
+    }
+
+    /// The value of `key` in `object`: where the shape says, while the object still has
+    /// that shape; by name once a toJSON has changed it (as JSON.stringify, which lists
+    /// the names first, then reads each).
+    unsafe fn value_at(&self, object: qjs::JSValue, shape: *mut c_void, key: &ShapeKey) -> Result<Owned, ConvertError> {
+        let mut value = qjs::JS_UNDEFINED;
+        // SAFETY: `object` is live; `shape` is held by the walker. A borrowed value is a
+        // string or a number, converted before anything else runs.
+        match unsafe { JS_FlowstateValueAt(object, shape, key.index, &mut value) } {
+            2 => return Ok(self.own(value)),
+            1 => return Ok(Owned { ctx: std::ptr::null_mut(), value }),
+            _ => {}
+        }
+        let item = self.own(unsafe { qjs::JS_GetProperty(self.raw, object, key.atom) });
+        if unsafe { qjs::JS_IsException(item.value) } {
+            let problem = self.exception("cannot be read").problem;
+            return Err(ConvertError::new(format!("cannot be read: {problem}")).within(key.name.clone()));
+        }
+        Ok(item)
+    }
+
+    /// A `toJSON` the object has (its own or inherited), called (`Some` with its answer), or
+    /// `None`.
+    unsafe fn inherited_to_json(
+        &mut self,
+        object: qjs::JSValue,
+        depth: usize,
+    ) -> Result<Option<Option<Json>>, ConvertError> {
+        let to_json = self.own(unsafe { qjs::JS_GetPropertyStr(self.raw, object, c"toJSON".as_ptr()) });
+        if unsafe { qjs::JS_IsException(to_json.value) } {
+            return Err(self.exception("has a toJSON that cannot be read"));
+        }
+        if unsafe { qjs::JS_IsFunction(self.raw, to_json.value) } {
+            return unsafe { self.call_to_json(object, to_json.value, depth) }.map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Any other object (getters, exotic objects, numeric keys): as JSON.stringify lists
+    /// and reads its properties.
+    unsafe fn general(
+        &mut self,
+        object: qjs::JSValue,
+        depth: usize,
+        to_json: ToJson,
+    ) -> Result<Option<Json>, ConvertError> {
+        // Its own toJSON or its class's (a Date's, say); this path is rare enough to look.
+        if to_json == ToJson::Apply
+            && let Some(replaced) = unsafe { self.inherited_to_json(object, depth) }?
+        {
+            return Ok(replaced);
+        }
         let mut table: *mut qjs::JSPropertyEnum = std::ptr::null_mut();
         let mut count: u32 = 0;
         let flags = (qjs::JS_GPN_STRING_MASK | qjs::JS_GPN_ENUM_ONLY) as i32;
@@ -189,31 +364,13 @@ impl Walker<'_, '_> {
                 let problem = self.exception("cannot be read").problem;
                 return Err(ConvertError::new(format!("cannot be read: {problem}")).within(key));
             }
-            if let Some(replaced) = unsafe { self.entry(&mut map, object, key, item.value, depth) }? {
-                return Ok(replaced);
+            let converted =
+                unsafe { self.convert(item.value, depth + 1) }.map_err(|error| error.within(key.clone()))?;
+            if let Some(converted) = converted {
+                map.insert(key, converted);
             }
         }
         Ok(Some(Json::Object(map)))
-    }
-
-    /// One own property of `object` into `map`; `Some` when it is the object's own
-    /// `toJSON` (a plain object's turns up among its properties), whose answer stands for
-    /// the whole object.
-    unsafe fn entry(
-        &mut self,
-        map: &mut Map<String, Json>,
-        object: qjs::JSValue,
-        key: String,
-        item: qjs::JSValue,
-        depth: usize,
-    ) -> Result<Option<Option<Json>>, ConvertError> {
-        if key == "toJSON" && unsafe { qjs::JS_IsFunction(self.raw, item) } {
-            return unsafe { self.call_to_json(object, item, depth) }.map(Some);
-        }
-        if let Some(converted) = unsafe { self.convert(item, depth + 1) }.map_err(|error| error.within(key.clone()))? {
-            map.insert(key, converted);
-        }
-        Ok(None)
     }
 
     unsafe fn call_to_json(
@@ -227,7 +384,8 @@ impl Walker<'_, '_> {
             let problem = self.exception("failed").problem;
             return Err(ConvertError::new(format!("has a toJSON that failed: {problem}")));
         }
-        unsafe { self.convert(replaced.value, depth + 1) }
+        // What toJSON gave is converted as it is: its own toJSON is not asked for.
+        unsafe { self.convert_as(replaced.value, depth + 1, ToJson::Skip) }
     }
 
     unsafe fn string(&self, value: qjs::JSValue) -> Result<String, ConvertError> {
@@ -263,20 +421,25 @@ impl Walker<'_, '_> {
         if let Some(name) = self.names.get(&atom) {
             return Ok(name.clone());
         }
+        let name = self.atom_name(atom)?;
+        // SAFETY: `atom` is live. Held until `release`: a freed atom's number could name
+        // another string later.
+        unsafe { qjs::JS_DupAtom(self.raw, atom) };
+        self.names.insert(atom, name.clone());
+        Ok(name)
+    }
+
+    /// The text of a live atom.
+    fn atom_name(&self, atom: qjs::JSAtom) -> Result<String, ConvertError> {
         let mut length: usize = 0;
-        // SAFETY: `atom` is live (the property table holds it); the C string is freed below.
+        // SAFETY: the caller's atom is live; the C string is freed below.
         let text: *const c_char = unsafe { qjs::JS_AtomToCStringLen(self.raw, &mut length as *mut usize as _, atom) };
         if text.is_null() {
             return Err(self.exception("has a property name that cannot be read"));
         }
         let bytes = unsafe { std::slice::from_raw_parts(text.cast::<u8>(), length) };
         let name = String::from_utf8_lossy(bytes).into_owned();
-        unsafe {
-            qjs::JS_FreeCString(self.raw, text);
-            // Held until `release`: a freed atom's number could name another string later.
-            qjs::JS_DupAtom(self.raw, atom);
-        }
-        self.names.insert(atom, name.clone());
+        unsafe { qjs::JS_FreeCString(self.raw, text) };
         Ok(name)
     }
 
@@ -301,54 +464,37 @@ impl Walker<'_, '_> {
             unsafe { qjs::JS_FreeAtom(self.raw, *atom) };
         }
         self.names.clear();
+        for shape in self.shapes.keys() {
+            // SAFETY: each shape was retained once when it was first met.
+            unsafe { JS_FlowstateShapeRelease(self.raw, *shape) };
+        }
+        self.shapes.clear();
     }
 }
 
+// Our additions to QuickJS (`vendor/rquickjs-sys`, marked `flowstate:`; what each does is
+// said there).
 unsafe extern "C" {
-    /// Our addition to QuickJS (`vendor/rquickjs-sys`, marked `flowstate:`): an ordinary
-    /// object's own enumerable string-keyed data properties in one pass, or -1 when the
-    /// general path must be taken, -2 when out of memory.
-    fn JS_FlowstateOwnData(
+    /// The shape of an ordinary object, or null.
+    fn JS_FlowstateShapeOf(object: qjs::JSValue) -> *mut c_void;
+    /// How many property slots a shape has: the room `JS_FlowstateShapeKeys` needs.
+    fn JS_FlowstateShapeSlots(shape: *mut c_void) -> c_int;
+    /// A shape's own enumerable string-keyed data properties (positions and atoms) and its
+    /// prototype; how many, or -1 for the general path.
+    fn JS_FlowstateShapeKeys(
         ctx: *mut qjs::JSContext,
-        object: qjs::JSValue,
-        atoms: *mut *mut qjs::JSAtom,
-        values: *mut *mut qjs::JSValue,
-    ) -> std::ffi::c_int;
-    /// A flat Latin-1 string's own bytes (1), or 0 for any other string.
-    fn JS_FlowstateLatin1(value: qjs::JSValue, bytes: *mut *const u8, length: *mut usize) -> std::ffi::c_int;
-    fn JS_FlowstateFreeOwnData(
-        ctx: *mut qjs::JSContext,
+        shape: *mut c_void,
+        indices: *mut u32,
         atoms: *mut qjs::JSAtom,
-        values: *mut qjs::JSValue,
-        count: std::ffi::c_int,
-    );
-}
-
-/// What `JS_FlowstateOwnData` gave, freed when dropped.
-struct OwnData {
-    ctx: *mut qjs::JSContext,
-    atoms: *mut qjs::JSAtom,
-    values: *mut qjs::JSValue,
-    count: std::ffi::c_int,
-}
-
-impl OwnData {
-    fn atoms(&self) -> &[qjs::JSAtom] {
-        // SAFETY: QuickJS filled `count` atoms, alive until dropped.
-        if self.count == 0 { &[] } else { unsafe { std::slice::from_raw_parts(self.atoms, self.count as usize) } }
-    }
-
-    fn values(&self) -> &[qjs::JSValue] {
-        // SAFETY: as for the atoms: `count` values, each a reference this guard owns.
-        if self.count == 0 { &[] } else { unsafe { std::slice::from_raw_parts(self.values, self.count as usize) } }
-    }
-}
-
-impl Drop for OwnData {
-    fn drop(&mut self) {
-        // SAFETY: frees exactly what JS_FlowstateOwnData allocated and duplicated.
-        unsafe { JS_FlowstateFreeOwnData(self.ctx, self.atoms, self.values, self.count) }
-    }
+        prototype: *mut *mut c_void,
+    ) -> c_int;
+    fn JS_FlowstateShapeRetain(shape: *mut c_void);
+    fn JS_FlowstateShapeRelease(ctx: *mut qjs::JSContext, shape: *mut c_void);
+    /// The value at a position of an object that still has `shape`: an object duplicated (2),
+    /// anything else borrowed (1), or 0 when the object's shape has changed.
+    fn JS_FlowstateValueAt(object: qjs::JSValue, shape: *mut c_void, index: u32, value: *mut qjs::JSValue) -> c_int;
+    /// A flat Latin-1 string's own bytes (1), or 0 for any other string.
+    fn JS_FlowstateLatin1(value: qjs::JSValue, bytes: *mut *const u8, length: *mut usize) -> c_int;
 }
 
 /// What `JS_GetOwnPropertyNames` gave, freed when dropped.
@@ -375,12 +521,6 @@ impl Drop for PropertyTable {
             unsafe { qjs::JS_FreePropertyEnum(self.ctx, self.table, self.count) }
         }
     }
-}
-
-/// Whether two object values are the same object.
-fn same_object(a: qjs::JSValue, b: qjs::JSValue) -> bool {
-    // SAFETY: both are object values; only their pointers are compared.
-    unsafe { qjs::JS_VALUE_GET_PTR(a) == qjs::JS_VALUE_GET_PTR(b) }
 }
 
 /// Atoms are small distinct integers: hashing them is the identity.

@@ -9725,68 +9725,97 @@ static int __exception JS_GetOwnPropertyNamesInternal(JSContext *ctx,
     return 0;
 }
 
-void JS_FlowstateFreeOwnData(JSContext *ctx, JSAtom *atoms, JSValue *values,
-                             int count);
+/* flowstate: the runtime's JSON conversion (crates/runtime/src/convert.rs) reads an
+   ordinary object's own enumerable string-keyed data properties through its shape: what
+   JS_FlowstateShapeKeys finds is the same for every object of one shape (records of a
+   page share a few), so the runtime keeps it per shape, holding the shape meanwhile
+   (JS_FlowstateShapeRetain), and reads each value by its position (JS_FlowstateValueAt).
+   A shape the runtime holds is shared, so QuickJS never changes it in place: while an
+   object still has it, its properties are where the shape says. */
 
-/* flowstate: an ordinary object's own enumerable string-keyed data properties, in
-   property order, read in one pass over its shape (no lookup per property), for the
-   runtime's JSON conversion (crates/runtime/src/convert.rs). Fills `*patoms` and `*pvalues`
-   (each atom and value duplicated; free them with JS_FlowstateFreeOwnData) and returns how
-   many. Returns -1, with nothing allocated, when the general path must be taken: not an
-   ordinary object, or a getter, setter or other special property, or a key that is an array
-   index (those are listed first, in numeric order); -2 when out of memory (an exception is
-   pending). Symbol and private keys are left out, as JSON leaves them out. */
-int JS_FlowstateOwnData(JSContext *ctx, JSValueConst obj, JSAtom **patoms,
-                        JSValue **pvalues)
+/* The shape of an ordinary object (class Object, not exotic), or NULL. */
+void *JS_FlowstateShapeOf(JSValueConst obj)
 {
     JSObject *p;
-    JSShape *sh;
-    JSShapeProperty *prs;
-    JSAtomStruct *name;
-    JSAtom *atoms;
-    JSValue *values;
-    uint32_t i, n, index;
-
-    *patoms = NULL;
-    *pvalues = NULL;
     if (JS_VALUE_GET_TAG(obj) != JS_TAG_OBJECT)
-        return -1;
+        return NULL;
     p = JS_VALUE_GET_OBJ(obj);
     if (p->is_exotic || p->class_id != JS_CLASS_OBJECT)
-        return -1;
-    sh = p->shape;
-    atoms = js_malloc(ctx, sizeof(atoms[0]) * max_int(sh->prop_count, 1));
-    values = js_malloc(ctx, sizeof(values[0]) * max_int(sh->prop_count, 1));
-    if (!atoms || !values) {
-        js_free(ctx, atoms);
-        js_free(ctx, values);
-        return -2;
-    }
+        return NULL;
+    return p->shape;
+}
+
+/* How many property slots the shape has (deleted ones included): the room
+   JS_FlowstateShapeKeys needs. */
+int JS_FlowstateShapeSlots(void *shape)
+{
+    return ((JSShape *)shape)->prop_count;
+}
+
+/* The shape's own enumerable string-keyed data properties, in property order: their
+   positions into `indices` and their atoms into `atoms` (each with room for
+   JS_FlowstateShapeSlots; the atoms are not duplicated: they live as long as the shape),
+   and the shape's prototype into `*proto` (NULL for none). Returns how many, or -1 when
+   the general path must be taken: a getter, setter or other special property, or a key
+   that is an array index (those are listed first, in numeric order). Symbol and private
+   keys are left out, as JSON leaves them out. */
+int JS_FlowstateShapeKeys(JSContext *ctx, void *shape, uint32_t *indices,
+                          JSAtom *atoms, void **proto)
+{
+    JSShape *sh = shape;
+    JSShapeProperty *prs;
+    JSAtomStruct *name;
+    uint32_t i, n, index;
+
+    *proto = sh->proto;
     n = 0;
     for (i = 0, prs = get_shape_prop(sh); i < sh->prop_count; i++, prs++) {
         if (prs->atom == JS_ATOM_NULL || !(prs->flags & JS_PROP_ENUMERABLE))
             continue;
         /* A small integer key is an array index: the general path orders those. */
         if (__JS_AtomIsTaggedInt(prs->atom))
-            goto general;
+            return -1;
         name = ctx->rt->atom_array[prs->atom];
         if (name->atom_type != JS_ATOM_TYPE_STRING)
             continue; /* a symbol or a private name */
         if ((prs->flags & JS_PROP_TMASK) != JS_PROP_NORMAL)
-            goto general;
+            return -1;
         if (name->len > 0 && is_num(string_get(name, 0)) &&
             JS_AtomIsArrayIndex(ctx, &index, prs->atom))
-            goto general;
-        atoms[n] = JS_DupAtom(ctx, prs->atom);
-        values[n] = js_dup(p->prop[i].u.value);
+            return -1;
+        indices[n] = i;
+        atoms[n] = prs->atom;
         n++;
     }
-    *patoms = atoms;
-    *pvalues = values;
     return n;
- general:
-    JS_FlowstateFreeOwnData(ctx, atoms, values, n);
-    return -1;
+}
+
+void JS_FlowstateShapeRetain(void *shape)
+{
+    js_dup_shape(shape);
+}
+
+void JS_FlowstateShapeRelease(JSContext *ctx, void *shape)
+{
+    js_free_shape(ctx->rt, shape);
+}
+
+/* The value at position `index` of an object whose shape is still `shape` (which the
+   caller holds), into `*value`: 2 when it is an object, duplicated (converting it may run
+   a toJSON, which could take it from its holder); 1 for anything else, borrowed from the
+   object (converting a string or a number runs no JavaScript); 0 when the object's shape
+   has changed (a toJSON the conversion called changed it): the caller reads the property
+   by name. */
+int JS_FlowstateValueAt(JSValueConst obj, void *shape, uint32_t index, JSValue *value)
+{
+    JSObject *p = JS_VALUE_GET_OBJ(obj);
+    if (p->shape != shape)
+        return 0;
+    *value = p->prop[index].u.value;
+    if (JS_VALUE_GET_TAG(*value) != JS_TAG_OBJECT)
+        return 1;
+    js_dup(*value);
+    return 2;
 }
 
 /* flowstate: a flat string's characters, borrowed: for an 8-bit (Latin-1) string, its
@@ -9804,19 +9833,6 @@ int JS_FlowstateLatin1(JSValueConst val, const uint8_t **pbytes, size_t *plen)
     *pbytes = str8(p);
     *plen = p->len;
     return 1;
-}
-
-/* flowstate: frees what JS_FlowstateOwnData gave. */
-void JS_FlowstateFreeOwnData(JSContext *ctx, JSAtom *atoms, JSValue *values,
-                             int count)
-{
-    int i;
-    for (i = 0; i < count; i++) {
-        JS_FreeAtom(ctx, atoms[i]);
-        JS_FreeValue(ctx, values[i]);
-    }
-    js_free(ctx, atoms);
-    js_free(ctx, values);
 }
 
 int JS_GetOwnPropertyNames(JSContext *ctx, JSPropertyEnum **ptab,

@@ -117,3 +117,50 @@ async fn a_thrown_non_error_and_a_rejection_are_reported() {
     let result = test.pull("function run(ctx) { return { records: [{ externalId: 'sync', data: {} }] }; }").await;
     assert_eq!(result.ids(), ["sync"], "a plain (non-async) run works too");
 }
+
+/// Each value is made twice by the hook: once returned, once through `JSON.stringify` in the
+/// same runtime; the two must agree. The cases are where reading an object through its
+/// shape could part from `JSON.stringify`: a `toJSON` that changes what is still to be read,
+/// objects of one shape with and without a `toJSON`, a `toJSON` on `Object.prototype`.
+#[tokio::test]
+async fn values_convert_as_json_stringify_does_when_a_to_json_changes_things() {
+    let test = engine().await;
+    let cases = [
+        // A nested toJSON deletes a later sibling and changes another.
+        "const r = { a: { toJSON() { delete r.b; r.c = 'changed'; return 'A'; } }, b: 1, c: 2 }; return r;",
+        // It adds a property (not listed when the object was started) and redefines one as a getter.
+        "const r = { a: { toJSON() { r.z = 1; Object.defineProperty(r, 'b', { get() { return 'got'; }, enumerable: true }); return 1; } }, b: 2, c: 3 }; return r;",
+        // It empties an object of the same shape still to come.
+        "const later = { a: 1, b: 2 }; const r = { first: { a: { toJSON() { delete later.a; return 0; } }, b: 2 }, later }; return r;",
+        // Objects of one shape: a toJSON that is not a function, then one that is.
+        "return [{ a: 1, toJSON: null }, { a: 2, toJSON() { return 'two'; } }, { a: 3, toJSON: 5 }];",
+        // What a toJSON gives is not asked for its own toJSON.
+        "const inner = { toJSON() { return 'inner'; } }; return { a: { toJSON() { return { x: inner, y: { toJSON() { return 'no'; }, v: 1 } }; } } };",
+        "class Self { constructor() { this.v = 1; } toJSON() { return this; } } return { a: new Self() };",
+        // Symbols, a non-enumerable property, and deleted properties of a shared shape.
+        "const make = () => ({ a: 1, b: 2, c: 3 }); const x = make(), y = make(); delete y.b; Object.defineProperty(x, 'c', { enumerable: false }); return [x, y, make(), { [Symbol('s')]: 1, d: 4 }];",
+    ];
+    for case in cases {
+        let code = format!(
+            "async function run(ctx) {{ const make = () => {{ {case} }}; \
+             return {{ records: [{{ externalId: 'a', data: {{ value: make(), expected: JSON.parse(JSON.stringify(make())) }} }}] }}; }}"
+        );
+        let result = test.pull(&code).await;
+        assert_eq!(result.record.status, Status::Succeeded, "{case}: {:?}", result.record.error);
+        let data = result.data();
+        assert_eq!(data["value"], data["expected"], "{case}");
+    }
+    // A toJSON on Object.prototype applies to every plain object (here it gives the object
+    // itself back, so only the marked one changes).
+    let result = test
+        .pull(
+            "async function run(ctx) { Object.prototype.toJSON = function () { return this.keep ? 'kept' : this; }; \
+             const data = { inner: { keep: true }, other: { a: 1 } }; \
+             return { records: [{ externalId: 'a', data: { value: data, expected: JSON.parse(JSON.stringify(data)) } }] }; }",
+        )
+        .await;
+    assert_eq!(result.record.status, Status::Succeeded, "{:?}", result.record.error);
+    let data = result.data();
+    assert_eq!(data["value"], serde_json::json!({ "inner": "kept", "other": { "a": 1 } }));
+    assert_eq!(data["value"], data["expected"]);
+}
