@@ -285,17 +285,39 @@ fn compile<'js>(
     Ok(function)
 }
 
+/// The bytecode a runtime's functions were read from, kept by the runtime: they use their
+/// positions and source text where they are in it (see `read_bytecode`).
+struct HeldBytecode {
+    _kept: Arc<[u8]>,
+}
+
+// SAFETY: holds no JavaScript value; the same type at every lifetime.
+unsafe impl<'js> rquickjs::JsLifetime<'js> for HeldBytecode {
+    type Changed<'to> = HeldBytecode;
+}
+
+/// Our additions to QuickJS's read flags (`vendor/rquickjs-sys/quickjs/quickjs.h`). Each
+/// function's debug information (positions, source text) is used in place in the buffer
+/// instead of copied, so the buffer must outlive the runtime's use of it:
+const READ_BORROW_DEBUG: i32 = 1 << 7;
+/// The buffer's checksum is not verified (a pass over every byte): the bytecode was written
+/// by this process and kept in memory.
+const READ_NO_CHECKSUM: i32 = 1 << 8;
+
 /// The hook's function from the bytecode an earlier page of the execution wrote.
-fn read_bytecode<'js>(ctx: &Ctx<'js>, bytecode: &[u8]) -> Result<Value<'js>, ScriptFailure> {
+fn read_bytecode<'js>(ctx: &Ctx<'js>, bytecode: &Arc<[u8]>) -> Result<Value<'js>, ScriptFailure> {
+    // A bundled library's source is copied into every function that holds a part of it;
+    // borrowed from the bytecode instead, which the runtime keeps until it is freed (its
+    // functions read their source only while JavaScript can run, and never free it).
+    // (Only the first bytecode a runtime reads is kept so: storing another would drop it.)
+    let kept = ctx.userdata::<HeldBytecode>().is_none()
+        && matches!(ctx.store_userdata(HeldBytecode { _kept: bytecode.clone() }), Ok(None));
+    let flags = qjs::JS_READ_OBJ_BYTECODE as i32 | READ_NO_CHECKSUM | if kept { READ_BORROW_DEBUG } else { 0 };
     // SAFETY: `ctx` is live; the bytes were written by `compile` with this QuickJS in this
-    // process; the returned value is handed to `Value`, which frees it.
+    // process and, when borrowed, are kept by the runtime (above); the returned value is
+    // handed to `Value`, which frees it.
     let function = unsafe {
-        let raw = qjs::JS_ReadObject(
-            ctx.as_raw().as_ptr(),
-            bytecode.as_ptr(),
-            bytecode.len() as _,
-            qjs::JS_READ_OBJ_BYTECODE as i32,
-        );
+        let raw = qjs::JS_ReadObject(ctx.as_raw().as_ptr(), bytecode.as_ptr(), bytecode.len() as _, flags);
         Value::from_raw(ctx.clone(), raw)
     };
     if function.is_exception() {

@@ -81,7 +81,11 @@
 #define __extension__
 #endif
 
-#ifndef NDEBUG
+/* flowstate: upstream turns the dumps on whenever assertions are (no NDEBUG); they are
+   debugging printouts to stdout chosen at run time by rt->dump_flags, which the runtime
+   never sets, and with them compiled in, reading bytecode calls a printf-style tracing
+   function for every part it reads (5% of loading a bundled library). Assertions stay on. */
+#if !defined(NDEBUG) && defined(FLOWSTATE_QUICKJS_DUMPS)
 #define ENABLE_DUMPS
 #endif
 
@@ -869,7 +873,10 @@ typedef struct JSFunctionBytecode {
     uint8_t super_allowed : 1;
     uint8_t arguments_allowed : 1;
     uint8_t backtrace_barrier : 1; /* stop backtrace on this function */
-    /* XXX: 5 bits available */
+    /* flowstate: pc2line_buf and source point into the buffer the function was read
+       from (JS_READ_OBJ_FLOWSTATE_BORROW_DEBUG), which is not ours to free */
+    uint8_t debug_borrowed : 1;
+    /* XXX: 4 bits available */
     uint8_t *byte_code_buf; /* (self pointer) */
     int byte_code_len;
     JSAtom func_name;
@@ -37314,8 +37321,10 @@ static void free_function_bytecode(JSRuntime *rt, JSFunctionBytecode *b)
 
     JS_FreeAtomRT(rt, b->func_name);
     JS_FreeAtomRT(rt, b->filename);
-    js_free_rt(rt, b->pc2line_buf);
-    js_free_rt(rt, b->source);
+    if (!b->debug_borrowed) { /* flowstate */
+        js_free_rt(rt, b->pc2line_buf);
+        js_free_rt(rt, b->source);
+    }
 
     remove_gc_object(&b->header);
     if (rt->gc_phase == JS_GC_PHASE_REMOVE_CYCLES && JS_REF_COUNT(b) != 0) {
@@ -39479,6 +39488,8 @@ typedef struct BCReaderState {
     bool allow_sab;
     bool allow_bytecode;
     bool allow_reference;
+    bool borrow_debug; /* flowstate: JS_READ_OBJ_FLOWSTATE_BORROW_DEBUG */
+    bool no_checksum; /* flowstate: JS_READ_OBJ_FLOWSTATE_NO_CHECKSUM */
     /* object references */
     JSObject **objects;
     int objects_count;
@@ -40041,6 +40052,24 @@ static JSValue JS_ReadFunctionTag(BCReaderState *s)
 #endif
     if (bc_get_leb128_int(s, &b->pc2line_len))
         goto fail;
+    if (s->borrow_debug) {
+        /* flowstate: the positions and the source are used where they are in the
+           buffer (the caller keeps it as long as the runtime): a bundled library's
+           source, copied into every function that holds a part of it, is most of the
+           bytes a page would otherwise copy. */
+        b->debug_borrowed = true;
+        if (b->pc2line_len < 0 || s->buf_end - s->ptr < b->pc2line_len)
+            goto fail_end;
+        b->pc2line_buf = b->pc2line_len ? (uint8_t *)s->ptr : NULL;
+        s->ptr += b->pc2line_len;
+        if (bc_get_leb128_int(s, &b->source_len))
+            goto fail;
+        if (b->source_len < 0 || s->buf_end - s->ptr < b->source_len)
+            goto fail_end;
+        b->source = b->source_len ? (char *)s->ptr : NULL;
+        s->ptr += b->source_len;
+        goto debug_done;
+    }
     if (b->pc2line_len) {
         bc_read_trace(s, "positions: %d bytes\n", b->pc2line_len);
         b->pc2line_buf = js_mallocz(ctx, b->pc2line_len);
@@ -40062,12 +40091,15 @@ static JSValue JS_ReadFunctionTag(BCReaderState *s)
         if (bc_get_buf(s, b->source, b->source_len))
             goto fail;
     }
+ debug_done:
     bc_read_trace(s, "}\n");
 
  nodebug:
     b->realm = JS_DupContext(ctx);
     return obj;
 
+ fail_end:
+    bc_read_error_end(s);
  fail:
     JS_FreeAtom(ctx, bc.func_name);
     JS_FreeValue(ctx, obj);
@@ -40647,7 +40679,10 @@ static int JS_ReadObjectAtoms(BCReaderState *s)
         return -1;
     // allow UINT32_MAX as an escape hatch, otherwise updating
     // the test corpus in tests/test_bjson.js gets too tedious
-    if (h != UINT32_MAX && h != bc_csum(s->ptr, s->buf_end - s->ptr)) {
+    /* flowstate: not for bytecode this process wrote and kept in memory (the runtime's
+       hooks, JS_READ_OBJ_FLOWSTATE_NO_CHECKSUM): the sum is a chain of multiplications
+       over every byte, 0.4 ms for a bundled library, on every page */
+    if (h != UINT32_MAX && !s->no_checksum && h != bc_csum(s->ptr, s->buf_end - s->ptr)) {
         JS_ThrowSyntaxError(s->ctx, "checksum error");
         return -1;
     }
@@ -40727,6 +40762,8 @@ JSValue JS_ReadObject2(JSContext *ctx, const uint8_t *buf, size_t buf_len,
     s->allow_bytecode = ((flags & JS_READ_OBJ_BYTECODE) != 0);
     s->allow_sab = ((flags & JS_READ_OBJ_SAB) != 0);
     s->allow_reference = ((flags & JS_READ_OBJ_REFERENCE) != 0);
+    s->borrow_debug = ((flags & JS_READ_OBJ_FLOWSTATE_BORROW_DEBUG) != 0);
+    s->no_checksum = ((flags & JS_READ_OBJ_FLOWSTATE_NO_CHECKSUM) != 0);
     if (s->allow_bytecode)
         s->first_atom = JS_ATOM_END;
     else

@@ -1270,6 +1270,12 @@ JS_EXTERN uint8_t *JS_WriteObject2(JSContext *ctx, size_t *psize, JSValueConst o
    writer in the same process (e.g. another Worker on the same runtime). */
 #define JS_READ_OBJ_SAB       (1 << 2) /* allow SharedArrayBuffer */
 #define JS_READ_OBJ_REFERENCE (1 << 3) /* allow object references */
+/* flowstate: a function's debug information (positions, source) is used in place in the
+   buffer, which the caller must keep until the runtime is freed */
+#define JS_READ_OBJ_FLOWSTATE_BORROW_DEBUG (1 << 7)
+/* flowstate: the buffer's checksum is not verified (bytecode this process wrote and kept
+   in memory) */
+#define JS_READ_OBJ_FLOWSTATE_NO_CHECKSUM (1 << 8)
 JS_EXTERN JSValue JS_ReadObject(JSContext *ctx, const uint8_t *buf, size_t buf_len, int flags);
 JS_EXTERN JSValue JS_ReadObject2(JSContext *ctx, const uint8_t *buf, size_t buf_len,
                                  int flags, JSSABTab *psab_tab);

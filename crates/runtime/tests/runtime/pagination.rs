@@ -255,3 +255,34 @@ async fn a_hooks_next_execution_runs_its_current_code() {
     hook.code = version(2);
     assert_eq!(test.pull_hook(&hook).await.ids(), ["v2"]);
 }
+
+/// Pages after the first run from the bytecode the first wrote, which lends each function its
+/// source text and line positions in place (`read_bytecode`): a function's text and a
+/// stack's line are the same on every page, and in the next execution, which reads the kept
+/// bytecode from its first page on.
+#[tokio::test]
+async fn later_pages_keep_each_functions_source_and_lines() {
+    let test = engine().await;
+    let code = "function helper(a, b) {\n  // a comment kept in the text\n  return new Error('where').stack;\n}\n\
+                async function run(ctx) {\n  const n = ctx.meta?.n ?? 0;\n  if (n === 3) throw new TypeError('page three');\n  \
+                return { records: [{ externalId: String(n), data: { text: helper.toString(), stack: helper(), run: run.toString().length } }], \
+                more: true, meta: { n: n + 1 } };\n}\n";
+    for execution in 0..2 {
+        let result = test.pull(code).await;
+        assert_eq!(result.pages.len(), 3, "execution {execution}");
+        for page in &result.pages {
+            let data = &page[0].data;
+            assert_eq!(
+                data["text"],
+                "function helper(a, b) {\n  // a comment kept in the text\n  return new Error('where').stack;\n}"
+            );
+            let stack = data["stack"].as_str().unwrap();
+            assert!(stack.contains("at helper (hook.js:3:"), "execution {execution}: {stack}");
+            assert!(stack.contains("at run (hook.js:8:"), "execution {execution}: {stack}");
+            assert_eq!(data["run"], result.pages[0][0].data["run"]);
+        }
+        let error = result.record.error.as_ref().unwrap();
+        assert_eq!((error.message.as_str(), error.page), ("TypeError: page three", Some(3)));
+        assert!(error.stack.as_deref().unwrap_or("").contains("hook.js:7:"), "{:?}", error.stack);
+    }
+}
