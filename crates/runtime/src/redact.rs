@@ -1,6 +1,10 @@
 //! Keeps secret values out of everything an execution records.
 
-use std::{borrow::Cow, fmt};
+use std::{
+    borrow::Cow,
+    fmt,
+    sync::{Arc, LazyLock},
+};
 
 use serde_json::Value;
 
@@ -49,7 +53,7 @@ struct Secret {
     name: String,
     replacement: String,
     /// For each character of the value, every way it may be written.
-    spellings: Vec<Vec<Box<[u8]>>>,
+    spellings: Vec<Spellings>,
     /// Whether a match can start with this byte.
     starts: [bool; 256],
     /// The value's UTF-8, and its Latin-1 when that differs, looked for in decoded Base64.
@@ -170,9 +174,9 @@ impl fmt::Debug for Redactor {
 
 impl Secret {
     fn new(name: &str, value: &str) -> Secret {
-        let spellings: Vec<Vec<Box<[u8]>>> = value.chars().map(spellings_of).collect();
+        let spellings: Vec<Spellings> = value.chars().map(spellings_for).collect();
         let mut starts = [false; 256];
-        for spelling in &spellings[0] {
+        for spelling in spellings[0].iter() {
             let first = spelling[0];
             starts[first.to_ascii_lowercase() as usize] = true;
             starts[first.to_ascii_uppercase() as usize] = true;
@@ -220,7 +224,7 @@ impl Secret {
         for spellings in &self.spellings {
             next.clear();
             for &position in &reached {
-                for spelling in spellings {
+                for spelling in spellings.iter() {
                     let end = position + spelling.len();
                     if text.get(position..end).is_some_and(|found| found.eq_ignore_ascii_case(spelling))
                         && !next.contains(&end)
@@ -239,6 +243,21 @@ impl Secret {
 }
 
 /// Every way `character` may be written in recorded text (compared ignoring ASCII case).
+/// The ways one character of a secret may be written.
+type Spellings = Arc<[Box<[u8]>]>;
+
+/// Each ASCII character's spellings, made once: a redactor is made for every execution, and
+/// making a character's spellings takes a dozen allocations.
+static ASCII_SPELLINGS: LazyLock<Vec<Spellings>> =
+    LazyLock::new(|| (0u8..128).map(|byte| Spellings::from(spellings_of(char::from(byte)))).collect());
+
+fn spellings_for(character: char) -> Spellings {
+    match u8::try_from(character) {
+        Ok(byte) if byte.is_ascii() => ASCII_SPELLINGS[usize::from(byte)].clone(),
+        _ => Spellings::from(spellings_of(character)),
+    }
+}
+
 fn spellings_of(character: char) -> Vec<Box<[u8]>> {
     let literal = character.to_string();
     let mut spellings = vec![literal.clone(), character.to_lowercase().collect(), character.to_uppercase().collect()];
