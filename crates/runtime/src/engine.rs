@@ -113,8 +113,10 @@ struct PreparedJson {
     /// the first page that compiles it; every later page loads it instead of parsing the
     /// source again.
     hook: std::sync::OnceLock<Arc<[u8]>>,
-    /// Whether `hook` came from the engine's cache (else a page's compile is kept there).
-    cached: bool,
+    /// Whether a page's compile is to be kept in the engine's cache for the hook's next
+    /// executions: not when `hook` came from there, nor for a dry run (see
+    /// [`Engine::start_pull_with_kv`]).
+    keep: bool,
 }
 
 impl PreparedJson {
@@ -124,21 +126,22 @@ impl PreparedJson {
             Some(bytecode) => hook.set(bytecode).is_ok(),
             None => false,
         };
+        let keep = !cached;
         PreparedJson {
             secrets: invocation.secrets.to_json(),
             org: serde_json::to_string(&invocation.org).expect("org serializes"),
             hook,
-            cached,
+            keep,
         }
     }
 
     /// After a page: a compile it made is kept for the hook's later executions.
     fn keep_compiled(&mut self, invocation: &HookInvocation, compiled: &CompiledHooks) {
-        if !self.cached
+        if self.keep
             && let Some(bytecode) = self.hook.get()
         {
             compiled.put(&invocation.kv_scope, &invocation.file_name, &invocation.code, bytecode.clone());
-            self.cached = true;
+            self.keep = false;
         }
     }
 }
@@ -195,17 +198,31 @@ impl Engine {
     /// # }
     /// ```
     pub fn start_pull<'e>(&'e self, invocation: &'e HookInvocation) -> PullExecution<'e> {
-        self.start_pull_with_kv(invocation, self.config.kv.clone())
+        self.start(invocation, self.config.kv.clone(), PreparedJson::new(invocation, &self.compiled))
     }
 
-    /// [`Engine::start_pull`] with `ctx.kv` in `kv` instead of the engine's store (a dry run
-    /// reads the hook's store through a [`crate::KvOverlay`] that keeps its writes).
+    /// A dry run: [`Engine::start_pull`] with `ctx.kv` in `kv` instead of the engine's store
+    /// (a dry run reads the hook's store through a [`crate::KvOverlay`] that keeps its
+    /// writes), and its compile not kept for the hook's next executions (the engine keeps
+    /// one per hook, and the code of a dry run may be an unsaved edit, which would take the
+    /// place of the saved code's).
     pub fn start_pull_with_kv<'e>(&'e self, invocation: &'e HookInvocation, kv: Arc<dyn KvStore>) -> PullExecution<'e> {
+        let mut json = PreparedJson::new(invocation, &self.compiled);
+        json.keep = false;
+        self.start(invocation, kv, json)
+    }
+
+    fn start<'e>(
+        &'e self,
+        invocation: &'e HookInvocation,
+        kv: Arc<dyn KvStore>,
+        json: PreparedJson,
+    ) -> PullExecution<'e> {
         PullExecution {
             engine: self,
             invocation,
             host: self.host(invocation, kv),
-            json: PreparedJson::new(invocation, &self.compiled),
+            json,
             started_at: Utc::now(),
             started: Instant::now(),
             next_index: 0,
@@ -430,4 +447,44 @@ fn build_record(
 /// The system clock, for [`EngineConfig::clock`].
 pub fn system_clock() -> Clock {
     Arc::new(SystemTime::now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemoryKv, OrgInfo, Secrets, Status, system_clock};
+
+    fn invocation(code: &str) -> HookInvocation {
+        HookInvocation {
+            file_name: "hook.js".into(),
+            code: code.into(),
+            kv_scope: "org_1/hook_1".into(),
+            secrets: Secrets::new([]),
+            org: OrgInfo { id: "org_1".into(), name: "Org".into(), timezone: "UTC".into(), currency: "USD".into() },
+        }
+    }
+
+    async fn finish(mut execution: PullExecution<'_>) {
+        while execution.next_page().await.is_some() {}
+        assert_eq!(execution.finish().status, Status::Succeeded);
+    }
+
+    /// A dry run of an unsaved edit leaves the engine's kept compile of the saved code.
+    #[tokio::test]
+    async fn a_dry_run_does_not_take_the_place_of_the_saved_codes_compile() {
+        let engine = Engine::new(EngineConfig {
+            limits: Limits::default(),
+            http: Arc::new(flowstate_egress::HttpClient::new(flowstate_egress::EgressOptions::default()).unwrap()),
+            kv: Arc::new(MemoryKv::default()),
+            clock: system_clock(),
+        })
+        .unwrap();
+        let saved = invocation("async function run(ctx) { return { records: [] }; }");
+        let edited = invocation("async function run(ctx) { return { records: [], more: false }; }");
+        finish(engine.start_pull(&saved)).await;
+        assert!(engine.compiled.get(&saved.kv_scope, &saved.file_name, &saved.code).is_some());
+        finish(engine.start_pull_with_kv(&edited, Arc::new(MemoryKv::default()))).await;
+        assert!(engine.compiled.get(&saved.kv_scope, &saved.file_name, &saved.code).is_some());
+        assert!(engine.compiled.get(&edited.kv_scope, &edited.file_name, &edited.code).is_none());
+    }
 }
