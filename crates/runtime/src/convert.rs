@@ -312,8 +312,7 @@ impl Walker<'_, '_> {
         }
         let item = self.own(unsafe { qjs::JS_GetProperty(self.raw, object, key.atom) });
         if unsafe { qjs::JS_IsException(item.value) } {
-            let problem = self.exception("cannot be read").problem;
-            return Err(ConvertError::new(format!("cannot be read: {problem}")).within(key.name.clone()));
+            return Err(self.unreadable(key.name.clone()));
         }
         Ok(item)
     }
@@ -361,8 +360,7 @@ impl Walker<'_, '_> {
             let item = self.own(unsafe { qjs::JS_GetProperty(self.raw, object, property.atom) });
             let key = self.name(property.atom)?;
             if unsafe { qjs::JS_IsException(item.value) } {
-                let problem = self.exception("cannot be read").problem;
-                return Err(ConvertError::new(format!("cannot be read: {problem}")).within(key));
+                return Err(self.unreadable(key));
             }
             let converted =
                 unsafe { self.convert(item.value, depth + 1) }.map_err(|error| error.within(key.clone()))?;
@@ -445,6 +443,12 @@ impl Walker<'_, '_> {
 
     fn own(&self, value: qjs::JSValue) -> Owned {
         Owned { ctx: self.raw, value }
+    }
+
+    /// A property whose read threw (a getter, say): the pending exception, under its name.
+    fn unreadable(&self, key: String) -> ConvertError {
+        let problem = self.exception("cannot be read").problem;
+        ConvertError::new(format!("cannot be read: {problem}")).within(key)
     }
 
     /// The pending exception, as a problem (and taken off the context).

@@ -380,6 +380,9 @@ struct JSRuntime {
     bool in_build_stack_trace;
     /* true if inside JS_FreeRuntime */
     bool in_free;
+    /* flowstate: how many shapes hold a parent (JSShape.parent), at most
+       JS_SHAPE_CHAIN_BUDGET */
+    int shape_parent_count;
 
     struct JSStackFrame *current_stack_frame;
 
@@ -1108,8 +1111,13 @@ typedef struct JSProperty {
 
 #define JS_PROP_INITIAL_SIZE 2
 /* flowstate: the longest chain of shapes kept by their parent links (see
-   JSShape.parent and add_property) */
+   JSShape.parent and add_property), and how many shapes of a runtime may hold a parent:
+   objects whose keys no other object shares (maps keyed by ids) would otherwise each keep
+   a chain as long as their keys, up to 32 shapes instead of one. Past the budget, shapes
+   are extended in place as upstream does; the budget bounds the extra memory to a few
+   megabytes, while a page's records need a few hundred links. */
 #define JS_SHAPE_CHAIN_MAX 32
+#define JS_SHAPE_CHAIN_BUDGET 4096
 #define JS_PROP_INITIAL_HASH_SIZE 4 /* must be a power of two */
 
 typedef struct JSShapeProperty {
@@ -5846,6 +5854,8 @@ static void js_free_shape0(JSRuntime *rt, JSShape *sh)
         pr++;
     }
     parent = sh->parent;
+    if (parent != NULL)
+        rt->shape_parent_count--;
     remove_gc_object(&sh->header);
     js_free_rt(rt, get_alloc_from_shape(sh));
     /* flowstate: a chain is at most JS_SHAPE_CHAIN_MAX shapes long, so this
@@ -9739,17 +9749,20 @@ static int __exception JS_GetOwnPropertyNamesInternal(JSContext *ctx,
    JS_FlowstateShapeKeys finds is the same for every object of one shape (records of a
    page share a few), so the runtime keeps it per shape, holding the shape meanwhile
    (JS_FlowstateShapeRetain), and reads each value by its position (JS_FlowstateValueAt).
-   A shape the runtime holds is shared, so QuickJS never changes it in place: while an
+   Only hashed shapes are read so: one the runtime holds is shared, so QuickJS clones it
+   before any change (an unhashed shape is changed in place whoever holds it); while an
    object still has it, its properties are where the shape says. */
 
-/* The shape of an ordinary object (class Object, not exotic), or NULL. */
+/* The shape of an ordinary object (class Object, not exotic), or NULL; NULL too for a
+   shape that is not hashed (an object after a delete, say): QuickJS takes such a shape to
+   have one user and changes it in place, held or not. */
 void *JS_FlowstateShapeOf(JSValueConst obj)
 {
     JSObject *p;
     if (JS_VALUE_GET_TAG(obj) != JS_TAG_OBJECT)
         return NULL;
     p = JS_VALUE_GET_OBJ(obj);
-    if (p->is_exotic || p->class_id != JS_CLASS_OBJECT)
+    if (p->is_exotic || p->class_id != JS_CLASS_OBJECT || !p->shape->is_hashed)
         return NULL;
     return p->shape;
 }
@@ -10309,6 +10322,9 @@ static JSProperty *add_property(JSContext *ctx,
     }
     sh = p->shape;
     if (sh->is_hashed) {
+        /* flowstate: whether the next step keeps this shape as its parent */
+        bool chain = sh->prop_count < JS_SHAPE_CHAIN_MAX &&
+            ctx->rt->shape_parent_count < JS_SHAPE_CHAIN_BUDGET;
         /* try to find an existing shape */
         new_sh = find_hashed_shape_prop(ctx->rt, sh, prop, prop_flags);
         if (new_sh) {
@@ -10325,7 +10341,7 @@ static JSProperty *add_property(JSContext *ctx,
             p->shape = js_dup_shape(new_sh);
             js_free_shape(ctx->rt, sh);
             return &p->prop[new_sh->prop_count - 1];
-        } else if (JS_REF_COUNT(sh) != 1 || sh->prop_count < JS_SHAPE_CHAIN_MAX) {
+        } else if (JS_REF_COUNT(sh) != 1 || chain) {
             /* if the shape is shared, clone it. flowstate: a short shape is cloned
                even when this object is its only user, and the clone keeps it as its
                parent (taking over this object's reference): upstream extends such a
@@ -10344,10 +10360,12 @@ static JSProperty *add_property(JSContext *ctx,
             /* hash the cloned shape */
             new_sh->is_hashed = true;
             js_shape_hash_link(ctx->rt, new_sh);
-            if (sh->prop_count < JS_SHAPE_CHAIN_MAX)
+            if (chain) {
                 new_sh->parent = sh;
-            else
+                ctx->rt->shape_parent_count++;
+            } else {
                 js_free_shape(ctx->rt, sh);
+            }
             p->shape = new_sh;
         }
     }

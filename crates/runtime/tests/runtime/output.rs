@@ -137,6 +137,14 @@ async fn values_convert_as_json_stringify_does_when_a_to_json_changes_things() {
         // What a toJSON gives is not asked for its own toJSON.
         "const inner = { toJSON() { return 'inner'; } }; return { a: { toJSON() { return { x: inner, y: { toJSON() { return 'no'; }, v: 1 } }; } } };",
         "class Self { constructor() { this.v = 1; } toJSON() { return this; } } return { a: new Self() };",
+        // An object whose shape is its own (after a delete) changed by a later toJSON: once
+        // gained a property, once lost eight (QuickJS compacts it), once a getter in place
+        // of a value read before.
+        "const a = { x: 1, y: 2 }; delete a.y; return [a, { toJSON() { a.z = 1; return 0; } }, a];",
+        "const a = {}; for (let i = 0; i < 16; i++) a['k' + i] = i; delete a.k15; \
+         return [a, { toJSON() { for (let i = 0; i < 8; i++) delete a['k' + i]; return 0; } }, a];",
+        "const o = { p: 0, x: 0, y: 0 }; delete o.p; \
+         o.x = { toJSON() { Object.defineProperty(o, 'y', { get() { return 'got'; }, enumerable: true }); return 0; } }; return [o, o];",
         // Symbols, a non-enumerable property, and deleted properties of a shared shape.
         "const make = () => ({ a: 1, b: 2, c: 3 }); const x = make(), y = make(); delete y.b; Object.defineProperty(x, 'c', { enumerable: false }); return [x, y, make(), { [Symbol('s')]: 1, d: 4 }];",
     ];

@@ -97,3 +97,25 @@ fn a_dictionary_keeps_a_short_chain() {
     assert!(after - before < 64, "{} shapes for one dictionary", after - before);
     assert!(grown < 1 << 20, "{grown} bytes of shapes for one dictionary of 5,000 keys");
 }
+
+#[test]
+fn objects_of_keys_no_other_object_shares_keep_a_bounded_number_of_chains() {
+    let runtime = Runtime::new().unwrap();
+    let context = Context::full(&runtime).unwrap();
+    let (before, _) = shapes_and_objects(&runtime);
+    context.with(|ctx| {
+        // 3,000 maps of 12 keys each, no key shared: a chain kept for each would be 36,000
+        // shapes; the runtime's budget of parent links stops that at 4,096.
+        ctx.eval::<(), _>(
+            "globalThis.maps = []; for (let i = 0; i < 3000; i++) { const m = {}; \
+             for (let k = 0; k < 12; k++) m['id' + i + '_' + k] = k; maps.push(m); }",
+        )
+        .unwrap();
+    });
+    let (after, _) = shapes_and_objects(&runtime);
+    assert!(after - before < 8000, "{} shapes for 3,000 maps", after - before);
+    context.with(|ctx| {
+        let right: bool = ctx.eval("maps[7].id7_11 === 11 && Object.keys(maps[2999]).length === 12").unwrap();
+        assert!(right);
+    });
+}
