@@ -19914,9 +19914,26 @@ static JSValue JS_CallInternal(JSContext *caller_ctx, JSValueConst func_obj,
             {
                 int ret;
                 JSAtom atom;
+                JSObject *p;
+                JSProperty *pr;
                 atom = get_u32(pc);
                 pc += 4;
 
+                /* flowstate: a new property of an ordinary extensible object (each field
+                   of an object literal, almost always) is added directly: what
+                   JS_DefineProperty and JS_CreateProperty come to in that case, without
+                   their checks for the others */
+                if (JS_VALUE_GET_TAG(sp[-2]) == JS_TAG_OBJECT) {
+                    p = JS_VALUE_GET_OBJ(sp[-2]);
+                    if (!p->is_exotic && p->extensible && !find_own_property1(p, atom)) {
+                        pr = add_property(ctx, p, atom, JS_PROP_C_W_E);
+                        if (unlikely(!pr))
+                            goto exception;
+                        pr->u.value = sp[-1];
+                        sp--;
+                        BREAK;
+                    }
+                }
                 ret = JS_DefinePropertyValue(ctx, sp[-2], atom, sp[-1],
                                              JS_PROP_C_W_E | JS_PROP_THROW);
                 sp--;

@@ -119,3 +119,38 @@ fn objects_of_keys_no_other_object_shares_keep_a_bounded_number_of_chains() {
         assert!(right);
     });
 }
+
+/// Object literal fields and class fields (`OP_define_field`, which the vendored QuickJS
+/// adds directly to an ordinary extensible object) keep their defining semantics.
+#[test]
+fn fields_are_defined_as_the_language_says() {
+    let runtime = Runtime::new().unwrap();
+    let context = Context::full(&runtime).unwrap();
+    context.with(|ctx| {
+        for (code, expected) in [
+            (
+                "JSON.stringify({ a: 1, a: 2, ['b']: 3, c: 4, get d() { return 5; }, ...{ e: 6 } })",
+                r#"{"a":2,"b":3,"c":4,"d":5,"e":6}"#,
+            ),
+            (
+                "class Base { constructor() { Object.preventExtensions(this); } } class D extends Base { x = 1; } \
+                 try { new D(); 'defined' } catch (error) { error.constructor.name + ': ' + error.message }",
+                "TypeError: object is not extensible",
+            ),
+            (
+                "let called = false; class A { set x(v) { called = true; } } class B extends A { x = 1; } \
+                 const b = new B(); JSON.stringify([b.x, Object.keys(b), called])",
+                r#"[1,["x"],false]"#,
+            ),
+            (
+                "class C { static s = 1; #p = 2; q = this.#p + 1; get p() { return this.#p; } } \
+                 const c = new C(); JSON.stringify([C.s, c.p, c.q, Object.keys(c)])",
+                r#"[1,2,3,["q"]]"#,
+            ),
+            ("const o = Object.freeze({ a: 1 }); JSON.stringify({ ...o, b: 2, a: 3 })", r#"{"a":3,"b":2}"#),
+        ] {
+            let answer: String = ctx.eval(code).unwrap();
+            assert_eq!(answer, expected, "{code}");
+        }
+    });
+}
