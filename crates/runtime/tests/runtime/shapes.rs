@@ -1,7 +1,9 @@
-//! The vendored QuickJS's shape chains (`JSShape.parent`, see vendor/rquickjs-sys/README.md):
-//! objects built the same way share one shape, property operations stay correct when shared
-//! shapes diverge, the cycle collector still frees cycles that run through a shape, and a
-//! dictionary-like object does not keep a shape per key.
+//! The vendored QuickJS's changes to objects (see vendor/rquickjs-sys/README.md). Shape
+//! chains (`JSShape.parent`): objects built the same way share one shape, property
+//! operations stay correct when shared shapes diverge, the cycle collector still frees
+//! cycles that run through a shape, a dictionary-like object does not keep a shape per key,
+//! and a runtime's links are bounded. Fields added directly (`OP_define_field`) keep their
+//! semantics.
 
 use rquickjs::{Context, Runtime};
 
