@@ -454,16 +454,22 @@ impl Dispatch {
             WorkKey::Pull(_) | WorkKey::Plan => WorkKind::Pull,
             WorkKey::Push(_) => WorkKind::Push,
         };
-        match finished.key {
-            WorkKey::Pull(_) | WorkKey::Plan => {
-                if let WorkKey::Pull(id) = &finished.key {
-                    self.in_flight.remove(id);
-                }
+        // The work's own bookkeeping, then its pool's.
+        match &finished.key {
+            WorkKey::Pull(id) => {
+                self.in_flight.remove(id);
+            }
+            WorkKey::Push(hook) => {
+                self.push_busy.remove(hook);
+            }
+            WorkKey::Plan => {}
+        }
+        match kind {
+            WorkKind::Pull => {
                 self.pull.workers.idle += 1;
                 self.pull.fairness.finished(&finished.org);
             }
-            WorkKey::Push(hook) => {
-                self.push_busy.remove(&hook);
+            WorkKind::Push => {
                 if let Some((lane, _)) = &mut self.push {
                     lane.workers.idle += 1;
                     lane.fairness.finished(&finished.org);

@@ -120,13 +120,14 @@ struct PreparedJson {
 }
 
 impl PreparedJson {
-    fn new(invocation: &HookInvocation, compiled: &CompiledHooks) -> PreparedJson {
+    /// `keep`: whether a compile this execution makes may be kept for the hook's next ones.
+    fn new(invocation: &HookInvocation, compiled: &CompiledHooks, keep: bool) -> PreparedJson {
         let hook = std::sync::OnceLock::new();
         let cached = match compiled.get(&invocation.kv_scope, &invocation.file_name, &invocation.code) {
             Some(bytecode) => hook.set(bytecode).is_ok(),
             None => false,
         };
-        let keep = !cached;
+        let keep = keep && !cached;
         PreparedJson {
             secrets: invocation.secrets.to_json(),
             org: serde_json::to_string(&invocation.org).expect("org serializes"),
@@ -198,7 +199,7 @@ impl Engine {
     /// # }
     /// ```
     pub fn start_pull<'e>(&'e self, invocation: &'e HookInvocation) -> PullExecution<'e> {
-        self.start(invocation, self.config.kv.clone(), PreparedJson::new(invocation, &self.compiled))
+        self.start(invocation, self.config.kv.clone(), PreparedJson::new(invocation, &self.compiled, true))
     }
 
     /// A dry run: [`Engine::start_pull`] with `ctx.kv` in `kv` instead of the engine's store
@@ -207,9 +208,7 @@ impl Engine {
     /// one per hook, and the code of a dry run may be an unsaved edit, which would take the
     /// place of the saved code's).
     pub fn start_pull_with_kv<'e>(&'e self, invocation: &'e HookInvocation, kv: Arc<dyn KvStore>) -> PullExecution<'e> {
-        let mut json = PreparedJson::new(invocation, &self.compiled);
-        json.keep = false;
-        self.start(invocation, kv, json)
+        self.start(invocation, kv, PreparedJson::new(invocation, &self.compiled, false))
     }
 
     fn start<'e>(
@@ -240,7 +239,7 @@ impl Engine {
         let started_at = Utc::now();
         let started = Instant::now();
         host.begin_page(None);
-        let mut json = PreparedJson::new(invocation, &self.compiled);
+        let mut json = PreparedJson::new(invocation, &self.compiled, true);
         let result = sandbox::run_page(
             &self.prelude,
             &self.watchdog,

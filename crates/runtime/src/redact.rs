@@ -242,7 +242,6 @@ impl Secret {
     }
 }
 
-/// Every way `character` may be written in recorded text (compared ignoring ASCII case).
 /// The ways one character of a secret may be written.
 type Spellings = Arc<[Box<[u8]>]>;
 
@@ -258,6 +257,7 @@ fn spellings_for(character: char) -> Spellings {
     }
 }
 
+/// Every way `character` may be written in recorded text (compared ignoring ASCII case).
 fn spellings_of(character: char) -> Vec<Box<[u8]>> {
     let literal = character.to_string();
     let mut spellings = vec![literal.clone(), character.to_lowercase().collect(), character.to_uppercase().collect()];

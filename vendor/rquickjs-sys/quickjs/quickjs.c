@@ -1143,8 +1143,8 @@ struct JSShape {
     /* flowstate: the hashed shape this one was made from by adding one property
        (a reference, or NULL). It keeps each step of a chain of property additions
        alive while a shape further down the chain is, so the next object built the
-       same way finds every step in the shape hash and shares the final shape,
-       instead of building a shape of its own (see add_property). */
+       same way finds every step in the shape hash, instead of building each step
+       again before it finds the shape it ends with (see add_property). */
     JSShape *parent;
     uint32_t hash_table[]; /* prop_hash_mask + 1 elements, then prop[prop_size] */
 };
@@ -10347,7 +10347,7 @@ static JSProperty *add_property(JSContext *ctx,
                parent (taking over this object's reference): upstream extends such a
                shape in place, so the steps of an object built property by property
                (an object literal) die with it, and the next object built the same
-               way makes every step again and ends with a shape of its own. Longer
+               way makes every step again before it finds the shape it ends with. Longer
                shapes are extended in place as upstream does (an object used as a
                dictionary would otherwise copy its shape for every key). */
             new_sh = js_clone_shape(ctx, sh);

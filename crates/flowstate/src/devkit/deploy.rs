@@ -4,6 +4,7 @@
 
 use anyhow::Context as _;
 use flowstate_egress::{Method, operator::ServerClient};
+use flowstate_store::kinds::Language;
 use serde_json::{Map, Value, json};
 
 use crate::{Outcome, UsageError, cli::HookDeployArgs};
@@ -43,8 +44,12 @@ pub async fn run(args: HookDeployArgs) -> Result<Outcome, UsageError> {
     let mut body = Map::new();
     body.insert("code".into(), json!(code));
     // The file says the language, as it does to `hook run`.
-    let typescript = flowstate_runtime::typescript::is_typescript(&args.file.to_string_lossy());
-    body.insert("language".into(), json!(if typescript { "typescript" } else { "javascript" }));
+    let language = if flowstate_runtime::typescript::is_typescript(&args.file.to_string_lossy()) {
+        Language::TypeScript
+    } else {
+        Language::JavaScript
+    };
+    body.insert("language".into(), json!(language.as_str()));
     if let Some(schedule) = &args.schedule {
         body.insert("schedule".into(), json!(schedule));
     }

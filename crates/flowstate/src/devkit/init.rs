@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
+use flowstate_store::kinds::Language;
 use serde_json::json;
 
 use crate::{
@@ -25,8 +26,9 @@ pub fn run(args: HookInitArgs) -> Result<Outcome, UsageError> {
     if folder.exists() && std::fs::read_dir(&folder).map(|mut entries| entries.next().is_some()).unwrap_or(true) {
         return Err(UsageError(anyhow::anyhow!("{} exists and is not empty: nothing was written", folder.display())));
     }
-    let (extension, config_file) = if args.typescript { ("ts", "tsconfig.json") } else { ("js", "jsconfig.json") };
-    let file = format!("{}.{extension}", args.name);
+    let (language, config_file) =
+        if args.typescript { (Language::TypeScript, "tsconfig.json") } else { (Language::JavaScript, "jsconfig.json") };
+    let file = language.file_name(&args.name);
     write(&folder.join(&file), &flowstate_devkit::starter::code(args.kind.devkit(), args.entity, args.typescript))?;
     write(&folder.join("flowstate.d.ts"), &flowstate_devkit::typings::flowstate_d_ts())?;
     let config = json!({
@@ -35,7 +37,7 @@ pub fn run(args: HookInitArgs) -> Result<Outcome, UsageError> {
             "checkJs": true, "strict": true, "noImplicitAny": false, "noEmit": true, "target": "es2022", "lib": ["es2022"],
             "module": "es2022", "moduleResolution": "bundler", "skipLibCheck": false
         },
-        "include": [format!("*.{extension}"), "flowstate.d.ts".to_string()]
+        "include": [language.file_name("*"), "flowstate.d.ts".to_string()]
     });
     write(&folder.join(config_file), &format!("{}\n", serde_json::to_string_pretty(&config).expect("json")))?;
     let fixtures = folder.join("fixtures");

@@ -7,6 +7,12 @@
 
 use rquickjs::{Context, Runtime};
 
+fn fresh() -> (Runtime, Context) {
+    let runtime = Runtime::new().unwrap();
+    let context = Context::full(&runtime).unwrap();
+    (runtime, context)
+}
+
 fn shapes_and_objects(runtime: &Runtime) -> (i64, i64) {
     runtime.run_gc();
     let usage = runtime.memory_usage();
@@ -15,8 +21,7 @@ fn shapes_and_objects(runtime: &Runtime) -> (i64, i64) {
 
 #[test]
 fn objects_built_the_same_way_share_their_shapes() {
-    let runtime = Runtime::new().unwrap();
-    let context = Context::full(&runtime).unwrap();
+    let (runtime, context) = fresh();
     let (before, _) = shapes_and_objects(&runtime);
     context.with(|ctx| {
         ctx.eval::<(), _>(
@@ -40,8 +45,7 @@ fn objects_built_the_same_way_share_their_shapes() {
 
 #[test]
 fn shared_shapes_diverge_correctly() {
-    let runtime = Runtime::new().unwrap();
-    let context = Context::full(&runtime).unwrap();
+    let (_runtime, context) = fresh();
     context.with(|ctx| {
         let answer: String = ctx
             .eval(
@@ -66,8 +70,7 @@ fn shared_shapes_diverge_correctly() {
 
 #[test]
 fn cycles_through_a_shape_are_collected() {
-    let runtime = Runtime::new().unwrap();
-    let context = Context::full(&runtime).unwrap();
+    let (runtime, context) = fresh();
     let (_, objects_before) = shapes_and_objects(&runtime);
     context.with(|ctx| {
         // Each object's shape holds its prototype, which holds the object: garbage only the
@@ -85,8 +88,7 @@ fn cycles_through_a_shape_are_collected() {
 
 #[test]
 fn a_dictionary_keeps_a_short_chain() {
-    let runtime = Runtime::new().unwrap();
-    let context = Context::full(&runtime).unwrap();
+    let (runtime, context) = fresh();
     let (before, _) = shapes_and_objects(&runtime);
     let size_before = runtime.memory_usage().shape_size;
     context.with(|ctx| {
@@ -102,8 +104,7 @@ fn a_dictionary_keeps_a_short_chain() {
 
 #[test]
 fn objects_of_keys_no_other_object_shares_keep_a_bounded_number_of_chains() {
-    let runtime = Runtime::new().unwrap();
-    let context = Context::full(&runtime).unwrap();
+    let (runtime, context) = fresh();
     let (before, _) = shapes_and_objects(&runtime);
     context.with(|ctx| {
         // 3,000 maps of 12 keys each, no key shared: a chain kept for each would be 36,000
@@ -126,8 +127,7 @@ fn objects_of_keys_no_other_object_shares_keep_a_bounded_number_of_chains() {
 /// adds directly to an ordinary extensible object) keep their defining semantics.
 #[test]
 fn fields_are_defined_as_the_language_says() {
-    let runtime = Runtime::new().unwrap();
-    let context = Context::full(&runtime).unwrap();
+    let (_runtime, context) = fresh();
     context.with(|ctx| {
         for (code, expected) in [
             (
